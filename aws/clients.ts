@@ -1,0 +1,28 @@
+/**
+ * AWS SDK clients, configured once. Endpoints come from the standard `AWS_ENDPOINT_URL_*` variables, so the
+ * same code talks to AWS or to the local emulators.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+
+let s3: S3Client | undefined;
+let documents: DynamoDBDocumentClient | undefined;
+
+export function s3Client(): S3Client {
+  s3 ??= new S3Client({
+    // Path-style addressing for endpoints that are not *.amazonaws.com (the local emulator).
+    forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
+    // Checksums only where S3 requires them: keeps streamed uploads plain (see OFFLINE.md on s3rver).
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return s3;
+}
+
+export function documentClient(): DynamoDBDocumentClient {
+  documents ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return documents;
+}

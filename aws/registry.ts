@@ -1,0 +1,245 @@
+/**
+ * The registries in DynamoDB: dataset versions, pipeline runs, model versions and aliases.
+ * Every write is a single-item (conditional) write: no transactions, so the same code runs on dynalite.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { MODEL_KEYS } from '../core/contract.ts';
+import type { DatasetSchema } from '../core/dataset.ts';
+import { ConflictError } from '../core/errors.ts';
+import type { ModelVersion } from '../core/registry.ts';
+import { documentClient } from './clients.ts';
+import { tableName } from './config.ts';
+
+const db = () => documentClient();
+
+function isConditionFailure(error: unknown): boolean {
+  return (
+    error instanceof ConditionalCheckFailedException ||
+    (error as { name?: string }).name === 'ConditionalCheckFailedException'
+  );
+}
+
+// ---- datasets ---------------------------------------------------------------------------------------------
+
+export type DatasetStatus = 'REGISTERED' | 'INVALID';
+
+export interface DatasetVersionRecord {
+  readonly name: string;
+  readonly version: string;
+  readonly hash: string;
+  readonly key: string;
+  readonly size: number;
+  readonly firstRunId: string;
+  readonly status: DatasetStatus;
+  readonly schema?: DatasetSchema;
+  readonly reason?: string;
+  readonly createdAt: string;
+}
+
+/**
+ * Records a dataset version unless its bytes were seen before under this name.
+ * Returns the existing record when they were (and writes nothing).
+ */
+export async function claimDatasetVersion(
+  record: Omit<DatasetVersionRecord, 'status' | 'createdAt'>,
+): Promise<{ created: true } | { created: false; existing: DatasetVersionRecord }> {
+  try {
+    await db().send(
+      new PutCommand({
+        TableName: tableName('datasets'),
+        Item: { ...record, status: 'REGISTERED', createdAt: new Date().toISOString() },
+        ConditionExpression: 'attribute_not_exists(#name)',
+        ExpressionAttributeNames: { '#name': 'name' },
+      }),
+    );
+    return { created: true };
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const existing = await getDatasetVersion(record.name, record.version);
+    if (!existing) throw new ConflictError(`dataset ${record.name}@${record.version} vanished while being claimed`);
+    return { created: false, existing };
+  }
+}
+
+export async function getDatasetVersion(name: string, version: string): Promise<DatasetVersionRecord | undefined> {
+  const out = await db().send(new GetCommand({ TableName: tableName('datasets'), Key: { name, version } }));
+  return out.Item as DatasetVersionRecord | undefined;
+}
+
+export async function listDatasetVersions(name: string): Promise<DatasetVersionRecord[]> {
+  const out = await db().send(
+    new QueryCommand({
+      TableName: tableName('datasets'),
+      KeyConditionExpression: '#name = :name',
+      ExpressionAttributeNames: { '#name': 'name' },
+      ExpressionAttributeValues: { ':name': name },
+    }),
+  );
+  return (out.Items ?? []) as DatasetVersionRecord[];
+}
+
+export async function setDatasetOutcome(
+  name: string,
+  version: string,
+  outcome: { status: 'REGISTERED'; schema: DatasetSchema } | { status: 'INVALID'; reason: string },
+): Promise<void> {
+  const detail = outcome.status === 'REGISTERED' ? { schema: outcome.schema } : { reason: outcome.reason };
+  await update('datasets', { name, version }, { status: outcome.status, ...detail });
+}
+
+// ---- runs -------------------------------------------------------------------------------------------------
+
+export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly status: RunStatus;
+  readonly dataset: string;
+  readonly datasetVersion?: string;
+  readonly datasetKey: string;
+  readonly step?: string;
+  readonly reason?: string;
+  readonly modelVersion?: number;
+  readonly promoted?: boolean;
+  readonly metrics?: Record<string, number>;
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  readonly finishedAt?: string;
+}
+
+export async function createRun(run: Pick<RunRecord, 'runId' | 'dataset' | 'datasetVersion' | 'datasetKey'>) {
+  const now = new Date().toISOString();
+  await db().send(
+    new PutCommand({
+      TableName: tableName('runs'),
+      Item: { ...run, status: 'RUNNING', step: 'RegisterDataset', startedAt: now, updatedAt: now },
+      ConditionExpression: 'attribute_not_exists(runId)',
+    }),
+  );
+}
+
+export async function updateRun(runId: string, fields: Partial<Omit<RunRecord, 'runId'>>): Promise<void> {
+  await update('runs', { runId }, { ...fields, updatedAt: new Date().toISOString() });
+}
+
+export async function getRun(runId: string): Promise<RunRecord | undefined> {
+  const out = await db().send(new GetCommand({ TableName: tableName('runs'), Key: { runId } }));
+  return out.Item as RunRecord | undefined;
+}
+
+// ---- models -----------------------------------------------------------------------------------------------
+
+/** The next version number of a model: one atomic counter per model, so numbers never repeat. */
+export async function allocateModelVersion(model: string): Promise<number> {
+  const out = await db().send(
+    new UpdateCommand({
+      TableName: tableName('models'),
+      Key: { model, sk: MODEL_KEYS.meta },
+      UpdateExpression: 'ADD latestVersion :one',
+      ExpressionAttributeValues: { ':one': 1 },
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  return Number(out.Attributes?.latestVersion);
+}
+
+export async function putModelVersion(version: ModelVersion): Promise<void> {
+  await db().send(
+    new PutCommand({
+      TableName: tableName('models'),
+      Item: { ...version, sk: MODEL_KEYS.version(version.version) },
+      ConditionExpression: 'attribute_not_exists(sk)',
+    }),
+  );
+}
+
+export async function getModelVersion(model: string, version: number): Promise<ModelVersion | undefined> {
+  const out = await db().send(
+    new GetCommand({ TableName: tableName('models'), Key: { model, sk: MODEL_KEYS.version(version) } }),
+  );
+  return out.Item as ModelVersion | undefined;
+}
+
+export async function listModelVersions(model: string): Promise<ModelVersion[]> {
+  const out = await db().send(
+    new QueryCommand({
+      TableName: tableName('models'),
+      KeyConditionExpression: 'model = :model AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':model': model, ':prefix': MODEL_KEYS.versionPrefix },
+    }),
+  );
+  return (out.Items ?? []) as ModelVersion[];
+}
+
+export interface AliasRecord {
+  readonly model: string;
+  readonly alias: string;
+  readonly version: number;
+  readonly previousVersion?: number;
+  readonly reason: string;
+  readonly updatedAt: string;
+}
+
+export async function getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {
+  const out = await db().send(
+    new GetCommand({ TableName: tableName('models'), Key: { model, sk: MODEL_KEYS.alias(alias) } }),
+  );
+  return out.Item as AliasRecord | undefined;
+}
+
+/**
+ * Points an alias at a version, only if it still points where the caller last saw it
+ * (`expected` undefined: only if no version holds it). A lost race is a ConflictError.
+ */
+export async function setAlias(
+  model: string,
+  alias: string,
+  version: number,
+  expected: number | undefined,
+  reason: string,
+): Promise<void> {
+  const item = {
+    model,
+    sk: MODEL_KEYS.alias(alias),
+    alias,
+    version,
+    reason,
+    updatedAt: new Date().toISOString(),
+    ...(expected === undefined ? {} : { previousVersion: expected }),
+  };
+  try {
+    await db().send(
+      new PutCommand({
+        TableName: tableName('models'),
+        Item: item,
+        ...(expected === undefined
+          ? { ConditionExpression: 'attribute_not_exists(sk)' }
+          : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': expected } }),
+      }),
+    );
+  } catch (error) {
+    if (isConditionFailure(error)) {
+      throw new ConflictError(`alias ${alias} of ${model} changed while v${version} was being promoted`, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
+
+// ---- helpers ----------------------------------------------------------------------------------------------
+
+async function update(role: 'datasets' | 'runs', key: Record<string, string>, fields: Record<string, unknown>) {
+  const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
+  if (entries.length === 0) return;
+  await db().send(
+    new UpdateCommand({
+      TableName: tableName(role),
+      Key: key,
+      UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
+      ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#f${i}`, name])),
+      ExpressionAttributeValues: Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
+    }),
+  );
+}

@@ -1,0 +1,176 @@
+/**
+ * `npm start`: the platform on this machine. Starts the local substrate, prints the endpoints (and writes
+ * them to `.nimbus/endpoints.json`), shows each pipeline step as it happens, and by default runs a demo:
+ * upload iris.csv, wait for the model, predict over HTTP.
+ */
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { API } from '../core/contract.ts';
+import type { ExecutionOutcome } from '../local/pipeline.ts';
+import {
+  DEFAULT_PORTS,
+  type LocalEndpoints,
+  type LocalPlatform,
+  REPO_ROOT,
+  shellExports,
+  startLocalPlatform,
+  writeEndpointsFile,
+} from '../local/platform.ts';
+
+const DEMO_DATASET = 'iris';
+const DEMO_FILE = join(REPO_ROOT, 'examples', 'iris.csv');
+const DEMO_INSTANCE = { sepal_length: 6.1, sepal_width: 2.8, petal_length: 4.7, petal_width: 1.2 };
+
+interface StartOptions {
+  readonly dataDir: string;
+  readonly demo: boolean;
+  readonly once: boolean;
+  readonly s3Port: number;
+  readonly dynamodbPort: number;
+  readonly apiPort: number;
+  readonly training: 'batch' | 'sagemaker';
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is 0-65535 (0: any free)');
+  return n;
+}
+
+const program = new Command('nimbus-start')
+  .description('Run the Nimbus ML platform on this machine (S3, DynamoDB, the pipeline and the predict API).')
+  .option('--data-dir <dir>', 'where datasets, registries and the API key are kept', '.nimbus/data')
+  .option('--no-demo', 'only serve: do not upload the iris demo dataset')
+  .option('--once', 'run the demo, print a prediction and exit (0 on success)', false)
+  .option('--s3-port <port>', 'S3 endpoint port', port, DEFAULT_PORTS.s3)
+  .option('--dynamodb-port <port>', 'DynamoDB endpoint port', port, DEFAULT_PORTS.dynamodb)
+  .option('--api-port <port>', 'predict API port', port, DEFAULT_PORTS.api)
+  .addOption(new Option('--training <platform>', 'training task the pipeline takes').choices(['batch', 'sagemaker']).default('batch'))
+  .action(async (options: StartOptions) => {
+    process.exitCode = await run(options);
+  });
+
+async function run(options: StartOptions): Promise<number> {
+  const started = Date.now();
+  const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
+  let platform: LocalPlatform;
+  try {
+    platform = await startLocalPlatform({
+      dataDir: options.dataDir,
+      ports: { s3: options.s3Port, dynamodb: options.dynamodbPort, api: options.apiPort },
+      trainingPlatform: options.training,
+    });
+  } catch (error) {
+    const message = (error as Error).message;
+    console.error(`nimbus: could not start the platform: ${message}`);
+    if (/EADDRINUSE/.test(message)) console.error('hint: another platform is running, or pass --s3-port/--dynamodb-port/--api-port 0');
+    return 1;
+  }
+  const { endpoints } = platform;
+  const endpointsFile = resolve('.nimbus', 'endpoints.json');
+  writeEndpointsFile(endpointsFile, endpoints);
+  printBanner(endpoints, endpointsFile);
+
+  platform.pipeline.on('started', (runId, key) => console.log(`${elapsed()}  run ${short(runId)}  started by s3://${endpoints.datasetsBucket}/${key}`));
+  platform.pipeline.on('step', (step) => {
+    if (step.type === 'entered') return;
+    const mark = step.type === 'succeeded' ? 'ok' : step.type === 'retried' ? 'retry' : `failed (${step.error})`;
+    console.log(`${elapsed()}  run ${short(step.runId)}  ${step.state.padEnd(24)} ${mark}`);
+  });
+  platform.pipeline.on('training', (progress) => {
+    if (progress.event !== 'epoch') return;
+    const p = progress as unknown as { epoch: number; epochs: number; loss: number; validationAccuracy?: number };
+    const validation = p.validationAccuracy === undefined ? '' : `  val_acc ${p.validationAccuracy.toFixed(3)}`;
+    console.log(`${elapsed()}  run ${short(progress.runId)}    epoch ${p.epoch}/${p.epochs}  loss ${p.loss.toFixed(4)}${validation}`);
+  });
+  platform.pipeline.on('finished', (outcome) => {
+    const reason = outcome.status === 'FAILED' ? `: ${outcome.cause ?? outcome.error}` : '';
+    console.log(`${elapsed()}  run ${short(outcome.runId)}  ${outcome.status}${reason}`);
+  });
+
+  let code = 0;
+  if (options.demo || options.once) {
+    code = await demo(platform, elapsed);
+  }
+  if (options.once) {
+    await platform.stop();
+    return code;
+  }
+  console.log('\nServing. Press Ctrl+C to stop.');
+  await new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  console.log('\nStopping…');
+  await platform.stop();
+  return code;
+}
+
+async function demo(platform: LocalPlatform, elapsed: () => string): Promise<number> {
+  const { endpoints } = platform;
+  const key = `datasets/${DEMO_DATASET}/iris.csv`;
+  console.log(`\nDemo: uploading ${DEMO_DATASET} to s3://${endpoints.datasetsBucket}/${key}`);
+  const finished = new Promise<ExecutionOutcome>((resolveRun) => {
+    const onStarted = (runId: string, startedKey: string) => {
+      if (startedKey !== key) return;
+      platform.pipeline.off('started', onStarted);
+      const onFinished = (outcome: ExecutionOutcome) => {
+        if (outcome.runId !== runId) return;
+        platform.pipeline.off('finished', onFinished);
+        resolveRun(outcome);
+      };
+      platform.pipeline.on('finished', onFinished);
+    };
+    platform.pipeline.on('started', onStarted);
+  });
+  const s3 = new S3Client({
+    endpoint: endpoints.s3,
+    region: endpoints.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: endpoints.accessKeyId, secretAccessKey: endpoints.secretAccessKey },
+  });
+  await s3.send(new PutObjectCommand({ Bucket: endpoints.datasetsBucket, Key: key, Body: readFileSync(DEMO_FILE) }));
+  s3.destroy();
+  const outcome = await finished;
+  if (outcome.status !== 'SUCCEEDED') {
+    console.error(`\nThe demo run failed: ${outcome.cause ?? outcome.error}`);
+    return 1;
+  }
+
+  const url = `${endpoints.api}${API.predictPath(DEMO_DATASET)}`;
+  const body = JSON.stringify({ instances: [DEMO_INSTANCE] });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', [API.apiKeyHeader]: endpoints.apiKey },
+    body,
+  });
+  const answer = await response.text();
+  console.log(`${elapsed()}  model served\n\nPredict over HTTP:\n  curl -s -X POST '${url}' \\\n    -H '${API.apiKeyHeader}: ${endpoints.apiKey}' -H 'content-type: application/json' \\\n    -d '${body}'`);
+  console.log(`\nPrediction (HTTP ${response.status}):\n  ${answer}`);
+  return response.ok ? 0 : 1;
+}
+
+function printBanner(endpoints: LocalEndpoints, endpointsFile: string): void {
+  console.log(`Nimbus ML is running on this machine.
+
+  S3         ${endpoints.s3}   (datasets bucket: ${endpoints.datasetsBucket})
+  DynamoDB   ${endpoints.dynamodb}
+  API        ${endpoints.api}   (header ${API.apiKeyHeader}: ${endpoints.apiKey})
+
+Point awscli or an AWS SDK at it:
+${shellExports(endpoints)
+  .map((line) => `  ${line}`)
+  .join('\n')}
+Then \`aws s3 cp my.csv s3://${endpoints.datasetsBucket}/datasets/my/my.csv\` trains a model named "my".
+Endpoints as JSON: ${endpointsFile}
+`);
+}
+
+function short(runId: string): string {
+  return runId.slice(0, 8);
+}
+
+await program.parseAsync();

@@ -1,0 +1,128 @@
+/**
+ * The training container's entrypoint. The same program runs as an AWS Batch job, a SageMaker training job
+ * and, locally, a child process of `npm start`.
+ *
+ * Contracts:
+ * - Batch (and local): the job spec is JSON in the `NIMBUS_TRAINING_JOB` environment variable.
+ * - SageMaker: the job spec is the `nimbus_job` hyperparameter in
+ *   `/opt/ml/input/config/hyperparameters.json`; the model files are also copied to `/opt/ml/model`, and a
+ *   failure is described in `/opt/ml/output/failure`.
+ * Data is read from, and the model folder written to, S3 (the spec names both). Exit code 0 means the model
+ * folder is complete; anything else is a failure, with the reason as the last line on stderr.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { saveModelFiles } from '../../aws/model-store.ts';
+import { getJson, putJson } from '../../aws/object-store.ts';
+import { ARTIFACTS, ENV, SAGEMAKER_JOB_HYPERPARAMETER } from '../../core/contract.ts';
+import { ConfigurationError } from '../../core/errors.ts';
+import { buildMlp, libraryVersions, selectBackend, serializeModel, trainClassifier } from '../../core/model.ts';
+import type { ProcessedSplit, TrainingJobSpec } from '../../core/pipeline.ts';
+import type { Lineage } from '../../core/registry.ts';
+
+/** Version of this code, recorded in each model card. */
+const CODE_VERSION = process.env.NIMBUS_CODE_VERSION ?? '0.1.0';
+
+interface JobSource {
+  readonly contract: 'batch' | 'sagemaker';
+  readonly spec: TrainingJobSpec;
+  /** SageMaker's `/opt/ml`, when running under that contract. */
+  readonly sageMakerRoot?: string;
+}
+
+export function readJob(env: NodeJS.ProcessEnv = process.env): JobSource {
+  const inline = env[ENV.trainingJob];
+  if (inline) return { contract: 'batch', spec: parseSpec(inline, ENV.trainingJob) };
+  const root = env[ENV.sageMakerRoot] ?? '/opt/ml';
+  const hyperparameters = join(root, 'input', 'config', 'hyperparameters.json');
+  if (existsSync(hyperparameters)) {
+    const values = JSON.parse(readFileSync(hyperparameters, 'utf8')) as Record<string, string>;
+    const spec = values[SAGEMAKER_JOB_HYPERPARAMETER];
+    if (!spec) throw new ConfigurationError(`${hyperparameters} has no "${SAGEMAKER_JOB_HYPERPARAMETER}" hyperparameter`);
+    return { contract: 'sagemaker', spec: parseSpec(spec, SAGEMAKER_JOB_HYPERPARAMETER), sageMakerRoot: root };
+  }
+  throw new ConfigurationError(`no training job: set ${ENV.trainingJob} (Batch) or provide ${hyperparameters} (SageMaker)`);
+}
+
+function parseSpec(text: string, source: string): TrainingJobSpec {
+  try {
+    return JSON.parse(text) as TrainingJobSpec;
+  } catch (error) {
+    throw new ConfigurationError(`${source} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function progress(event: string, fields: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify({ event, ...fields })}\n`);
+}
+
+export async function train(job: JobSource): Promise<void> {
+  const { spec } = job;
+  const started = Date.now();
+  const backend = await selectBackend(process.env[ENV.tfBackend]);
+  progress('started', { runId: spec.runId, contract: job.contract, backend });
+
+  const [train, validation] = await Promise.all([
+    getJson<ProcessedSplit>(spec.bucket, spec.trainKey),
+    getJson<ProcessedSplit>(spec.bucket, spec.validationKey),
+  ]);
+  const width = train.features[0]?.length ?? 0;
+  const hp = spec.hyperparameters;
+  const model = buildMlp(width, train.classes.length, hp);
+  const history = await trainClassifier(model, train, validation, hp, (log) => {
+    if (log.epoch % 10 === 0 || log.epoch === hp.epochs) progress('epoch', { runId: spec.runId, ...log, epochs: hp.epochs });
+  });
+  const seconds = (Date.now() - started) / 1000;
+  const last = history[history.length - 1];
+
+  const lineage: Lineage = {
+    ...spec.lineage,
+    runId: spec.runId,
+    hyperparameters: { ...hp },
+    backend,
+    libraries: libraryVersions(),
+    codeVersion: CODE_VERSION,
+  };
+  const card = {
+    model: spec.model,
+    runId: spec.runId,
+    lineage,
+    contract: job.contract,
+    training: {
+      seconds,
+      samples: train.labels.length,
+      samplesPerSecond: (train.labels.length * hp.epochs) / seconds,
+      final: last,
+    },
+    history,
+  };
+  await saveModelFiles(spec.bucket, spec.modelPrefix, model);
+  await putJson(spec.bucket, spec.modelPrefix + ARTIFACTS.card, card);
+  if (job.sageMakerRoot) {
+    const dir = join(job.sageMakerRoot, 'model');
+    mkdirSync(dir, { recursive: true });
+    const files = await serializeModel(model, ARTIFACTS.weights);
+    writeFileSync(join(dir, ARTIFACTS.modelJson), JSON.stringify(files.modelJson));
+    writeFileSync(join(dir, ARTIFACTS.weights), files.weights);
+    writeFileSync(join(dir, ARTIFACTS.card), JSON.stringify(card));
+  }
+  progress('finished', { runId: spec.runId, seconds, accuracy: last?.accuracy, validationAccuracy: last?.validationAccuracy });
+}
+
+/** Runs the job the environment describes; sets a non-zero exit code on failure. */
+export async function main(): Promise<void> {
+  let job: JobSource | undefined;
+  try {
+    job = readJob();
+    await train(job);
+  } catch (error) {
+    const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    if (job?.sageMakerRoot) {
+      const dir = join(job.sageMakerRoot, 'output');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'failure'), reason);
+    }
+    process.stderr.write(`${reason}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The contract between the two substrates (AWS via infra/, one machine via local/).
+ *
+ * Every name that both sides need lives here exactly once: environment variables, bucket and table roles,
+ * the S3 key layout, DynamoDB key schemas, the upload event pattern, the state-machine substitution keys and
+ * task names, and the API routes. infra/ and local/ import it; nothing here knows which substrate it is on.
+ */
+
+/** Environment variables read by handlers and the training container. */
+export const ENV = {
+  datasetsBucket: 'NIMBUS_DATASETS_BUCKET',
+  artifactsBucket: 'NIMBUS_ARTIFACTS_BUCKET',
+  datasetsTable: 'NIMBUS_DATASETS_TABLE',
+  runsTable: 'NIMBUS_RUNS_TABLE',
+  modelsTable: 'NIMBUS_MODELS_TABLE',
+  /** The training job spec (JSON), set by the pipeline on the Batch job. */
+  trainingJob: 'NIMBUS_TRAINING_JOB',
+  /** Forces a tfjs backend: `tensorflow`, `wasm` or `cpu`. */
+  tfBackend: 'NIMBUS_TF_BACKEND',
+  /** Root of the SageMaker container layout (`/opt/ml` in SageMaker). */
+  sageMakerRoot: 'NIMBUS_SAGEMAKER_ROOT',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+} as const;
+
+/** SageMaker hyperparameter carrying the training job spec (hyperparameters are string → string). */
+export const SAGEMAKER_JOB_HYPERPARAMETER = 'nimbus_job';
+
+/** The two buckets and three tables the platform owns, by role. */
+export const BUCKETS = ['datasets', 'artifacts'] as const;
+export type BucketRole = (typeof BUCKETS)[number];
+
+export interface TableSchema {
+  readonly partitionKey: string;
+  readonly sortKey?: string;
+}
+
+/** DynamoDB key schemas. All attributes named here are strings. */
+export const TABLES = {
+  /** One item per dataset version: `name` + `version` (a prefix of the content hash). */
+  datasets: { partitionKey: 'name', sortKey: 'version' },
+  /** One item per pipeline run, keyed by the execution name. */
+  runs: { partitionKey: 'runId' },
+  /** Per model: `META` (version counter), `VERSION#000001` items, `ALIAS#production` items. */
+  models: { partitionKey: 'model', sortKey: 'sk' },
+} as const satisfies Record<string, TableSchema>;
+export type TableRole = keyof typeof TABLES;
+
+/** Environment variable that carries each bucket's / table's name to handlers. */
+export const BUCKET_ENV: Record<BucketRole, string> = {
+  datasets: ENV.datasetsBucket,
+  artifacts: ENV.artifactsBucket,
+};
+export const TABLE_ENV: Record<TableRole, string> = {
+  datasets: ENV.datasetsTable,
+  runs: ENV.runsTable,
+  models: ENV.modelsTable,
+};
+
+/** Sort keys of the models table. */
+export const MODEL_KEYS = {
+  meta: 'META',
+  version: (version: number): string => `VERSION#${String(version).padStart(6, '0')}`,
+  alias: (alias: string): string => `ALIAS#${alias}`,
+  versionPrefix: 'VERSION#',
+} as const;
+
+/** The alias that the predict API serves by default. */
+export const PRODUCTION_ALIAS = 'production';
+
+/** Dataset and model names: what S3 keys, table keys and URL paths can all carry safely. */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** S3 key layout. Datasets in the datasets bucket; everything a run produces in the artifacts bucket. */
+export const KEYS = {
+  datasetsPrefix: 'datasets/',
+  /** The optional manifest next to a dataset's files. */
+  manifest: (dataset: string): string => `datasets/${dataset}/dataset.json`,
+  manifestFile: 'dataset.json',
+  /** `datasets/<name>/<file>` → its parts; undefined for keys outside the layout. */
+  parseDatasetKey(key: string): { dataset: string; file: string } | undefined {
+    const match = /^datasets\/([^/]+)\/(.+)$/.exec(key);
+    if (!match?.[1] || !match[2]) return undefined;
+    return { dataset: match[1], file: match[2] };
+  },
+  runPrefix: (model: string, runId: string): string => `artifacts/${model}/runs/${runId}/`,
+  /** Processed splits and the raw held-out rows of a run. */
+  data: (model: string, runId: string, file: DataFile): string =>
+    `artifacts/${model}/runs/${runId}/data/${file}`,
+  /** The servable model folder of a run (see ArtifactFile). */
+  modelPrefix: (model: string, runId: string): string => `artifacts/${model}/runs/${runId}/model/`,
+} as const;
+
+export type DataFile = 'train.json' | 'validation.json' | 'test.json' | 'test-rows.json';
+
+/** Files of one model version's folder. */
+export const ARTIFACTS = {
+  modelJson: 'model.json',
+  weights: 'weights.bin',
+  preprocessor: 'preprocessor.json',
+  schema: 'schema.json',
+  baseline: 'baseline.json',
+  metrics: 'metrics.json',
+  card: 'card.json',
+} as const;
+
+/** The EventBridge pattern that starts the pipeline: an object created under `datasets/` in the bucket. */
+export function uploadEventPattern(datasetsBucket: string) {
+  return {
+    source: ['aws.s3'],
+    'detail-type': ['Object Created'],
+    detail: {
+      bucket: { name: [datasetsBucket] },
+      object: { key: [{ prefix: KEYS.datasetsPrefix }] },
+    },
+  };
+}
+
+/** The parts of an EventBridge "Object Created" event the pipeline reads. */
+export interface ObjectCreatedEvent {
+  readonly version: string;
+  readonly id: string;
+  readonly 'detail-type': 'Object Created';
+  readonly source: 'aws.s3';
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: string[];
+  readonly detail: {
+    readonly version: string;
+    readonly bucket: { readonly name: string };
+    readonly object: { readonly key: string; readonly size?: number; readonly etag?: string; readonly sequencer?: string };
+    readonly 'request-id'?: string;
+    readonly requester?: string;
+    readonly reason?: string;
+  };
+}
+
+/** The state machine definition file, relative to the repository root. */
+export const PIPELINE_DEFINITION_FILE = 'state-machines/training-pipeline.asl.json';
+
+/** `${Placeholders}` in the ASL file, filled by CDK `definitionSubstitutions` and by local/. */
+export const SUBSTITUTIONS = {
+  registerDatasetFunction: 'RegisterDatasetFunctionArn',
+  preprocessFunction: 'PreprocessFunctionArn',
+  evaluateFunction: 'EvaluateFunctionArn',
+  registerModelFunction: 'RegisterModelFunctionArn',
+  deployFunction: 'DeployFunctionArn',
+  markFailedFunction: 'MarkFailedFunctionArn',
+  trainingPlatform: 'TrainingPlatform',
+  batchJobQueue: 'TrainingJobQueueArn',
+  batchJobDefinition: 'TrainingJobDefinitionArn',
+  sageMakerRole: 'SageMakerRoleArn',
+  sageMakerImage: 'TrainingImageUri',
+  sageMakerInstanceType: 'SageMakerInstanceType',
+  artifactsBucket: 'ArtifactsBucketName',
+} as const;
+export type SubstitutionKey = (typeof SUBSTITUTIONS)[keyof typeof SUBSTITUTIONS];
+
+export type TrainingPlatform = 'batch' | 'sagemaker';
+
+/** Lambda-backed functions: the directory under functions/ and the Task states that invoke it. */
+export const FUNCTIONS = {
+  registerDataset: { dir: 'register-dataset', states: ['RegisterDataset'], arn: SUBSTITUTIONS.registerDatasetFunction },
+  preprocess: { dir: 'preprocess', states: ['Preprocess'], arn: SUBSTITUTIONS.preprocessFunction },
+  evaluate: { dir: 'evaluate', states: ['Evaluate'], arn: SUBSTITUTIONS.evaluateFunction },
+  registerModel: { dir: 'register-model', states: ['RegisterModel'], arn: SUBSTITUTIONS.registerModelFunction },
+  deploy: { dir: 'deploy', states: ['Deploy'], arn: SUBSTITUTIONS.deployFunction },
+  markFailed: { dir: 'mark-failed', states: ['MarkFailed'], arn: SUBSTITUTIONS.markFailedFunction },
+} as const;
+export type PipelineFunction = keyof typeof FUNCTIONS;
+
+/** Task states that run the training container. */
+export const TRAINING_STATES = { batch: 'TrainOnBatch', sagemaker: 'TrainOnSageMaker' } as const;
+
+/** The API: TF Serving's REST paths under the stage. */
+export const API = {
+  /** Resource that API Gateway proxies to the predict function. */
+  modelsResource: ['v1', 'models'] as const,
+  apiKeyHeader: 'x-api-key',
+  /** `/v1/models/<name>:predict` → `{ model, verb }`; undefined when the path is not a model route. */
+  parseModelPath(path: string): { model: string; verb: string | undefined } | undefined {
+    const match = /^\/v1\/models\/([^/:]+)(?::([a-z]+))?\/?$/.exec(path);
+    if (!match?.[1]) return undefined;
+    return { model: decodeURIComponent(match[1]), verb: match[2] };
+  },
+  predictPath: (model: string): string => `/v1/models/${encodeURIComponent(model)}:predict`,
+} as const;
+
+/** Stack output keys (infra/ writes them, cli/ and docs read them). */
+export const OUTPUTS = {
+  datasetsBucket: 'DatasetsBucketName',
+  artifactsBucket: 'ArtifactsBucketName',
+  datasetsTable: 'DatasetsTableName',
+  runsTable: 'RunsTableName',
+  modelsTable: 'ModelsTableName',
+  stateMachine: 'PipelineStateMachineArn',
+  apiUrl: 'ApiUrl',
+  apiKeyId: 'ApiKeyId',
+  alarmTopic: 'AlarmTopicArn',
+  dashboard: 'DashboardName',
+} as const;

@@ -1,0 +1,37 @@
+/** Errors the platform raises on purpose. Each carries what a user needs to act on it. */
+export class NimbusError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** A dataset cannot be used: the message says why, `findings` says where. */
+export class DatasetValidationError extends NimbusError {
+  constructor(
+    message: string,
+    readonly findings: readonly string[] = [message],
+  ) {
+    super(message);
+  }
+}
+
+/** A prediction request that does not match the model's input contract (HTTP 400). */
+export class InvalidRequestError extends NimbusError {
+  constructor(
+    message: string,
+    readonly field?: string,
+    readonly instance?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A model, version or alias that does not exist (HTTP 404). */
+export class NotFoundError extends NimbusError {}
+
+/** A conditional write lost a race or a precondition failed. */
+export class ConflictError extends NimbusError {}
+
+/** Configuration a process needs at start-up is missing or wrong. */
+export class ConfigurationError extends NimbusError {}

@@ -1,0 +1,106 @@
+/**
+ * The training pipeline's state, as it flows through `state-machines/training-pipeline.asl.json`.
+ *
+ * `Init` builds the first four fields from the EventBridge event; each Task writes its result under its own
+ * key (`ResultPath`), so a later step reads what earlier steps produced and nothing is overwritten.
+ * A caught error lands in `error` (`{ Error, Cause }`) and goes to `MarkFailed`.
+ */
+import type { TrainingPlatform } from './contract.ts';
+import type { DatasetSchema } from './dataset.ts';
+import type { ClassificationMetrics } from './metrics.ts';
+import type { MlpHyperparameters } from './model.ts';
+
+export interface PipelineState {
+  readonly runId: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly trainingPlatform: TrainingPlatform;
+  readonly dataset?: RegisterDatasetResult;
+  readonly preprocess?: PreprocessResult;
+  readonly evaluation?: EvaluationResult;
+  readonly model?: RegisterModelResult;
+  readonly deployment?: DeployResult;
+  readonly error?: StepError;
+}
+
+/**
+ * `RegisterDataset`: `skip` ends the execution without a run — the same bytes were seen before, or the object
+ * is not a dataset file (a manifest, a README).
+ */
+export type RegisterDatasetResult =
+  | { readonly skip: true; readonly reason: string; readonly name: string }
+  | {
+      readonly skip: false;
+      readonly name: string;
+      readonly version: string;
+      readonly hash: string;
+      readonly key: string;
+      readonly schema: DatasetSchema;
+    };
+
+/** A processed split file (`data/train.json`, …): feature vectors and label indices. */
+export interface ProcessedSplit {
+  readonly classes: readonly string[];
+  readonly features: number[][];
+  readonly labels: number[];
+}
+
+export interface PreprocessResult {
+  readonly modelPrefix: string;
+  readonly counts: { readonly train: number; readonly validation: number; readonly test: number };
+  readonly trainingJob: TrainingJobSpec;
+}
+
+/** Everything the training container needs; passed as one JSON value (env var or hyperparameter). */
+export interface TrainingJobSpec {
+  readonly runId: string;
+  readonly model: string;
+  readonly bucket: string;
+  readonly trainKey: string;
+  readonly validationKey: string;
+  /** Folder the model files are written to (`model.json`, weights, `card.json`). */
+  readonly modelPrefix: string;
+  readonly hyperparameters: MlpHyperparameters;
+  readonly lineage: {
+    readonly datasetName: string;
+    readonly datasetVersion: string;
+    readonly datasetHash: string;
+    readonly datasetKey: string;
+  };
+}
+
+export type EvaluationResult = Pick<ClassificationMetrics, 'accuracy' | 'macroF1' | 'count'>;
+
+export interface RegisterModelResult {
+  readonly model: string;
+  readonly version: number;
+}
+
+export interface DeployResult {
+  readonly promoted: boolean;
+  readonly alias: string;
+  readonly version: number;
+  readonly reason: string;
+}
+
+/** What Step Functions puts in ResultPath when a Catch fires. */
+export interface StepError {
+  readonly Error: string;
+  readonly Cause?: string;
+}
+
+/**
+ * A readable reason from a caught error. Lambda errors arrive with a JSON Cause
+ * (`{"errorType","errorMessage","trace"}`); the trace stays out of the reason.
+ */
+export function failureReason(error: StepError | undefined): string {
+  if (!error) return 'the pipeline failed for an unknown reason';
+  const cause = error.Cause ?? '';
+  try {
+    const parsed = JSON.parse(cause) as { errorType?: string; errorMessage?: string };
+    if (parsed.errorMessage) return `${parsed.errorType ?? error.Error}: ${parsed.errorMessage}`;
+  } catch {
+    // not JSON: a service error or a plain message
+  }
+  return cause ? `${error.Error}: ${cause}` : error.Error;
+}

@@ -1,0 +1,187 @@
+/**
+ * Feature preprocessing, fitted on the training split and applied by the very same code at serving time.
+ * `preprocessor.json` is the serialized `Preprocessor`; `transformRow` is the one function that turns a
+ * typed row into a feature vector, wherever it runs.
+ */
+import type { ColumnSchema, DatasetSchema, TypedRow } from './dataset.ts';
+import { createRandom, shuffled } from './random.ts';
+
+export interface NumericFeature {
+  readonly name: string;
+  readonly type: 'numeric';
+  /** Training mean: the imputed value for a missing cell, and the centre of the z-score. */
+  readonly mean: number;
+  readonly std: number;
+}
+
+export interface CategoricalFeature {
+  readonly name: string;
+  readonly type: 'categorical';
+  /** One-hot columns, in this order. A category not seen in training encodes as all zeros. */
+  readonly categories: readonly string[];
+  readonly unknown: 'zeros';
+}
+
+export type FeatureTransform = NumericFeature | CategoricalFeature;
+
+export interface Preprocessor {
+  readonly version: 1;
+  readonly label: string;
+  readonly classes: readonly string[];
+  readonly features: readonly FeatureTransform[];
+  /** Width of the feature vector `transformRow` returns. */
+  readonly width: number;
+}
+
+/** Fits the transforms on the training rows only. */
+export function fitPreprocessor(schema: DatasetSchema, train: readonly TypedRow[]): Preprocessor {
+  const features = schema.features.map((column): FeatureTransform => fitFeature(column, train));
+  const width = features.reduce((sum, f) => sum + (f.type === 'numeric' ? 1 : f.categories.length), 0);
+  return { version: 1, label: schema.label, classes: [...schema.classes], features, width };
+}
+
+function fitFeature(column: ColumnSchema, rows: readonly TypedRow[]): FeatureTransform {
+  if (column.type === 'numeric') {
+    const values = rows.map((row) => row[column.name]).filter((v): v is number => typeof v === 'number');
+    const mean = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : 0;
+    const variance = values.length > 0 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length : 0;
+    const std = Math.sqrt(variance);
+    return { name: column.name, type: 'numeric', mean, std: std > 1e-12 ? std : 1 };
+  }
+  const categories = [
+    ...new Set(rows.map((row) => row[column.name]).filter((v): v is string => typeof v === 'string')),
+  ].sort();
+  return { name: column.name, type: 'categorical', categories, unknown: 'zeros' };
+}
+
+/** Row → feature vector. Numbers are standardized (missing → the training mean), categories one-hot. */
+export function transformRow(pre: Preprocessor, row: TypedRow): number[] {
+  const out: number[] = [];
+  for (const feature of pre.features) {
+    const value = row[feature.name];
+    if (feature.type === 'numeric') {
+      const x = typeof value === 'number' ? value : feature.mean;
+      out.push((x - feature.mean) / feature.std);
+    } else {
+      for (const category of feature.categories) out.push(value === category ? 1 : 0);
+    }
+  }
+  return out;
+}
+
+export function encodeLabel(pre: Preprocessor, value: string): number {
+  const index = pre.classes.indexOf(value);
+  if (index < 0) throw new RangeError(`label value "${value}" is not one of the classes`);
+  return index;
+}
+
+export interface SplitRatios {
+  readonly train: number;
+  readonly validation: number;
+  readonly test: number;
+}
+
+export const DEFAULT_SPLIT: SplitRatios = { train: 0.7, validation: 0.1, test: 0.2 };
+
+export interface Split<T> {
+  readonly train: T[];
+  readonly validation: T[];
+  readonly test: T[];
+}
+
+/**
+ * Seeded stratified split: every class is shuffled and cut by the ratios, so each split keeps the class
+ * balance. Each class with at least three rows gives at least one row to every split.
+ */
+export function stratifiedSplit<T>(
+  items: readonly T[],
+  classOf: (item: T) => string,
+  ratios: SplitRatios = DEFAULT_SPLIT,
+  seed = 0,
+): Split<T> {
+  const random = createRandom(seed);
+  const byClass = new Map<string, T[]>();
+  for (const item of items) {
+    const key = classOf(item);
+    const bucket = byClass.get(key) ?? [];
+    bucket.push(item);
+    byClass.set(key, bucket);
+  }
+  const split: Split<T> = { train: [], validation: [], test: [] };
+  const total = ratios.train + ratios.validation + ratios.test;
+  for (const key of [...byClass.keys()].sort()) {
+    const members = shuffled(byClass.get(key) ?? [], random);
+    const n = members.length;
+    let nTest = Math.round((n * ratios.test) / total);
+    let nValidation = Math.round((n * ratios.validation) / total);
+    if (n >= 3) {
+      nTest = Math.max(1, nTest);
+      nValidation = Math.max(1, nValidation);
+    }
+    split.test.push(...members.slice(0, nTest));
+    split.validation.push(...members.slice(nTest, nTest + nValidation));
+    split.train.push(...members.slice(nTest + nValidation));
+  }
+  return { train: shuffled(split.train, random), validation: split.validation, test: split.test };
+}
+
+export interface NumericBaseline {
+  readonly count: number;
+  readonly missing: number;
+  readonly mean: number;
+  readonly std: number;
+  readonly min: number;
+  readonly max: number;
+  /** Deciles: the 0th, 10th, …, 100th percentiles. */
+  readonly quantiles: readonly number[];
+}
+
+export interface Baseline {
+  readonly rowCount: number;
+  readonly numeric: Record<string, NumericBaseline>;
+  readonly categorical: Record<string, Record<string, number>>;
+  readonly label: Record<string, number>;
+}
+
+/** Training-data statistics, the reference that drift is measured against. */
+export function baselineStatistics(schema: DatasetSchema, rows: readonly TypedRow[]): Baseline {
+  const numeric: Record<string, NumericBaseline> = {};
+  const categorical: Record<string, Record<string, number>> = {};
+  for (const feature of schema.features) {
+    const cells = rows.map((row) => row[feature.name]);
+    if (feature.type === 'numeric') {
+      const values = cells.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+      const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+      const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length));
+      numeric[feature.name] = {
+        count: values.length,
+        missing: cells.length - values.length,
+        mean,
+        std,
+        min: values[0] ?? 0,
+        max: values[values.length - 1] ?? 0,
+        quantiles: Array.from({ length: 11 }, (_, i) => quantile(values, i / 10)),
+      };
+    } else {
+      categorical[feature.name] = frequencies(cells.map((v) => (v === null ? '<missing>' : String(v))));
+    }
+  }
+  const label = frequencies(rows.map((row) => String(row[schema.label])));
+  return { rowCount: rows.length, numeric, categorical, label };
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0;
+  const position = (sorted.length - 1) * q;
+  const low = Math.floor(position);
+  const high = Math.ceil(position);
+  const a = sorted[low] as number;
+  const b = sorted[high] as number;
+  return a + (b - a) * (position - low);
+}
+
+function frequencies(values: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
+  return counts;
+}

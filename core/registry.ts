@@ -1,0 +1,55 @@
+/** Registry rules: what a model version is, and when a new one takes an alias. */
+import type { ClassificationMetrics } from './metrics.ts';
+
+export type ModelStatus = 'registered' | 'approved' | 'rejected' | 'archived';
+
+/** Where a model version came from: enough to say exactly which bytes and code produced it. */
+export interface Lineage {
+  readonly datasetName: string;
+  readonly datasetVersion: string;
+  readonly datasetHash: string;
+  readonly datasetKey: string;
+  readonly runId: string;
+  readonly hyperparameters: Record<string, unknown>;
+  readonly backend: string;
+  readonly libraries: Record<string, string>;
+  readonly codeVersion: string;
+}
+
+export interface ModelVersion {
+  readonly model: string;
+  readonly version: number;
+  readonly status: ModelStatus;
+  readonly artifactPrefix: string;
+  readonly metrics: Pick<ClassificationMetrics, 'accuracy' | 'macroF1' | 'count'>;
+  readonly lineage: Lineage;
+  readonly createdAt: string;
+}
+
+/** The metric that ranks models of a task. */
+export const PRIMARY_METRIC = 'macroF1' as const;
+
+export interface PromotionDecision {
+  readonly promote: boolean;
+  readonly reason: string;
+}
+
+/** A candidate takes `production` when nothing holds it, or when it is at least as good as the holder. */
+export function decidePromotion(
+  candidate: Pick<ModelVersion, 'version' | 'metrics'>,
+  current: Pick<ModelVersion, 'version' | 'metrics'> | undefined,
+): PromotionDecision {
+  const score = candidate.metrics[PRIMARY_METRIC];
+  if (!current) return { promote: true, reason: `no version holds the alias; v${candidate.version} takes it` };
+  const incumbent = current.metrics[PRIMARY_METRIC];
+  if (score >= incumbent) {
+    return {
+      promote: true,
+      reason: `v${candidate.version} ${PRIMARY_METRIC} ${score.toFixed(4)} >= v${current.version} ${incumbent.toFixed(4)}`,
+    };
+  }
+  return {
+    promote: false,
+    reason: `v${candidate.version} ${PRIMARY_METRIC} ${score.toFixed(4)} < v${current.version} ${incumbent.toFixed(4)}; v${current.version} stays`,
+  };
+}

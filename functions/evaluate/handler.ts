@@ -1,0 +1,36 @@
+/**
+ * Evaluate: the trained model on the held-out test split — accuracy, macro-F1, confusion matrix —
+ * written as `metrics.json` into the model folder.
+ * Input: PipelineState with `preprocess`. Output: EvaluationResult.
+ */
+import { bucketName } from '../../aws/config.ts';
+import { loadModel } from '../../aws/model-store.ts';
+import { getJson, putJson } from '../../aws/object-store.ts';
+import { updateRun } from '../../aws/registry.ts';
+import { ARTIFACTS, ENV, KEYS } from '../../core/contract.ts';
+import { argmax, classificationMetrics } from '../../core/metrics.ts';
+import { predictProbabilities, selectBackend } from '../../core/model.ts';
+import type { EvaluationResult, PipelineState, ProcessedSplit } from '../../core/pipeline.ts';
+import { createLogger } from '../logger.ts';
+
+const logger = createLogger('evaluate');
+const artifactsBucket = bucketName('artifacts');
+const backend = selectBackend(process.env[ENV.tfBackend]);
+
+export async function handler(state: PipelineState): Promise<EvaluationResult> {
+  const { preprocess, dataset } = state;
+  if (!preprocess || !dataset || dataset.skip) throw new Error('Evaluate needs $.dataset and $.preprocess');
+  logger.appendKeys({ runId: state.runId });
+  await Promise.all([backend, updateRun(state.runId, { step: 'Evaluate' })]);
+
+  const [model, test] = await Promise.all([
+    loadModel(artifactsBucket, preprocess.modelPrefix),
+    getJson<ProcessedSplit>(artifactsBucket, KEYS.data(dataset.name, state.runId, 'test.json')),
+  ]);
+  const predicted = predictProbabilities(model, test.features).map(argmax);
+  model.dispose();
+  const metrics = classificationMetrics(test.labels, predicted, test.classes);
+  await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, { test: metrics });
+  logger.info('model evaluated', { accuracy: metrics.accuracy, macroF1: metrics.macroF1, count: metrics.count });
+  return { accuracy: metrics.accuracy, macroF1: metrics.macroF1, count: metrics.count };
+}

@@ -1,0 +1,57 @@
+/**
+ * Predict: `POST /v1/models/<name>:predict` with TF Serving's row format, served by the version that holds
+ * the `production` alias. Answers JSON only; a bad request names the instance and field; no stack traces.
+ * Input: API Gateway REST proxy event. Output: proxy result.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { bucketName } from '../../aws/config.ts';
+import { loadServable } from '../../aws/model-store.ts';
+import { getAlias, getModelVersion } from '../../aws/registry.ts';
+import { API, ENV, PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
+import { predictProbabilities, selectBackend } from '../../core/model.ts';
+import { transformRow } from '../../core/preprocess.ts';
+import { parsePredictRequest, toPredictions } from '../../core/serving.ts';
+import { createLogger } from '../logger.ts';
+
+const logger = createLogger('predict');
+const artifactsBucket = bucketName('artifacts');
+const backend = selectBackend(process.env[ENV.tfBackend]);
+
+export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  try {
+    const route = API.parseModelPath(event.path);
+    if (!route) throw new NotFoundError(`no route for ${event.path}`);
+    if (route.verb !== 'predict') throw new NotFoundError(`no route for ${event.httpMethod} ${event.path}`);
+    if (event.httpMethod !== 'POST') {
+      return json(405, { error: `use POST for ${event.path}` }, { Allow: 'POST' });
+    }
+    const alias = await getAlias(route.model, PRODUCTION_ALIAS);
+    if (!alias) throw new NotFoundError(`model "${route.model}" has no version in ${PRODUCTION_ALIAS}`);
+    const version = await getModelVersion(route.model, alias.version);
+    if (!version) throw new NotFoundError(`model "${route.model}" version ${alias.version} does not exist`);
+    await backend;
+    const servable = await loadServable(artifactsBucket, version.artifactPrefix);
+
+    const body = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    const rows = parsePredictRequest(body, servable.schema);
+    const features = rows.map((row) => transformRow(servable.preprocessor, row));
+    const predictions = toPredictions(servable.preprocessor.classes, predictProbabilities(servable.model, features));
+    return json(200, { predictions, model_version: version.version });
+  } catch (error) {
+    if (error instanceof InvalidRequestError) {
+      return json(400, {
+        error: error.message,
+        ...(error.field === undefined ? {} : { field: error.field }),
+        ...(error.instance === undefined ? {} : { instance: error.instance }),
+      });
+    }
+    if (error instanceof NotFoundError) return json(404, { error: error.message });
+    logger.error('prediction failed', { error: error as Error, requestId: event.requestContext?.requestId });
+    return json(500, { error: 'internal error', requestId: event.requestContext?.requestId });
+  }
+}
+
+function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return { statusCode, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) };
+}

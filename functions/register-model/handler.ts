@@ -1,0 +1,43 @@
+/**
+ * RegisterModel: a new version number for the model (one atomic counter), the version item with its
+ * metrics and lineage (dataset version and hash, run, hyperparameters, backend and library versions).
+ * Input: PipelineState with `dataset`, `preprocess`, `evaluation`. Output: RegisterModelResult.
+ */
+import { bucketName } from '../../aws/config.ts';
+import { getJson } from '../../aws/object-store.ts';
+import { allocateModelVersion, putModelVersion, updateRun } from '../../aws/registry.ts';
+import { ARTIFACTS } from '../../core/contract.ts';
+import type { PipelineState, RegisterModelResult } from '../../core/pipeline.ts';
+import type { Lineage } from '../../core/registry.ts';
+import { createLogger } from '../logger.ts';
+
+const logger = createLogger('register-model');
+const artifactsBucket = bucketName('artifacts');
+
+/** The part of `card.json` (written by the training container) that the registry keeps. */
+interface TrainingCard {
+  readonly lineage: Lineage;
+}
+
+export async function handler(state: PipelineState): Promise<RegisterModelResult> {
+  const { dataset, preprocess, evaluation } = state;
+  if (!dataset || dataset.skip || !preprocess || !evaluation) {
+    throw new Error('RegisterModel needs $.dataset, $.preprocess and $.evaluation');
+  }
+  logger.appendKeys({ runId: state.runId });
+  await updateRun(state.runId, { step: 'RegisterModel' });
+  const card = await getJson<TrainingCard>(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.card);
+  const model = dataset.name;
+  const version = await allocateModelVersion(model);
+  await putModelVersion({
+    model,
+    version,
+    status: 'registered',
+    artifactPrefix: preprocess.modelPrefix,
+    metrics: evaluation,
+    lineage: card.lineage,
+    createdAt: new Date().toISOString(),
+  });
+  logger.info('model version registered', { model, version });
+  return { model, version };
+}

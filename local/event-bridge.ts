@@ -1,0 +1,72 @@
+/**
+ * The local stand-in for S3 → EventBridge: s3rver's notification records become EventBridge
+ * "Object Created" events, matched against the same rule pattern the CDK app deploys.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ObjectCreatedEvent } from '../core/contract.ts';
+import type { S3NotificationRecord } from './emulators.ts';
+
+/** S3 notification → the EventBridge event S3 sends for the same upload; undefined for non-create events. */
+export function toEventBridgeEvent(
+  record: S3NotificationRecord,
+  account: string,
+  region: string,
+): ObjectCreatedEvent | undefined {
+  if (!record.eventName.startsWith('ObjectCreated:')) return undefined;
+  const bucket = record.s3.bucket.name;
+  const action = record.eventName.slice('ObjectCreated:'.length);
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Object Created',
+    source: 'aws.s3',
+    account,
+    time: record.eventTime.replace(/\.\d+Z$/, 'Z'),
+    region,
+    resources: [`arn:aws:s3:::${bucket}`],
+    detail: {
+      version: '0',
+      bucket: { name: bucket },
+      object: {
+        key: decodeURIComponent(record.s3.object.key.replace(/\+/g, ' ')),
+        ...(record.s3.object.size === undefined ? {} : { size: record.s3.object.size }),
+        ...(record.s3.object.eTag === undefined ? {} : { etag: record.s3.object.eTag }),
+        ...(record.s3.object.sequencer === undefined ? {} : { sequencer: record.s3.object.sequencer }),
+      },
+      'request-id': record.responseElements?.['x-amz-request-id'] ?? randomUUID(),
+      requester: account,
+      reason: action === 'Post' ? 'CompleteMultipartUpload' : `${action}Object`,
+    },
+  };
+}
+
+type PatternValue = string | number | boolean | null | { prefix: string };
+export interface EventPattern {
+  readonly [field: string]: readonly PatternValue[] | EventPattern;
+}
+
+/**
+ * EventBridge pattern matching for the forms the platform's rules use: arrays of exact values and
+ * `{ "prefix": … }`, nested to any depth. Any other operator is refused loudly rather than mismatched.
+ */
+export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
+  if (typeof event !== 'object' || event === null) return false;
+  const record = event as Record<string, unknown>;
+  return Object.entries(pattern).every(([field, expected]) => {
+    const actual = record[field];
+    if (!Array.isArray(expected)) return matchesPattern(expected as EventPattern, actual);
+    const values = Array.isArray(actual) ? actual : [actual];
+    return values.some((value) => (expected as readonly PatternValue[]).some((rule) => matchesValue(rule, value)));
+  });
+}
+
+function matchesValue(rule: PatternValue, value: unknown): boolean {
+  if (rule !== null && typeof rule === 'object') {
+    const operators = Object.keys(rule);
+    if (operators.length !== 1 || operators[0] !== 'prefix') {
+      throw new Error(`event pattern operator ${JSON.stringify(rule)} is not supported locally`);
+    }
+    return typeof value === 'string' && value.startsWith(rule.prefix);
+  }
+  return value === rule;
+}

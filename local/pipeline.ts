@@ -1,0 +1,258 @@
+/**
+ * Runs the pipeline's ASL file with aws-local-stepfunctions. Every Task state is mapped to what runs it in
+ * AWS: the same Lambda handler, called in-process, and the same training entrypoint, as a child process
+ * speaking the Batch (or SageMaker) contract.
+ */
+import './polyfills.ts';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StateMachine } from 'aws-local-stepfunctions';
+
+/** The event log entries of an execution (the library declares but does not export the type). */
+type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+import {
+  ENV,
+  FUNCTIONS,
+  type ObjectCreatedEvent,
+  PIPELINE_DEFINITION_FILE,
+  SAGEMAKER_JOB_HYPERPARAMETER,
+  type SubstitutionKey,
+  TRAINING_STATES,
+} from '../core/contract.ts';
+
+type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+type LambdaHandler = (input: never) => Promise<unknown>;
+
+export interface LocalPipelineOptions {
+  readonly repoRoot: string;
+  readonly substitutions: Record<SubstitutionKey, string>;
+  readonly stateMachineArn: string;
+  /** Milliseconds between retries (the ASL's own waits are for AWS; tests want them short). */
+  readonly retryIntervalMs?: number;
+}
+
+export interface StepEvent {
+  readonly runId: string;
+  readonly type: 'entered' | 'succeeded' | 'failed' | 'retried';
+  readonly state: string;
+  readonly error?: string;
+}
+
+export interface TrainingProgress {
+  readonly runId: string;
+  readonly event: string;
+  readonly [field: string]: unknown;
+}
+
+export interface ExecutionOutcome {
+  readonly runId: string;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly output?: unknown;
+  readonly error?: string;
+  readonly cause?: string;
+}
+
+export interface LocalPipelineEvents {
+  started: [runId: string, key: string];
+  step: [StepEvent];
+  training: [TrainingProgress];
+  finished: [ExecutionOutcome];
+}
+
+export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
+  private readonly machine: StateMachine;
+  private readonly running = new Map<string, Promise<ExecutionOutcome>>();
+  private handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> | undefined;
+
+  constructor(private readonly options: LocalPipelineOptions) {
+    super();
+    let definition = readFileSync(join(options.repoRoot, PIPELINE_DEFINITION_FILE), 'utf8');
+    for (const [key, value] of Object.entries(options.substitutions)) {
+      definition = definition.replaceAll(`\${${key}}`, value);
+    }
+    this.machine = new StateMachine(JSON.parse(definition));
+  }
+
+  /** Executions still running. */
+  get active(): number {
+    return this.running.size;
+  }
+
+  /** Starts an execution for an upload event, as the EventBridge rule's target does. */
+  start(event: ObjectCreatedEvent): { runId: string; outcome: Promise<ExecutionOutcome> } {
+    const runId = randomUUID();
+    const outcome = this.execute(runId, event).finally(() => this.running.delete(runId));
+    this.running.set(runId, outcome);
+    this.emit('started', runId, event.detail.object.key);
+    return { runId, outcome };
+  }
+
+  /** Resolves when every execution started so far has finished. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  private async execute(runId: string, event: ObjectCreatedEvent): Promise<ExecutionOutcome> {
+    const handlers = await this.loadHandlers();
+    const input = event as unknown as JsonValue;
+    const retry = this.options.retryIntervalMs ?? 1000;
+    const execution = this.machine.run(input, {
+      overrides: {
+        taskResourceLocalHandlers: Object.fromEntries(
+          Object.entries(handlers).map(([state, fn]) => [state, (stateInput: JsonValue) => fn(stateInput)]),
+        ),
+        retryIntervalOverrides: Object.fromEntries(Object.keys(handlers).map((state) => [state, retry])),
+      },
+      context: {
+        Execution: {
+          Id: `${this.options.stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`,
+          Name: runId,
+          Input: input,
+          StartTime: new Date().toISOString(),
+        },
+        StateMachine: { Id: this.options.stateMachineArn, Name: this.options.stateMachineArn.split(':').pop() ?? '' },
+      },
+    });
+    const relay = this.relayEvents(runId, execution.eventLogs);
+    let outcome: ExecutionOutcome;
+    try {
+      outcome = { runId, status: 'SUCCEEDED', output: await execution.result };
+    } catch (error) {
+      const failure = error as { name?: string; message?: string; cause?: unknown };
+      outcome = {
+        runId,
+        status: 'FAILED',
+        error: failure.name ?? 'Error',
+        cause: typeof failure.cause === 'string' ? failure.cause : failure.message,
+      };
+    }
+    await relay;
+    this.emit('finished', outcome);
+    return outcome;
+  }
+
+  private async relayEvents(runId: string, events: AsyncGenerator<EventLog>): Promise<void> {
+    for await (const event of events) {
+      if (!('state' in event) || 'parentState' in event) continue;
+      const state = event.state.name;
+      if (event.type === 'StateEntered') this.emit('step', { runId, type: 'entered', state });
+      else if (event.type === 'StateExited') this.emit('step', { runId, type: 'succeeded', state });
+      else if (event.type === 'StateRetried') this.emit('step', { runId, type: 'retried', state });
+      else if (event.type === 'StateFailed' || event.type === 'StateCaught') {
+        const error = 'Error' in event ? String(event.Error) : 'caught';
+        this.emit('step', { runId, type: 'failed', state, error });
+      }
+    }
+  }
+
+  /** Imports the handlers after the environment is set: they read their configuration at load. */
+  private async loadHandlers() {
+    if (this.handlers) return this.handlers;
+    const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
+    for (const fn of Object.values(FUNCTIONS)) {
+      const module = (await import(join(this.options.repoRoot, 'functions', fn.dir, 'handler.ts'))) as {
+        handler: LambdaHandler;
+      };
+      for (const state of fn.states) handlers[state] = (input) => invokeLikeLambda(module.handler, input);
+    }
+    handlers[TRAINING_STATES.batch] = (input) => this.runBatchJob(input as unknown as BatchSubmitJob);
+    handlers[TRAINING_STATES.sagemaker] = (input) => this.runSageMakerJob(input as unknown as SageMakerTrainingJob);
+    this.handlers = handlers;
+    return handlers;
+  }
+
+  private async runBatchJob(job: BatchSubmitJob): Promise<JsonValue> {
+    const env = Object.fromEntries((job.ContainerOverrides?.Environment ?? []).map((e) => [e.Name, e.Value]));
+    await this.runTrainingProcess(env);
+    return { JobId: randomUUID(), JobName: job.JobName, JobQueue: job.JobQueue, Status: 'SUCCEEDED' };
+  }
+
+  private async runSageMakerJob(job: SageMakerTrainingJob): Promise<JsonValue> {
+    const root = mkdtempSync(join(tmpdir(), 'nimbus-sagemaker-'));
+    try {
+      mkdirSync(join(root, 'input', 'config'), { recursive: true });
+      writeFileSync(join(root, 'input', 'config', 'hyperparameters.json'), JSON.stringify(job.HyperParameters));
+      if (!job.HyperParameters[SAGEMAKER_JOB_HYPERPARAMETER]) throw new Error('no training job hyperparameter');
+      await this.runTrainingProcess({ [ENV.sageMakerRoot]: root });
+      return { TrainingJobName: job.TrainingJobName, TrainingJobStatus: 'Completed' };
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  }
+
+  /** The training entrypoint as a child process; its JSON progress lines are relayed as events. */
+  private runTrainingProcess(env: Record<string, string>): Promise<void> {
+    const entrypoint = join(this.options.repoRoot, 'containers', 'training', 'main.ts');
+    const child = spawn(process.execPath, ['--import', 'tsx', entrypoint], {
+      cwd: this.options.repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    let buffered = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) this.relayTrainingLine(line);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    return new Promise((resolve, reject) => {
+      child.once('error', reject);
+      child.once('close', (code, signal) => {
+        if (code === 0) return resolve();
+        const reason = stderr.trim().split('\n').pop() ?? '';
+        const error = new Error(
+          JSON.stringify({ errorType: 'TrainingJobFailed', errorMessage: reason || `exit ${code ?? signal}` }),
+        );
+        error.name = 'States.TaskFailed';
+        reject(error);
+      });
+    });
+  }
+
+  private relayTrainingLine(line: string): void {
+    try {
+      const event = JSON.parse(line) as { event?: string; runId?: string };
+      if (typeof event.event === 'string') {
+        this.emit('training', { ...event, runId: event.runId ?? '', event: event.event });
+      }
+    } catch {
+      // not a progress line (a library's own output)
+    }
+  }
+}
+
+interface BatchSubmitJob {
+  readonly JobName: string;
+  readonly JobQueue: string;
+  readonly ContainerOverrides?: { readonly Environment?: readonly { Name: string; Value: string }[] };
+}
+
+interface SageMakerTrainingJob {
+  readonly TrainingJobName: string;
+  readonly HyperParameters: Record<string, string>;
+}
+
+/**
+ * Calls a handler the way Lambda and Step Functions do: JSON in, JSON out; an error becomes a States error
+ * named after its type with Lambda's Cause (`{"errorType","errorMessage"}`).
+ */
+async function invokeLikeLambda(handler: LambdaHandler, input: JsonValue): Promise<JsonValue> {
+  try {
+    const result = await handler(JSON.parse(JSON.stringify(input)) as never);
+    return JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
+  } catch (error) {
+    const type = error instanceof Error ? error.name : 'Error';
+    const message = error instanceof Error ? error.message : String(error);
+    const failure = new Error(JSON.stringify({ errorType: type, errorMessage: message }));
+    failure.name = type;
+    throw failure;
+  }
+}

@@ -1,0 +1,201 @@
+/**
+ * The whole platform on one machine: emulators, the upload rule, the pipeline and the API, wired with the
+ * contract's names. Handlers and the training container read the same environment variables as in AWS.
+ *
+ * The SDK clients in aws/ are created once per process, so a platform restarted in the same process must
+ * keep its ports (as `npm start` does by default).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import {
+  BUCKET_ENV,
+  type BucketRole,
+  ENV,
+  FUNCTIONS,
+  SUBSTITUTIONS,
+  type SubstitutionKey,
+  TABLE_ENV,
+  type TableRole,
+  type TrainingPlatform,
+  uploadEventPattern,
+} from '../core/contract.ts';
+import { startLocalApi } from './api-gateway.ts';
+import { startEmulators } from './emulators.ts';
+import { type EventPattern, matchesPattern, toEventBridgeEvent } from './event-bridge.ts';
+import { LocalPipeline } from './pipeline.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const LOCAL_ACCOUNT = '000000000000';
+
+/** Local resource names. */
+const BUCKET_NAMES: Record<BucketRole, string> = { datasets: 'nimbus-datasets', artifacts: 'nimbus-artifacts' };
+const TABLE_NAMES: Record<TableRole, string> = {
+  datasets: 'nimbus-datasets',
+  runs: 'nimbus-runs',
+  models: 'nimbus-models',
+};
+
+/** Fixed default ports, so that the printed `export` lines stay valid across restarts. */
+export const DEFAULT_PORTS = { s3: 4569, dynamodb: 4567, api: 3080 } as const;
+
+export interface LocalPlatformOptions {
+  /** Where datasets, registries and the API key live between runs. */
+  readonly dataDir: string;
+  /** 0 for any free port. @default DEFAULT_PORTS */
+  readonly ports?: { readonly s3: number; readonly dynamodb: number; readonly api: number };
+  /** @default a random key, kept in the data folder */
+  readonly apiKey?: string;
+  /** Which training Task the pipeline takes. @default 'batch' */
+  readonly trainingPlatform?: TrainingPlatform;
+  readonly region?: string;
+  /** Retry waits in the pipeline, in ms. @default 1000 */
+  readonly retryIntervalMs?: number;
+}
+
+/** What `.nimbus/endpoints.json` holds: everything a client needs to reach the platform. */
+export interface LocalEndpoints {
+  readonly s3: string;
+  readonly dynamodb: string;
+  readonly api: string;
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly apiKey: string;
+  readonly datasetsBucket: string;
+  readonly artifactsBucket: string;
+  readonly tables: Record<TableRole, string>;
+  readonly stateMachineArn: string;
+}
+
+export interface LocalPlatform {
+  readonly endpoints: LocalEndpoints;
+  readonly pipeline: LocalPipeline;
+  stop(): Promise<void>;
+}
+
+export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
+  const region = options.region ?? 'us-east-1';
+  const ports = options.ports ?? DEFAULT_PORTS;
+  const dataDir = resolve(options.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const credentials = { accessKeyId: 'NIMBUSLOCAL', secretAccessKey: 'nimbus-local-secret' };
+  const apiKey = options.apiKey ?? persistentApiKey(dataDir);
+
+  const emulators = await startEmulators({
+    dataDir,
+    s3Port: ports.s3,
+    dynamodbPort: ports.dynamodb,
+    region,
+    ...credentials,
+    buckets: Object.values(BUCKET_NAMES),
+    tables: TABLE_NAMES,
+  });
+
+  // The substrate's one difference: where the SDK sends its requests.
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamodbEndpoint,
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    [ENV.logLevel]: process.env[ENV.logLevel] ?? 'WARN',
+    ...Object.fromEntries(Object.entries(BUCKET_ENV).map(([role, name]) => [name, BUCKET_NAMES[role as BucketRole]])),
+    ...Object.fromEntries(Object.entries(TABLE_ENV).map(([role, name]) => [name, TABLE_NAMES[role as TableRole]])),
+  });
+
+  const stateMachineArn = `arn:aws:states:${region}:${LOCAL_ACCOUNT}:stateMachine:nimbus-training-pipeline`;
+  const pipeline = new LocalPipeline({
+    repoRoot: REPO_ROOT,
+    substitutions: localSubstitutions(region, options.trainingPlatform ?? 'batch'),
+    stateMachineArn,
+    ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
+  });
+
+  const rule = uploadEventPattern(BUCKET_NAMES.datasets) as unknown as EventPattern;
+  const unsubscribe = emulators.onObjectEvent((record) => {
+    const event = toEventBridgeEvent(record, LOCAL_ACCOUNT, region);
+    if (event && matchesPattern(rule, event)) pipeline.start(event);
+  });
+
+  const predict = (await import(join(REPO_ROOT, 'functions', 'predict', 'handler.ts'))) as {
+    handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  };
+  let api: Awaited<ReturnType<typeof startLocalApi>>;
+  try {
+    api = await startLocalApi({ port: ports.api, apiKey, handler: predict.handler });
+  } catch (error) {
+    unsubscribe();
+    await emulators.stop();
+    throw error;
+  }
+
+  const endpoints: LocalEndpoints = {
+    s3: emulators.s3Endpoint,
+    dynamodb: emulators.dynamodbEndpoint,
+    api: api.url,
+    region,
+    ...credentials,
+    apiKey,
+    datasetsBucket: BUCKET_NAMES.datasets,
+    artifactsBucket: BUCKET_NAMES.artifacts,
+    tables: TABLE_NAMES,
+    stateMachineArn,
+  };
+  return {
+    endpoints,
+    pipeline,
+    async stop() {
+      unsubscribe();
+      await api.stop();
+      await pipeline.idle();
+      await emulators.stop();
+    },
+  };
+}
+
+function localSubstitutions(region: string, platform: TrainingPlatform): Record<SubstitutionKey, string> {
+  const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${LOCAL_ACCOUNT}:${resource}`;
+  const functions = Object.fromEntries(
+    Object.values(FUNCTIONS).map((fn) => [fn.arn, arn('lambda', `function:nimbus-${fn.dir}`)]),
+  );
+  return {
+    ...(functions as Record<(typeof FUNCTIONS)[keyof typeof FUNCTIONS]['arn'], string>),
+    [SUBSTITUTIONS.trainingPlatform]: platform,
+    [SUBSTITUTIONS.batchJobQueue]: arn('batch', 'job-queue/nimbus-training'),
+    [SUBSTITUTIONS.batchJobDefinition]: arn('batch', 'job-definition/nimbus-training:1'),
+    [SUBSTITUTIONS.sageMakerRole]: `arn:aws:iam::${LOCAL_ACCOUNT}:role/nimbus-sagemaker`,
+    [SUBSTITUTIONS.sageMakerImage]: 'nimbus-training:local',
+    [SUBSTITUTIONS.sageMakerInstanceType]: 'local',
+    [SUBSTITUTIONS.artifactsBucket]: BUCKET_NAMES.artifacts,
+  };
+}
+
+function persistentApiKey(dataDir: string): string {
+  const file = join(dataDir, 'api-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+/** Writes the endpoints for other tools (awscli, the tests, scripts) to read. */
+export function writeEndpointsFile(file: string, endpoints: LocalEndpoints): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** `export` lines that point awscli and the AWS SDKs at the local services. */
+export function shellExports(endpoints: LocalEndpoints): string[] {
+  return [
+    `export AWS_ENDPOINT_URL_S3=${endpoints.s3}`,
+    `export AWS_ENDPOINT_URL_DYNAMODB=${endpoints.dynamodb}`,
+    `export AWS_REGION=${endpoints.region}`,
+    `export AWS_ACCESS_KEY_ID=${endpoints.accessKeyId}`,
+    `export AWS_SECRET_ACCESS_KEY=${endpoints.secretAccessKey}`,
+    'export AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED',
+  ];
+}
