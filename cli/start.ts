@@ -8,12 +8,12 @@ import { join, resolve } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { API } from '../core/contract.ts';
+import { REPO_ROOT } from '../core/repo.ts';
 import type { ExecutionOutcome } from '../local/pipeline.ts';
 import {
   DEFAULT_PORTS,
   type LocalEndpoints,
   type LocalPlatform,
-  REPO_ROOT,
   shellExports,
   startLocalPlatform,
   writeEndpointsFile,

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { ConfigurationError } from './errors.ts';
+import type { MlpHyperparameters } from './hyperparameters.ts';
 import { createRandom, shuffled } from './random.ts';
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -51,24 +52,6 @@ async function loadNativeBinding(): Promise<boolean> {
 export function libraryVersions(): Record<string, string> {
   return { '@tensorflow/tfjs': tf.version.tfjs, backend: tf.getBackend() };
 }
-
-export interface MlpHyperparameters {
-  readonly hiddenUnits: readonly number[];
-  readonly dropout: number;
-  readonly learningRate: number;
-  readonly epochs: number;
-  readonly batchSize: number;
-  readonly seed: number;
-}
-
-export const DEFAULT_MLP: MlpHyperparameters = {
-  hiddenUnits: [32, 16],
-  dropout: 0.1,
-  learningRate: 0.01,
-  epochs: 120,
-  batchSize: 16,
-  seed: 42,
-};
 
 export function buildMlp(inputWidth: number, classCount: number, hp: MlpHyperparameters): tf.LayersModel {
   const model = tf.sequential();

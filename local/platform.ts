@@ -8,7 +8,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import {
   BUCKET_ENV,
@@ -22,12 +21,12 @@ import {
   type TrainingPlatform,
   uploadEventPattern,
 } from '../core/contract.ts';
+import { REPO_ROOT } from '../core/repo.ts';
 import { startLocalApi } from './api-gateway.ts';
 import { startEmulators } from './emulators.ts';
 import { type EventPattern, matchesPattern, toEventBridgeEvent } from './event-bridge.ts';
 import { LocalPipeline } from './pipeline.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const LOCAL_ACCOUNT = '000000000000';
 
 /** Local resource names. */

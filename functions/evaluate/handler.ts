@@ -16,6 +16,7 @@ import { createLogger } from '../logger.ts';
 const logger = createLogger('evaluate');
 const artifactsBucket = bucketName('artifacts');
 const backend = selectBackend(process.env[ENV.tfBackend]);
+backend.catch(() => undefined);
 
 export async function handler(state: PipelineState): Promise<EvaluationResult> {
   const { preprocess, dataset } = state;

@@ -16,7 +16,9 @@ import { createLogger } from '../logger.ts';
 
 const logger = createLogger('predict');
 const artifactsBucket = bucketName('artifacts');
+/** Started at cold start; awaited per request, so a failure is a 500 answer, not a crash. */
 const backend = selectBackend(process.env[ENV.tfBackend]);
+backend.catch(() => undefined);
 
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   try {

@@ -9,7 +9,7 @@ import { getBytes, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS, type DataFile, KEYS } from '../../core/contract.ts';
 import { parseCsv, type TypedRow, typedRow } from '../../core/dataset.ts';
-import { DEFAULT_MLP } from '../../core/model.ts';
+import { DEFAULT_MLP } from '../../core/hyperparameters.ts';
 import type { PipelineState, PreprocessResult, ProcessedSplit } from '../../core/pipeline.ts';
 import {
   baselineStatistics,

@@ -1,0 +1,109 @@
+import { join } from 'node:path';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { BUCKET_ENV, type BucketRole, ENV, TABLE_ENV, type TableRole } from '../core/contract.ts';
+import { REPO_ROOT } from '../core/repo.ts';
+import { acknowledgeManagedPolicy, acknowledgeObjectAccess, acknowledgeUnscopedActions } from './nag.ts';
+
+export interface NimbusFunctionProps {
+  /** Folder under `functions/` holding `handler.ts`. */
+  readonly dir: string;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default 60 seconds */
+  readonly timeout?: Duration;
+  /** Ship the tfjs wasm binaries next to the bundle (functions that run a model). @default false */
+  readonly tfjs?: boolean;
+  /** @default one month */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * One Lambda function of the platform, with the choices made once: Node.js 24 on arm64, X-Ray tracing,
+ * its own log group with retention, source maps, an esbuild bundle with the AWS SDK left to the runtime,
+ * and JSON logs at INFO. Bind buckets and tables with `bindBucket`/`bindTable`: env var and grant together.
+ */
+export class NimbusFunction extends Construct {
+  readonly function: nodejs.NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: NimbusFunctionProps) {
+    super(scope, id);
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry: join(REPO_ROOT, 'functions', props.dir, 'handler.ts'),
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(60),
+      tracing: lambda.Tracing.ACTIVE,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: { [ENV.logLevel]: 'INFO', NODE_OPTIONS: '--enable-source-maps' },
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      bundling: {
+        format: nodejs.OutputFormat.CJS,
+        target: 'node22',
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        externalModules: ['@aws-sdk/*', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+        ...(props.tfjs ? { commandHooks: wasmHooks } : {}),
+      },
+    });
+    acknowledgeManagedPolicy(
+      this,
+      'service-role/AWSLambdaBasicExecutionRole',
+      'The AWS-managed basic execution policy lets the function write to its own log group.',
+    );
+    acknowledgeUnscopedActions(this, 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.');
+  }
+
+  /**
+   * Sets the bucket's env var and grants object reads (and writes when asked): GetObject/PutObject on its
+   * objects, ListBucket on the bucket (so a missing key reads as NoSuchKey, not AccessDenied). No deletes.
+   */
+  bindBucket(role: BucketRole, bucket: s3.IBucket, access: 'read' | 'readWrite'): this {
+    this.function.addEnvironment(BUCKET_ENV[role], bucket.bucketName);
+    grantObjects(this.function, bucket, access);
+    acknowledgeObjectAccess(this, bucket, `Objects under per-dataset and per-run keys of the ${role} bucket.`);
+    return this;
+  }
+
+  /** Sets the table's env var and grants read (and write when asked). */
+  bindTable(role: TableRole, table: dynamodb.ITable, access: 'read' | 'readWrite'): this {
+    this.function.addEnvironment(TABLE_ENV[role], table.tableName);
+    if (access === 'read') table.grantReadData(this.function);
+    else table.grantReadWriteData(this.function);
+    return this;
+  }
+}
+
+/** Least-privilege object access to a platform bucket. */
+export function grantObjects(grantee: iam.IGrantable, bucket: s3.IBucket, access: 'read' | 'readWrite'): void {
+  iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [bucket.bucketArn] });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: access === 'read' ? ['s3:GetObject'] : ['s3:GetObject', 's3:PutObject'],
+    resourceArns: [bucket.arnForObjects('*')],
+  });
+}
+
+/** tfjs-backend-wasm loads its .wasm files from the bundle's own folder. */
+const wasmHooks: nodejs.ICommandHooks = {
+  beforeBundling: () => [],
+  beforeInstall: () => [],
+  afterBundling: (inputDir: string, outputDir: string) => [
+    `cp ${join(inputDir, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist')}/*.wasm ${outputDir}/`,
+  ],
+};

@@ -1,0 +1,29 @@
+/**
+ * Acknowledging cdk-nag findings precisely. cdk-nag 3 matches acknowledgements by exact finding id
+ * (`AwsSolutions-IAM5[Resource::<LogicalId.Arn>/*]`), so these helpers compute the ids from the constructs
+ * instead of hard-coding hashed logical ids.
+ */
+import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type { IConstruct } from 'constructs';
+
+/** The objects of a platform bucket (`<bucket>/*`) on a role's policy. */
+export function acknowledgeObjectAccess(scope: IConstruct, bucket: s3.IBucket, reason: string): void {
+  const cfn = bucket.node.defaultChild;
+  if (!CfnResource.isCfnResource(cfn)) return;
+  const logicalId = Stack.of(bucket).resolve(cfn.logicalId) as string;
+  Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/*]`, reason });
+}
+
+/** An AWS-managed policy attached to roles under `scope`. */
+export function acknowledgeManagedPolicy(scope: IConstruct, policy: string, reason: string): void {
+  Validations.of(scope).acknowledge({
+    id: `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${policy}]`,
+    reason,
+  });
+}
+
+/** `Resource::*` on actions that support no resource-level permissions (X-Ray, log delivery, …). */
+export function acknowledgeUnscopedActions(scope: IConstruct, reason: string): void {
+  Validations.of(scope).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason });
+}

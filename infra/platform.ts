@@ -1,0 +1,106 @@
+import { CfnOutput, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+import { OUTPUTS, type TrainingPlatform } from '../core/contract.ts';
+import { DataLake } from './data-lake.ts';
+import { InferenceApi } from './inference-api.ts';
+import { Monitoring } from './monitoring.ts';
+import { TrainingPipeline } from './pipeline.ts';
+import { Registries } from './registries.ts';
+import { TrainingCompute } from './training.ts';
+
+export interface NimbusPlatformProps {
+  /** Where training jobs run: AWS Batch GPU instances or SageMaker training jobs. @default 'batch' */
+  readonly trainingPlatform?: TrainingPlatform;
+  /** GPU instance types for Batch. @default g4dn.xlarge */
+  readonly trainingInstanceTypes?: ec2.InstanceType[];
+  /** Most vCPUs Batch may run at once (it scales from 0). @default 16 */
+  readonly trainingMaxvCpus?: number;
+  /** Run Batch training on Spot capacity. @default false */
+  readonly trainingSpot?: boolean;
+  /** SageMaker training instance type. @default 'ml.g4dn.xlarge' */
+  readonly sageMakerInstanceType?: string;
+  /** Per-key steady request rate of the predict API. @default 100 */
+  readonly apiRateLimit?: number;
+  /** Per-key burst of the predict API. @default 200 */
+  readonly apiBurstLimit?: number;
+  /** Email for alarm notifications. @default no subscription (subscribe to the topic output yourself) */
+  readonly alarmEmail?: string;
+  /** Predict API p99 latency that raises an alarm. @default 1 second */
+  readonly latencyP99Threshold?: Duration;
+  /**
+   * What happens to buckets and tables when the stack is deleted. DESTROY also empties the buckets.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly dataRemovalPolicy?: RemovalPolicy;
+  /** Add stack outputs naming every bucket, table and endpoint. @default true */
+  readonly outputs?: boolean;
+}
+
+/**
+ * The whole Nimbus ML platform: data lake (datasets and artifacts buckets), registries (datasets, runs,
+ * models tables), the training pipeline started by dataset uploads (Lambda steps, GPU training on Batch or
+ * SageMaker), the HTTPS predict API with API keys, and alarms with a dashboard.
+ *
+ * @example
+ * new NimbusPlatform(stack, 'Nimbus', { trainingPlatform: 'sagemaker', alarmEmail: 'ml-oncall@example.com' });
+ */
+export class NimbusPlatform extends Construct {
+  readonly dataLake: DataLake;
+  readonly registries: Registries;
+  readonly training: TrainingCompute;
+  readonly pipeline: TrainingPipeline;
+  readonly inference: InferenceApi;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: NimbusPlatformProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.dataRemovalPolicy ?? RemovalPolicy.RETAIN;
+    this.dataLake = new DataLake(this, 'DataLake', { removalPolicy });
+    this.registries = new Registries(this, 'Registries', { removalPolicy });
+    this.training = new TrainingCompute(this, 'Training', {
+      artifacts: this.dataLake.artifacts,
+      ...(props.trainingPlatform ? { platform: props.trainingPlatform } : {}),
+      ...(props.trainingInstanceTypes ? { instanceTypes: props.trainingInstanceTypes } : {}),
+      ...(props.trainingMaxvCpus === undefined ? {} : { maxvCpus: props.trainingMaxvCpus }),
+      ...(props.trainingSpot === undefined ? {} : { spot: props.trainingSpot }),
+      ...(props.sageMakerInstanceType ? { sageMakerInstanceType: props.sageMakerInstanceType } : {}),
+    });
+    this.pipeline = new TrainingPipeline(this, 'Pipeline', {
+      datasets: this.dataLake.datasets,
+      artifacts: this.dataLake.artifacts,
+      tables: this.registries.tables,
+      training: this.training,
+    });
+    this.inference = new InferenceApi(this, 'Inference', {
+      artifacts: this.dataLake.artifacts,
+      models: this.registries.tables.models,
+      ...(props.apiRateLimit === undefined ? {} : { rateLimit: props.apiRateLimit }),
+      ...(props.apiBurstLimit === undefined ? {} : { burstLimit: props.apiBurstLimit }),
+    });
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stateMachine: this.pipeline.stateMachine,
+      api: this.inference.api,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+      ...(props.latencyP99Threshold ? { latencyP99Threshold: props.latencyP99Threshold } : {}),
+    });
+    if (props.outputs ?? true) this.addOutputs();
+  }
+
+  private addOutputs(): void {
+    const stack = Stack.of(this);
+    const output = (key: string, value: string, description: string) =>
+      new CfnOutput(stack, key, { value, description });
+    const { tables } = this.registries;
+    output(OUTPUTS.datasetsBucket, this.dataLake.datasets.bucketName, 'Upload datasets under datasets/<name>/');
+    output(OUTPUTS.artifactsBucket, this.dataLake.artifacts.bucketName, 'Processed data and model versions');
+    output(OUTPUTS.datasetsTable, tables.datasets.tableName, 'Dataset versions');
+    output(OUTPUTS.runsTable, tables.runs.tableName, 'Pipeline runs');
+    output(OUTPUTS.modelsTable, tables.models.tableName, 'Model versions and aliases');
+    output(OUTPUTS.stateMachine, this.pipeline.stateMachine.stateMachineArn, 'Training pipeline');
+    output(OUTPUTS.apiUrl, this.inference.api.url, 'Predict API base URL: POST v1/models/<name>:predict');
+    output(OUTPUTS.apiKeyId, this.inference.apiKey.keyId, 'aws apigateway get-api-key --include-value --api-key <id>');
+    output(OUTPUTS.alarmTopic, this.monitoring.topic.topicArn, 'Alarm notifications');
+    output(OUTPUTS.dashboard, this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
+  }
+}
