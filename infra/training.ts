@@ -181,6 +181,12 @@ export class TrainingCompute extends Construct {
         resourceArns: [stack.formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: 'nimbus-*' })],
       });
       iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:ListTags'], resourceArns: ['*'] });
+      if (grantee instanceof Construct) {
+        Validations.of(grantee).acknowledge({
+          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/nimbus-*]',
+          reason: 'The pipeline names each training job nimbus-<run id>; the prefix scopes it to platform jobs.',
+        });
+      }
       this.sageMakerRole.grantPassRole(grantee.grantPrincipal);
       this.grantSyncRule(grantee, 'StepFunctionsGetEventsForSageMakerTrainingJobsRule');
     }

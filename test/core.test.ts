@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { API, KEYS } from '../core/contract.ts';
+import { chooseLabel, contentHash, inferSchema, parseCsv, typedRow } from '../core/dataset.ts';
+import { DatasetValidationError, InvalidRequestError } from '../core/errors.ts';
+import { classificationMetrics } from '../core/metrics.ts';
+import { failureReason } from '../core/pipeline.ts';
+import { baselineStatistics, fitPreprocessor, stratifiedSplit, transformRow } from '../core/preprocess.ts';
+import { decidePromotion } from '../core/registry.ts';
+import { inputSchema, parsePredictRequest, toPredictions } from '../core/serving.ts';
+
+const csv = (text: string) => new TextEncoder().encode(text);
+const iris = readFileSync(new URL('../examples/iris.csv', import.meta.url));
+
+function rejects(text: string, pattern: RegExp) {
+  assert.throws(
+    () => {
+      const table = parseCsv(csv(text));
+      inferSchema(table, chooseLabel(table.header));
+    },
+    (error: unknown) => error instanceof DatasetValidationError && pattern.test(error.message),
+  );
+}
+
+describe('dataset validation', () => {
+  it('reads iris: 150 rows, four numeric features, label "species" (the last column)', () => {
+    const table = parseCsv(iris);
+    const schema = inferSchema(table, chooseLabel(table.header));
+    assert.equal(schema.rowCount, 150);
+    assert.equal(schema.label, 'species');
+    assert.deepEqual(schema.classes, ['setosa', 'versicolor', 'virginica']);
+    assert.deepEqual(
+      schema.features.map((f) => f.type),
+      ['numeric', 'numeric', 'numeric', 'numeric'],
+    );
+  });
+
+  it('chooses the manifest label, else a column named label/target/class, else the last column', () => {
+    assert.equal(chooseLabel(['a', 'b', 'c'], { label: 'b' }), 'b');
+    assert.equal(chooseLabel(['Target', 'b', 'c']), 'Target');
+    assert.equal(chooseLabel(['a', 'b', 'c']), 'c');
+    assert.throws(() => chooseLabel(['a', 'b'], { label: 'z' }), /"z", which is not in the header/);
+  });
+
+  it('infers categorical columns and handles a BOM and CRLF line ends', () => {
+    const rows = Array.from({ length: 12 }, (_, i) => `${i},${i % 2 ? 'red' : 'blue'},${i % 3 ? 'y' : 'n'}`);
+    const table = parseCsv(csv(`\uFEFFsize,colour,label\r\n${rows.join('\r\n')}\r\n`));
+    const schema = inferSchema(table, chooseLabel(table.header));
+    assert.deepEqual(schema.features, [
+      { name: 'size', type: 'numeric' },
+      { name: 'colour', type: 'categorical' },
+    ]);
+  });
+
+  it('rejects an empty file, a header without rows, and a header of numbers', () => {
+    rejects('', /empty/);
+    rejects('a,b,c\n', /no data rows/);
+    rejects('1,2,3\n4,5,6\n', /looks like data, not a header/);
+  });
+
+  it('rejects rows with the wrong number of fields and names their line numbers', () => {
+    rejects('a,b,label\n1,2,x\n1,2\n1,2,y,9\n', /row 3 has 2 fields.*row 4 has 4 fields/);
+  });
+
+  it('rejects duplicate and blank column names', () => {
+    rejects('a,a,label\n1,2,x\n', /names column "a" twice/);
+    rejects('a,,label\n1,2,x\n', /header column 2 has no name/);
+  });
+
+  it('rejects binary or non-UTF-8 bytes', () => {
+    assert.throws(() => parseCsv(new Uint8Array([0x61, 0x2c, 0x62, 0x0a, 0xff, 0xfe, 0x00, 0x01])), /not UTF-8 text/);
+  });
+
+  it('rejects a single class, too few rows, missing labels and an empty column', () => {
+    const rows = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join('\n');
+    rejects(`x,label\n${rows(20, (i) => `${i},a`)}`, /1 distinct value/);
+    rejects(`x,label\n${rows(5, (i) => `${i},${i % 2}`)}`, /has 5 rows; at least 10/);
+    rejects(`x,label\n${rows(20, (i) => `${i},${i === 4 ? '' : i % 2}`)}`, /missing in 1 row\(s\): rows 6/);
+    rejects(`x,y,label\n${rows(20, (i) => `${i},,${i % 2}`)}`, /column "y" has no values/);
+    rejects(`x,label\n${rows(20, (i) => `${i},${i === 0 ? 'rare' : i % 2}`)}`, /"rare" \(1 rows\)/);
+  });
+
+  it('hashes content, not names: the same bytes give the same version', () => {
+    assert.equal(contentHash(csv('a,b\n1,2\n')), contentHash(csv('a,b\n1,2\n')));
+    assert.notEqual(contentHash(csv('a,b\n1,2\n')), contentHash(csv('a,b\n1,3\n')));
+  });
+});
+
+describe('preprocessing', () => {
+  const table = parseCsv(iris);
+  const schema = inferSchema(table, chooseLabel(table.header));
+  const rows = table.rows.map((row) => typedRow(schema, table.header, row));
+
+  it('splits stratified and reproducibly by seed', () => {
+    const a = stratifiedSplit(rows, (r) => String(r.species), undefined, 0);
+    const b = stratifiedSplit(rows, (r) => String(r.species), undefined, 0);
+    const c = stratifiedSplit(rows, (r) => String(r.species), undefined, 1);
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a.test, c.test);
+    assert.equal(a.train.length + a.validation.length + a.test.length, 150);
+    for (const label of schema.classes) {
+      assert.equal(a.test.filter((r) => r.species === label).length, 10);
+    }
+  });
+
+  it('standardizes with training statistics and one-hot encodes categories (unknown → zeros)', () => {
+    const s = inferSchema(parseCsv(csv('x,c,label\n1,a,p\n2,b,q\n3,a,p\n4,b,q\n5,a,p\n6,b,q\n7,a,p\n8,b,q\n9,a,p\n10,b,q\n')), 'label');
+    const pre = fitPreprocessor(s, [
+      { x: 1, c: 'a', label: 'p' },
+      { x: 3, c: 'b', label: 'q' },
+    ]);
+    assert.deepEqual(transformRow(pre, { x: 3, c: 'b' }), [1, 0, 1]);
+    assert.deepEqual(transformRow(pre, { x: 1, c: 'zzz' }), [-1, 0, 0]);
+    assert.deepEqual(transformRow(pre, { x: null, c: 'a' }), [0, 1, 0]);
+    assert.equal(pre.width, 3);
+  });
+
+  it('records baseline statistics of the training rows', () => {
+    const baseline = baselineStatistics(schema, rows);
+    assert.equal(baseline.rowCount, 150);
+    assert.deepEqual(baseline.label, { setosa: 50, versicolor: 50, virginica: 50 });
+    const petal = baseline.numeric.petal_length;
+    assert.ok(petal);
+    assert.equal(petal.min, 1);
+    assert.equal(petal.max, 6.9);
+    assert.equal(petal.quantiles.length, 11);
+  });
+});
+
+describe('metrics and promotion', () => {
+  it('computes accuracy, macro-F1 and the confusion matrix', () => {
+    const m = classificationMetrics([0, 0, 1, 1], [0, 1, 1, 1], ['a', 'b']);
+    assert.equal(m.accuracy, 0.75);
+    assert.deepEqual(m.confusionMatrix, [
+      [1, 1],
+      [0, 2],
+    ]);
+    assert.ok(Math.abs(m.macroF1 - (2 / 3 + 0.8) / 2) < 1e-12);
+  });
+
+  it('promotes when no version holds the alias or the candidate is at least as good', () => {
+    const metrics = (macroF1: number) => ({ accuracy: macroF1, macroF1, count: 30 });
+    assert.equal(decidePromotion({ version: 1, metrics: metrics(0.5) }, undefined).promote, true);
+    assert.equal(decidePromotion({ version: 2, metrics: metrics(0.9) }, { version: 1, metrics: metrics(0.9) }).promote, true);
+    const worse = decidePromotion({ version: 3, metrics: metrics(0.8) }, { version: 2, metrics: metrics(0.9) });
+    assert.equal(worse.promote, false);
+    assert.match(worse.reason, /v2 stays/);
+  });
+});
+
+describe('predict requests', () => {
+  const table = parseCsv(iris);
+  const schema = inferSchema(table, chooseLabel(table.header));
+  const pre = fitPreprocessor(
+    schema,
+    table.rows.map((row) => typedRow(schema, table.header, row)),
+  );
+  const input = inputSchema(schema, pre);
+  const good = { sepal_length: 5, sepal_width: 3, petal_length: 1.5, petal_width: 0.2 };
+  const invalid = (body: string, pattern: RegExp, field?: string, instance?: number) =>
+    assert.throws(
+      () => parsePredictRequest(body, input),
+      (error: unknown) =>
+        error instanceof InvalidRequestError &&
+        pattern.test(error.message) &&
+        error.field === field &&
+        error.instance === instance,
+    );
+
+  it('accepts the row format and ignores the label column', () => {
+    const rows = parsePredictRequest(JSON.stringify({ instances: [good, { ...good, species: 'setosa' }] }), input);
+    assert.equal(rows.length, 2);
+    assert.deepEqual(rows[1], good);
+  });
+
+  it('names the instance and field of a bad value', () => {
+    invalid('{', /not valid JSON/);
+    invalid('[]', /object with an "instances" array/, 'instances');
+    invalid('{"instances":[]}', /non-empty array/, 'instances');
+    invalid(JSON.stringify({ instances: [good, { ...good, petal_width: undefined }] }), /instances\[1\]\.petal_width is missing/, 'petal_width', 1);
+    invalid(JSON.stringify({ instances: [{ ...good, sepal_length: '5' }] }), /must be a finite number, got the string "5"/, 'sepal_length', 0);
+    invalid(JSON.stringify({ instances: [{ ...good, colour: 'red' }] }), /instances\[0\]\.colour is not a feature/, 'colour', 0);
+    invalid(JSON.stringify({ instances: [7] }), /instances\[0\] must be an object/, undefined, 0);
+  });
+
+  it('answers the most probable label with every class probability', () => {
+    assert.deepEqual(toPredictions(['a', 'b'], [[0.2, 0.8]]), [{ label: 'b', probabilities: { a: 0.2, b: 0.8 } }]);
+  });
+});
+
+describe('contract', () => {
+  it('parses dataset keys and model paths', () => {
+    assert.deepEqual(KEYS.parseDatasetKey('datasets/iris/iris.csv'), { dataset: 'iris', file: 'iris.csv' });
+    assert.equal(KEYS.parseDatasetKey('other/iris.csv'), undefined);
+    assert.deepEqual(API.parseModelPath('/v1/models/iris:predict'), { model: 'iris', verb: 'predict' });
+    assert.deepEqual(API.parseModelPath('/v1/models/iris'), { model: 'iris', verb: undefined });
+    assert.equal(API.parseModelPath('/v2/x'), undefined);
+  });
+
+  it('turns a caught Lambda error into a reason without the stack trace', () => {
+    const cause = JSON.stringify({ errorType: 'DatasetValidationError', errorMessage: 'the file is empty', trace: ['at x'] });
+    assert.equal(failureReason({ Error: 'DatasetValidationError', Cause: cause }), 'DatasetValidationError: the file is empty');
+    assert.equal(failureReason({ Error: 'States.Timeout' }), 'States.Timeout');
+  });
+});

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { App, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { OUTPUTS, SUBSTITUTIONS, TABLES } from '../core/contract.ts';
+import type { NimbusPlatformProps } from '../infra/platform.ts';
+import { NimbusStack } from '../infra/stack.ts';
+
+/** The feature flags `cdk synth` runs with. */
+const cdkContext = (JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context: object }).context;
+
+/** A synthesized stack; bundling is skipped (no esbuild runs), CloudFormation validation off unless asked. */
+function synth(platform: NimbusPlatformProps = {}, options: { validate?: boolean; nag?: boolean } = {}) {
+  process.env.CDK_VALIDATION = options.validate ? 'true' : 'false';
+  const app = new App({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] } });
+  const stack = new NimbusStack(app, 'Test', { platform });
+  if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stack, template: () => Template.fromStack(stack) };
+}
+
+describe('NimbusPlatform', () => {
+  const template = synth().template();
+
+  it('encrypts, versions and locks down both data buckets, with access logs and EventBridge on uploads', () => {
+    const secured = {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      VersioningConfiguration: { Status: 'Enabled' },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: Match.anyValue() }),
+    };
+    assert.equal(Object.keys(template.findResources('AWS::S3::Bucket', { Properties: Match.objectLike(secured) })).length, 2);
+    template.hasResourceProperties('Custom::S3BucketNotifications', {
+      NotificationConfiguration: { EventBridgeConfiguration: {} },
+    });
+    const policies = template.findResources('AWS::S3::BucketPolicy');
+    const denyInsecure = Object.values(policies).filter((p) =>
+      JSON.stringify(p).includes('"aws:SecureTransport":"false"'),
+    );
+    assert.equal(denyInsecure.length, 3);
+  });
+
+  it('keys the three tables as the contract says, on demand, with PITR and encryption', () => {
+    for (const schema of Object.values(TABLES)) {
+      const keys = [{ AttributeName: schema.partitionKey, KeyType: 'HASH' }];
+      if ('sortKey' in schema) keys.push({ AttributeName: schema.sortKey, KeyType: 'RANGE' });
+      template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+        KeySchema: keys,
+        BillingMode: 'PAY_PER_REQUEST',
+        SSESpecification: { SSEEnabled: true },
+        Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+      });
+    }
+  });
+
+  it('loads the pipeline from the ASL file with every placeholder substituted', () => {
+    const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+    assert.ok(machine);
+    const substitutions = Object.keys(machine.Properties.DefinitionSubstitutions).sort();
+    assert.deepEqual(substitutions, Object.values(SUBSTITUTIONS).sort());
+    assert.equal(machine.Properties.DefinitionSubstitutions[SUBSTITUTIONS.trainingPlatform], 'batch');
+    assert.ok(machine.Properties.DefinitionS3Location, 'the definition ships as the ASL file asset');
+  });
+
+  it('starts the pipeline on objects created under datasets/ in the datasets bucket', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: { bucket: { name: [Match.anyValue()] }, object: { key: [{ prefix: 'datasets/' }] } },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('StateMachine') } })],
+    });
+  });
+
+  it('trains on a GPU Batch queue that scales from zero', () => {
+    template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
+      Type: 'managed',
+      ComputeResources: Match.objectLike({ MinvCpus: 0, InstanceTypes: ['g4dn.xlarge'] }),
+    });
+    template.hasResourceProperties('AWS::Batch::JobDefinition', {
+      ContainerProperties: Match.objectLike({ ResourceRequirements: Match.arrayWith([{ Type: 'GPU', Value: '1' }]) }),
+      RetryStrategy: { Attempts: 2 },
+    });
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+  });
+
+  it('requires an API key on every predict method, under a throttled usage plan, with access logs', () => {
+    const methods = template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: Match.stringLikeRegexp('GET|POST') } });
+    assert.equal(Object.keys(methods).length, 2);
+    for (const method of Object.values(methods)) assert.equal(method.Properties.ApiKeyRequired, true);
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', { Throttle: { RateLimit: 100, BurstLimit: 200 } });
+    template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
+      TracingEnabled: true,
+    });
+  });
+
+  it('alarms on failed executions, API 5xx and p99 latency to an SNS topic, with a dashboard', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsFailed', Namespace: 'AWS/States' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: '5XXError', Namespace: 'AWS/ApiGateway' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Latency', ExtendedStatistic: 'p99' });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    for (const alarm of alarms) assert.equal(alarm.Properties.AlarmActions.length, 1);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('runs the functions on Node.js 24 arm64 with tracing, and outputs every endpoint, bucket and table', () => {
+    const functions = template.findResources('AWS::Lambda::Function', { Properties: { Runtime: 'nodejs24.x' } });
+    assert.equal(Object.keys(functions).length, 7);
+    for (const fn of Object.values(functions)) {
+      assert.deepEqual(fn.Properties.Architectures, ['arm64']);
+      assert.deepEqual(fn.Properties.TracingConfig, { Mode: 'Active' });
+    }
+    for (const key of Object.values(OUTPUTS)) template.hasOutput(key, {});
+  });
+
+  it('grants the state machine invoke on exactly the pipeline functions', () => {
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p).includes('lambda:InvokeFunction'),
+    );
+    assert.equal(policies.length, 1);
+    const statement = policies[0]?.Properties.PolicyDocument.Statement.find(
+      (s: { Action: string }) => s.Action === 'lambda:InvokeFunction',
+    );
+    assert.equal(statement.Resource.length, 6);
+    assert.ok(!JSON.stringify(statement.Resource).includes(':*'));
+  });
+});
+
+describe('NimbusPlatform on SageMaker', () => {
+  const template = synth({ trainingPlatform: 'sagemaker' }).template();
+
+  it('creates no Batch resources and lets the pipeline pass the SageMaker role', () => {
+    template.resourceCountIs('AWS::Batch::ComputeEnvironment', 0);
+    template.resourceCountIs('AWS::EC2::VPC', 0);
+    const [machine] = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+    assert.equal(machine?.Properties.DefinitionSubstitutions[SUBSTITUTIONS.trainingPlatform], 'sagemaker');
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: Match.arrayWith(['sagemaker:CreateTrainingJob']) }),
+          Match.objectLike({ Action: 'iam:PassRole' }),
+        ]),
+      },
+    });
+  });
+});
+
+/** Synthesizes with cdk-nag; returns each unacknowledged error as "rule at path". */
+function nagErrors(app: App): string[] {
+  try {
+    app.synth();
+    return [];
+  } catch (error) {
+    const report = /found in: (\S+validation-report\.json)/.exec((error as Error).message)?.[1];
+    if (!report) throw error;
+    const found: string[] = [];
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else if (node && typeof node === 'object') {
+        const rule = node as { ruleName?: string; severity?: string; violatingConstructs?: { constructPath: string }[] };
+        if (rule.ruleName && rule.severity === 'error') {
+          for (const r of rule.violatingConstructs ?? []) found.push(`${rule.ruleName} at ${r.constructPath}`);
+        }
+        Object.values(node).forEach(walk);
+      }
+    };
+    walk(JSON.parse(readFileSync(report, 'utf8')));
+    return found;
+  }
+}
+
+describe('cdk-nag', () => {
+  for (const trainingPlatform of ['batch', 'sagemaker'] as const) {
+    it(`finds no unacknowledged AwsSolutions error (${trainingPlatform}), with CloudFormation validation on`, () => {
+      const { app } = synth({ trainingPlatform }, { validate: true, nag: true });
+      assert.deepEqual(nagErrors(app), []);
+    });
+  }
+
+  it('reports an unacknowledged error (the check is live)', () => {
+    const { app, stack } = synth({}, { validate: true, nag: true });
+    new s3.Bucket(stack, 'Unlogged');
+    const errors = nagErrors(app);
+    assert.ok(
+      errors.some((e) => /AwsSolutions-S1 at Test\/Unlogged/.test(e)),
+      errors.join('\n'),
+    );
+  });
+});
