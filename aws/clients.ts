@@ -3,8 +3,8 @@
  * same code talks to AWS or to the local emulators.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 let s3: S3Client | undefined;
 let documents: DynamoDBDocumentClient | undefined;

@@ -30,8 +30,15 @@ export async function getJson<T>(bucket: string, key: string): Promise<T> {
   return JSON.parse(new TextDecoder().decode(await getBytes(bucket, key))) as T;
 }
 
-export async function putBytes(bucket: string, key: string, body: Uint8Array, contentType: string): Promise<void> {
-  await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+export async function putBytes(
+  bucket: string,
+  key: string,
+  body: Uint8Array,
+  contentType: string,
+): Promise<void> {
+  await s3Client().send(
+    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+  );
 }
 
 export async function putJson(bucket: string, key: string, value: unknown): Promise<void> {

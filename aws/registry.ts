@@ -57,12 +57,16 @@ export async function claimDatasetVersion(
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     const existing = await getDatasetVersion(record.name, record.version);
-    if (!existing) throw new ConflictError(`dataset ${record.name}@${record.version} vanished while being claimed`);
+    if (!existing)
+      throw new ConflictError(`dataset ${record.name}@${record.version} vanished while being claimed`);
     return { created: false, existing };
   }
 }
 
-export async function getDatasetVersion(name: string, version: string): Promise<DatasetVersionRecord | undefined> {
+export async function getDatasetVersion(
+  name: string,
+  version: string,
+): Promise<DatasetVersionRecord | undefined> {
   const out = await db().send(new GetCommand({ TableName: tableName('datasets'), Key: { name, version } }));
   return out.Item as DatasetVersionRecord | undefined;
 }
@@ -215,7 +219,10 @@ export async function setAlias(
         Item: item,
         ...(expected === undefined
           ? { ConditionExpression: 'attribute_not_exists(sk)' }
-          : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': expected } }),
+          : {
+              ConditionExpression: 'version = :expected',
+              ExpressionAttributeValues: { ':expected': expected },
+            }),
       }),
     );
   } catch (error) {
@@ -230,7 +237,11 @@ export async function setAlias(
 
 // ---- helpers ----------------------------------------------------------------------------------------------
 
-async function update(role: 'datasets' | 'runs', key: Record<string, string>, fields: Record<string, unknown>) {
+async function update(
+  role: 'datasets' | 'runs',
+  key: Record<string, string>,
+  fields: Record<string, unknown>,
+) {
   const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
   if (entries.length === 0) return;
   await db().send(

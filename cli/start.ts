@@ -25,6 +25,7 @@ const DEMO_INSTANCE = { sepal_length: 6.1, sepal_width: 2.8, petal_length: 4.7, 
 
 interface StartOptions {
   readonly dataDir: string;
+  readonly endpointsFile: string;
   readonly demo: boolean;
   readonly once: boolean;
   readonly s3Port: number;
@@ -35,19 +36,25 @@ interface StartOptions {
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is 0-65535 (0: any free)');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('a port is 0-65535 (0: any free)');
   return n;
 }
 
 const program = new Command('nimbus-start')
   .description('Run the Nimbus ML platform on this machine (S3, DynamoDB, the pipeline and the predict API).')
   .option('--data-dir <dir>', 'where datasets, registries and the API key are kept', '.nimbus/data')
+  .option('--endpoints-file <file>', 'where to write the endpoints as JSON', '.nimbus/endpoints.json')
   .option('--no-demo', 'only serve: do not upload the iris demo dataset')
   .option('--once', 'run the demo, print a prediction and exit (0 on success)', false)
   .option('--s3-port <port>', 'S3 endpoint port', port, DEFAULT_PORTS.s3)
   .option('--dynamodb-port <port>', 'DynamoDB endpoint port', port, DEFAULT_PORTS.dynamodb)
   .option('--api-port <port>', 'predict API port', port, DEFAULT_PORTS.api)
-  .addOption(new Option('--training <platform>', 'training task the pipeline takes').choices(['batch', 'sagemaker']).default('batch'))
+  .addOption(
+    new Option('--training <platform>', 'training task the pipeline takes')
+      .choices(['batch', 'sagemaker'])
+      .default('batch'),
+  )
   .action(async (options: StartOptions) => {
     process.exitCode = await run(options);
   });
@@ -65,25 +72,37 @@ async function run(options: StartOptions): Promise<number> {
   } catch (error) {
     const message = (error as Error).message;
     console.error(`nimbus: could not start the platform: ${message}`);
-    if (/EADDRINUSE/.test(message)) console.error('hint: another platform is running, or pass --s3-port/--dynamodb-port/--api-port 0');
+    if (/EADDRINUSE/.test(message))
+      console.error('hint: another platform is running, or pass --s3-port/--dynamodb-port/--api-port 0');
     return 1;
   }
   const { endpoints } = platform;
-  const endpointsFile = resolve('.nimbus', 'endpoints.json');
+  const endpointsFile = resolve(options.endpointsFile);
   writeEndpointsFile(endpointsFile, endpoints);
   printBanner(endpoints, endpointsFile);
 
-  platform.pipeline.on('started', (runId, key) => console.log(`${elapsed()}  run ${short(runId)}  started by s3://${endpoints.datasetsBucket}/${key}`));
+  platform.pipeline.on('started', (runId, key) =>
+    console.log(`${elapsed()}  run ${short(runId)}  started by s3://${endpoints.datasetsBucket}/${key}`),
+  );
   platform.pipeline.on('step', (step) => {
     if (step.type === 'entered') return;
-    const mark = step.type === 'succeeded' ? 'ok' : step.type === 'retried' ? 'retry' : `failed (${step.error})`;
+    const mark =
+      step.type === 'succeeded' ? 'ok' : step.type === 'retried' ? 'retry' : `failed (${step.error})`;
     console.log(`${elapsed()}  run ${short(step.runId)}  ${step.state.padEnd(24)} ${mark}`);
   });
   platform.pipeline.on('training', (progress) => {
     if (progress.event !== 'epoch') return;
-    const p = progress as unknown as { epoch: number; epochs: number; loss: number; validationAccuracy?: number };
-    const validation = p.validationAccuracy === undefined ? '' : `  val_acc ${p.validationAccuracy.toFixed(3)}`;
-    console.log(`${elapsed()}  run ${short(progress.runId)}    epoch ${p.epoch}/${p.epochs}  loss ${p.loss.toFixed(4)}${validation}`);
+    const p = progress as unknown as {
+      epoch: number;
+      epochs: number;
+      loss: number;
+      validationAccuracy?: number;
+    };
+    const validation =
+      p.validationAccuracy === undefined ? '' : `  val_acc ${p.validationAccuracy.toFixed(3)}`;
+    console.log(
+      `${elapsed()}  run ${short(progress.runId)}    epoch ${p.epoch}/${p.epochs}  loss ${p.loss.toFixed(4)}${validation}`,
+    );
   });
   platform.pipeline.on('finished', (outcome) => {
     const reason = outcome.status === 'FAILED' ? `: ${outcome.cause ?? outcome.error}` : '';
@@ -132,7 +151,9 @@ async function demo(platform: LocalPlatform, elapsed: () => string): Promise<num
     forcePathStyle: true,
     credentials: { accessKeyId: endpoints.accessKeyId, secretAccessKey: endpoints.secretAccessKey },
   });
-  await s3.send(new PutObjectCommand({ Bucket: endpoints.datasetsBucket, Key: key, Body: readFileSync(DEMO_FILE) }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: endpoints.datasetsBucket, Key: key, Body: readFileSync(DEMO_FILE) }),
+  );
   s3.destroy();
   const outcome = await finished;
   if (outcome.status !== 'SUCCEEDED') {
@@ -148,7 +169,9 @@ async function demo(platform: LocalPlatform, elapsed: () => string): Promise<num
     body,
   });
   const answer = await response.text();
-  console.log(`${elapsed()}  model served\n\nPredict over HTTP:\n  curl -s -X POST '${url}' \\\n    -H '${API.apiKeyHeader}: ${endpoints.apiKey}' -H 'content-type: application/json' \\\n    -d '${body}'`);
+  console.log(
+    `${elapsed()}  model served\n\nPredict over HTTP:\n  curl -s -X POST '${url}' \\\n    -H '${API.apiKeyHeader}: ${endpoints.apiKey}' -H 'content-type: application/json' \\\n    -d '${body}'`,
+  );
   console.log(`\nPrediction (HTTP ${response.status}):\n  ${answer}`);
   return response.ok ? 0 : 1;
 }

@@ -128,7 +128,12 @@ export interface ObjectCreatedEvent {
   readonly detail: {
     readonly version: string;
     readonly bucket: { readonly name: string };
-    readonly object: { readonly key: string; readonly size?: number; readonly etag?: string; readonly sequencer?: string };
+    readonly object: {
+      readonly key: string;
+      readonly size?: number;
+      readonly etag?: string;
+      readonly sequencer?: string;
+    };
     readonly 'request-id'?: string;
     readonly requester?: string;
     readonly reason?: string;
@@ -160,10 +165,18 @@ export type TrainingPlatform = 'batch' | 'sagemaker';
 
 /** Lambda-backed functions: the directory under functions/ and the Task states that invoke it. */
 export const FUNCTIONS = {
-  registerDataset: { dir: 'register-dataset', states: ['RegisterDataset'], arn: SUBSTITUTIONS.registerDatasetFunction },
+  registerDataset: {
+    dir: 'register-dataset',
+    states: ['RegisterDataset'],
+    arn: SUBSTITUTIONS.registerDatasetFunction,
+  },
   preprocess: { dir: 'preprocess', states: ['Preprocess'], arn: SUBSTITUTIONS.preprocessFunction },
   evaluate: { dir: 'evaluate', states: ['Evaluate'], arn: SUBSTITUTIONS.evaluateFunction },
-  registerModel: { dir: 'register-model', states: ['RegisterModel'], arn: SUBSTITUTIONS.registerModelFunction },
+  registerModel: {
+    dir: 'register-model',
+    states: ['RegisterModel'],
+    arn: SUBSTITUTIONS.registerModelFunction,
+  },
   deploy: { dir: 'deploy', states: ['Deploy'], arn: SUBSTITUTIONS.deployFunction },
   markFailed: { dir: 'mark-failed', states: ['MarkFailed'], arn: SUBSTITUTIONS.markFailedFunction },
 } as const;

@@ -69,7 +69,7 @@ export function parseCsv(bytes: Uint8Array): ParsedTable {
   const [header, ...rows] = records;
   if (!header) throw new DatasetValidationError('the file has no header row');
   const names = header.map((name) => name.trim());
-  const blank = names.findIndex((name) => name === '');
+  const blank = names.indexOf('');
   if (blank >= 0) throw new DatasetValidationError(`header column ${blank + 1} has no name`);
   const seen = new Set<string>();
   for (const name of names) {
@@ -165,7 +165,8 @@ export function inferSchema(table: ParsedTable, label: string): DatasetSchema {
       `class(es) ${rare.map((c) => `"${c}" (${counts.get(c)} rows)`).join(', ')} have fewer than ${MIN_ROWS_PER_CLASS} rows`,
     );
   }
-  if (features.length === 0 && findings.length === 0) findings.push('there is no feature column besides the label');
+  if (features.length === 0 && findings.length === 0)
+    findings.push('there is no feature column besides the label');
   if (findings.length > 0) throw new DatasetValidationError(findings.join('; '), findings);
 
   return { task: 'classification', label, features, classes, rowCount: table.rows.length };

@@ -139,7 +139,10 @@ export async function trainClassifier(
         loss: Number(h.loss?.[0]),
         accuracy: Number(h.acc?.[0] ?? h.accuracy?.[0]),
         ...(validationTensors
-          ? { validationLoss: Number(h.val_loss?.[0]), validationAccuracy: Number(h.val_acc?.[0] ?? h.val_accuracy?.[0]) }
+          ? {
+              validationLoss: Number(h.val_loss?.[0]),
+              validationAccuracy: Number(h.val_acc?.[0] ?? h.val_accuracy?.[0]),
+            }
           : {}),
       };
       history.push(log);
@@ -158,7 +161,10 @@ function width(data: LabelledData): number {
 }
 
 /** Class probabilities for each row. */
-export function predictProbabilities(model: tf.LayersModel, features: readonly (readonly number[])[]): number[][] {
+export function predictProbabilities(
+  model: tf.LayersModel,
+  features: readonly (readonly number[])[],
+): number[][] {
   if (features.length === 0) return [];
   return tf.tidy(() => {
     const x = tf.tensor2d(features as number[][], [features.length, features[0]?.length ?? 0]);
@@ -179,7 +185,8 @@ export async function serializeModel(model: tf.LayersModel, weightsFile: string)
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       const data = artifacts.weightData;
-      const weights = data === undefined ? new Uint8Array() : new Uint8Array(tf.io.concatenateArrayBuffers(data));
+      const weights =
+        data === undefined ? new Uint8Array() : new Uint8Array(tf.io.concatenateArrayBuffers(data));
       files = {
         modelJson: {
           format: 'layers-model',

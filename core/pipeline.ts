@@ -7,8 +7,8 @@
  */
 import type { TrainingPlatform } from './contract.ts';
 import type { DatasetSchema } from './dataset.ts';
-import type { ClassificationMetrics } from './metrics.ts';
 import type { MlpHyperparameters } from './hyperparameters.ts';
+import type { ClassificationMetrics } from './metrics.ts';
 
 export interface PipelineState {
   readonly runId: string;

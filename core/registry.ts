@@ -40,7 +40,8 @@ export function decidePromotion(
   current: Pick<ModelVersion, 'version' | 'metrics'> | undefined,
 ): PromotionDecision {
   const score = candidate.metrics[PRIMARY_METRIC];
-  if (!current) return { promote: true, reason: `no version holds the alias; v${candidate.version} takes it` };
+  if (!current)
+    return { promote: true, reason: `no version holds the alias; v${candidate.version} takes it` };
   const incumbent = current.metrics[PRIMARY_METRIC];
   if (score >= incumbent) {
     return {

@@ -51,23 +51,37 @@ export function parsePredictRequest(body: string | undefined | null, schema: Inp
     throw new InvalidRequestError(`the request body is not valid JSON: ${(error as Error).message}`);
   }
   if (!isObject(parsed) || !('instances' in parsed)) {
-    throw new InvalidRequestError('the request body must be an object with an "instances" array', 'instances');
+    throw new InvalidRequestError(
+      'the request body must be an object with an "instances" array',
+      'instances',
+    );
   }
   const instances = parsed.instances;
   if (!Array.isArray(instances) || instances.length === 0) {
     throw new InvalidRequestError('"instances" must be a non-empty array of objects', 'instances');
   }
   if (instances.length > MAX_INSTANCES) {
-    throw new InvalidRequestError(`"instances" has ${instances.length} items; at most ${MAX_INSTANCES} are allowed`, 'instances');
+    throw new InvalidRequestError(
+      `"instances" has ${instances.length} items; at most ${MAX_INSTANCES} are allowed`,
+      'instances',
+    );
   }
   const known = new Set([...schema.features.map((f) => f.name), schema.label]);
   return instances.map((instance: unknown, index) => {
     if (!isObject(instance)) {
-      throw new InvalidRequestError(`instances[${index}] must be an object of feature values`, undefined, index);
+      throw new InvalidRequestError(
+        `instances[${index}] must be an object of feature values`,
+        undefined,
+        index,
+      );
     }
     const extra = Object.keys(instance).find((key) => !known.has(key));
     if (extra !== undefined) {
-      throw new InvalidRequestError(`instances[${index}].${extra} is not a feature of this model`, extra, index);
+      throw new InvalidRequestError(
+        `instances[${index}].${extra} is not a feature of this model`,
+        extra,
+        index,
+      );
     }
     const row: TypedRow = {};
     for (const feature of schema.features) {
@@ -100,7 +114,10 @@ export interface Prediction {
   readonly probabilities: Record<string, number>;
 }
 
-export function toPredictions(classes: readonly string[], probabilities: readonly (readonly number[])[]): Prediction[] {
+export function toPredictions(
+  classes: readonly string[],
+  probabilities: readonly (readonly number[])[],
+): Prediction[] {
   return probabilities.map((row) => ({
     label: classes[argmax(row)] as string,
     probabilities: Object.fromEntries(classes.map((c, i) => [c, row[i] ?? 0])),

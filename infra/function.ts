@@ -66,7 +66,10 @@ export class NimbusFunction extends Construct {
       'service-role/AWSLambdaBasicExecutionRole',
       'The AWS-managed basic execution policy lets the function write to its own log group.',
     );
-    acknowledgeUnscopedActions(this, 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.');
+    acknowledgeUnscopedActions(
+      this,
+      'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions.',
+    );
   }
 
   /**
@@ -76,7 +79,11 @@ export class NimbusFunction extends Construct {
   bindBucket(role: BucketRole, bucket: s3.IBucket, access: 'read' | 'readWrite'): this {
     this.function.addEnvironment(BUCKET_ENV[role], bucket.bucketName);
     grantObjects(this.function, bucket, access);
-    acknowledgeObjectAccess(this, bucket, `Objects under per-dataset and per-run keys of the ${role} bucket.`);
+    acknowledgeObjectAccess(
+      this,
+      bucket,
+      `Objects under per-dataset and per-run keys of the ${role} bucket.`,
+    );
     return this;
   }
 
@@ -90,7 +97,11 @@ export class NimbusFunction extends Construct {
 }
 
 /** Least-privilege object access to a platform bucket. */
-export function grantObjects(grantee: iam.IGrantable, bucket: s3.IBucket, access: 'read' | 'readWrite'): void {
+export function grantObjects(
+  grantee: iam.IGrantable,
+  bucket: s3.IBucket,
+  access: 'read' | 'readWrite',
+): void {
   iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [bucket.bucketArn] });
   iam.Grant.addToPrincipal({
     grantee,

@@ -59,7 +59,10 @@ export class InferenceApi extends Construct {
         tracingEnabled: true,
       },
     });
-    const validator = this.api.addRequestValidator('Validator', { validateRequestParameters: true, validateRequestBody: true });
+    const validator = this.api.addRequestValidator('Validator', {
+      validateRequestParameters: true,
+      validateRequestBody: true,
+    });
     const integration = new apigateway.LambdaIntegration(this.predict.function, { proxy: true });
     let resource = this.api.root;
     for (const part of API.modelsResource) resource = resource.addResource(part);
@@ -82,11 +85,13 @@ export class InferenceApi extends Construct {
 
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-APIG4',
-      reason: 'Prediction clients authenticate with API keys under a throttled usage plan, as TF Serving clients expect.',
+      reason:
+        'Prediction clients authenticate with API keys under a throttled usage plan, as TF Serving clients expect.',
     });
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-COG4',
-      reason: 'Machine clients use API keys; a Cognito user pool does not fit server-to-server prediction calls.',
+      reason:
+        'Machine clients use API keys; a Cognito user pool does not fit server-to-server prediction calls.',
     });
     acknowledgeManagedPolicy(
       this.api,
@@ -95,7 +100,8 @@ export class InferenceApi extends Construct {
     );
     Validations.of(this.api.deploymentStage).acknowledge({
       id: 'AwsSolutions-APIG3',
-      reason: 'WAF is not attached by default (it costs while idle); attach a web ACL to the stage if needed.',
+      reason:
+        'WAF is not attached by default (it costs while idle); attach a web ACL to the stage if needed.',
     });
   }
 }

@@ -79,7 +79,11 @@ export class Monitoring extends Construct {
       }),
       new cloudwatch.GraphWidget({
         title: 'Predict API requests and errors',
-        left: [props.api.metricCount({ period, statistic: 'Sum' }), props.api.metricClientError({ period, statistic: 'Sum' }), errors],
+        left: [
+          props.api.metricCount({ period, statistic: 'Sum' }),
+          props.api.metricClientError({ period, statistic: 'Sum' }),
+          errors,
+        ],
       }),
       new cloudwatch.GraphWidget({
         title: 'Predict API latency (ms)',

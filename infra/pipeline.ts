@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import {
   FUNCTIONS,
@@ -42,8 +42,14 @@ export class TrainingPipeline extends Construct {
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
     const { datasets, artifacts, tables, training } = props;
-    const fn = (key: PipelineFunction, extra: Partial<ConstructorParameters<typeof NimbusFunction>[2]> = {}) =>
-      new NimbusFunction(this, key.charAt(0).toUpperCase() + key.slice(1), { dir: FUNCTIONS[key].dir, ...extra });
+    const fn = (
+      key: PipelineFunction,
+      extra: Partial<ConstructorParameters<typeof NimbusFunction>[2]> = {},
+    ) =>
+      new NimbusFunction(this, key.charAt(0).toUpperCase() + key.slice(1), {
+        dir: FUNCTIONS[key].dir,
+        ...extra,
+      });
 
     this.functions = {
       registerDataset: fn('registerDataset', { memorySize: 1024, timeout: Duration.minutes(5) })
@@ -61,13 +67,18 @@ export class TrainingPipeline extends Construct {
         .bindBucket('artifacts', artifacts, 'read')
         .bindTable('models', tables.models, 'readWrite')
         .bindTable('runs', tables.runs, 'readWrite'),
-      deploy: fn('deploy').bindTable('models', tables.models, 'readWrite').bindTable('runs', tables.runs, 'readWrite'),
+      deploy: fn('deploy')
+        .bindTable('models', tables.models, 'readWrite')
+        .bindTable('runs', tables.runs, 'readWrite'),
       markFailed: fn('markFailed').bindTable('runs', tables.runs, 'readWrite'),
     };
 
     const substitutions: Record<SubstitutionKey, string> = {
       ...(Object.fromEntries(
-        (Object.keys(FUNCTIONS) as PipelineFunction[]).map((key) => [FUNCTIONS[key].arn, this.functions[key].function.functionArn]),
+        (Object.keys(FUNCTIONS) as PipelineFunction[]).map((key) => [
+          FUNCTIONS[key].arn,
+          this.functions[key].function.functionArn,
+        ]),
       ) as Record<(typeof FUNCTIONS)[PipelineFunction]['arn'], string>),
       [SUBSTITUTIONS.trainingPlatform]: training.platform,
       [SUBSTITUTIONS.batchJobQueue]: training.jobQueue?.jobQueueArn ?? 'unused',
@@ -105,7 +116,12 @@ export class TrainingPipeline extends Construct {
     this.uploadRule = new events.Rule(this, 'UploadRule', {
       description: 'A dataset uploaded under datasets/ starts the training pipeline',
       eventPattern: { source: pattern.source, detailType: pattern['detail-type'], detail: pattern.detail },
-      targets: [new targets.SfnStateMachine(this.stateMachine, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+      targets: [
+        new targets.SfnStateMachine(this.stateMachine, {
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+        }),
+      ],
     });
 
     acknowledgeUnscopedActions(

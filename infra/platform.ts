@@ -92,14 +92,22 @@ export class NimbusPlatform extends Construct {
     const output = (key: string, value: string, description: string) =>
       new CfnOutput(stack, key, { value, description });
     const { tables } = this.registries;
-    output(OUTPUTS.datasetsBucket, this.dataLake.datasets.bucketName, 'Upload datasets under datasets/<name>/');
+    output(
+      OUTPUTS.datasetsBucket,
+      this.dataLake.datasets.bucketName,
+      'Upload datasets under datasets/<name>/',
+    );
     output(OUTPUTS.artifactsBucket, this.dataLake.artifacts.bucketName, 'Processed data and model versions');
     output(OUTPUTS.datasetsTable, tables.datasets.tableName, 'Dataset versions');
     output(OUTPUTS.runsTable, tables.runs.tableName, 'Pipeline runs');
     output(OUTPUTS.modelsTable, tables.models.tableName, 'Model versions and aliases');
     output(OUTPUTS.stateMachine, this.pipeline.stateMachine.stateMachineArn, 'Training pipeline');
     output(OUTPUTS.apiUrl, this.inference.api.url, 'Predict API base URL: POST v1/models/<name>:predict');
-    output(OUTPUTS.apiKeyId, this.inference.apiKey.keyId, 'aws apigateway get-api-key --include-value --api-key <id>');
+    output(
+      OUTPUTS.apiKeyId,
+      this.inference.apiKey.keyId,
+      'aws apigateway get-api-key --include-value --api-key <id>',
+    );
     output(OUTPUTS.alarmTopic, this.monitoring.topic.topicArn, 'Alarm notifications');
     output(OUTPUTS.dashboard, this.monitoring.dashboard.dashboardName, 'CloudWatch dashboard');
   }

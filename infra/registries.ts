@@ -30,6 +30,10 @@ export class Registries extends Construct {
         removalPolicy,
       });
     };
-    this.tables = { datasets: table('datasets', 'Datasets'), runs: table('runs', 'Runs'), models: table('models', 'Models') };
+    this.tables = {
+      datasets: table('datasets', 'Datasets'),
+      runs: table('runs', 'Runs'),
+      models: table('models', 'Models'),
+    };
   }
 }

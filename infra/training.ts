@@ -62,7 +62,10 @@ export class TrainingCompute extends Construct {
     }
   }
 
-  private createBatch(props: TrainingComputeProps): { jobQueue: batch.JobQueue; jobDefinition: batch.EcsJobDefinition } {
+  private createBatch(props: TrainingComputeProps): {
+    jobQueue: batch.JobQueue;
+    jobDefinition: batch.EcsJobDefinition;
+  } {
     const vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
       natGateways: 0,
@@ -84,7 +87,9 @@ export class TrainingCompute extends Construct {
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
       securityGroups: [securityGroup],
-      instanceTypes: props.instanceTypes ?? [ec2.InstanceType.of(ec2.InstanceClass.G4DN, ec2.InstanceSize.XLARGE)],
+      instanceTypes: props.instanceTypes ?? [
+        ec2.InstanceType.of(ec2.InstanceClass.G4DN, ec2.InstanceSize.XLARGE),
+      ],
       useOptimalInstanceClasses: false,
       minvCpus: 0,
       maxvCpus: props.maxvCpus ?? 16,
@@ -114,7 +119,11 @@ export class TrainingCompute extends Construct {
       retryAttempts: 2,
       timeout: Duration.hours(24),
     });
-    acknowledgeObjectAccess(this, props.artifacts, 'Training reads and writes per-run keys of the artifacts bucket.');
+    acknowledgeObjectAccess(
+      this,
+      props.artifacts,
+      'Training reads and writes per-run keys of the artifacts bucket.',
+    );
     acknowledgeManagedPolicy(
       this,
       'service-role/AmazonEC2ContainerServiceforEC2Role',
@@ -122,10 +131,6 @@ export class TrainingCompute extends Construct {
     );
     acknowledgeUnscopedActions(this, 'ecr:GetAuthorizationToken supports no resource-level permissions.');
     return { jobQueue, jobDefinition };
-    Validations.of(this).acknowledge({
-      id: 'AwsSolutions-IAM4',
-      reason: 'The Batch service-linked and instance roles use the AWS-managed policies Batch documents.',
-    });
   }
 
   private createSageMaker(props: TrainingComputeProps): iam.Role {
@@ -138,7 +143,12 @@ export class TrainingCompute extends Construct {
     const stack = Stack.of(this);
     role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+        actions: [
+          'logs:CreateLogGroup',
+          'logs:CreateLogStream',
+          'logs:PutLogEvents',
+          'logs:DescribeLogStreams',
+        ],
         resources: [
           stack.formatArn({
             service: 'logs',
@@ -149,9 +159,21 @@ export class TrainingCompute extends Construct {
         ],
       }),
     );
-    role.addToPolicy(new iam.PolicyStatement({ actions: ['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken'], resources: ['*'] }));
-    acknowledgeObjectAccess(this, props.artifacts, 'Training reads and writes per-run keys of the artifacts bucket.');
-    acknowledgeUnscopedActions(this, 'PutMetricData and GetAuthorizationToken support no resource-level permissions.');
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:PutMetricData', 'ecr:GetAuthorizationToken'],
+        resources: ['*'],
+      }),
+    );
+    acknowledgeObjectAccess(
+      this,
+      props.artifacts,
+      'Training reads and writes per-run keys of the artifacts bucket.',
+    );
+    acknowledgeUnscopedActions(
+      this,
+      'PutMetricData and GetAuthorizationToken support no resource-level permissions.',
+    );
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/sagemaker/TrainingJobs:*]',
       reason: 'SageMaker writes one log stream per training job under its fixed log group.',
@@ -177,14 +199,22 @@ export class TrainingCompute extends Construct {
     } else if (this.sageMakerRole) {
       iam.Grant.addToPrincipal({
         grantee,
-        actions: ['sagemaker:CreateTrainingJob', 'sagemaker:DescribeTrainingJob', 'sagemaker:StopTrainingJob', 'sagemaker:AddTags'],
-        resourceArns: [stack.formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: 'nimbus-*' })],
+        actions: [
+          'sagemaker:CreateTrainingJob',
+          'sagemaker:DescribeTrainingJob',
+          'sagemaker:StopTrainingJob',
+          'sagemaker:AddTags',
+        ],
+        resourceArns: [
+          stack.formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: 'nimbus-*' }),
+        ],
       });
       iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:ListTags'], resourceArns: ['*'] });
       if (grantee instanceof Construct) {
         Validations.of(grantee).acknowledge({
           id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/nimbus-*]',
-          reason: 'The pipeline names each training job nimbus-<run id>; the prefix scopes it to platform jobs.',
+          reason:
+            'The pipeline names each training job nimbus-<run id>; the prefix scopes it to platform jobs.',
         });
       }
       this.sageMakerRole.grantPassRole(grantee.grantPrincipal);

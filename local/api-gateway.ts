@@ -57,7 +57,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalA
   }
   const body = chunks.length > 0 ? Buffer.concat(chunks).toString('utf8') : null;
   const headers = Object.fromEntries(
-    Object.entries(req.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]),
+    Object.entries(req.headers).map(([name, value]) => [
+      name,
+      Array.isArray(value) ? value.join(',') : (value ?? ''),
+    ]),
   );
   const query = Object.fromEntries(url.searchParams.entries());
   const requestId = randomUUID();

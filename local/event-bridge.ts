@@ -56,7 +56,9 @@ export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
     const actual = record[field];
     if (!Array.isArray(expected)) return matchesPattern(expected as EventPattern, actual);
     const values = Array.isArray(actual) ? actual : [actual];
-    return values.some((value) => (expected as readonly PatternValue[]).some((rule) => matchesValue(rule, value)));
+    return values.some((value) =>
+      (expected as readonly PatternValue[]).some((rule) => matchesValue(rule, value)),
+    );
   });
 }
 

@@ -14,6 +14,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 
 /** The event log entries of an execution (the library declares but does not export the type). */
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
+
 import {
   ENV,
   FUNCTIONS,
@@ -114,7 +115,10 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
           Input: input,
           StartTime: new Date().toISOString(),
         },
-        StateMachine: { Id: this.options.stateMachineArn, Name: this.options.stateMachineArn.split(':').pop() ?? '' },
+        StateMachine: {
+          Id: this.options.stateMachineArn,
+          Name: this.options.stateMachineArn.split(':').pop() ?? '',
+        },
       },
     });
     const relay = this.relayEvents(runId, execution.eventLogs);
@@ -160,7 +164,8 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
       for (const state of fn.states) handlers[state] = (input) => invokeLikeLambda(module.handler, input);
     }
     handlers[TRAINING_STATES.batch] = (input) => this.runBatchJob(input as unknown as BatchSubmitJob);
-    handlers[TRAINING_STATES.sagemaker] = (input) => this.runSageMakerJob(input as unknown as SageMakerTrainingJob);
+    handlers[TRAINING_STATES.sagemaker] = (input) =>
+      this.runSageMakerJob(input as unknown as SageMakerTrainingJob);
     this.handlers = handlers;
     return handlers;
   }
@@ -175,8 +180,12 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     const root = mkdtempSync(join(tmpdir(), 'nimbus-sagemaker-'));
     try {
       mkdirSync(join(root, 'input', 'config'), { recursive: true });
-      writeFileSync(join(root, 'input', 'config', 'hyperparameters.json'), JSON.stringify(job.HyperParameters));
-      if (!job.HyperParameters[SAGEMAKER_JOB_HYPERPARAMETER]) throw new Error('no training job hyperparameter');
+      writeFileSync(
+        join(root, 'input', 'config', 'hyperparameters.json'),
+        JSON.stringify(job.HyperParameters),
+      );
+      if (!job.HyperParameters[SAGEMAKER_JOB_HYPERPARAMETER])
+        throw new Error('no training job hyperparameter');
       await this.runTrainingProcess({ [ENV.sageMakerRoot]: root });
       return { TrainingJobName: job.TrainingJobName, TrainingJobStatus: 'Completed' };
     } finally {
@@ -209,7 +218,10 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
         if (code === 0) return resolve();
         const reason = stderr.trim().split('\n').pop() ?? '';
         const error = new Error(
-          JSON.stringify({ errorType: 'TrainingJobFailed', errorMessage: reason || `exit ${code ?? signal}` }),
+          JSON.stringify({
+            errorType: 'TrainingJobFailed',
+            errorMessage: reason || `exit ${code ?? signal}`,
+          }),
         );
         error.name = 'States.TaskFailed';
         reject(error);

@@ -30,7 +30,10 @@ import { LocalPipeline } from './pipeline.ts';
 export const LOCAL_ACCOUNT = '000000000000';
 
 /** Local resource names. */
-const BUCKET_NAMES: Record<BucketRole, string> = { datasets: 'nimbus-datasets', artifacts: 'nimbus-artifacts' };
+const BUCKET_NAMES: Record<BucketRole, string> = {
+  datasets: 'nimbus-datasets',
+  artifacts: 'nimbus-artifacts',
+};
 const TABLE_NAMES: Record<TableRole, string> = {
   datasets: 'nimbus-datasets',
   runs: 'nimbus-runs',
@@ -102,8 +105,12 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     [ENV.logLevel]: process.env[ENV.logLevel] ?? 'WARN',
-    ...Object.fromEntries(Object.entries(BUCKET_ENV).map(([role, name]) => [name, BUCKET_NAMES[role as BucketRole]])),
-    ...Object.fromEntries(Object.entries(TABLE_ENV).map(([role, name]) => [name, TABLE_NAMES[role as TableRole]])),
+    ...Object.fromEntries(
+      Object.entries(BUCKET_ENV).map(([role, name]) => [name, BUCKET_NAMES[role as BucketRole]]),
+    ),
+    ...Object.fromEntries(
+      Object.entries(TABLE_ENV).map(([role, name]) => [name, TABLE_NAMES[role as TableRole]]),
+    ),
   });
 
   const stateMachineArn = `arn:aws:states:${region}:${LOCAL_ACCOUNT}:stateMachine:nimbus-training-pipeline`;
@@ -157,7 +164,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 }
 
 function localSubstitutions(region: string, platform: TrainingPlatform): Record<SubstitutionKey, string> {
-  const arn = (service: string, resource: string) => `arn:aws:${service}:${region}:${LOCAL_ACCOUNT}:${resource}`;
+  const arn = (service: string, resource: string) =>
+    `arn:aws:${service}:${region}:${LOCAL_ACCOUNT}:${resource}`;
   const functions = Object.fromEntries(
     Object.values(FUNCTIONS).map((fn) => [fn.arn, arn('lambda', `function:nimbus-${fn.dir}`)]),
   );

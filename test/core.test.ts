@@ -69,11 +69,15 @@ describe('dataset validation', () => {
   });
 
   it('rejects binary or non-UTF-8 bytes', () => {
-    assert.throws(() => parseCsv(new Uint8Array([0x61, 0x2c, 0x62, 0x0a, 0xff, 0xfe, 0x00, 0x01])), /not UTF-8 text/);
+    assert.throws(
+      () => parseCsv(new Uint8Array([0x61, 0x2c, 0x62, 0x0a, 0xff, 0xfe, 0x00, 0x01])),
+      /not UTF-8 text/,
+    );
   });
 
   it('rejects a single class, too few rows, missing labels and an empty column', () => {
-    const rows = (n: number, f: (i: number) => string) => Array.from({ length: n }, (_, i) => f(i)).join('\n');
+    const rows = (n: number, f: (i: number) => string) =>
+      Array.from({ length: n }, (_, i) => f(i)).join('\n');
     rejects(`x,label\n${rows(20, (i) => `${i},a`)}`, /1 distinct value/);
     rejects(`x,label\n${rows(5, (i) => `${i},${i % 2}`)}`, /has 5 rows; at least 10/);
     rejects(`x,label\n${rows(20, (i) => `${i},${i === 4 ? '' : i % 2}`)}`, /missing in 1 row\(s\): rows 6/);
@@ -105,7 +109,10 @@ describe('preprocessing', () => {
   });
 
   it('standardizes with training statistics and one-hot encodes categories (unknown → zeros)', () => {
-    const s = inferSchema(parseCsv(csv('x,c,label\n1,a,p\n2,b,q\n3,a,p\n4,b,q\n5,a,p\n6,b,q\n7,a,p\n8,b,q\n9,a,p\n10,b,q\n')), 'label');
+    const s = inferSchema(
+      parseCsv(csv('x,c,label\n1,a,p\n2,b,q\n3,a,p\n4,b,q\n5,a,p\n6,b,q\n7,a,p\n8,b,q\n9,a,p\n10,b,q\n')),
+      'label',
+    );
     const pre = fitPreprocessor(s, [
       { x: 1, c: 'a', label: 'p' },
       { x: 3, c: 'b', label: 'q' },
@@ -142,8 +149,14 @@ describe('metrics and promotion', () => {
   it('promotes when no version holds the alias or the candidate is at least as good', () => {
     const metrics = (macroF1: number) => ({ accuracy: macroF1, macroF1, count: 30 });
     assert.equal(decidePromotion({ version: 1, metrics: metrics(0.5) }, undefined).promote, true);
-    assert.equal(decidePromotion({ version: 2, metrics: metrics(0.9) }, { version: 1, metrics: metrics(0.9) }).promote, true);
-    const worse = decidePromotion({ version: 3, metrics: metrics(0.8) }, { version: 2, metrics: metrics(0.9) });
+    assert.equal(
+      decidePromotion({ version: 2, metrics: metrics(0.9) }, { version: 1, metrics: metrics(0.9) }).promote,
+      true,
+    );
+    const worse = decidePromotion(
+      { version: 3, metrics: metrics(0.8) },
+      { version: 2, metrics: metrics(0.9) },
+    );
     assert.equal(worse.promote, false);
     assert.match(worse.reason, /v2 stays/);
   });
@@ -169,7 +182,10 @@ describe('predict requests', () => {
     );
 
   it('accepts the row format and ignores the label column', () => {
-    const rows = parsePredictRequest(JSON.stringify({ instances: [good, { ...good, species: 'setosa' }] }), input);
+    const rows = parsePredictRequest(
+      JSON.stringify({ instances: [good, { ...good, species: 'setosa' }] }),
+      input,
+    );
     assert.equal(rows.length, 2);
     assert.deepEqual(rows[1], good);
   });
@@ -178,14 +194,31 @@ describe('predict requests', () => {
     invalid('{', /not valid JSON/);
     invalid('[]', /object with an "instances" array/, 'instances');
     invalid('{"instances":[]}', /non-empty array/, 'instances');
-    invalid(JSON.stringify({ instances: [good, { ...good, petal_width: undefined }] }), /instances\[1\]\.petal_width is missing/, 'petal_width', 1);
-    invalid(JSON.stringify({ instances: [{ ...good, sepal_length: '5' }] }), /must be a finite number, got the string "5"/, 'sepal_length', 0);
-    invalid(JSON.stringify({ instances: [{ ...good, colour: 'red' }] }), /instances\[0\]\.colour is not a feature/, 'colour', 0);
+    invalid(
+      JSON.stringify({ instances: [good, { ...good, petal_width: undefined }] }),
+      /instances\[1\]\.petal_width is missing/,
+      'petal_width',
+      1,
+    );
+    invalid(
+      JSON.stringify({ instances: [{ ...good, sepal_length: '5' }] }),
+      /must be a finite number, got the string "5"/,
+      'sepal_length',
+      0,
+    );
+    invalid(
+      JSON.stringify({ instances: [{ ...good, colour: 'red' }] }),
+      /instances\[0\]\.colour is not a feature/,
+      'colour',
+      0,
+    );
     invalid(JSON.stringify({ instances: [7] }), /instances\[0\] must be an object/, undefined, 0);
   });
 
   it('answers the most probable label with every class probability', () => {
-    assert.deepEqual(toPredictions(['a', 'b'], [[0.2, 0.8]]), [{ label: 'b', probabilities: { a: 0.2, b: 0.8 } }]);
+    assert.deepEqual(toPredictions(['a', 'b'], [[0.2, 0.8]]), [
+      { label: 'b', probabilities: { a: 0.2, b: 0.8 } },
+    ]);
   });
 });
 
@@ -199,8 +232,15 @@ describe('contract', () => {
   });
 
   it('turns a caught Lambda error into a reason without the stack trace', () => {
-    const cause = JSON.stringify({ errorType: 'DatasetValidationError', errorMessage: 'the file is empty', trace: ['at x'] });
-    assert.equal(failureReason({ Error: 'DatasetValidationError', Cause: cause }), 'DatasetValidationError: the file is empty');
+    const cause = JSON.stringify({
+      errorType: 'DatasetValidationError',
+      errorMessage: 'the file is empty',
+      trace: ['at x'],
+    });
+    assert.equal(
+      failureReason({ Error: 'DatasetValidationError', Cause: cause }),
+      'DatasetValidationError: the file is empty',
+    );
     assert.equal(failureReason({ Error: 'States.Timeout' }), 'States.Timeout');
   });
 });

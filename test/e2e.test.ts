@@ -22,7 +22,11 @@ describe('the local platform, end to end', () => {
   let client: PlatformClient;
 
   before(async () => {
-    platform = await startLocalPlatform({ dataDir, ports: { s3: 0, dynamodb: 0, api: 0 }, retryIntervalMs: 10 });
+    platform = await startLocalPlatform({
+      dataDir,
+      ports: { s3: 0, dynamodb: 0, api: 0 },
+      retryIntervalMs: 10,
+    });
     client = new PlatformClient(platform.endpoints);
   });
 
@@ -80,8 +84,16 @@ describe('the local platform, end to end', () => {
       assert.doesNotMatch(text, /\n\s+at |\.ts:\d+/, 'no stack trace');
       return JSON.parse(text) as { field?: string; instance?: number };
     };
-    await expectStatus(await client.predict('iris', { instances: [instance] }, { apiKey: null }), 403, /Forbidden/);
-    await expectStatus(await client.predict('iris', { instances: [instance] }, { apiKey: 'wrong' }), 403, /Forbidden/);
+    await expectStatus(
+      await client.predict('iris', { instances: [instance] }, { apiKey: null }),
+      403,
+      /Forbidden/,
+    );
+    await expectStatus(
+      await client.predict('iris', { instances: [instance] }, { apiKey: 'wrong' }),
+      403,
+      /Forbidden/,
+    );
     await expectStatus(await client.predict('iris', '{"instances": [', { raw: true }), 400, /not valid JSON/);
     const missing = await expectStatus(
       await client.predict('iris', { instances: [instance, { ...instance, petal_width: undefined }] }),
@@ -95,7 +107,11 @@ describe('the local platform, end to end', () => {
       /instances\[0\]\.sepal_length must be a finite number/,
     );
     assert.deepEqual([wrongType.field, wrongType.instance], ['sepal_length', 0]);
-    await expectStatus(await client.predict('nosuchmodel', { instances: [instance] }), 404, /no version in production/);
+    await expectStatus(
+      await client.predict('nosuchmodel', { instances: [instance] }),
+      404,
+      /no version in production/,
+    );
   });
 
   it('starts no new run when the same bytes arrive again, under the same or another key', async () => {
@@ -103,16 +119,23 @@ describe('the local platform, end to end', () => {
     await client.upload('datasets/iris/copy-of-iris.csv', readFileSync(IRIS));
     await platform.pipeline.idle();
     assert.equal((await client.runs('iris')).length, 1);
-    const versions = (await client.modelItems('iris')).filter((item) => String(item.sk).startsWith('VERSION#'));
+    const versions = (await client.modelItems('iris')).filter((item) =>
+      String(item.sk).startsWith('VERSION#'),
+    );
     assert.equal(versions.length, 1);
   });
 
   it('fails a malformed CSV with a readable reason, registers no model and serves nothing', async () => {
-    const rows = Array.from({ length: 20 }, (_, i) => (i === 4 ? '1.0,2.0' : `${i},${i * 2},${i % 2 ? 'a' : 'b'}`));
+    const rows = Array.from({ length: 20 }, (_, i) =>
+      i === 4 ? '1.0,2.0' : `${i},${i * 2},${i % 2 ? 'a' : 'b'}`,
+    );
     await client.upload('datasets/broken/broken.csv', `x,y,label\n${rows.join('\n')}\n`);
     const [run] = await client.waitForRuns('broken');
     assert.equal(run?.status, 'FAILED');
-    assert.match(run.reason ?? '', /^DatasetValidationError: 1 row\(s\) have the wrong number of fields: row 6 has 2 fields/);
+    assert.match(
+      run.reason ?? '',
+      /^DatasetValidationError: 1 row\(s\) have the wrong number of fields: row 6 has 2 fields/,
+    );
     assert.doesNotMatch(run.reason ?? '', /\n\s+at /);
     assert.deepEqual(await client.modelItems('broken'), []);
     assert.equal((await client.predict('broken', { instances: [{ x: 1, y: 2 }] })).status, 404);

@@ -1,8 +1,9 @@
 /** What the end-to-end tests share: real SDK clients pointed at a local platform, and bounded waits. */
+
+import type { Readable } from 'node:stream';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { Readable } from 'node:stream';
 import type { RunRecord } from '../aws/registry.ts';
 import { API } from '../core/contract.ts';
 import type { LocalEndpoints } from '../local/platform.ts';
@@ -37,7 +38,9 @@ export class PlatformClient {
   }
 
   async artifactJson<T>(key: string): Promise<T> {
-    const out = await this.s3.send(new GetObjectCommand({ Bucket: this.endpoints.artifactsBucket, Key: key }));
+    const out = await this.s3.send(
+      new GetObjectCommand({ Bucket: this.endpoints.artifactsBucket, Key: key }),
+    );
     return JSON.parse(await (out.Body?.transformToString() ?? Promise.resolve('null'))) as T;
   }
 

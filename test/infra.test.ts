@@ -10,7 +10,9 @@ import type { NimbusPlatformProps } from '../infra/platform.ts';
 import { NimbusStack } from '../infra/stack.ts';
 
 /** The feature flags `cdk synth` runs with. */
-const cdkContext = (JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context: object }).context;
+const cdkContext = (
+  JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context: object }
+).context;
 
 /** A synthesized stack; bundling is skipped (no esbuild runs), CloudFormation validation off unless asked. */
 function synth(platform: NimbusPlatformProps = {}, options: { validate?: boolean; nag?: boolean } = {}) {
@@ -26,7 +28,9 @@ describe('NimbusPlatform', () => {
 
   it('encrypts, versions and locks down both data buckets, with access logs and EventBridge on uploads', () => {
     const secured = {
-      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
       VersioningConfiguration: { Status: 'Enabled' },
       PublicAccessBlockConfiguration: {
         BlockPublicAcls: true,
@@ -36,7 +40,11 @@ describe('NimbusPlatform', () => {
       },
       LoggingConfiguration: Match.objectLike({ LogFilePrefix: Match.anyValue() }),
     };
-    assert.equal(Object.keys(template.findResources('AWS::S3::Bucket', { Properties: Match.objectLike(secured) })).length, 2);
+    assert.equal(
+      Object.keys(template.findResources('AWS::S3::Bucket', { Properties: Match.objectLike(secured) }))
+        .length,
+      2,
+    );
     template.hasResourceProperties('Custom::S3BucketNotifications', {
       NotificationConfiguration: { EventBridgeConfiguration: {} },
     });
@@ -49,13 +57,17 @@ describe('NimbusPlatform', () => {
 
   it('keys the three tables as the contract says, on demand, with PITR and encryption', () => {
     for (const schema of Object.values(TABLES)) {
-      const keys = [{ AttributeName: schema.partitionKey, KeyType: 'HASH' }];
+      const keys: { AttributeName: string; KeyType: string }[] = [
+        { AttributeName: schema.partitionKey, KeyType: 'HASH' },
+      ];
       if ('sortKey' in schema) keys.push({ AttributeName: schema.sortKey, KeyType: 'RANGE' });
       template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
         KeySchema: keys,
         BillingMode: 'PAY_PER_REQUEST',
         SSESpecification: { SSEEnabled: true },
-        Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } })],
+        Replicas: [
+          Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } }),
+        ],
       });
     }
   });
@@ -86,17 +98,23 @@ describe('NimbusPlatform', () => {
       ComputeResources: Match.objectLike({ MinvCpus: 0, InstanceTypes: ['g4dn.xlarge'] }),
     });
     template.hasResourceProperties('AWS::Batch::JobDefinition', {
-      ContainerProperties: Match.objectLike({ ResourceRequirements: Match.arrayWith([{ Type: 'GPU', Value: '1' }]) }),
+      ContainerProperties: Match.objectLike({
+        ResourceRequirements: Match.arrayWith([{ Type: 'GPU', Value: '1' }]),
+      }),
       RetryStrategy: { Attempts: 2 },
     });
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
   });
 
   it('requires an API key on every predict method, under a throttled usage plan, with access logs', () => {
-    const methods = template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: Match.stringLikeRegexp('GET|POST') } });
+    const methods = template.findResources('AWS::ApiGateway::Method', {
+      Properties: { HttpMethod: Match.stringLikeRegexp('GET|POST') },
+    });
     assert.equal(Object.keys(methods).length, 2);
     for (const method of Object.values(methods)) assert.equal(method.Properties.ApiKeyRequired, true);
-    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', { Throttle: { RateLimit: 100, BurstLimit: 200 } });
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 100, BurstLimit: 200 },
+    });
     template.resourceCountIs('AWS::ApiGateway::ApiKey', 1);
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
@@ -105,16 +123,27 @@ describe('NimbusPlatform', () => {
   });
 
   it('alarms on failed executions, API 5xx and p99 latency to an SNS topic, with a dashboard', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsFailed', Namespace: 'AWS/States' });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: '5XXError', Namespace: 'AWS/ApiGateway' });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Latency', ExtendedStatistic: 'p99' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ExecutionsFailed',
+      Namespace: 'AWS/States',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: '5XXError',
+      Namespace: 'AWS/ApiGateway',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Latency',
+      ExtendedStatistic: 'p99',
+    });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     for (const alarm of alarms) assert.equal(alarm.Properties.AlarmActions.length, 1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
   it('runs the functions on Node.js 24 arm64 with tracing, and outputs every endpoint, bucket and table', () => {
-    const functions = template.findResources('AWS::Lambda::Function', { Properties: { Runtime: 'nodejs24.x' } });
+    const functions = template.findResources('AWS::Lambda::Function', {
+      Properties: { Runtime: 'nodejs24.x' },
+    });
     assert.equal(Object.keys(functions).length, 7);
     for (const fn of Object.values(functions)) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
@@ -167,9 +196,14 @@ function nagErrors(app: App): string[] {
     const walk = (node: unknown): void => {
       if (Array.isArray(node)) node.forEach(walk);
       else if (node && typeof node === 'object') {
-        const rule = node as { ruleName?: string; severity?: string; violatingConstructs?: { constructPath: string }[] };
+        const rule = node as {
+          ruleName?: string;
+          severity?: string;
+          violatingConstructs?: { constructPath: string }[];
+        };
         if (rule.ruleName && rule.severity === 'error') {
-          for (const r of rule.violatingConstructs ?? []) found.push(`${rule.ruleName} at ${r.constructPath}`);
+          for (const r of rule.violatingConstructs ?? [])
+            found.push(`${rule.ruleName} at ${r.constructPath}`);
         }
         Object.values(node).forEach(walk);
       }

@@ -46,7 +46,8 @@ describe('the training pipeline definition', () => {
 
   it('maps every Task state to a handler, each Lambda state to its own function', () => {
     const mapped = new Map<string, string>();
-    for (const fn of Object.values(FUNCTIONS)) for (const state of fn.states) mapped.set(state, `\${${fn.arn}}`);
+    for (const fn of Object.values(FUNCTIONS))
+      for (const state of fn.states) mapped.set(state, `\${${fn.arn}}`);
     for (const state of Object.values(TRAINING_STATES)) mapped.set(state, 'training');
     assert.deepEqual(tasks.map(([name]) => name).sort(), [...mapped.keys()].sort());
     for (const [name, state] of tasks) {
@@ -59,7 +60,9 @@ describe('the training pipeline definition', () => {
     const sagemaker = definition.States[TRAINING_STATES.sagemaker];
     assert.match(JSON.stringify(batch?.Parameters), new RegExp(`"Name":"${ENV.trainingJob}"`));
     assert.ok(
-      Object.keys((sagemaker?.Parameters?.HyperParameters as object) ?? {}).includes(`${SAGEMAKER_JOB_HYPERPARAMETER}.$`),
+      Object.keys((sagemaker?.Parameters?.HyperParameters as object) ?? {}).includes(
+        `${SAGEMAKER_JOB_HYPERPARAMETER}.$`,
+      ),
     );
   });
 

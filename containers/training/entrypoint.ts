@@ -16,7 +16,13 @@ import { saveModelFiles } from '../../aws/model-store.ts';
 import { getJson, putJson } from '../../aws/object-store.ts';
 import { ARTIFACTS, ENV, SAGEMAKER_JOB_HYPERPARAMETER } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
-import { buildMlp, libraryVersions, selectBackend, serializeModel, trainClassifier } from '../../core/model.ts';
+import {
+  buildMlp,
+  libraryVersions,
+  selectBackend,
+  serializeModel,
+  trainClassifier,
+} from '../../core/model.ts';
 import type { ProcessedSplit, TrainingJobSpec } from '../../core/pipeline.ts';
 import type { Lineage } from '../../core/registry.ts';
 
@@ -38,10 +44,19 @@ export function readJob(env: NodeJS.ProcessEnv = process.env): JobSource {
   if (existsSync(hyperparameters)) {
     const values = JSON.parse(readFileSync(hyperparameters, 'utf8')) as Record<string, string>;
     const spec = values[SAGEMAKER_JOB_HYPERPARAMETER];
-    if (!spec) throw new ConfigurationError(`${hyperparameters} has no "${SAGEMAKER_JOB_HYPERPARAMETER}" hyperparameter`);
-    return { contract: 'sagemaker', spec: parseSpec(spec, SAGEMAKER_JOB_HYPERPARAMETER), sageMakerRoot: root };
+    if (!spec)
+      throw new ConfigurationError(
+        `${hyperparameters} has no "${SAGEMAKER_JOB_HYPERPARAMETER}" hyperparameter`,
+      );
+    return {
+      contract: 'sagemaker',
+      spec: parseSpec(spec, SAGEMAKER_JOB_HYPERPARAMETER),
+      sageMakerRoot: root,
+    };
   }
-  throw new ConfigurationError(`no training job: set ${ENV.trainingJob} (Batch) or provide ${hyperparameters} (SageMaker)`);
+  throw new ConfigurationError(
+    `no training job: set ${ENV.trainingJob} (Batch) or provide ${hyperparameters} (SageMaker)`,
+  );
 }
 
 function parseSpec(text: string, source: string): TrainingJobSpec {
@@ -70,7 +85,8 @@ export async function train(job: JobSource): Promise<void> {
   const hp = spec.hyperparameters;
   const model = buildMlp(width, train.classes.length, hp);
   const history = await trainClassifier(model, train, validation, hp, (log) => {
-    if (log.epoch % 10 === 0 || log.epoch === hp.epochs) progress('epoch', { runId: spec.runId, ...log, epochs: hp.epochs });
+    if (log.epoch % 10 === 0 || log.epoch === hp.epochs)
+      progress('epoch', { runId: spec.runId, ...log, epochs: hp.epochs });
   });
   const seconds = (Date.now() - started) / 1000;
   const last = history[history.length - 1];
@@ -106,7 +122,12 @@ export async function train(job: JobSource): Promise<void> {
     writeFileSync(join(dir, ARTIFACTS.weights), files.weights);
     writeFileSync(join(dir, ARTIFACTS.card), JSON.stringify(card));
   }
-  progress('finished', { runId: spec.runId, seconds, accuracy: last?.accuracy, validationAccuracy: last?.validationAccuracy });
+  progress('finished', {
+    runId: spec.runId,
+    seconds,
+    accuracy: last?.accuracy,
+    validationAccuracy: last?.validationAccuracy,
+  });
 }
 
 /** Runs the job the environment describes; sets a non-zero exit code on failure. */

@@ -40,7 +40,13 @@ async function promote(
     const alias = await getAlias(model, PRODUCTION_ALIAS);
     const current = alias ? await getModelVersion(model, alias.version) : undefined;
     const decision = decidePromotion(candidate, current);
-    if (!decision.promote) return { promoted: false, alias: PRODUCTION_ALIAS, version: candidate.version, reason: decision.reason };
+    if (!decision.promote)
+      return {
+        promoted: false,
+        alias: PRODUCTION_ALIAS,
+        version: candidate.version,
+        reason: decision.reason,
+      };
     try {
       await setAlias(model, PRODUCTION_ALIAS, candidate.version, alias?.version, decision.reason);
       return { promoted: true, alias: PRODUCTION_ALIAS, version: candidate.version, reason: decision.reason };

@@ -32,6 +32,10 @@ export async function handler(state: PipelineState): Promise<EvaluationResult> {
   model.dispose();
   const metrics = classificationMetrics(test.labels, predicted, test.classes);
   await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, { test: metrics });
-  logger.info('model evaluated', { accuracy: metrics.accuracy, macroF1: metrics.macroF1, count: metrics.count });
+  logger.info('model evaluated', {
+    accuracy: metrics.accuracy,
+    macroF1: metrics.macroF1,
+    count: metrics.count,
+  });
   return { accuracy: metrics.accuracy, macroF1: metrics.macroF1, count: metrics.count };
 }

@@ -35,10 +35,14 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
     await backend;
     const servable = await loadServable(artifactsBucket, version.artifactPrefix);
 
-    const body = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+    const body =
+      event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
     const rows = parsePredictRequest(body, servable.schema);
     const features = rows.map((row) => transformRow(servable.preprocessor, row));
-    const predictions = toPredictions(servable.preprocessor.classes, predictProbabilities(servable.model, features));
+    const predictions = toPredictions(
+      servable.preprocessor.classes,
+      predictProbabilities(servable.model, features),
+    );
     return json(200, { predictions, model_version: version.version });
   } catch (error) {
     if (error instanceof InvalidRequestError) {
@@ -54,6 +58,14 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
   }
 }
 
-function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): APIGatewayProxyResult {
-  return { statusCode, headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) };
+function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
 }

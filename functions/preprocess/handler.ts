@@ -42,7 +42,8 @@ export async function handler(state: PipelineState): Promise<PreprocessResult> {
 
   const model = dataset.name;
   const modelPrefix = KEYS.modelPrefix(model, state.runId);
-  const write = (file: DataFile, value: unknown) => putJson(artifactsBucket, KEYS.data(model, state.runId, file), value);
+  const write = (file: DataFile, value: unknown) =>
+    putJson(artifactsBucket, KEYS.data(model, state.runId, file), value);
   await Promise.all([
     write('train.json', processed(pre, split.train)),
     write('validation.json', processed(pre, split.validation)),

@@ -42,7 +42,11 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
   });
   if (!claim.created) {
     logger.info('same bytes seen before: no new run', { version, firstRunId: claim.existing.firstRunId });
-    return { skip: true, reason: `dataset ${name}@${version} was registered by run ${claim.existing.firstRunId}`, name };
+    return {
+      skip: true,
+      reason: `dataset ${name}@${version} was registered by run ${claim.existing.firstRunId}`,
+      name,
+    };
   }
   await createRun({ runId: state.runId, dataset: name, datasetVersion: version, datasetKey: state.key });
 
@@ -67,11 +71,14 @@ async function readManifest(bucket: string, name: string): Promise<DatasetManife
   if (!bytes) return {};
   try {
     const manifest = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
-    if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) throw new Error('not an object');
+    if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest))
+      throw new Error('not an object');
     const label = (manifest as { label?: unknown }).label;
     if (label !== undefined && typeof label !== 'string') throw new Error('"label" must be a string');
     return label === undefined ? {} : { label };
   } catch (error) {
-    throw new DatasetValidationError(`${KEYS.manifest(name)} is not a valid manifest: ${(error as Error).message}`);
+    throw new DatasetValidationError(
+      `${KEYS.manifest(name)} is not a valid manifest: ${(error as Error).message}`,
+    );
   }
 }

@@ -1,0 +1,62 @@
+/**
+ * The pipeline's SageMaker branch on one machine: the training entrypoint runs under the SageMaker contract
+ * (hyperparameters.json, /opt/ml/model), on a dataset whose label the manifest names.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ARTIFACTS, KEYS } from '../core/contract.ts';
+import type { TypedRow } from '../core/dataset.ts';
+import { type LocalPlatform, startLocalPlatform } from '../local/platform.ts';
+import { PlatformClient } from './helpers.ts';
+
+describe('training through the SageMaker contract', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-sagemaker-e2e-'));
+  let platform: LocalPlatform;
+  let client: PlatformClient;
+
+  before(async () => {
+    platform = await startLocalPlatform({
+      dataDir,
+      ports: { s3: 0, dynamodb: 0, api: 0 },
+      trainingPlatform: 'sagemaker',
+      retryIntervalMs: 10,
+    });
+    client = new PlatformClient(platform.endpoints);
+  });
+
+  after(async () => {
+    client.destroy();
+    await platform.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('trains wine with the manifest label and serves it', async () => {
+    await client.upload(KEYS.manifest('wine'), JSON.stringify({ label: 'cultivar' }));
+    await client.upload(
+      'datasets/wine/wine.csv',
+      readFileSync(new URL('fixtures/wine.csv', import.meta.url)),
+    );
+    const [run] = await client.waitForRuns('wine');
+    assert.equal(run?.status, 'SUCCEEDED', run?.reason);
+    assert.equal((await client.runs('wine')).length, 1, 'the manifest upload starts no run');
+
+    const card = await client.artifactJson<{ contract: string; lineage: { hyperparameters: object } }>(
+      KEYS.modelPrefix('wine', run.runId) + ARTIFACTS.card,
+    );
+    assert.equal(card.contract, 'sagemaker');
+    const metrics = await client.artifactJson<{ test: { accuracy: number; confusionMatrix: number[][] } }>(
+      KEYS.modelPrefix('wine', run.runId) + ARTIFACTS.metrics,
+    );
+    assert.ok(metrics.test.accuracy >= 0.9, `accuracy ${metrics.test.accuracy}`);
+    assert.equal(metrics.test.confusionMatrix.length, 3);
+
+    const [row] = await client.artifactJson<TypedRow[]>(KEYS.data('wine', run.runId, 'test-rows.json'));
+    const response = await client.predict('wine', { instances: [row] });
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { predictions: { label: string }[] };
+    assert.match(body.predictions[0]?.label ?? '', /^class_[012]$/);
+  });
+});
