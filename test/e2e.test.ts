@@ -3,18 +3,43 @@
  * pipeline runs the ASL file, the model is served over real HTTP.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { KEYS } from '../core/contract.ts';
+import { promisify } from 'node:util';
+import { App, Stack } from 'aws-cdk-lib';
+import { ENV, KEYS } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
 import { REPO_ROOT } from '../core/repo.ts';
+import { NimbusFunction } from '../infra/function.ts';
 import { type LocalPlatform, startLocalPlatform } from '../local/platform.ts';
 import { PlatformClient } from './helpers.ts';
 
 const IRIS = join(REPO_ROOT, 'examples', 'iris.csv');
+const run = promisify(execFile);
+
+/** Synthesizes one NimbusFunction with real bundling (esbuild, as `cdk synth` runs it) and finds its asset. */
+function bundleFunction(dir: string, props: { tfjs?: boolean } = {}) {
+  const outdir = mkdtempSync(join(tmpdir(), 'nimbus-bundle-'));
+  process.env.CDK_VALIDATION = 'false';
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new Stack(app, 'Bundle');
+  const fn = new NimbusFunction(stack, 'Fn', { dir, ...props });
+  const assembly = app.synth();
+  const template = assembly.getStackByName('Bundle').template as {
+    Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+  };
+  const logicalId = stack.resolve(
+    (fn.function.node.defaultChild as { logicalId: string }).logicalId,
+  ) as string;
+  const asset = template.Resources[logicalId]?.Metadata?.['aws:asset:path'];
+  assert.ok(asset, 'the function has a bundled asset');
+  const bundleDir = join(outdir, asset);
+  return { outdir, dir: bundleDir, files: readdirSync(bundleDir) };
+}
 
 describe('the local platform, end to end', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-e2e-'));
@@ -139,6 +164,45 @@ describe('the local platform, end to end', () => {
     assert.doesNotMatch(run.reason ?? '', /\n\s+at /);
     assert.deepEqual(await client.modelItems('broken'), []);
     assert.equal((await client.predict('broken', { instances: [{ x: 1, y: 2 }] })).status, 404);
+  });
+
+  it('serves from the predict Lambda bundle as CDK builds it, wasm loaded from the bundle folder', async () => {
+    const bundle = bundleFunction('predict', { tfjs: true });
+    try {
+      const event = {
+        path: '/v1/models/iris:predict',
+        httpMethod: 'POST',
+        body: JSON.stringify({
+          instances: [{ sepal_length: 6.7, sepal_width: 3, petal_length: 5.2, petal_width: 2.3 }],
+        }),
+        isBase64Encoded: false,
+        requestContext: { requestId: 'bundle-test' },
+      };
+      const { endpoints } = platform;
+      const script = `require(${JSON.stringify(join(bundle.dir, 'index.js'))}).handler(${JSON.stringify(event)})
+        .then((r) => process.stdout.write(JSON.stringify(r)))`;
+      // Async: the emulators it calls run in this process.
+      const { stdout: output } = await run(process.execPath, ['-e', script], {
+        encoding: 'utf8',
+        timeout: 60_000,
+        env: {
+          ...process.env,
+          NODE_PATH: join(REPO_ROOT, 'node_modules'),
+          [ENV.tfBackend]: 'wasm',
+          [ENV.artifactsBucket]: endpoints.artifactsBucket,
+          [ENV.modelsTable]: endpoints.tables.models,
+        },
+      });
+      const result = JSON.parse(output) as { statusCode: number; body: string };
+      assert.equal(result.statusCode, 200, result.body);
+      assert.equal(
+        (JSON.parse(result.body) as { predictions: { label: string }[] }).predictions[0]?.label,
+        'virginica',
+      );
+      assert.ok(bundle.files.some((file) => file.endsWith('.wasm')));
+    } finally {
+      rmSync(bundle.outdir, { recursive: true, force: true });
+    }
   });
 
   it('keeps datasets, runs and models across a restart', async () => {
