@@ -187,7 +187,8 @@ Point awscli or an AWS SDK at it:
 ${shellExports(endpoints)
   .map((line) => `  ${line}`)
   .join('\n')}
-Then \`aws s3 cp my.csv s3://${endpoints.datasetsBucket}/datasets/my/my.csv\` trains a model named "my".
+Then \`aws s3 cp my.csv s3://${endpoints.datasetsBucket}/datasets/my/my.csv\` trains a model named "my"
+(awscli older than 2.13 ignores AWS_ENDPOINT_URL_S3: add --endpoint-url ${endpoints.s3}).
 Endpoints as JSON: ${endpointsFile}
 `);
 }

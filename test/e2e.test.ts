@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import { ENV, KEYS } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
 import { REPO_ROOT } from '../core/repo.ts';
@@ -32,9 +32,7 @@ function bundleFunction(dir: string, props: { tfjs?: boolean } = {}) {
   const template = assembly.getStackByName('Bundle').template as {
     Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
   };
-  const logicalId = stack.resolve(
-    (fn.function.node.defaultChild as { logicalId: string }).logicalId,
-  ) as string;
+  const logicalId = stack.resolve((fn.function.node.defaultChild as CfnResource).logicalId) as string;
   const asset = template.Resources[logicalId]?.Metadata?.['aws:asset:path'];
   assert.ok(asset, 'the function has a bundled asset');
   const bundleDir = join(outdir, asset);
