@@ -1,0 +1,59 @@
+/**
+ * Sizes of the Lambda bundles exactly as `cdk synth` builds them (esbuild via NodejsFunction), unzipped and
+ * zipped (raw deflate per file, as a zip stores them), against Lambda's limits (50 MB zipped upload, 250 MB
+ * unzipped) and our own target for the predict function (5 MB zipped, for cold starts).
+ *
+ *   npm run bench:bundles
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
+import { App, type CfnResource, Stack } from 'aws-cdk-lib';
+import { FUNCTIONS } from '../core/contract.ts';
+import { NimbusFunction } from '../infra/function.ts';
+
+const functions: { dir: string; tfjs: boolean }[] = [
+  ...Object.values(FUNCTIONS).map((fn) => ({ dir: fn.dir, tfjs: fn.dir === 'evaluate' })),
+  { dir: 'predict', tfjs: true },
+];
+const outdir = mkdtempSync(join(tmpdir(), 'nimbus-bundles-'));
+process.env.CDK_VALIDATION = 'false';
+const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+const stack = new Stack(app, 'Bundles');
+const started = performance.now();
+const built = functions.map((fn) => ({
+  ...fn,
+  construct: new NimbusFunction(stack, fn.dir, { dir: fn.dir, tfjs: fn.tfjs }),
+}));
+const template = app.synth().getStackByName('Bundles').template as {
+  Resources: Record<string, { Metadata?: Record<string, string> }>;
+};
+const seconds = (performance.now() - started) / 1000;
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(0)} KB`;
+console.log(`Lambda bundles (${functions.length} functions bundled in ${seconds.toFixed(1)} s)`);
+console.log(
+  `  ${'function'.padEnd(18)} ${'unzipped'.padStart(10)} ${'zipped'.padStart(10)} ${'code only'.padStart(10)}`,
+);
+for (const fn of built) {
+  const logicalId = stack.resolve(
+    (fn.construct.function.node.defaultChild as CfnResource).logicalId,
+  ) as string;
+  const dir = join(outdir, template.Resources[logicalId]?.Metadata?.['aws:asset:path'] ?? '');
+  let unzipped = 0;
+  let zipped = 0;
+  let code = 0;
+  for (const file of readdirSync(dir)) {
+    const bytes = readFileSync(join(dir, file));
+    const deflated = deflateRawSync(bytes, { level: 9 }).byteLength + 100;
+    unzipped += statSync(join(dir, file)).size;
+    zipped += deflated;
+    if (!file.endsWith('.map')) code += deflated;
+  }
+  console.log(
+    `  ${fn.dir.padEnd(18)} ${kb(unzipped).padStart(10)} ${kb(zipped).padStart(10)} ${kb(code).padStart(10)}`,
+  );
+}
+console.log('  limits: 50 MB zipped, 250 MB unzipped (Lambda); predict target 5 MB zipped');
+rmSync(outdir, { recursive: true, force: true });
