@@ -3,37 +3,17 @@
  * (hyperparameters.json, /opt/ml/model), on a dataset whose label the manifest names.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
 import { ARTIFACTS, KEYS } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
-import { type LocalPlatform, startLocalPlatform } from '../local/platform.ts';
-import { PlatformClient } from './helpers.ts';
+import { localPlatformFixture } from './helpers.ts';
 
 describe('training through the SageMaker contract', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-sagemaker-e2e-'));
-  let platform: LocalPlatform;
-  let client: PlatformClient;
-
-  before(async () => {
-    platform = await startLocalPlatform({
-      dataDir,
-      ports: { s3: 0, dynamodb: 0, api: 0 },
-      trainingPlatform: 'sagemaker',
-      retryIntervalMs: 10,
-    });
-    client = new PlatformClient(platform.endpoints);
-  });
-
-  after(async () => {
-    client.destroy();
-    await platform.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const local = localPlatformFixture({ trainingPlatform: 'sagemaker' });
 
   it('trains wine with the manifest label and serves it', async () => {
+    const { client } = local;
     await client.upload(KEYS.manifest('wine'), JSON.stringify({ label: 'cultivar' }));
     await client.upload(
       'datasets/wine/wine.csv',

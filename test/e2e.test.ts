@@ -8,15 +8,14 @@ import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import { ENV, KEYS } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { NimbusFunction } from '../infra/function.ts';
-import { type LocalPlatform, startLocalPlatform } from '../local/platform.ts';
-import { PlatformClient } from './helpers.ts';
+import { localPlatformFixture } from './helpers.ts';
 
 const IRIS = join(REPO_ROOT, 'examples', 'iris.csv');
 const run = promisify(execFile);
@@ -40,26 +39,10 @@ function bundleFunction(dir: string, props: { tfjs?: boolean } = {}) {
 }
 
 describe('the local platform, end to end', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-e2e-'));
-  let platform: LocalPlatform;
-  let client: PlatformClient;
-
-  before(async () => {
-    platform = await startLocalPlatform({
-      dataDir,
-      ports: { s3: 0, dynamodb: 0, api: 0 },
-      retryIntervalMs: 10,
-    });
-    client = new PlatformClient(platform.endpoints);
-  });
-
-  after(async () => {
-    client.destroy();
-    await platform.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const local = localPlatformFixture();
 
   it('trains iris uploaded with the AWS SDK (a streamed body) and predicts held-out rows with accuracy >= 0.9', async () => {
+    const { client } = local;
     await client.upload('datasets/iris/iris.csv', createReadStream(IRIS), statSync(IRIS).size);
     const [run] = await client.waitForRuns('iris');
     assert.equal(run?.status, 'SUCCEEDED', run?.reason);
@@ -85,6 +68,7 @@ describe('the local platform, end to end', () => {
   });
 
   it('registers version 1 with lineage to the exact bytes, and points production at it', async () => {
+    const { client } = local;
     const items = await client.modelItems('iris');
     const version = items.find((item) => item.sk === 'VERSION#000001') as
       | { lineage: { datasetHash: string; backend: string }; metrics: { accuracy: number } }
@@ -98,6 +82,7 @@ describe('the local platform, end to end', () => {
   });
 
   it('answers 403 without the API key and 400 or 404 with a JSON error for bad requests', async () => {
+    const { client } = local;
     const instance = { sepal_length: 5.9, sepal_width: 3, petal_length: 5.1, petal_width: 1.8 };
     const expectStatus = async (response: Response, status: number, pattern: RegExp) => {
       assert.equal(response.status, status);
@@ -138,6 +123,7 @@ describe('the local platform, end to end', () => {
   });
 
   it('starts no new run when the same bytes arrive again, under the same or another key', async () => {
+    const { client, platform } = local;
     await client.upload('datasets/iris/iris.csv', readFileSync(IRIS));
     await client.upload('datasets/iris/copy-of-iris.csv', readFileSync(IRIS));
     await platform.pipeline.idle();
@@ -149,6 +135,7 @@ describe('the local platform, end to end', () => {
   });
 
   it('fails a malformed CSV with a readable reason, registers no model and serves nothing', async () => {
+    const { client } = local;
     const rows = Array.from({ length: 20 }, (_, i) =>
       i === 4 ? '1.0,2.0' : `${i},${i * 2},${i % 2 ? 'a' : 'b'}`,
     );
@@ -165,6 +152,7 @@ describe('the local platform, end to end', () => {
   });
 
   it('serves from the predict Lambda bundle as CDK builds it, wasm loaded from the bundle folder', async () => {
+    const { platform } = local;
     const bundle = bundleFunction('predict', { tfjs: true });
     try {
       const event = {
@@ -204,16 +192,8 @@ describe('the local platform, end to end', () => {
   });
 
   it('keeps datasets, runs and models across a restart', async () => {
-    const { endpoints } = platform;
-    const port = (url: string) => Number(new URL(url).port);
-    client.destroy();
-    await platform.stop();
-    platform = await startLocalPlatform({
-      dataDir,
-      ports: { s3: port(endpoints.s3), dynamodb: port(endpoints.dynamodb), api: port(endpoints.api) },
-      apiKey: endpoints.apiKey,
-    });
-    client = new PlatformClient(platform.endpoints);
+    await local.restart();
+    const { client } = local;
     assert.equal((await client.runs('iris'))[0]?.status, 'SUCCEEDED');
     assert.equal((await client.runs('broken'))[0]?.status, 'FAILED');
     const response = await client.predict('iris', {

@@ -1,12 +1,66 @@
 /** What the end-to-end tests share: real SDK clients pointed at a local platform, and bounded waits. */
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { after, before } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunRecord } from '../aws/registry.ts';
 import { API } from '../core/contract.ts';
-import type { LocalEndpoints } from '../local/platform.ts';
+import {
+  type LocalEndpoints,
+  type LocalPlatform,
+  type LocalPlatformOptions,
+  startLocalPlatform,
+} from '../local/platform.ts';
+
+/**
+ * A local platform for one test file: started before its tests on free ports in a fresh data folder, with a
+ * client; stopped and removed after them. `restart()` stops it and starts it again on the same folder and ports.
+ */
+export function localPlatformFixture(options: Omit<LocalPlatformOptions, 'dataDir' | 'ports'> = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-test-'));
+  const state = {} as { platform: LocalPlatform; client: PlatformClient };
+  const start = async (ports: LocalPlatformOptions['ports'], apiKey?: string) => {
+    state.platform = await startLocalPlatform({
+      retryIntervalMs: 10,
+      ...options,
+      dataDir,
+      ports,
+      ...(apiKey ? { apiKey } : {}),
+    });
+    state.client = new PlatformClient(state.platform.endpoints);
+  };
+  const stop = async () => {
+    state.client.destroy();
+    await state.platform.stop();
+  };
+  before(() => start({ s3: 0, dynamodb: 0, api: 0 }));
+  after(async () => {
+    await stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return {
+    get platform() {
+      return state.platform;
+    },
+    get client() {
+      return state.client;
+    },
+    async restart() {
+      const { endpoints } = state.platform;
+      const port = (url: string) => Number(new URL(url).port);
+      await stop();
+      await start(
+        { s3: port(endpoints.s3), dynamodb: port(endpoints.dynamodb), api: port(endpoints.api) },
+        endpoints.apiKey,
+      );
+    },
+  };
+}
 
 export class PlatformClient {
   readonly s3: S3Client;
