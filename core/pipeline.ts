@@ -89,18 +89,36 @@ export interface StepError {
   readonly Cause?: string;
 }
 
+/** The most a run's reason carries (a Cause can be a whole job description). */
+const MAX_REASON = 2000;
+
 /**
- * A readable reason from a caught error. Lambda errors arrive with a JSON Cause
- * (`{"errorType","errorMessage","trace"}`); the trace stays out of the reason.
+ * A readable reason from a caught error, without stack traces or whole job descriptions:
+ * - Lambda: Cause `{"errorType","errorMessage","trace"}` → `errorType: errorMessage`;
+ * - Batch `.sync`: Cause is the job (`{"JobName","Status":"FAILED","StatusReason",…}`) → the status reason;
+ * - SageMaker `.sync`: Cause is the training job (`{"TrainingJobName","FailureReason",…}`) → the failure reason.
  */
 export function failureReason(error: StepError | undefined): string {
   if (!error) return 'the pipeline failed for an unknown reason';
   const cause = error.Cause ?? '';
+  let reason = cause ? `${error.Error}: ${cause}` : error.Error;
   try {
-    const parsed = JSON.parse(cause) as { errorType?: string; errorMessage?: string };
-    if (parsed.errorMessage) return `${parsed.errorType ?? error.Error}: ${parsed.errorMessage}`;
+    const parsed = JSON.parse(cause) as {
+      errorType?: string;
+      errorMessage?: string;
+      JobName?: string;
+      StatusReason?: string;
+      TrainingJobName?: string;
+      FailureReason?: string;
+    };
+    if (parsed.errorMessage) reason = `${parsed.errorType ?? error.Error}: ${parsed.errorMessage}`;
+    else if (parsed.StatusReason)
+      reason = `training job ${parsed.JobName ?? ''} failed: ${parsed.StatusReason}`;
+    else if (parsed.FailureReason) {
+      reason = `training job ${parsed.TrainingJobName ?? ''} failed: ${parsed.FailureReason}`;
+    }
   } catch {
     // not JSON: a service error or a plain message
   }
-  return cause ? `${error.Error}: ${cause}` : error.Error;
+  return reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
 }

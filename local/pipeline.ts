@@ -7,7 +7,7 @@ import './polyfills.ts';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
@@ -172,8 +172,13 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
 
   private async runBatchJob(job: BatchSubmitJob): Promise<JsonValue> {
     const env = Object.fromEntries((job.ContainerOverrides?.Environment ?? []).map((e) => [e.Name, e.Value]));
-    await this.runTrainingProcess(env);
-    return { JobId: randomUUID(), JobName: job.JobName, JobQueue: job.JobQueue, Status: 'SUCCEEDED' };
+    const jobId = randomUUID();
+    const failure = await this.runTrainingProcess(env);
+    if (failure !== undefined) {
+      // What Step Functions reports for a failed Batch job: the job description as the Cause.
+      throw taskFailed({ JobName: job.JobName, JobId: jobId, Status: 'FAILED', StatusReason: failure });
+    }
+    return { JobId: jobId, JobName: job.JobName, JobQueue: job.JobQueue, Status: 'SUCCEEDED' };
   }
 
   private async runSageMakerJob(job: SageMakerTrainingJob): Promise<JsonValue> {
@@ -186,15 +191,28 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
       );
       if (!job.HyperParameters[SAGEMAKER_JOB_HYPERPARAMETER])
         throw new Error('no training job hyperparameter');
-      await this.runTrainingProcess({ [ENV.sageMakerRoot]: root });
+      const failure = await this.runTrainingProcess({ [ENV.sageMakerRoot]: root });
+      if (failure !== undefined) {
+        // SageMaker's FailureReason is what the container wrote to /opt/ml/output/failure.
+        const file = join(root, 'output', 'failure');
+        const reason = existsSync(file) ? readFileSync(file, 'utf8').trim() : failure;
+        throw taskFailed({
+          TrainingJobName: job.TrainingJobName,
+          TrainingJobStatus: 'Failed',
+          FailureReason: reason,
+        });
+      }
       return { TrainingJobName: job.TrainingJobName, TrainingJobStatus: 'Completed' };
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
   }
 
-  /** The training entrypoint as a child process; its JSON progress lines are relayed as events. */
-  private runTrainingProcess(env: Record<string, string>): Promise<void> {
+  /**
+   * The training entrypoint as a child process; its JSON progress lines are relayed as events.
+   * Resolves to undefined on success, or to the reason it failed (its last line on stderr).
+   */
+  private runTrainingProcess(env: Record<string, string>): Promise<string | undefined> {
     const entrypoint = join(this.options.repoRoot, 'containers', 'training', 'main.ts');
     const child = spawn(process.execPath, ['--import', 'tsx', entrypoint], {
       cwd: this.options.repoRoot,
@@ -215,16 +233,9 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     return new Promise((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (code, signal) => {
-        if (code === 0) return resolve();
+        if (code === 0) return resolve(undefined);
         const reason = stderr.trim().split('\n').pop() ?? '';
-        const error = new Error(
-          JSON.stringify({
-            errorType: 'TrainingJobFailed',
-            errorMessage: reason || `exit ${code ?? signal}`,
-          }),
-        );
-        error.name = 'States.TaskFailed';
-        reject(error);
+        resolve(reason || `the training process exited with ${code ?? signal}`);
       });
     });
   }
@@ -250,6 +261,13 @@ interface BatchSubmitJob {
 interface SageMakerTrainingJob {
   readonly TrainingJobName: string;
   readonly HyperParameters: Record<string, string>;
+}
+
+/** The error Step Functions raises when a `.sync` job fails: States.TaskFailed, the job as the Cause. */
+function taskFailed(job: Record<string, string>): Error {
+  const error = new Error(JSON.stringify(job));
+  error.name = 'States.TaskFailed';
+  return error;
 }
 
 /**

@@ -243,4 +243,27 @@ describe('contract', () => {
     );
     assert.equal(failureReason({ Error: 'States.Timeout' }), 'States.Timeout');
   });
+
+  it("reads a failed training job's reason from the Batch and SageMaker job descriptions", () => {
+    const batch = {
+      JobName: 'nimbus-1',
+      Status: 'FAILED',
+      StatusReason: 'Essential container in task exited',
+      Container: {},
+    };
+    assert.equal(
+      failureReason({ Error: 'States.TaskFailed', Cause: JSON.stringify(batch) }),
+      'training job nimbus-1 failed: Essential container in task exited',
+    );
+    const sagemaker = {
+      TrainingJobName: 'nimbus-2',
+      TrainingJobStatus: 'Failed',
+      FailureReason: 'AlgorithmError: oom',
+    };
+    assert.equal(
+      failureReason({ Error: 'States.TaskFailed', Cause: JSON.stringify(sagemaker) }),
+      'training job nimbus-2 failed: AlgorithmError: oom',
+    );
+    assert.ok(failureReason({ Error: 'X', Cause: 'y'.repeat(5000) }).length <= 2001);
+  });
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ARTIFACTS, KEYS } from '../core/contract.ts';
+import { ARTIFACTS, ENV, KEYS } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
 import { localPlatformFixture } from './helpers.ts';
 
@@ -38,5 +38,25 @@ describe('training through the SageMaker contract', () => {
     assert.equal(response.status, 200);
     const body = (await response.json()) as { predictions: { label: string }[] };
     assert.match(body.predictions[0]?.label ?? '', /^class_[012]$/);
+  });
+
+  it('fails the run with the reason the container wrote to /opt/ml/output/failure, and registers nothing', async () => {
+    const { client } = local;
+    process.env[ENV.tfBackend] = 'no-such-backend';
+    try {
+      await client.upload(
+        'datasets/wine-broken/wine.csv',
+        readFileSync(new URL('fixtures/wine.csv', import.meta.url)),
+      );
+      const [run] = await client.waitForRuns('wine-broken');
+      assert.equal(run?.status, 'FAILED');
+      assert.match(
+        run.reason ?? '',
+        /^training job nimbus-[0-9a-f-]+ failed: ConfigurationError: unknown tfjs backend "no-such-backend"/,
+      );
+      assert.deepEqual(await client.modelItems('wine-broken'), []);
+    } finally {
+      delete process.env[ENV.tfBackend];
+    }
   });
 });
