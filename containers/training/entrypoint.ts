@@ -36,12 +36,24 @@ interface JobSource {
   readonly sageMakerRoot?: string;
 }
 
+/** SageMaker's `/opt/ml` when this process runs under the SageMaker contract (no Batch job spec in env). */
+export function sageMakerRoot(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env[ENV.trainingJob]) return undefined;
+  const root = env[ENV.sageMakerRoot] ?? '/opt/ml';
+  return existsSync(join(root, 'input', 'config', 'hyperparameters.json')) ? root : undefined;
+}
+
 export function readJob(env: NodeJS.ProcessEnv = process.env): JobSource {
   const inline = env[ENV.trainingJob];
   if (inline) return { contract: 'batch', spec: parseSpec(inline, ENV.trainingJob) };
-  const root = env[ENV.sageMakerRoot] ?? '/opt/ml';
-  const hyperparameters = join(root, 'input', 'config', 'hyperparameters.json');
-  if (existsSync(hyperparameters)) {
+  const root = sageMakerRoot(env);
+  const hyperparameters = join(
+    root ?? env[ENV.sageMakerRoot] ?? '/opt/ml',
+    'input',
+    'config',
+    'hyperparameters.json',
+  );
+  if (root) {
     const values = JSON.parse(readFileSync(hyperparameters, 'utf8')) as Record<string, string>;
     const spec = values[SAGEMAKER_JOB_HYPERPARAMETER];
     if (!spec)
@@ -132,14 +144,13 @@ export async function train(job: JobSource): Promise<void> {
 
 /** Runs the job the environment describes; sets a non-zero exit code on failure. */
 export async function main(): Promise<void> {
-  let job: JobSource | undefined;
   try {
-    job = readJob();
-    await train(job);
+    await train(readJob());
   } catch (error) {
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    if (job?.sageMakerRoot) {
-      const dir = join(job.sageMakerRoot, 'output');
+    const root = sageMakerRoot();
+    if (root) {
+      const dir = join(root, 'output');
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'failure'), reason);
     }
