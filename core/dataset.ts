@@ -175,13 +175,26 @@ export function inferSchema(table: ParsedTable, label: string): DatasetSchema {
 /** Parses one CSV row into typed cells per the schema (label kept as a string). */
 export function typedRow(schema: DatasetSchema, header: readonly string[], row: readonly string[]): TypedRow {
   const out: TypedRow = {};
+  const features = featureIndex(schema);
   header.forEach((name, column) => {
     const cell = row[column] ?? '';
-    const feature = schema.features.find((f) => f.name === name);
+    const feature = features.get(name);
     if (name === schema.label) out[name] = cell;
     else if (!feature) return;
     else if (isMissing(cell)) out[name] = null;
     else out[name] = feature.type === 'numeric' ? Number(cell) : cell;
   });
   return out;
+}
+
+const featureIndexes = new WeakMap<DatasetSchema, Map<string, ColumnSchema>>();
+
+/** Feature columns by name, built once per schema. */
+function featureIndex(schema: DatasetSchema): Map<string, ColumnSchema> {
+  let index = featureIndexes.get(schema);
+  if (!index) {
+    index = new Map(schema.features.map((f) => [f.name, f]));
+    featureIndexes.set(schema, index);
+  }
+  return index;
 }
