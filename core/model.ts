@@ -7,6 +7,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import { ConfigurationError } from './errors.ts';
 import type { MlpHyperparameters } from './hyperparameters.ts';
 import { createRandom, shuffled } from './random.ts';
+import { registerWasmTrainingKernels } from './wasm-kernels.ts';
+
+// Convolutional networks train on wasm only with the kernels it lacks (see wasm-kernels.ts).
+registerWasmTrainingKernels();
 
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
 const BACKENDS: readonly BackendName[] = ['tensorflow', 'wasm', 'cpu'];

@@ -1,0 +1,155 @@
+/** The kernels Nimbus adds to the tfjs wasm backend, checked against the cpu backend's own. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { createRandom } from '../core/random.ts';
+import { registerWasmTrainingKernels } from '../core/wasm-kernels.ts';
+
+registerWasmTrainingKernels();
+
+type Shape4 = [number, number, number, number];
+const values = (shape: number[], seed: number) => {
+  const random = createRandom(seed);
+  return Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => random() * 2 - 1);
+};
+
+async function onBackend<T>(backend: string, f: () => T): Promise<T> {
+  await tf.setBackend(backend);
+  await tf.ready();
+  return tf.tidy(f as () => tf.TensorContainer) as T;
+}
+
+function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) {
+    worst = Math.max(worst, Math.abs((a[i] as number) - (b[i] as number)) / (1 + Math.abs(b[i] as number)));
+  }
+  return worst;
+}
+
+interface Case {
+  readonly x: Shape4;
+  readonly filter: Shape4;
+  readonly strides: number | [number, number];
+  readonly pad: 'same' | 'valid' | number;
+  readonly dataFormat?: 'NHWC' | 'NCHW';
+}
+
+const cases: Case[] = [
+  { x: [2, 7, 7, 3], filter: [3, 3, 3, 4], strides: 1, pad: 'valid' },
+  { x: [2, 8, 9, 2], filter: [3, 3, 2, 5], strides: 2, pad: 'same' },
+  { x: [3, 10, 10, 1], filter: [5, 5, 1, 8], strides: 2, pad: 'valid' },
+  { x: [1, 6, 6, 4], filter: [2, 2, 4, 2], strides: 3, pad: 'same' },
+  { x: [4, 12, 12, 16], filter: [3, 3, 16, 32], strides: 1, pad: 'same' },
+  { x: [2, 11, 9, 3], filter: [3, 2, 3, 6], strides: [2, 1], pad: 'same' },
+  { x: [2, 9, 9, 2], filter: [3, 3, 2, 3], strides: 1, pad: 1 },
+  { x: [2, 3, 8, 8], filter: [3, 3, 3, 4], strides: 2, pad: 'same', dataFormat: 'NCHW' },
+];
+
+describe('Conv2DBackpropFilter on wasm', () => {
+  for (const c of cases) {
+    const name = `x ${c.x.join('×')} ${c.dataFormat ?? 'NHWC'}, filter ${c.filter.join('×')}, strides ${c.strides}, pad ${c.pad}`;
+    it(`equals the cpu kernel: ${name}`, async () => {
+      const channelsLast = c.dataFormat !== 'NCHW';
+      const [n, h, w] = channelsLast ? c.x : [c.x[0], c.x[2], c.x[3]];
+      const info = tf.backend_util.computeConv2DInfo(
+        (channelsLast ? c.x : [c.x[0], c.x[2], c.x[3], c.x[1]]) as Shape4,
+        c.filter,
+        c.strides,
+        1,
+        c.pad,
+      );
+      const dyShape = channelsLast
+        ? [n, info.outHeight, info.outWidth, c.filter[3]]
+        : [n, c.filter[3], info.outHeight, info.outWidth];
+      assert.ok(h > 0 && w > 0);
+      const x = values(c.x, 1);
+      const dy = values(dyShape, 2);
+      const attrs = {
+        strides: c.strides,
+        pad: c.pad,
+        dataFormat: c.dataFormat ?? 'NHWC',
+        filterShape: c.filter,
+      };
+      const run = () =>
+        (
+          tf
+            .engine()
+            .runKernel(
+              tf.Conv2DBackpropFilter,
+              { x: tf.tensor(x, c.x), dy: tf.tensor(dy, dyShape) },
+              attrs as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor
+        ).dataSync();
+      const expected = await onBackend('cpu', run);
+      const actual = await onBackend('wasm', run);
+      assert.ok(
+        maxRelativeError(actual, expected) < 1e-4,
+        `relative error ${maxRelativeError(actual, expected)}`,
+      );
+    });
+  }
+
+  it('gives the same conv2d gradients as cpu through tf.grads, without leaking tensors', async () => {
+    const x = values([3, 9, 9, 2], 3);
+    const filter = values([3, 3, 2, 4], 4);
+    const gradients = () => {
+      const g = tf.grads((a, b) =>
+        tf
+          .conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same')
+          .relu()
+          .square()
+          .sum(),
+      );
+      return g([tf.tensor4d(x, [3, 9, 9, 2]), tf.tensor4d(filter, [3, 3, 2, 4])]).map((t) => t.dataSync());
+    };
+    const expected = await onBackend('cpu', gradients);
+    const before = (await onBackend('wasm', () => tf.memory().numTensors)) as number;
+    const actual = await onBackend('wasm', gradients);
+    assert.equal(tf.memory().numTensors, before);
+    for (let i = 0; i < 2; i++) assert.ok(maxRelativeError(actual[i] ?? [], expected[i] ?? []) < 1e-4);
+  });
+
+  it('lets a small CNN train on wasm: the loss falls', async () => {
+    await tf.setBackend('wasm');
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          inputShape: [8, 8, 1],
+          filters: 4,
+          kernelSize: 3,
+          activation: 'relu',
+          kernelInitializer: tf.initializers.heNormal({ seed: 1 }),
+        }),
+        tf.layers.maxPooling2d({ poolSize: 2 }),
+        tf.layers.flatten(),
+        tf.layers.dense({
+          units: 2,
+          activation: 'softmax',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+        }),
+      ],
+    });
+    model.compile({ optimizer: tf.train.adam(0.05), loss: 'sparseCategoricalCrossentropy' });
+    // Class 1 images are bright in the top half, class 0 in the bottom half.
+    const images = Array.from({ length: 64 }, (_, i) =>
+      Array.from({ length: 64 }, (_, p) => (p < 32 === (i % 2 === 1) ? 1 : 0) + 0.1 * Math.sin(i * 7 + p)),
+    );
+    const xs = tf.tensor4d(images.flat(), [64, 8, 8, 1]);
+    const ys = tf.tensor1d(
+      images.map((_, i) => i % 2),
+      'float32',
+    );
+    const history = await model.fit(xs, ys, { epochs: 15, batchSize: 16, shuffle: false, verbose: 0 });
+    const loss = history.history.loss as number[];
+    assert.ok(
+      (loss[loss.length - 1] as number) < (loss[0] as number) / 4,
+      `loss ${loss[0]} → ${loss[loss.length - 1]}`,
+    );
+    xs.dispose();
+    ys.dispose();
+    model.dispose();
+  });
+});
