@@ -4,8 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { ConfigurationError } from './errors.ts';
-import type { MlpHyperparameters } from './hyperparameters.ts';
+import { ConfigurationError, NimbusError } from './errors.ts';
+import type { CnnHyperparameters, MlpHyperparameters, TrainingHyperparameters } from './hyperparameters.ts';
 import { createRandom, shuffled } from './random.ts';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
 
@@ -86,6 +86,69 @@ export function buildMlp(inputWidth: number, classCount: number, hp: MlpHyperpar
   return model;
 }
 
+/** A model specification that cannot be built (the message says which value and why). */
+export class ModelSpecError extends NimbusError {}
+
+/** The small AlexNet-style CNN of `CnnHyperparameters` for images of `inputShape` ([height, width, channels]). */
+export function buildCnn(
+  inputShape: readonly [number, number, number],
+  classCount: number,
+  hp: CnnHyperparameters,
+): tf.LayersModel {
+  if (hp.kernelSize < 1 || hp.blockFilters.length === 0) {
+    throw new ModelSpecError('a CNN needs at least one block and a kernel size of at least 1');
+  }
+  let [height, width] = inputShape;
+  const model = tf.sequential();
+  let seed = hp.seed;
+  hp.blockFilters.forEach((filters, block) => {
+    for (let c = 0; c < hp.convsPerBlock; c++) {
+      model.add(
+        tf.layers.conv2d({
+          filters,
+          kernelSize: hp.kernelSize,
+          padding: 'same',
+          activation: 'relu',
+          kernelInitializer: tf.initializers.heNormal({ seed: seed++ }),
+          ...(block === 0 && c === 0 ? { inputShape: [...inputShape] } : {}),
+        }),
+      );
+    }
+    if (height < 2 || width < 2) {
+      throw new ModelSpecError(
+        `block ${block + 1} gets ${height}×${width} maps: too small to pool; use fewer blocks`,
+      );
+    }
+    model.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
+    height = Math.floor(height / 2);
+    width = Math.floor(width / 2);
+  });
+  model.add(tf.layers.flatten());
+  for (const units of hp.denseUnits) {
+    model.add(
+      tf.layers.dense({
+        units,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: seed++ }),
+      }),
+    );
+    if (hp.dropout > 0) model.add(tf.layers.dropout({ rate: hp.dropout, seed: seed++ }));
+  }
+  model.add(
+    tf.layers.dense({
+      units: classCount,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }),
+    }),
+  );
+  model.compile({
+    optimizer: tf.train.adam(hp.learningRate),
+    loss: 'sparseCategoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
+  return model;
+}
+
 export interface LabelledData {
   readonly features: readonly (readonly number[])[];
   readonly labels: readonly number[];
@@ -99,44 +162,39 @@ export interface EpochLog {
   readonly validationAccuracy?: number;
 }
 
-/** Trains for `hp.epochs`, shuffling with the seeded PRNG each epoch so runs are reproducible. */
+/**
+ * Trains for `hp.epochs`, shuffling with the seeded PRNG each epoch so runs are reproducible. The data stays
+ * on the backend; each epoch gathers it in a new order. Rows are flat feature vectors, reshaped to the
+ * model's input shape (an image model takes rows of height × width × channels values).
+ */
 export async function trainClassifier(
   model: tf.LayersModel,
   train: LabelledData,
   validation: LabelledData | undefined,
-  hp: MlpHyperparameters,
+  hp: TrainingHyperparameters,
   onEpoch?: (log: EpochLog) => void,
 ): Promise<EpochLog[]> {
   const random = createRandom(hp.seed);
   const order = train.labels.map((_, i) => i);
   const history: EpochLog[] = [];
+  const [x, y] = toTensors(model, train);
   const validationTensors =
-    validation && validation.labels.length > 0
-      ? ([
-          tf.tensor2d(validation.features as number[][], [validation.labels.length, width(validation)]),
-          tf.tensor1d(validation.labels as number[], 'float32'),
-        ] as [tf.Tensor, tf.Tensor])
-      : undefined;
+    validation && validation.labels.length > 0 ? toTensors(model, validation) : undefined;
   try {
     for (let epoch = 1; epoch <= hp.epochs; epoch++) {
-      const indices = shuffled(order, random);
-      const x = tf.tensor2d(
-        indices.map((i) => train.features[i] as number[]),
-        [indices.length, width(train)],
-      );
-      const y = tf.tensor1d(
-        indices.map((i) => train.labels[i] as number),
-        'float32',
-      );
-      const result = await model.fit(x, y, {
+      const indices = tf.tensor1d(shuffled(order, random), 'int32');
+      const xs = tf.gather(x, indices);
+      const ys = tf.gather(y, indices);
+      indices.dispose();
+      const result = await model.fit(xs, ys, {
         epochs: 1,
         batchSize: hp.batchSize,
         shuffle: false,
         verbose: 0,
         ...(validationTensors ? { validationData: validationTensors } : {}),
       });
-      x.dispose();
-      y.dispose();
+      xs.dispose();
+      ys.dispose();
       const h = result.history;
       const log: EpochLog = {
         epoch,
@@ -153,15 +211,26 @@ export async function trainClassifier(
       onEpoch?.(log);
     }
   } finally {
-    validationTensors?.forEach((t) => {
-      t.dispose();
-    });
+    tf.dispose([x, y, ...(validationTensors ?? [])]);
   }
   return history;
 }
 
-function width(data: LabelledData): number {
-  return data.features[0]?.length ?? 0;
+/** The shape of one sample the model takes (without the batch dimension). */
+function sampleShape(model: tf.LayersModel): number[] {
+  return (model.inputs[0]?.shape ?? []).slice(1).map((d) => d ?? 0);
+}
+
+/** Features (flat rows) → an input tensor of the model's shape; labels → a float tensor. */
+function toTensors(model: tf.LayersModel, data: LabelledData): [tf.Tensor, tf.Tensor] {
+  const n = data.labels.length;
+  const shape = sampleShape(model);
+  const size = shape.reduce((a, b) => a * b, 1);
+  const flat = new Float32Array(n * size);
+  data.features.forEach((row, i) => {
+    flat.set(row, i * size);
+  });
+  return [tf.tensor(flat, [n, ...shape]), tf.tensor1d(data.labels as number[], 'float32')];
 }
 
 /** Class probabilities for each row. */
@@ -170,9 +239,14 @@ export function predictProbabilities(
   features: readonly (readonly number[])[],
 ): number[][] {
   if (features.length === 0) return [];
+  const shape = sampleShape(model);
+  const size = shape.reduce((a, b) => a * b, 1);
   return tf.tidy(() => {
-    const x = tf.tensor2d(features as number[][], [features.length, features[0]?.length ?? 0]);
-    const y = model.predict(x) as tf.Tensor2D;
+    const flat = new Float32Array(features.length * size);
+    features.forEach((row, i) => {
+      flat.set(row, i * size);
+    });
+    const y = model.predict(tf.tensor(flat, [features.length, ...shape])) as tf.Tensor2D;
     return y.arraySync();
   });
 }

@@ -48,10 +48,10 @@ const cases: Case[] = [
   { x: [2, 3, 8, 8], filter: [3, 3, 3, 4], strides: 2, pad: 'same', dataFormat: 'NCHW' },
 ];
 
-describe('Conv2DBackpropFilter on wasm', () => {
+describe('convolution and pooling gradients on wasm', () => {
   for (const c of cases) {
     const name = `x ${c.x.join('×')} ${c.dataFormat ?? 'NHWC'}, filter ${c.filter.join('×')}, strides ${c.strides}, pad ${c.pad}`;
-    it(`equals the cpu kernel: ${name}`, async () => {
+    it(`Conv2DBackpropFilter equals the cpu kernel: ${name}`, async () => {
       const channelsLast = c.dataFormat !== 'NCHW';
       const [n, h, w] = channelsLast ? c.x : [c.x[0], c.x[2], c.x[3]];
       const info = tf.backend_util.computeConv2DInfo(
@@ -87,6 +87,64 @@ describe('Conv2DBackpropFilter on wasm', () => {
       const actual = await onBackend('wasm', run);
       assert.ok(
         maxRelativeError(actual, expected) < 1e-4,
+        `relative error ${maxRelativeError(actual, expected)}`,
+      );
+    });
+  }
+
+  for (const c of cases) {
+    const name = `dy for x ${c.x.join('×')} ${c.dataFormat ?? 'NHWC'}, filter ${c.filter.join('×')}, strides ${c.strides}, pad ${c.pad}`;
+    it(`Conv2DBackpropInput equals the cpu kernel: ${name}`, async () => {
+      const channelsLast = c.dataFormat !== 'NCHW';
+      const nhwc = (channelsLast ? c.x : [c.x[0], c.x[2], c.x[3], c.x[1]]) as Shape4;
+      const info = tf.backend_util.computeConv2DInfo(nhwc, c.filter, c.strides, 1, c.pad);
+      const dyShape = channelsLast
+        ? [nhwc[0], info.outHeight, info.outWidth, c.filter[3]]
+        : [nhwc[0], c.filter[3], info.outHeight, info.outWidth];
+      const dy = values(dyShape, 5);
+      const filter = values(c.filter, 6);
+      const attrs = { strides: c.strides, pad: c.pad, dataFormat: c.dataFormat ?? 'NHWC', inputShape: c.x };
+      const run = () =>
+        (
+          tf
+            .engine()
+            .runKernel(
+              tf.Conv2DBackpropInput,
+              { dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, c.filter) },
+              attrs as unknown as tf.NamedAttrMap,
+            ) as tf.Tensor
+        ).dataSync();
+      const expected = await onBackend('cpu', run);
+      const actual = await onBackend('wasm', run);
+      assert.ok(
+        maxRelativeError(actual, expected) < 1e-4,
+        `relative error ${maxRelativeError(actual, expected)}`,
+      );
+    });
+  }
+
+  for (const [shape, size, stride, pad] of [
+    [[2, 8, 8, 3], 2, 2, 'valid'],
+    [[1, 6, 10, 2], 2, 2, 'same'],
+    [[2, 7, 7, 2], 2, 2, 'valid'],
+    [[2, 7, 5, 3], 2, 2, 'same'],
+    [[1, 9, 9, 1], 3, 2, 'valid'],
+  ] as [Shape4, number, number, 'valid' | 'same'][]) {
+    it(`MaxPoolGrad equals the cpu kernel: ${shape.join('×')}, pool ${size}, stride ${stride}, ${pad}`, async () => {
+      const x = values(shape, 7);
+      const gradient = () => {
+        const g = tf.grad((a) =>
+          tf
+            .maxPool(a as tf.Tensor4D, size, stride, pad)
+            .mul(tf.scalar(3))
+            .sum(),
+        );
+        return g(tf.tensor4d(x, shape)).dataSync();
+      };
+      const expected = await onBackend('cpu', gradient);
+      const actual = await onBackend('wasm', gradient);
+      assert.ok(
+        maxRelativeError(actual, expected) < 1e-5,
         `relative error ${maxRelativeError(actual, expected)}`,
       );
     });
