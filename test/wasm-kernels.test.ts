@@ -29,6 +29,20 @@ function maxRelativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
+/** Runs one kernel on cpu and on wasm with the same inputs and asserts the same output. */
+async function expectKernelMatchesCpu(
+  name: string,
+  inputs: () => tf.NamedTensorMap,
+  attrs: object,
+  tolerance = 1e-4,
+) {
+  const run = () => (tf.engine().runKernel(name, inputs(), attrs as tf.NamedAttrMap) as tf.Tensor).dataSync();
+  const expected = await onBackend('cpu', run);
+  const actual = await onBackend('wasm', run);
+  const error = maxRelativeError(actual, expected);
+  assert.ok(error < tolerance, `${name}: relative error ${error}`);
+}
+
 interface Case {
   readonly x: Shape4;
   readonly filter: Shape4;
@@ -73,21 +87,10 @@ describe('convolution and pooling gradients on wasm', () => {
         dataFormat: c.dataFormat ?? 'NHWC',
         filterShape: c.filter,
       };
-      const run = () =>
-        (
-          tf
-            .engine()
-            .runKernel(
-              tf.Conv2DBackpropFilter,
-              { x: tf.tensor(x, c.x), dy: tf.tensor(dy, dyShape) },
-              attrs as unknown as tf.NamedAttrMap,
-            ) as tf.Tensor
-        ).dataSync();
-      const expected = await onBackend('cpu', run);
-      const actual = await onBackend('wasm', run);
-      assert.ok(
-        maxRelativeError(actual, expected) < 1e-4,
-        `relative error ${maxRelativeError(actual, expected)}`,
+      await expectKernelMatchesCpu(
+        tf.Conv2DBackpropFilter,
+        () => ({ x: tf.tensor(x, c.x), dy: tf.tensor(dy, dyShape) }),
+        attrs,
       );
     });
   }
@@ -104,21 +107,10 @@ describe('convolution and pooling gradients on wasm', () => {
       const dy = values(dyShape, 5);
       const filter = values(c.filter, 6);
       const attrs = { strides: c.strides, pad: c.pad, dataFormat: c.dataFormat ?? 'NHWC', inputShape: c.x };
-      const run = () =>
-        (
-          tf
-            .engine()
-            .runKernel(
-              tf.Conv2DBackpropInput,
-              { dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, c.filter) },
-              attrs as unknown as tf.NamedAttrMap,
-            ) as tf.Tensor
-        ).dataSync();
-      const expected = await onBackend('cpu', run);
-      const actual = await onBackend('wasm', run);
-      assert.ok(
-        maxRelativeError(actual, expected) < 1e-4,
-        `relative error ${maxRelativeError(actual, expected)}`,
+      await expectKernelMatchesCpu(
+        tf.Conv2DBackpropInput,
+        () => ({ dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, c.filter) }),
+        attrs,
       );
     });
   }
