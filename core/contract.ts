@@ -163,6 +163,9 @@ export type SubstitutionKey = (typeof SUBSTITUTIONS)[keyof typeof SUBSTITUTIONS]
 
 export type TrainingPlatform = 'batch' | 'sagemaker';
 
+/** Training jobs are named `<prefix><run id>` by the ASL; IAM scopes SageMaker permissions to this prefix. */
+export const TRAINING_JOB_PREFIX = 'nimbus-';
+
 /** Lambda-backed functions: the directory under functions/ and the Task states that invoke it. */
 export const FUNCTIONS = {
   registerDataset: {

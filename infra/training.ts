@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { TrainingPlatform } from '../core/contract.ts';
+import { TRAINING_JOB_PREFIX, type TrainingPlatform } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { grantObjects } from './function.ts';
 import { acknowledgeManagedPolicy, acknowledgeObjectAccess, acknowledgeUnscopedActions } from './nag.ts';
@@ -206,15 +206,18 @@ export class TrainingCompute extends Construct {
           'sagemaker:AddTags',
         ],
         resourceArns: [
-          stack.formatArn({ service: 'sagemaker', resource: 'training-job', resourceName: 'nimbus-*' }),
+          stack.formatArn({
+            service: 'sagemaker',
+            resource: 'training-job',
+            resourceName: `${TRAINING_JOB_PREFIX}*`,
+          }),
         ],
       });
       iam.Grant.addToPrincipal({ grantee, actions: ['sagemaker:ListTags'], resourceArns: ['*'] });
       if (grantee instanceof Construct) {
         Validations.of(grantee).acknowledge({
-          id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/nimbus-*]',
-          reason:
-            'The pipeline names each training job nimbus-<run id>; the prefix scopes it to platform jobs.',
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/${TRAINING_JOB_PREFIX}*]`,
+          reason: `The pipeline names each training job ${TRAINING_JOB_PREFIX}<run id>; the prefix scopes it to platform jobs.`,
         });
       }
       this.sageMakerRole.grantPassRole(grantee.grantPrincipal);

@@ -9,6 +9,7 @@ import {
   PIPELINE_DEFINITION_FILE,
   SAGEMAKER_JOB_HYPERPARAMETER,
   SUBSTITUTIONS,
+  TRAINING_JOB_PREFIX,
   TRAINING_STATES,
 } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
@@ -64,6 +65,14 @@ describe('the training pipeline definition', () => {
         `${SAGEMAKER_JOB_HYPERPARAMETER}.$`,
       ),
     );
+  });
+
+  it('names both training jobs with the prefix IAM is scoped to', () => {
+    const batch = definition.States[TRAINING_STATES.batch]?.Parameters?.['JobName.$'];
+    const sagemaker = definition.States[TRAINING_STATES.sagemaker]?.Parameters?.['TrainingJobName.$'];
+    for (const name of [batch, sagemaker]) {
+      assert.equal(name, `States.Format('${TRAINING_JOB_PREFIX}{}', $.runId)`);
+    }
   });
 
   it('sends every failure except its own to MarkFailed', () => {
