@@ -2,8 +2,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import { ARTIFACTS } from '../core/contract.ts';
 import { deserializeModel, type ModelFiles, serializeModel } from '../core/model.ts';
-import type { Preprocessor } from '../core/preprocess.ts';
-import type { InputSchema } from '../core/serving.ts';
+import type { AnyPreprocessor } from '../core/preprocess.ts';
+import type { ImageInputSchema, InputSchema } from '../core/serving.ts';
 import { getBytes, getJson, putBytes, putJson } from './object-store.ts';
 
 export async function saveModelFiles(bucket: string, prefix: string, model: tf.LayersModel): Promise<void> {
@@ -23,8 +23,8 @@ export async function loadModel(bucket: string, prefix: string): Promise<tf.Laye
 /** Everything the predict path needs from a model folder. */
 export interface ServableModel {
   readonly model: tf.LayersModel;
-  readonly preprocessor: Preprocessor;
-  readonly schema: InputSchema;
+  readonly preprocessor: AnyPreprocessor;
+  readonly schema: InputSchema | ImageInputSchema;
 }
 
 const cache = new Map<string, Promise<ServableModel>>();
@@ -37,8 +37,8 @@ export function loadServable(bucket: string, prefix: string): Promise<ServableMo
     entry = (async () => {
       const [model, preprocessor, schema] = await Promise.all([
         loadModel(bucket, prefix),
-        getJson<Preprocessor>(bucket, prefix + ARTIFACTS.preprocessor),
-        getJson<InputSchema>(bucket, prefix + ARTIFACTS.schema),
+        getJson<AnyPreprocessor>(bucket, prefix + ARTIFACTS.preprocessor),
+        getJson<InputSchema | ImageInputSchema>(bucket, prefix + ARTIFACTS.schema),
       ]);
       return { model, preprocessor, schema };
     })();

@@ -1,5 +1,5 @@
 /** Objects in S3: bytes and JSON, by bucket and key. */
-import { GetObjectCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../core/errors.ts';
 import { s3Client } from './clients.ts';
 
@@ -43,4 +43,42 @@ export async function putBytes(
 
 export async function putJson(bucket: string, key: string, value: unknown): Promise<void> {
   await putBytes(bucket, key, new TextEncoder().encode(JSON.stringify(value)), 'application/json');
+}
+
+/**
+ * Every object under `prefix`, in key order (all pages). ListObjects (v1), paged by marker = the last key:
+ * s3rver's v2 continuation tokens use DES, which OpenSSL 3 no longer offers, so v2 fails past 1,000 keys there.
+ */
+export async function listObjects(bucket: string, prefix: string): Promise<{ key: string; etag?: string }[]> {
+  const objects: { key: string; etag?: string }[] = [];
+  let marker: string | undefined;
+  for (;;) {
+    const page = await s3Client().send(
+      new ListObjectsCommand({ Bucket: bucket, Prefix: prefix, ...(marker ? { Marker: marker } : {}) }),
+    );
+    for (const object of page.Contents ?? []) {
+      if (object.Key) objects.push({ key: object.Key, ...(object.ETag ? { etag: object.ETag } : {}) });
+    }
+    const last = page.Contents?.[page.Contents.length - 1]?.Key;
+    if (!page.IsTruncated || !last) return objects;
+    marker = page.NextMarker ?? last;
+  }
+}
+
+/** Runs `task` over `items` with at most `limit` in flight; results in input order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  task: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await task(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }

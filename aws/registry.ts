@@ -7,6 +7,7 @@ import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/li
 import { MODEL_KEYS } from '../core/contract.ts';
 import type { DatasetSchema } from '../core/dataset.ts';
 import { ConflictError } from '../core/errors.ts';
+import type { ImageDatasetSchema } from '../core/image-dataset.ts';
 import type { ModelVersion } from '../core/registry.ts';
 import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
@@ -32,7 +33,7 @@ export interface DatasetVersionRecord {
   readonly size: number;
   readonly firstRunId: string;
   readonly status: DatasetStatus;
-  readonly schema?: DatasetSchema;
+  readonly schema?: DatasetSchema | ImageDatasetSchema;
   readonly reason?: string;
   readonly createdAt: string;
 }
@@ -86,7 +87,9 @@ export async function listDatasetVersions(name: string): Promise<DatasetVersionR
 export async function setDatasetOutcome(
   name: string,
   version: string,
-  outcome: { status: 'REGISTERED'; schema: DatasetSchema } | { status: 'INVALID'; reason: string },
+  outcome:
+    | { status: 'REGISTERED'; schema: DatasetSchema | ImageDatasetSchema }
+    | { status: 'INVALID'; reason: string },
 ): Promise<void> {
   const detail = outcome.status === 'REGISTERED' ? { schema: outcome.schema } : { reason: outcome.reason };
   await update('datasets', { name, version }, { status: outcome.status, ...detail });

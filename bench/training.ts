@@ -15,7 +15,14 @@ import { promisify } from 'node:util';
 import { ENV } from '../core/contract.ts';
 import type { CnnHyperparameters, MlpHyperparameters } from '../core/hyperparameters.ts';
 import { argmax } from '../core/metrics.ts';
-import { buildCnn, buildMlp, predictProbabilities, selectBackend, trainClassifier } from '../core/model.ts';
+import {
+  buildCnn,
+  buildMlp,
+  flatten,
+  predictProbabilities,
+  selectBackend,
+  trainClassifier,
+} from '../core/model.ts';
 import { createRandom, shuffled } from '../core/random.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 
@@ -72,9 +79,9 @@ async function tfjs(model: 'mlp' | 'cnn') {
   const network = model === 'mlp' ? buildMlp(784, 10, mlp) : buildCnn([28, 28, 1], 10, cnn);
   const hp = model === 'mlp' ? mlp : cnn;
   const started = performance.now();
-  await trainClassifier(network, train, undefined, hp);
+  await trainClassifier(network, { x: flatten(train.features), labels: train.labels }, undefined, hp);
   const seconds = (performance.now() - started) / 1000;
-  const predicted = predictProbabilities(network, test.features).map(argmax);
+  const predicted = predictProbabilities(network, flatten(test.features)).map(argmax);
   network.dispose();
   return {
     samplesPerSecond: (train.labels.length * hp.epochs) / seconds,

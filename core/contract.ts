@@ -76,6 +76,16 @@ export const KEYS = {
   /** The optional manifest next to a dataset's files. */
   manifest: (dataset: string): string => `datasets/${dataset}/dataset.json`,
   manifestFile: 'dataset.json',
+  /** The folder of a dataset's files. */
+  datasetPrefix: (dataset: string): string => `datasets/${dataset}/`,
+  /** Written last after a folder of images (`aws s3 cp --recursive`, then this): starts one run. */
+  successMarker: '_SUCCESS',
+  /**
+   * The exact files of a dataset version (image datasets): outside `datasets/`, so writing it starts
+   * nothing, and content-addressed, so it never changes.
+   */
+  datasetVersionIndex: (dataset: string, version: string): string => `versions/${dataset}/${version}.json`,
+  datasetVersionsPrefix: 'versions/',
   /** `datasets/<name>/<file>` → its parts; undefined for keys outside the layout. */
   parseDatasetKey(key: string): { dataset: string; file: string } | undefined {
     const match = /^datasets\/([^/]+)\/(.+)$/.exec(key);
@@ -103,14 +113,42 @@ export const ARTIFACTS = {
   card: 'card.json',
 } as const;
 
-/** The EventBridge pattern that starts the pipeline: an object created under `datasets/` in the bucket. */
+/**
+ * What an object under `datasets/<name>/` is to the pipeline: a CSV or a zip of class folders starts a run;
+ * the `_SUCCESS` marker starts a run over the folder's images; anything else (images, the manifest) does not.
+ */
+export type DatasetTrigger = 'csv' | 'zip' | 'folder';
+
+export function datasetTrigger(file: string): DatasetTrigger | undefined {
+  const lower = file.toLowerCase();
+  if (file === KEYS.successMarker) return 'folder';
+  if (file.includes('/')) return undefined;
+  if (lower.endsWith('.csv')) return 'csv';
+  if (lower.endsWith('.zip')) return 'zip';
+  return undefined;
+}
+
+/**
+ * The EventBridge pattern that starts the pipeline: a `.csv`, a `.zip` or a `_SUCCESS` marker created under
+ * `datasets/` in the bucket — so uploading a folder of thousands of images is thousands of events and no
+ * executions, until the marker. (RegisterDataset applies `datasetTrigger` to whatever arrives.)
+ */
 export function uploadEventPattern(datasetsBucket: string) {
+  const p = KEYS.datasetsPrefix;
   return {
     source: ['aws.s3'],
     'detail-type': ['Object Created'],
     detail: {
       bucket: { name: [datasetsBucket] },
-      object: { key: [{ prefix: KEYS.datasetsPrefix }] },
+      object: {
+        key: [
+          { wildcard: `${p}*.csv` },
+          { wildcard: `${p}*.CSV` },
+          { wildcard: `${p}*.zip` },
+          { wildcard: `${p}*.ZIP` },
+          { wildcard: `${p}*/${KEYS.successMarker}` },
+        ],
+      },
     },
   };
 }

@@ -16,6 +16,8 @@ export interface ColumnSchema {
 
 /** What a dataset version looks like, inferred from its rows (and the optional manifest). */
 export interface DatasetSchema {
+  /** Absent in records written before image datasets existed. */
+  readonly kind?: 'tabular';
   readonly task: TaskType;
   readonly label: string;
   /** Feature columns, in file order (the label excluded). */
@@ -25,9 +27,20 @@ export interface DatasetSchema {
   readonly rowCount: number;
 }
 
+/** What every image becomes: `height × width × channels` bytes (grayscale or RGB). */
+export interface ImageSpec {
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3;
+}
+
 /** The optional `datasets/<name>/dataset.json`. */
 export interface DatasetManifest {
   readonly label?: string;
+  /** Image datasets: the size and colour every image is decoded to (default: from the first image). */
+  readonly image?: ImageSpec;
+  /** Overrides of the default hyperparameters (checked against the architecture at preprocessing). */
+  readonly hyperparameters?: Readonly<Record<string, unknown>>;
 }
 
 export interface ParsedTable {
@@ -169,7 +182,7 @@ export function inferSchema(table: ParsedTable, label: string): DatasetSchema {
     findings.push('there is no feature column besides the label');
   if (findings.length > 0) throw new DatasetValidationError(findings.join('; '), findings);
 
-  return { task: 'classification', label, features, classes, rowCount: table.rows.length };
+  return { kind: 'tabular', task: 'classification', label, features, classes, rowCount: table.rows.length };
 }
 
 /** Parses one CSV row into typed cells per the schema (label kept as a string). */

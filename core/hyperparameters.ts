@@ -1,4 +1,5 @@
 /** Training hyperparameters: plain data, so that steps which do not train need not load tfjs. */
+import { DatasetValidationError } from './errors.ts';
 
 /** What every model's training loop takes. */
 export interface TrainingHyperparameters {
@@ -46,3 +47,52 @@ export const DEFAULT_CNN: CnnHyperparameters = {
   batchSize: 64,
   seed: 42,
 };
+
+/** What a training job trains: the architecture and its hyperparameters. */
+export type ModelHyperparameters =
+  | ({ readonly architecture: 'mlp' } & MlpHyperparameters)
+  | ({ readonly architecture: 'cnn' } & CnnHyperparameters);
+
+/** Tabular data trains an MLP, images a CNN. */
+export function defaultHyperparameters(data: 'tabular' | 'image'): ModelHyperparameters {
+  return data === 'image' ? { architecture: 'cnn', ...DEFAULT_CNN } : { architecture: 'mlp', ...DEFAULT_MLP };
+}
+
+/**
+ * Defaults overridden by a manifest's `hyperparameters` object: only names the architecture has, each of the
+ * default's type (a number, or a list of whole numbers); anything else is a finding naming the field.
+ */
+export function withOverrides(defaults: ModelHyperparameters, overrides: unknown): ModelHyperparameters {
+  if (overrides === undefined) return defaults;
+  if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
+    throw new DatasetValidationError('manifest "hyperparameters" must be an object');
+  }
+  const merged: Record<string, unknown> = { ...defaults };
+  for (const [name, value] of Object.entries(overrides)) {
+    const current = (defaults as unknown as Record<string, unknown>)[name];
+    if (name === 'architecture') {
+      if (value !== defaults.architecture) {
+        throw new DatasetValidationError(
+          `manifest hyperparameters.architecture "${String(value)}" does not fit this dataset (${defaults.architecture})`,
+        );
+      }
+      continue;
+    }
+    if (current === undefined) {
+      const known = Object.keys(defaults).filter((k) => k !== 'architecture');
+      throw new DatasetValidationError(
+        `manifest hyperparameters.${name} is not a ${defaults.architecture} hyperparameter (${known.join(', ')})`,
+      );
+    }
+    const ok = Array.isArray(current)
+      ? Array.isArray(value) && value.every((v) => Number.isInteger(v) && v > 0)
+      : typeof value === 'number' && Number.isFinite(value) && value >= 0;
+    if (!ok) {
+      throw new DatasetValidationError(
+        `manifest hyperparameters.${name} must be ${Array.isArray(current) ? 'a list of positive whole numbers' : 'a non-negative number'}`,
+      );
+    }
+    merged[name] = value;
+  }
+  return merged as unknown as ModelHyperparameters;
+}

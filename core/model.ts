@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { ConfigurationError, NimbusError } from './errors.ts';
 import type { CnnHyperparameters, MlpHyperparameters, TrainingHyperparameters } from './hyperparameters.ts';
+import type { ProcessedSplit } from './pipeline.ts';
+import { imageInput } from './preprocess.ts';
 import { createRandom, shuffled } from './random.ts';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
 
@@ -149,9 +151,29 @@ export function buildCnn(
   return model;
 }
 
+/** Samples as one flat array (`labels.length` × the model's input size) and their class indices. */
 export interface LabelledData {
-  readonly features: readonly (readonly number[])[];
+  readonly x: Float32Array;
   readonly labels: readonly number[];
+}
+
+/** Flat rows of equal width → one flat array. */
+export function flatten(rows: readonly (readonly number[])[]): Float32Array {
+  const width = rows[0]?.length ?? 0;
+  const flat = new Float32Array(rows.length * width);
+  rows.forEach((row, i) => {
+    flat.set(row, i * width);
+  });
+  return flat;
+}
+
+/** A processed split file → model inputs: feature rows as they are, image bytes through `imageInput`. */
+export function splitToData(split: ProcessedSplit): LabelledData {
+  if ('features' in split) return { x: flatten(split.features), labels: split.labels };
+  const pixels = new Uint8Array(Buffer.from(split.pixels, 'base64'));
+  const x = new Float32Array(pixels.length);
+  imageInput(pixels, x);
+  return { x, labels: split.labels };
 }
 
 export interface EpochLog {
@@ -221,34 +243,26 @@ function sampleShape(model: tf.LayersModel): number[] {
   return (model.inputs[0]?.shape ?? []).slice(1).map((d) => d ?? 0);
 }
 
-/** Features (flat rows) → an input tensor of the model's shape; labels → a float tensor. */
+/** Flat samples → an input tensor of the model's shape; labels → a float tensor. */
 function toTensors(model: tf.LayersModel, data: LabelledData): [tf.Tensor, tf.Tensor] {
-  const n = data.labels.length;
-  const shape = sampleShape(model);
-  const size = shape.reduce((a, b) => a * b, 1);
-  const flat = new Float32Array(n * size);
-  data.features.forEach((row, i) => {
-    flat.set(row, i * size);
-  });
-  return [tf.tensor(flat, [n, ...shape]), tf.tensor1d(data.labels as number[], 'float32')];
+  return [inputTensor(model, data.x), tf.tensor1d(data.labels as number[], 'float32')];
 }
 
-/** Class probabilities for each row. */
-export function predictProbabilities(
-  model: tf.LayersModel,
-  features: readonly (readonly number[])[],
-): number[][] {
-  if (features.length === 0) return [];
+function inputTensor(model: tf.LayersModel, x: Float32Array): tf.Tensor {
   const shape = sampleShape(model);
   const size = shape.reduce((a, b) => a * b, 1);
-  return tf.tidy(() => {
-    const flat = new Float32Array(features.length * size);
-    features.forEach((row, i) => {
-      flat.set(row, i * size);
-    });
-    const y = model.predict(tf.tensor(flat, [features.length, ...shape])) as tf.Tensor2D;
-    return y.arraySync();
-  });
+  if (size === 0 || x.length % size !== 0) {
+    throw new ModelSpecError(
+      `${x.length} input values are not whole samples of ${size} (${shape.join('×')})`,
+    );
+  }
+  return tf.tensor(x, [x.length / size, ...shape]);
+}
+
+/** Class probabilities for each sample of `x` (flat samples, as in LabelledData). */
+export function predictProbabilities(model: tf.LayersModel, x: Float32Array): number[][] {
+  if (x.length === 0) return [];
+  return tf.tidy(() => (model.predict(inputTensor(model, x)) as tf.Tensor2D).arraySync());
 }
 
 /** The two files of the tfjs LayersModel format. */

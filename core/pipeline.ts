@@ -6,8 +6,9 @@
  * A caught error lands in `error` (`{ Error, Cause }`) and goes to `MarkFailed`.
  */
 import type { TrainingPlatform } from './contract.ts';
-import type { DatasetSchema } from './dataset.ts';
-import type { MlpHyperparameters } from './hyperparameters.ts';
+import type { DatasetManifest, DatasetSchema, ImageSpec } from './dataset.ts';
+import type { ModelHyperparameters } from './hyperparameters.ts';
+import type { ImageDatasetSchema } from './image-dataset.ts';
 import type { ClassificationMetrics } from './metrics.ts';
 
 export interface PipelineState {
@@ -34,14 +35,37 @@ export type RegisterDatasetResult =
       readonly name: string;
       readonly version: string;
       readonly hash: string;
+      /** The object that started the run (the CSV, the zip, or the folder's `_SUCCESS` marker). */
       readonly key: string;
       readonly schema: DatasetSchema;
+      readonly manifest?: DatasetManifest;
+    }
+  | {
+      readonly skip: false;
+      readonly name: string;
+      readonly version: string;
+      readonly hash: string;
+      readonly key: string;
+      readonly schema: ImageDatasetSchema;
+      /** `versions/<name>/<version>.json` in the datasets bucket: the version's exact files. */
+      readonly indexKey: string;
+      readonly manifest: DatasetManifest;
     };
 
-/** A processed split file (`data/train.json`, …): feature vectors and label indices. */
-export interface ProcessedSplit {
+/** A processed split file (`data/train.json`, …): model inputs and label indices. */
+export type ProcessedSplit = TabularSplit | ImageSplit;
+
+export interface TabularSplit {
   readonly classes: readonly string[];
   readonly features: number[][];
+  readonly labels: number[];
+}
+
+/** Decoded images: `pixels` is base64 of `labels.length × height × width × channels` bytes. */
+export interface ImageSplit {
+  readonly classes: readonly string[];
+  readonly image: ImageSpec;
+  readonly pixels: string;
   readonly labels: number[];
 }
 
@@ -60,7 +84,7 @@ export interface TrainingJobSpec {
   readonly validationKey: string;
   /** Folder the model files are written to (`model.json`, weights, `card.json`). */
   readonly modelPrefix: string;
-  readonly hyperparameters: MlpHyperparameters;
+  readonly hyperparameters: ModelHyperparameters;
   readonly lineage: {
     readonly datasetName: string;
     readonly datasetVersion: string;

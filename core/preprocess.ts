@@ -3,7 +3,7 @@
  * `preprocessor.json` is the serialized `Preprocessor`; `transformRow` is the one function that turns a
  * typed row into a feature vector, wherever it runs.
  */
-import type { ColumnSchema, DatasetSchema, TypedRow } from './dataset.ts';
+import type { ColumnSchema, DatasetSchema, ImageSpec, TypedRow } from './dataset.ts';
 import { createRandom, shuffled } from './random.ts';
 
 export interface NumericFeature {
@@ -26,6 +26,8 @@ export type FeatureTransform = NumericFeature | CategoricalFeature;
 
 export interface Preprocessor {
   readonly version: 1;
+  /** Absent in files written before image models existed. */
+  readonly kind?: 'tabular';
   readonly label: string;
   readonly classes: readonly string[];
   readonly features: readonly FeatureTransform[];
@@ -37,7 +39,7 @@ export interface Preprocessor {
 export function fitPreprocessor(schema: DatasetSchema, train: readonly TypedRow[]): Preprocessor {
   const features = schema.features.map((column): FeatureTransform => fitFeature(column, train));
   const width = features.reduce((sum, f) => sum + (f.type === 'numeric' ? 1 : f.categories.length), 0);
-  return { version: 1, label: schema.label, classes: [...schema.classes], features, width };
+  return { version: 1, kind: 'tabular', label: schema.label, classes: [...schema.classes], features, width };
 }
 
 function fitFeature(column: ColumnSchema, rows: readonly TypedRow[]): FeatureTransform {
@@ -184,4 +186,65 @@ function frequencies(values: readonly string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
   return counts;
+}
+
+/** `preprocessor.json` of an image model: decode to the spec (core/image.ts), then `imageInput`. */
+export interface ImagePreprocessor {
+  readonly version: 1;
+  readonly kind: 'image';
+  readonly label: 'label';
+  readonly classes: readonly string[];
+  readonly image: ImageSpec;
+  /** Values per sample: height × width × channels. */
+  readonly width: number;
+}
+
+export type AnyPreprocessor = Preprocessor | ImagePreprocessor;
+
+export function isImagePreprocessor(pre: AnyPreprocessor): pre is ImagePreprocessor {
+  return pre.kind === 'image';
+}
+
+export function imagePreprocessor(classes: readonly string[], image: ImageSpec): ImagePreprocessor {
+  return { version: 1, kind: 'image', label: 'label', classes: [...classes], image, width: imageSize(image) };
+}
+
+export function imageSize(spec: ImageSpec): number {
+  return spec.width * spec.height * spec.channels;
+}
+
+/** Decoded pixels → model input values in [0, 1], written at `offset` of `out`. */
+export function imageInput(pixels: Uint8Array, out: Float32Array, offset = 0): void {
+  for (let i = 0; i < pixels.length; i++) out[offset + i] = (pixels[i] as number) / 255;
+}
+
+/** Training images' statistics, the reference for drift: pixel mean and spread, class frequencies. */
+export interface ImageBaseline {
+  readonly kind: 'image';
+  readonly imageCount: number;
+  readonly pixelMean: number;
+  readonly pixelStd: number;
+  readonly label: Record<string, number>;
+}
+
+export function imageBaseline(images: readonly Uint8Array[], labels: readonly string[]): ImageBaseline {
+  let sum = 0;
+  let squares = 0;
+  let n = 0;
+  for (const pixels of images) {
+    for (const value of pixels) {
+      const v = value / 255;
+      sum += v;
+      squares += v * v;
+    }
+    n += pixels.length;
+  }
+  const mean = n > 0 ? sum / n : 0;
+  return {
+    kind: 'image',
+    imageCount: images.length,
+    pixelMean: mean,
+    pixelStd: n > 0 ? Math.sqrt(Math.max(0, squares / n - mean * mean)) : 0,
+    label: frequencies(labels),
+  };
 }

@@ -2,13 +2,15 @@
  * The predict contract: TF Serving's row format in, labels and class probabilities out.
  * Validation names the instance index and the field, so a client can fix its request.
  */
-import type { DatasetSchema, TypedRow } from './dataset.ts';
+import type { DatasetSchema, ImageSpec, TypedRow } from './dataset.ts';
 import { InvalidRequestError } from './errors.ts';
 import { argmax } from './metrics.ts';
-import type { Preprocessor } from './preprocess.ts';
+import type { ImagePreprocessor, Preprocessor } from './preprocess.ts';
 
-/** `schema.json`: the input contract of a model version. */
+/** `schema.json`: the input contract of a model version (tabular rows). */
 export interface InputSchema {
+  /** Absent in files written before image models existed. */
+  readonly kind?: 'tabular';
   readonly task: DatasetSchema['task'];
   readonly label: string;
   readonly classes: readonly string[];
@@ -21,6 +23,7 @@ export type InputFeature =
 
 export function inputSchema(schema: DatasetSchema, pre: Preprocessor): InputSchema {
   return {
+    kind: 'tabular',
     task: schema.task,
     label: schema.label,
     classes: [...schema.classes],
@@ -29,6 +32,25 @@ export function inputSchema(schema: DatasetSchema, pre: Preprocessor): InputSche
         ? { name: f.name, type: 'numeric' }
         : { name: f.name, type: 'categorical', categories: [...f.categories] },
     ),
+  };
+}
+
+/** `schema.json` of an image model: `{"instances": [{"b64": …}]}`, decoded and resized to `image`. */
+export interface ImageInputSchema {
+  readonly kind: 'image';
+  readonly task: 'classification';
+  readonly classes: readonly string[];
+  readonly image: ImageSpec;
+  readonly formats: readonly string[];
+}
+
+export function imageInputSchema(pre: ImagePreprocessor): ImageInputSchema {
+  return {
+    kind: 'image',
+    task: 'classification',
+    classes: [...pre.classes],
+    image: pre.image,
+    formats: ['png', 'jpeg'],
   };
 }
 

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -20,6 +21,10 @@ export interface NimbusFunctionProps {
   readonly timeout?: Duration;
   /** Ship the tfjs wasm binaries next to the bundle (functions that run a model). @default false */
   readonly tfjs?: boolean;
+  /** Install sharp (native image decoding) for the function's architecture into the bundle. @default false */
+  readonly images?: boolean;
+  /** @default ARM_64 */
+  readonly architecture?: lambda.Architecture;
   /** @default one month */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -38,11 +43,12 @@ export class NimbusFunction extends Construct {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    const architecture = props.architecture ?? lambda.Architecture.ARM_64;
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: join(REPO_ROOT, 'functions', props.dir, 'handler.ts'),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
-      architecture: lambda.Architecture.ARM_64,
+      architecture,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(60),
       tracing: lambda.Tracing.ACTIVE,
@@ -57,8 +63,21 @@ export class NimbusFunction extends Construct {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
-        externalModules: ['@aws-sdk/*', '@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
-        ...(props.tfjs ? { commandHooks: wasmHooks } : {}),
+        externalModules: [
+          '@aws-sdk/*',
+          '@tensorflow/tfjs-node',
+          '@tensorflow/tfjs-node-gpu',
+          ...(props.images ? ['sharp'] : []),
+        ],
+        ...(props.tfjs || props.images
+          ? {
+              commandHooks: bundleHooks({
+                wasm: props.tfjs ?? false,
+                sharp: props.images ?? false,
+                architecture,
+              }),
+            }
+          : {}),
       },
     });
     acknowledgeManagedPolicy(
@@ -73,17 +92,25 @@ export class NimbusFunction extends Construct {
   }
 
   /**
-   * Sets the bucket's env var and grants object reads (and writes when asked): GetObject/PutObject on its
-   * objects, ListBucket on the bucket (so a missing key reads as NoSuchKey, not AccessDenied). No deletes.
+   * Sets the bucket's env var and grants object reads (and writes when asked, to `writeKeys`): GetObject and
+   * PutObject on its objects, ListBucket on the bucket (so a missing key reads as NoSuchKey, not AccessDenied). No deletes.
    */
-  bindBucket(role: BucketRole, bucket: s3.IBucket, access: 'read' | 'readWrite'): this {
+  bindBucket(role: BucketRole, bucket: s3.IBucket, access: 'read' | 'readWrite', writeKeys = '*'): this {
     this.function.addEnvironment(BUCKET_ENV[role], bucket.bucketName);
-    grantObjects(this.function, bucket, access);
+    grantObjects(this.function, bucket, access, writeKeys);
     acknowledgeObjectAccess(
       this,
       bucket,
       `Objects under per-dataset and per-run keys of the ${role} bucket.`,
     );
+    if (access === 'readWrite' && writeKeys !== '*') {
+      acknowledgeObjectAccess(
+        this,
+        bucket,
+        `Writes only under ${writeKeys} of the ${role} bucket.`,
+        writeKeys,
+      );
+    }
     return this;
   }
 
@@ -101,20 +128,55 @@ export function grantObjects(
   grantee: iam.IGrantable,
   bucket: s3.IBucket,
   access: 'read' | 'readWrite',
+  writeKeys = '*',
 ): void {
   iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [bucket.bucketArn] });
-  iam.Grant.addToPrincipal({
-    grantee,
-    actions: access === 'read' ? ['s3:GetObject'] : ['s3:GetObject', 's3:PutObject'],
-    resourceArns: [bucket.arnForObjects('*')],
-  });
+  iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [bucket.arnForObjects('*')] });
+  if (access === 'readWrite') {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:PutObject'],
+      resourceArns: [bucket.arnForObjects(writeKeys)],
+    });
+  }
 }
 
-/** tfjs-backend-wasm loads its .wasm files from the bundle's own folder. */
-const wasmHooks: nodejs.ICommandHooks = {
-  beforeBundling: () => [],
-  beforeInstall: () => [],
-  afterBundling: (inputDir: string, outputDir: string) => [
-    `cp ${join(inputDir, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist')}/*.wasm ${outputDir}/`,
-  ],
-};
+/**
+ * Files a bundle needs besides its JavaScript: tfjs-backend-wasm loads its .wasm files from the bundle's own
+ * folder; sharp is a native module, installed for Lambda's OS and CPU (not the building machine's) at the
+ * version this repository locks.
+ */
+function bundleHooks(options: {
+  wasm: boolean;
+  sharp: boolean;
+  architecture: lambda.Architecture;
+}): nodejs.ICommandHooks {
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir: string, outputDir: string) => [
+      ...(options.wasm
+        ? [
+            `cp ${join(inputDir, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist')}/*.wasm ${outputDir}/`,
+          ]
+        : []),
+      ...(options.sharp
+        ? [
+            `npm install --prefix ${outputDir} --no-save --no-package-lock --no-audit --no-fund --os=linux ` +
+              `--cpu=${options.architecture === lambda.Architecture.ARM_64 ? 'arm64' : 'x64'} --libc=glibc ` +
+              `sharp@${lockedVersion('sharp')}`,
+          ]
+        : []),
+    ],
+  };
+}
+
+/** The installed (locked) version of a dependency. */
+function lockedVersion(name: string): string {
+  const manifest = JSON.parse(
+    readFileSync(join(REPO_ROOT, 'node_modules', name, 'package.json'), 'utf8'),
+  ) as {
+    version: string;
+  };
+  return manifest.version;
+}

@@ -36,6 +36,7 @@ export class InferenceApi extends Construct {
       memorySize: props.memorySize ?? 1024,
       timeout: Duration.seconds(29),
       tfjs: true,
+      images: true,
     })
       .bindBucket('artifacts', props.artifacts, 'read')
       .bindTable('models', props.models, 'read');

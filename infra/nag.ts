@@ -7,12 +7,20 @@ import { CfnResource, Stack, Validations } from 'aws-cdk-lib';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
 
-/** The objects of a platform bucket (`<bucket>/*`) on a role's policy. */
-export function acknowledgeObjectAccess(scope: IConstruct, bucket: s3.IBucket, reason: string): void {
+/** Objects of a platform bucket (`<bucket>/<keys>`, all of them by default) on a role's policy. */
+export function acknowledgeObjectAccess(
+  scope: IConstruct,
+  bucket: s3.IBucket,
+  reason: string,
+  keys = '*',
+): void {
   const cfn = bucket.node.defaultChild;
   if (!CfnResource.isCfnResource(cfn)) return;
   const logicalId = Stack.of(bucket).resolve(cfn.logicalId) as string;
-  Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/*]`, reason });
+  Validations.of(scope).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/${keys}]`,
+    reason,
+  });
 }
 
 /** An AWS-managed policy attached to roles under `scope`. */

@@ -10,6 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
   FUNCTIONS,
+  KEYS,
   PIPELINE_DEFINITION_FILE,
   type PipelineFunction,
   SUBSTITUTIONS,
@@ -53,10 +54,10 @@ export class TrainingPipeline extends Construct {
 
     this.functions = {
       registerDataset: fn('registerDataset', { memorySize: 1024, timeout: Duration.minutes(5) })
-        .bindBucket('datasets', datasets, 'read')
+        .bindBucket('datasets', datasets, 'readWrite', `${KEYS.datasetVersionsPrefix}*`)
         .bindTable('datasets', tables.datasets, 'readWrite')
         .bindTable('runs', tables.runs, 'readWrite'),
-      preprocess: fn('preprocess', { memorySize: 2048, timeout: Duration.minutes(15) })
+      preprocess: fn('preprocess', { memorySize: 3008, timeout: Duration.minutes(15), images: true })
         .bindBucket('datasets', datasets, 'read')
         .bindBucket('artifacts', artifacts, 'readWrite')
         .bindTable('runs', tables.runs, 'readWrite'),

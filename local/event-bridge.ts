@@ -40,14 +40,15 @@ export function toEventBridgeEvent(
   };
 }
 
-type PatternValue = string | number | boolean | null | { prefix: string };
+type PatternValue = string | number | boolean | null | { prefix: string } | { wildcard: string };
 export interface EventPattern {
   readonly [field: string]: readonly PatternValue[] | EventPattern;
 }
 
 /**
- * EventBridge pattern matching for the forms the platform's rules use: arrays of exact values and
- * `{ "prefix": … }`, nested to any depth. Any other operator is refused loudly rather than mismatched.
+ * EventBridge pattern matching for the forms the platform's rules use: arrays of exact values,
+ * `{ "prefix": … }` and `{ "wildcard": … }` (`*` matches any run of characters, `/` included), nested to any
+ * depth. Any other operator is refused loudly rather than mismatched.
  */
 export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
   if (typeof event !== 'object' || event === null) return false;
@@ -64,11 +65,26 @@ export function matchesPattern(pattern: EventPattern, event: unknown): boolean {
 
 function matchesValue(rule: PatternValue, value: unknown): boolean {
   if (rule !== null && typeof rule === 'object') {
+    if (typeof value !== 'string') return false;
     const operators = Object.keys(rule);
-    if (operators.length !== 1 || operators[0] !== 'prefix') {
-      throw new Error(`event pattern operator ${JSON.stringify(rule)} is not supported locally`);
-    }
-    return typeof value === 'string' && value.startsWith(rule.prefix);
+    if (operators.length === 1 && 'prefix' in rule) return value.startsWith(rule.prefix);
+    if (operators.length === 1 && 'wildcard' in rule) return wildcard(rule.wildcard).test(value);
+    throw new Error(`event pattern operator ${JSON.stringify(rule)} is not supported locally`);
   }
   return value === rule;
+}
+
+const wildcards = new Map<string, RegExp>();
+
+function wildcard(pattern: string): RegExp {
+  let regex = wildcards.get(pattern);
+  if (!regex) {
+    const body = pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
+    regex = new RegExp(`^${body}$`, 's');
+    wildcards.set(pattern, regex);
+  }
+  return regex;
 }

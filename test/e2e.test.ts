@@ -5,12 +5,21 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import { ENV, KEYS } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
 import { REPO_ROOT } from '../core/repo.ts';
@@ -21,12 +30,14 @@ const IRIS = join(REPO_ROOT, 'examples', 'iris.csv');
 const run = promisify(execFile);
 
 /** Synthesizes one NimbusFunction with real bundling (esbuild, as `cdk synth` runs it) and finds its asset. */
-function bundleFunction(dir: string, props: { tfjs?: boolean } = {}) {
+function bundleFunction(dir: string, props: { tfjs?: boolean; images?: boolean } = {}) {
   const outdir = mkdtempSync(join(tmpdir(), 'nimbus-bundle-'));
   process.env.CDK_VALIDATION = 'false';
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
   const stack = new Stack(app, 'Bundle');
-  const fn = new NimbusFunction(stack, 'Fn', { dir, ...props });
+  // Built for this machine's CPU, so that the native modules it installs (sharp) load here.
+  const architecture = process.arch === 'arm64' ? Architecture.ARM_64 : Architecture.X86_64;
+  const fn = new NimbusFunction(stack, 'Fn', { dir, architecture, ...props });
   const assembly = app.synth();
   const template = assembly.getStackByName('Bundle').template as {
     Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
@@ -153,7 +164,7 @@ describe('the local platform, end to end', () => {
 
   it('serves from the predict Lambda bundle as CDK builds it, wasm loaded from the bundle folder', async () => {
     const { platform } = local;
-    const bundle = bundleFunction('predict', { tfjs: true });
+    const bundle = bundleFunction('predict', { tfjs: true, images: true });
     try {
       const event = {
         path: '/v1/models/iris:predict',
@@ -186,6 +197,10 @@ describe('the local platform, end to end', () => {
         'virginica',
       );
       assert.ok(bundle.files.some((file) => file.endsWith('.wasm')));
+      assert.ok(
+        existsSync(join(bundle.dir, 'node_modules', 'sharp', 'package.json')),
+        'sharp is in the bundle',
+      );
     } finally {
       rmSync(bundle.outdir, { recursive: true, force: true });
     }

@@ -81,12 +81,21 @@ describe('NimbusPlatform', () => {
     assert.ok(machine.Properties.DefinitionS3Location, 'the definition ships as the ASL file asset');
   });
 
-  it('starts the pipeline on objects created under datasets/ in the datasets bucket', () => {
+  it('starts the pipeline on a CSV, a zip or a _SUCCESS marker created under datasets/, nothing else', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.s3'],
         'detail-type': ['Object Created'],
-        detail: { bucket: { name: [Match.anyValue()] }, object: { key: [{ prefix: 'datasets/' }] } },
+        detail: {
+          bucket: { name: [Match.anyValue()] },
+          object: {
+            key: Match.arrayWith([
+              { wildcard: 'datasets/*.csv' },
+              { wildcard: 'datasets/*.zip' },
+              { wildcard: 'datasets/*/_SUCCESS' },
+            ]),
+          },
+        },
       },
       Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('StateMachine') } })],
     });

@@ -10,17 +10,23 @@
  * Data is read from, and the model folder written to, S3 (the spec names both). Exit code 0 means the model
  * folder is complete; anything else is a failure, with the reason as the last line on stderr.
  */
+
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
 import { saveModelFiles } from '../../aws/model-store.ts';
 import { getJson, putJson } from '../../aws/object-store.ts';
 import { ARTIFACTS, ENV, SAGEMAKER_JOB_HYPERPARAMETER } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
+import type { ModelHyperparameters } from '../../core/hyperparameters.ts';
 import {
+  buildCnn,
   buildMlp,
   libraryVersions,
+  ModelSpecError,
   selectBackend,
   serializeModel,
+  splitToData,
   trainClassifier,
 } from '../../core/model.ts';
 import type { ProcessedSplit, TrainingJobSpec } from '../../core/pipeline.ts';
@@ -93,10 +99,10 @@ export async function train(job: JobSource): Promise<void> {
     getJson<ProcessedSplit>(spec.bucket, spec.trainKey),
     getJson<ProcessedSplit>(spec.bucket, spec.validationKey),
   ]);
-  const width = train.features[0]?.length ?? 0;
   const hp = spec.hyperparameters;
-  const model = buildMlp(width, train.classes.length, hp);
-  const history = await trainClassifier(model, train, validation, hp, (log) => {
+  const model = buildModel(train, hp);
+  const trainData = splitToData(train);
+  const history = await trainClassifier(model, trainData, splitToData(validation), hp, (log) => {
     if (log.epoch % 10 === 0 || log.epoch === hp.epochs)
       progress('epoch', { runId: spec.runId, ...log, epochs: hp.epochs });
   });
@@ -118,8 +124,8 @@ export async function train(job: JobSource): Promise<void> {
     contract: job.contract,
     training: {
       seconds,
-      samples: train.labels.length,
-      samplesPerSecond: (train.labels.length * hp.epochs) / seconds,
+      samples: trainData.labels.length,
+      samplesPerSecond: (trainData.labels.length * hp.epochs) / seconds,
       final: last,
     },
     history,
@@ -140,6 +146,17 @@ export async function train(job: JobSource): Promise<void> {
     accuracy: last?.accuracy,
     validationAccuracy: last?.validationAccuracy,
   });
+}
+
+/** The network the hyperparameters name, sized to the data: an MLP over feature rows, a CNN over images. */
+function buildModel(train: ProcessedSplit, hp: ModelHyperparameters): tf.LayersModel {
+  if (hp.architecture === 'cnn') {
+    if (!('image' in train)) throw new ModelSpecError('a CNN trains on images; this dataset is tabular');
+    const { height, width, channels } = train.image;
+    return buildCnn([height, width, channels], train.classes.length, hp);
+  }
+  if (!('features' in train)) throw new ModelSpecError('an MLP trains on feature rows; use a CNN for images');
+  return buildMlp(train.features[0]?.length ?? 0, train.classes.length, hp);
 }
 
 /** Runs the job the environment describes; sets a non-zero exit code on failure. */

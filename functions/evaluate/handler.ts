@@ -9,7 +9,7 @@ import { getJson, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS, ENV, KEYS } from '../../core/contract.ts';
 import { argmax, classificationMetrics } from '../../core/metrics.ts';
-import { predictProbabilities, selectBackend } from '../../core/model.ts';
+import { predictProbabilities, selectBackend, splitToData } from '../../core/model.ts';
 import type { EvaluationResult, PipelineState, ProcessedSplit } from '../../core/pipeline.ts';
 import { createLogger } from '../logger.ts';
 
@@ -28,7 +28,8 @@ export async function handler(state: PipelineState): Promise<EvaluationResult> {
     loadModel(artifactsBucket, preprocess.modelPrefix),
     getJson<ProcessedSplit>(artifactsBucket, KEYS.data(dataset.name, state.runId, 'test.json')),
   ]);
-  const predicted = predictProbabilities(model, test.features).map(argmax);
+  const data = splitToData(test);
+  const predicted = predictProbabilities(model, data.x).map(argmax);
   model.dispose();
   const metrics = classificationMetrics(test.labels, predicted, test.classes);
   await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, { test: metrics });

@@ -1,6 +1,7 @@
 /**
- * Predict: `POST /v1/models/<name>:predict` with TF Serving's row format, served by the version that holds
- * the `production` alias. Answers JSON only; a bad request names the instance and field; no stack traces.
+ * Predict: `POST /v1/models/<name>:predict` with TF Serving's row format (`{"instances": [{feature: value}]}`,
+ * or `{"instances": [{"b64": "<PNG/JPEG>"}]}` for an image model), served by the version that holds the
+ * `production` alias. Answers JSON only; a bad request names the instance and field; no stack traces.
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -9,9 +10,10 @@ import { loadServable } from '../../aws/model-store.ts';
 import { getAlias, getModelVersion } from '../../aws/registry.ts';
 import { API, ENV, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
-import { predictProbabilities, selectBackend } from '../../core/model.ts';
-import { transformRow } from '../../core/preprocess.ts';
-import { parsePredictRequest, toPredictions } from '../../core/serving.ts';
+import { parseImagePredictRequest, requestImagesToInput } from '../../core/image.ts';
+import { flatten, predictProbabilities, selectBackend } from '../../core/model.ts';
+import { isImagePreprocessor, transformRow } from '../../core/preprocess.ts';
+import { type InputSchema, MAX_INSTANCES, parsePredictRequest, toPredictions } from '../../core/serving.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('predict');
@@ -37,12 +39,13 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
 
     const body =
       event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
-    const rows = parsePredictRequest(body, servable.schema);
-    const features = rows.map((row) => transformRow(servable.preprocessor, row));
-    const predictions = toPredictions(
-      servable.preprocessor.classes,
-      predictProbabilities(servable.model, features),
-    );
+    const pre = servable.preprocessor;
+    const x = isImagePreprocessor(pre)
+      ? await requestImagesToInput(parseImagePredictRequest(body, MAX_INSTANCES), pre.image)
+      : flatten(
+          parsePredictRequest(body, servable.schema as InputSchema).map((row) => transformRow(pre, row)),
+        );
+    const predictions = toPredictions(pre.classes, predictProbabilities(servable.model, x));
     return json(200, { predictions, model_version: version.version });
   } catch (error) {
     if (error instanceof InvalidRequestError) {

@@ -1,61 +1,73 @@
 /**
  * Preprocess: seeded stratified train/validation/test split, preprocessing fitted on the training split,
  * processed splits written for training and evaluation, and the serving files (`preprocessor.json`,
- * `schema.json`, `baseline.json`) written into the model folder.
+ * `schema.json`, `baseline.json`) written into the model folder. Tabular rows are standardized and one-hot
+ * encoded; images are decoded and resized to one spec (core/image.ts), the very code predict runs.
  * Input: PipelineState with `dataset`. Output: PreprocessResult (with the training job spec).
  */
 import { bucketName } from '../../aws/config.ts';
-import { getBytes, putJson } from '../../aws/object-store.ts';
+import { getBytes, getJson, mapLimit, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS, type DataFile, KEYS } from '../../core/contract.ts';
 import { parseCsv, type TypedRow, typedRow } from '../../core/dataset.ts';
-import { DEFAULT_MLP } from '../../core/hyperparameters.ts';
-import type { PipelineState, PreprocessResult, ProcessedSplit } from '../../core/pipeline.ts';
+import { DatasetValidationError } from '../../core/errors.ts';
+import { defaultHyperparameters, withOverrides } from '../../core/hyperparameters.ts';
+import { decodeImage, probeImage } from '../../core/image.ts';
+import {
+  defaultImageSpec,
+  type ImageDatasetIndex,
+  type ImageItem,
+  zipImageItems,
+} from '../../core/image-dataset.ts';
+import type {
+  ImageSplit,
+  PipelineState,
+  PreprocessResult,
+  ProcessedSplit,
+  RegisterDatasetResult,
+} from '../../core/pipeline.ts';
 import {
   baselineStatistics,
   DEFAULT_SPLIT,
   encodeLabel,
   fitPreprocessor,
+  imageBaseline,
+  imagePreprocessor,
   type Preprocessor,
+  type Split,
   stratifiedSplit,
   transformRow,
 } from '../../core/preprocess.ts';
-import { inputSchema } from '../../core/serving.ts';
+import { imageInputSchema, inputSchema } from '../../core/serving.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('preprocess');
 const artifactsBucket = bucketName('artifacts');
 /** Seed of the split: fixed, so a dataset version always splits the same way. */
 const SPLIT_SEED = 0;
+/** Images fetched and decoded at once. */
+const IMAGE_CONCURRENCY = 16;
+
+type RegisteredDataset = Exclude<RegisterDatasetResult, { skip: true }>;
+type ImageDataset = Extract<RegisteredDataset, { indexKey: string }>;
 
 export async function handler(state: PipelineState): Promise<PreprocessResult> {
   const dataset = state.dataset;
   if (!dataset || dataset.skip) throw new Error('Preprocess needs a registered dataset in $.dataset');
   logger.appendKeys({ runId: state.runId });
   await updateRun(state.runId, { step: 'Preprocess' });
-
-  const table = parseCsv(await getBytes(state.bucket, dataset.key));
-  const { schema } = dataset;
-  const rows = table.rows.map((row) => typedRow(schema, table.header, row));
-  const split = stratifiedSplit(rows, (row) => String(row[schema.label]), DEFAULT_SPLIT, SPLIT_SEED);
-  const pre = fitPreprocessor(schema, split.train);
-
+  const hyperparameters = withOverrides(
+    defaultHyperparameters('indexKey' in dataset ? 'image' : 'tabular'),
+    dataset.manifest?.hyperparameters,
+  );
   const model = dataset.name;
   const modelPrefix = KEYS.modelPrefix(model, state.runId);
   const write = (file: DataFile, value: unknown) =>
     putJson(artifactsBucket, KEYS.data(model, state.runId, file), value);
-  await Promise.all([
-    write('train.json', processed(pre, split.train)),
-    write('validation.json', processed(pre, split.validation)),
-    write('test.json', processed(pre, split.test)),
-    write('test-rows.json', split.test),
-    putJson(artifactsBucket, modelPrefix + ARTIFACTS.preprocessor, pre),
-    putJson(artifactsBucket, modelPrefix + ARTIFACTS.schema, inputSchema(schema, pre)),
-    putJson(artifactsBucket, modelPrefix + ARTIFACTS.baseline, baselineStatistics(schema, split.train)),
-  ]);
-  const counts = { train: split.train.length, validation: split.validation.length, test: split.test.length };
-  logger.info('dataset preprocessed', { counts, width: pre.width });
-
+  const counts =
+    'indexKey' in dataset
+      ? await preprocessImages(state, dataset, modelPrefix, write)
+      : await preprocessTable(state, dataset, modelPrefix, write);
   return {
     modelPrefix,
     counts,
@@ -66,7 +78,7 @@ export async function handler(state: PipelineState): Promise<PreprocessResult> {
       trainKey: KEYS.data(model, state.runId, 'train.json'),
       validationKey: KEYS.data(model, state.runId, 'validation.json'),
       modelPrefix,
-      hyperparameters: DEFAULT_MLP,
+      hyperparameters,
       lineage: {
         datasetName: dataset.name,
         datasetVersion: dataset.version,
@@ -75,6 +87,119 @@ export async function handler(state: PipelineState): Promise<PreprocessResult> {
       },
     },
   };
+}
+
+type Counts = PreprocessResult['counts'];
+type Write = (file: DataFile, value: unknown) => Promise<void>;
+
+function countsOf<T>(split: Split<T>): Counts {
+  return { train: split.train.length, validation: split.validation.length, test: split.test.length };
+}
+
+async function preprocessTable(
+  state: PipelineState,
+  dataset: Exclude<RegisteredDataset, ImageDataset>,
+  modelPrefix: string,
+  write: Write,
+): Promise<Counts> {
+  const table = parseCsv(await getBytes(state.bucket, dataset.key));
+  const { schema } = dataset;
+  const rows = table.rows.map((row) => typedRow(schema, table.header, row));
+  const split = stratifiedSplit(rows, (row) => String(row[schema.label]), DEFAULT_SPLIT, SPLIT_SEED);
+  const pre = fitPreprocessor(schema, split.train);
+  await Promise.all([
+    write('train.json', processed(pre, split.train)),
+    write('validation.json', processed(pre, split.validation)),
+    write('test.json', processed(pre, split.test)),
+    write('test-rows.json', split.test),
+    putJson(artifactsBucket, modelPrefix + ARTIFACTS.preprocessor, pre),
+    putJson(artifactsBucket, modelPrefix + ARTIFACTS.schema, inputSchema(schema, pre)),
+    putJson(artifactsBucket, modelPrefix + ARTIFACTS.baseline, baselineStatistics(schema, split.train)),
+  ]);
+  const counts = countsOf(split);
+  logger.info('dataset preprocessed', { counts, width: pre.width });
+  return counts;
+}
+
+/**
+ * Images: split the version's file list, decode every image to the spec (the manifest's, else the first
+ * training image's size and colour), and write each split as one block of bytes. Undecodable files fail the
+ * run with their names.
+ */
+async function preprocessImages(
+  state: PipelineState,
+  dataset: ImageDataset,
+  modelPrefix: string,
+  write: Write,
+): Promise<Counts> {
+  const index = await getJson<ImageDatasetIndex>(state.bucket, dataset.indexKey);
+  const zip =
+    index.format === 'zip' && index.key
+      ? zipImageItems(await getBytes(state.bucket, index.key)).files
+      : undefined;
+  const read = async (item: ImageItem): Promise<Uint8Array> => {
+    if (!zip) return getBytes(state.bucket, item.source);
+    const bytes = zip.get(item.source);
+    if (!bytes) throw new DatasetValidationError(`${item.source} is not in ${index.key}`);
+    return bytes;
+  };
+  const split = stratifiedSplit(index.items, (item) => item.label, DEFAULT_SPLIT, SPLIT_SEED);
+  const first = split.train[0];
+  if (!first) throw new DatasetValidationError('the training split has no images');
+  const spec = dataset.manifest.image ?? defaultImageSpec(await probeImage(await read(first)));
+  const classes = dataset.schema.classes;
+
+  const failures: string[] = [];
+  let decoded = 0;
+  const total = index.items.length;
+  const decodeAll = (items: readonly ImageItem[]) =>
+    mapLimit(items, IMAGE_CONCURRENCY, async (item) => {
+      try {
+        return await decodeImage(await read(item), spec);
+      } catch (error) {
+        failures.push(`${item.source} (${(error as Error).message})`);
+        return new Uint8Array();
+      } finally {
+        decoded++;
+        if (decoded % 1000 === 0) logger.info('decoding images', { decoded, total });
+      }
+    });
+  const train = await decodeAll(split.train);
+  const validation = await decodeAll(split.validation);
+  const test = await decodeAll(split.test);
+  if (failures.length > 0) {
+    throw new DatasetValidationError(
+      `${failures.length} image(s) cannot be decoded: ${failures.slice(0, 10).join('; ')}`,
+      failures,
+    );
+  }
+  const labelIndex = new Map(classes.map((c, i) => [c, i]));
+  const pack = (items: readonly ImageItem[], images: readonly Uint8Array[]): ImageSplit => ({
+    classes,
+    image: spec,
+    pixels: Buffer.concat(images).toString('base64'),
+    labels: items.map((item) => labelIndex.get(item.label) ?? -1),
+  });
+  const pre = imagePreprocessor(classes, spec);
+  await Promise.all([
+    write('train.json', pack(split.train, train)),
+    write('validation.json', pack(split.validation, validation)),
+    write('test.json', pack(split.test, test)),
+    write('test-rows.json', split.test),
+    putJson(artifactsBucket, modelPrefix + ARTIFACTS.preprocessor, pre),
+    putJson(artifactsBucket, modelPrefix + ARTIFACTS.schema, imageInputSchema(pre)),
+    putJson(
+      artifactsBucket,
+      modelPrefix + ARTIFACTS.baseline,
+      imageBaseline(
+        train,
+        split.train.map((item) => item.label),
+      ),
+    ),
+  ]);
+  const counts = countsOf(split);
+  logger.info('images preprocessed', { counts, image: spec });
+  return counts;
 }
 
 function processed(pre: Preprocessor, rows: readonly TypedRow[]): ProcessedSplit {

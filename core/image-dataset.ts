@@ -1,0 +1,191 @@
+/**
+ * Image datasets: a folder of class-named folders of PNG/JPEG files (closed by a `_SUCCESS` marker) or one
+ * zip of such folders. Listing, classes, validation and the version hash; decoding is in image.ts.
+ */
+import { createHash } from 'node:crypto';
+import { unzipSync } from 'fflate';
+import { type ImageSpec, MIN_ROWS, MIN_ROWS_PER_CLASS } from './dataset.ts';
+import { DatasetValidationError } from './errors.ts';
+
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
+
+export function isImageFile(name: string): boolean {
+  const lower = name.toLowerCase();
+  return IMAGE_EXTENSIONS.some((ext) => lower.endsWith(ext));
+}
+
+/** The largest side a default spec uses; a manifest can ask for more. */
+export const DEFAULT_MAX_SIDE = 64;
+const MAX_SIDE = 512;
+
+/** One image of a dataset: where its bytes are (an S3 key, or a path inside the zip) and its class. */
+export interface ImageItem {
+  readonly source: string;
+  readonly label: string;
+  /** The S3 ETag of a folder image: a changed file is a changed dataset version. */
+  readonly etag?: string;
+}
+
+/** `versions/<name>/<version>.json` for an image dataset: the exact files of the version. */
+export interface ImageDatasetIndex {
+  readonly kind: 'image';
+  readonly format: 'folder' | 'zip';
+  /** The zip's key (format `zip`). */
+  readonly key?: string;
+  readonly items: readonly ImageItem[];
+}
+
+export interface ImageDatasetSchema {
+  readonly kind: 'image';
+  readonly task: 'classification';
+  readonly format: 'folder' | 'zip';
+  readonly classes: readonly string[];
+  /** Images per class. */
+  readonly counts: Readonly<Record<string, number>>;
+  readonly imageCount: number;
+}
+
+export interface ListedObject {
+  readonly key: string;
+  readonly etag?: string;
+}
+
+/** Files next to the class folders that are not images of the dataset. */
+const CONTROL_FILES = new Set(['_SUCCESS', 'dataset.json']);
+
+/**
+ * The images of a folder dataset from a listing of `prefix` (`datasets/<name>/`): `<class>/<file>` keys.
+ * Non-image files inside class folders are findings; control files at the top (`_SUCCESS`, the manifest) and
+ * other top-level files (a CSV has its own run) are not part of it.
+ */
+export function folderImageItems(
+  prefix: string,
+  objects: readonly ListedObject[],
+): { items: ImageItem[]; strays: string[] } {
+  const items: ImageItem[] = [];
+  const strays: string[] = [];
+  for (const object of objects) {
+    const path = object.key.slice(prefix.length);
+    const slash = path.indexOf('/');
+    if (slash < 0 || CONTROL_FILES.has(path)) continue;
+    if (path.endsWith('/')) continue;
+    if (!isImageFile(path)) {
+      strays.push(path);
+      continue;
+    }
+    items.push({
+      source: object.key,
+      label: path.slice(0, slash),
+      ...(object.etag ? { etag: object.etag } : {}),
+    });
+  }
+  items.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  return { items, strays };
+}
+
+/**
+ * The images of a zip: each image's class is its parent folder (`digits/7/a.png` → `7`), so a zip of the
+ * class folders and a zip of one folder holding them both work. macOS metadata and dotfiles are skipped.
+ */
+export function zipImageItems(zip: Uint8Array): { items: ImageItem[]; files: Map<string, Uint8Array> } {
+  let entries: Record<string, Uint8Array>;
+  try {
+    entries = unzipSync(zip, {
+      filter: (file) =>
+        !file.name.startsWith('__MACOSX/') && !file.name.split('/').some((p) => p.startsWith('.')),
+    });
+  } catch (error) {
+    throw new DatasetValidationError(`the file is not a readable zip: ${(error as Error).message}`);
+  }
+  const files = new Map<string, Uint8Array>();
+  const items: ImageItem[] = [];
+  const loose: string[] = [];
+  for (const [path, bytes] of Object.entries(entries)) {
+    if (path.endsWith('/') || !isImageFile(path)) continue;
+    const parts = path.split('/');
+    const label = parts[parts.length - 2];
+    if (!label) {
+      loose.push(path);
+      continue;
+    }
+    files.set(path, bytes);
+    items.push({ source: path, label });
+  }
+  if (loose.length > 0) {
+    throw new DatasetValidationError(
+      `${loose.length} image(s) are not in a class folder: ${loose.slice(0, 10).join(', ')}`,
+      loose,
+    );
+  }
+  items.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  return { items, files };
+}
+
+/** Checks the images can train a classifier: at least two classes, enough images in each. */
+export function imageDatasetSchema(
+  format: 'folder' | 'zip',
+  items: readonly ImageItem[],
+  strays: readonly string[] = [],
+): ImageDatasetSchema {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[item.label] = (counts[item.label] ?? 0) + 1;
+  const classes = Object.keys(counts).sort();
+  const findings: string[] = [];
+  if (strays.length > 0) {
+    findings.push(
+      `${strays.length} file(s) in class folders are not PNG or JPEG images: ${strays.slice(0, 10).join(', ')}`,
+    );
+  }
+  if (items.length === 0) {
+    findings.push('no PNG or JPEG images in class folders (<class>/<image>.png)');
+  } else {
+    if (classes.length < 2)
+      findings.push(`the images are in ${classes.length} class folder; a classifier needs at least 2`);
+    if (items.length < MIN_ROWS)
+      findings.push(`the dataset has ${items.length} images; at least ${MIN_ROWS} are needed`);
+    const rare = classes.filter((c) => (counts[c] ?? 0) < MIN_ROWS_PER_CLASS);
+    if (rare.length > 0) {
+      findings.push(
+        `class folder(s) ${rare.map((c) => `"${c}" (${counts[c]} images)`).join(', ')} have fewer than ${MIN_ROWS_PER_CLASS} images`,
+      );
+    }
+  }
+  if (findings.length > 0) throw new DatasetValidationError(findings.join('; '), findings);
+  return { kind: 'image', task: 'classification', format, classes, counts, imageCount: items.length };
+}
+
+/** The content hash of a folder dataset: its files' keys and ETags, so the same upload is the same version. */
+export function folderHash(items: readonly ImageItem[]): string {
+  const hash = createHash('sha256');
+  for (const item of items) hash.update(`${item.source}\t${item.etag ?? ''}\n`);
+  return hash.digest('hex');
+}
+
+/** The spec for a dataset whose manifest names none: the first image's size (at most 64 a side) and colour. */
+export function defaultImageSpec(probe: { width: number; height: number; channels: number }): ImageSpec {
+  const scale = Math.min(1, DEFAULT_MAX_SIDE / Math.max(probe.width, probe.height, 1));
+  return {
+    width: Math.max(1, Math.round(probe.width * scale)),
+    height: Math.max(1, Math.round(probe.height * scale)),
+    channels: probe.channels <= 2 ? 1 : 3,
+  };
+}
+
+/** Validates the manifest's `image` object. */
+export function parseImageSpec(value: unknown): ImageSpec {
+  const spec = value as Partial<Record<keyof ImageSpec, unknown>> | null;
+  const side = (name: 'width' | 'height') => {
+    const v = spec?.[name];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_SIDE) {
+      throw new DatasetValidationError(`manifest image.${name} must be an integer from 1 to ${MAX_SIDE}`);
+    }
+    return v;
+  };
+  if (typeof spec !== 'object' || spec === null) {
+    throw new DatasetValidationError('manifest "image" must be an object {width, height, channels}');
+  }
+  const channels = spec.channels ?? 3;
+  if (channels !== 1 && channels !== 3)
+    throw new DatasetValidationError('manifest image.channels must be 1 or 3');
+  return { width: side('width'), height: side('height'), channels };
+}

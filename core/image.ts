@@ -1,0 +1,114 @@
+/**
+ * Image decoding with sharp: `decodeImage` (here) + `imageInput` (preprocess.ts) are the one path from image
+ * bytes to model input, run by preprocessing (training data) and by predict (serving).
+ */
+import sharp from 'sharp';
+import type { ImageSpec } from './dataset.ts';
+import { InvalidRequestError, NimbusError } from './errors.ts';
+import { imageInput, imageSize } from './preprocess.ts';
+
+/** An image that cannot be decoded (not PNG/JPEG, truncated). */
+export class ImageDecodeError extends NimbusError {}
+
+/** Size and channels of an encoded image. */
+export async function probeImage(
+  bytes: Uint8Array,
+): Promise<{ width: number; height: number; channels: number }> {
+  try {
+    const meta = await sharp(bytes).metadata();
+    return { width: meta.width ?? 0, height: meta.height ?? 0, channels: meta.channels ?? 0 };
+  } catch (error) {
+    throw new ImageDecodeError(`not a PNG or JPEG image: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Decodes PNG/JPEG bytes to `height × width × channels` bytes: alpha flattened onto black, converted to
+ * grayscale or sRGB, resized to exactly the spec (stretched, as the model sees a fixed shape).
+ */
+export async function decodeImage(bytes: Uint8Array, spec: ImageSpec): Promise<Uint8Array> {
+  try {
+    let image = sharp(bytes).flatten({ background: '#000000' });
+    image = spec.channels === 1 ? image.grayscale() : image.toColourspace('srgb');
+    const { data, info } = await image
+      .resize(spec.width, spec.height, { fit: 'fill' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== spec.channels) {
+      throw new Error(`decoded to ${info.channels} channels, expected ${spec.channels}`);
+    }
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  } catch (error) {
+    throw new ImageDecodeError(`not a PNG or JPEG image: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Images in a predict request, in TF Serving's binary form: `{"instances": [{"b64": "…"}, …]}` (or
+ * `{"image": {"b64": "…"}}` per instance). Returns each image's bytes.
+ */
+export function parseImagePredictRequest(
+  body: string | undefined | null,
+  maxInstances: number,
+): Uint8Array[] {
+  if (body === undefined || body === null || body.trim() === '') {
+    throw new InvalidRequestError(
+      'the request body is empty; send {"instances": [{"b64": "..."}]}',
+      'instances',
+    );
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (error) {
+    throw new InvalidRequestError(`the request body is not valid JSON: ${(error as Error).message}`);
+  }
+  const instances = (parsed as { instances?: unknown } | null)?.instances;
+  if (!Array.isArray(instances) || instances.length === 0) {
+    throw new InvalidRequestError(
+      '"instances" must be a non-empty array of {"b64": "..."} objects',
+      'instances',
+    );
+  }
+  if (instances.length > maxInstances) {
+    throw new InvalidRequestError(
+      `"instances" has ${instances.length} items; at most ${maxInstances} are allowed`,
+      'instances',
+    );
+  }
+  return instances.map((instance: unknown, index) => {
+    const holder = (instance as { image?: unknown } | null)?.image ?? instance;
+    const b64 = (holder as { b64?: unknown } | null)?.b64;
+    if (typeof b64 !== 'string' || b64.length === 0) {
+      throw new InvalidRequestError(
+        `instances[${index}] must be {"b64": "<base64 PNG or JPEG>"}`,
+        'b64',
+        index,
+      );
+    }
+    if (!/^[A-Za-z0-9+/_-]+=*$/.test(b64)) {
+      throw new InvalidRequestError(`instances[${index}].b64 is not base64`, 'b64', index);
+    }
+    return new Uint8Array(Buffer.from(b64, 'base64'));
+  });
+}
+
+/** A predict request's images → model input (flat samples); an undecodable image is a 400 naming it. */
+export async function requestImagesToInput(
+  images: readonly Uint8Array[],
+  spec: ImageSpec,
+): Promise<Float32Array> {
+  const size = imageSize(spec);
+  const x = new Float32Array(images.length * size);
+  await Promise.all(
+    images.map(async (bytes, index) => {
+      try {
+        imageInput(await decodeImage(bytes, spec), x, index * size);
+      } catch (error) {
+        if (!(error instanceof ImageDecodeError)) throw error;
+        throw new InvalidRequestError(`instances[${index}].b64 is ${error.message}`, 'b64', index);
+      }
+    }),
+  );
+  return x;
+}
