@@ -110,6 +110,13 @@ export interface RunRecord {
   readonly modelVersion?: number;
   readonly promoted?: boolean;
   readonly metrics?: Record<string, number>;
+  /** How training went: epochs, seconds, and whether the job resumed from a checkpoint or stopped early. */
+  readonly training?: {
+    readonly epochs: number;
+    readonly seconds: number;
+    readonly resumedFromEpoch?: number;
+    readonly stoppedEarly?: number;
+  };
   readonly startedAt: string;
   readonly updatedAt: string;
   readonly finishedAt?: string;

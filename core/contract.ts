@@ -96,11 +96,17 @@ export const KEYS = {
   /** Processed splits and the raw held-out rows of a run. */
   data: (model: string, runId: string, file: DataFile): string =>
     `artifacts/${model}/runs/${runId}/data/${file}`,
+  /** Per-epoch training checkpoints of a run (or of one trial of its search). */
+  checkpointPrefix: (model: string, runId: string, trial?: number): string =>
+    `artifacts/${model}/runs/${runId}/${trial === undefined ? '' : `trials/${trial}/`}checkpoint/`,
   /** The servable model folder of a run (see ArtifactFile). */
   modelPrefix: (model: string, runId: string): string => `artifacts/${model}/runs/${runId}/model/`,
 } as const;
 
 export type DataFile = 'train.json' | 'validation.json' | 'test.json' | 'test-rows.json';
+
+/** In a checkpoint folder: names the last complete epoch's folder. */
+export const CHECKPOINT_LATEST = 'latest.json';
 
 /** Files of one model version's folder. */
 export const ARTIFACTS = {
@@ -200,6 +206,13 @@ export const SUBSTITUTIONS = {
 export type SubstitutionKey = (typeof SUBSTITUTIONS)[keyof typeof SUBSTITUTIONS];
 
 export type TrainingPlatform = 'batch' | 'sagemaker';
+
+/**
+ * Retries of a training job (Batch): the job is tried up to `attempts` times when it was stopped from outside
+ * (spot reclaim, host loss, SIGKILL/SIGTERM: exit 137/143), never for its own failure (exit 1), and resumes
+ * from its last checkpoint.
+ */
+export const TRAINING_RETRY = { attempts: 3, exitCodes: [137, 143] } as const;
 
 /** Training jobs are named `<prefix><run id>` by the ASL; IAM scopes SageMaker permissions to this prefix. */
 export const TRAINING_JOB_PREFIX = 'nimbus-';

@@ -7,7 +7,19 @@ export interface TrainingHyperparameters {
   readonly epochs: number;
   readonly batchSize: number;
   readonly seed: number;
+  /** Stop when validation loss has not improved for this many epochs; 0 trains every epoch. */
+  readonly patience?: number;
+  /** `cosine` decays the learning rate towards zero over the epochs. */
+  readonly schedule?: 'constant' | 'cosine';
+  /** `balanced` weighs each class by the inverse of its frequency, for imbalanced data. */
+  readonly classWeight?: 'none' | 'balanced';
 }
+
+/** The values a string hyperparameter may take. */
+export const CHOICES: Readonly<Record<string, readonly string[]>> = {
+  schedule: ['constant', 'cosine'],
+  classWeight: ['none', 'balanced'],
+};
 
 export interface MlpHyperparameters extends TrainingHyperparameters {
   readonly hiddenUnits: readonly number[];
@@ -34,6 +46,9 @@ export const DEFAULT_MLP: MlpHyperparameters = {
   epochs: 120,
   batchSize: 16,
   seed: 42,
+  patience: 0,
+  schedule: 'constant',
+  classWeight: 'none',
 };
 
 export const DEFAULT_CNN: CnnHyperparameters = {
@@ -42,10 +57,13 @@ export const DEFAULT_CNN: CnnHyperparameters = {
   kernelSize: 3,
   denseUnits: [64],
   dropout: 0.25,
-  learningRate: 0.001,
+  learningRate: 0.002,
   epochs: 8,
   batchSize: 64,
   seed: 42,
+  patience: 0,
+  schedule: 'constant',
+  classWeight: 'none',
 };
 
 /** What a training job trains: the architecture and its hyperparameters. */
@@ -84,13 +102,19 @@ export function withOverrides(defaults: ModelHyperparameters, overrides: unknown
         `manifest hyperparameters.${name} is not a ${defaults.architecture} hyperparameter (${known.join(', ')})`,
       );
     }
-    const ok = Array.isArray(current)
-      ? Array.isArray(value) && value.every((v) => Number.isInteger(v) && v > 0)
-      : typeof value === 'number' && Number.isFinite(value) && value >= 0;
+    const choices = CHOICES[name];
+    const ok = choices
+      ? choices.includes(value as string)
+      : Array.isArray(current)
+        ? Array.isArray(value) && value.every((v) => Number.isInteger(v) && v > 0)
+        : typeof value === 'number' && Number.isFinite(value) && value >= 0;
     if (!ok) {
-      throw new DatasetValidationError(
-        `manifest hyperparameters.${name} must be ${Array.isArray(current) ? 'a list of positive whole numbers' : 'a non-negative number'}`,
-      );
+      const expected = choices
+        ? `one of ${choices.join(', ')}`
+        : Array.isArray(current)
+          ? 'a list of positive whole numbers'
+          : 'a non-negative number';
+      throw new DatasetValidationError(`manifest hyperparameters.${name} must be ${expected}`);
     }
     merged[name] = value;
   }

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { ConfigurationError, NimbusError } from './errors.ts';
 import type { CnnHyperparameters, MlpHyperparameters, TrainingHyperparameters } from './hyperparameters.ts';
-import type { ProcessedSplit } from './pipeline.ts';
+import type { EpochLog, ProcessedSplit } from './pipeline.ts';
 import { imageInput } from './preprocess.ts';
 import { createRandom, shuffled } from './random.ts';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
@@ -176,34 +176,44 @@ export function splitToData(split: ProcessedSplit): LabelledData {
   return { x, labels: split.labels };
 }
 
-export interface EpochLog {
-  readonly epoch: number;
-  readonly loss: number;
-  readonly accuracy: number;
-  readonly validationLoss?: number;
-  readonly validationAccuracy?: number;
+export interface TrainingOptions {
+  /** Epochs already trained (a resumed job): training goes on from the next, in the same shuffle order. */
+  readonly history?: readonly EpochLog[];
+  /** Called after each epoch, and awaited: a checkpoint is written here. */
+  readonly onEpoch?: (log: EpochLog, history: readonly EpochLog[]) => void | Promise<void>;
+}
+
+export interface TrainingResult {
+  readonly history: EpochLog[];
+  /** The epoch early stopping ended on, when it did. */
+  readonly stoppedEarly?: number;
 }
 
 /**
  * Trains for `hp.epochs`, shuffling with the seeded PRNG each epoch so runs are reproducible. The data stays
- * on the backend; each epoch gathers it in a new order. Rows are flat feature vectors, reshaped to the
- * model's input shape (an image model takes rows of height × width × channels values).
+ * on the backend; each epoch gathers it in a new order. Also: the learning-rate schedule, balanced class
+ * weights, and early stopping when validation loss has not improved for `hp.patience` epochs.
  */
 export async function trainClassifier(
   model: tf.LayersModel,
   train: LabelledData,
   validation: LabelledData | undefined,
   hp: TrainingHyperparameters,
-  onEpoch?: (log: EpochLog) => void,
-): Promise<EpochLog[]> {
+  options: TrainingOptions = {},
+): Promise<TrainingResult> {
   const random = createRandom(hp.seed);
   const order = train.labels.map((_, i) => i);
-  const history: EpochLog[] = [];
+  const history: EpochLog[] = [...(options.history ?? [])];
+  // A resumed job replays the shuffles it already did, so epoch k sees the order it would have seen.
+  for (let epoch = 1; epoch <= history.length; epoch++) shuffled(order, random);
+  const classWeight = hp.classWeight === 'balanced' ? balancedClassWeights(train.labels) : undefined;
   const [x, y] = toTensors(model, train);
   const validationTensors =
     validation && validation.labels.length > 0 ? toTensors(model, validation) : undefined;
   try {
-    for (let epoch = 1; epoch <= hp.epochs; epoch++) {
+    for (let epoch = history.length + 1; epoch <= hp.epochs; epoch++) {
+      if (shouldStop(history, hp.patience)) return { history, stoppedEarly: epoch - 1 };
+      setLearningRate(model, learningRateAt(hp, epoch));
       const indices = tf.tensor1d(shuffled(order, random), 'int32');
       const xs = tf.gather(x, indices);
       const ys = tf.gather(y, indices);
@@ -213,6 +223,7 @@ export async function trainClassifier(
         batchSize: hp.batchSize,
         shuffle: false,
         verbose: 0,
+        ...(classWeight ? { classWeight } : {}),
         ...(validationTensors ? { validationData: validationTensors } : {}),
       });
       xs.dispose();
@@ -230,12 +241,68 @@ export async function trainClassifier(
           : {}),
       };
       history.push(log);
-      onEpoch?.(log);
+      await options.onEpoch?.(log, history);
     }
   } finally {
     tf.dispose([x, y, ...(validationTensors ?? [])]);
   }
-  return history;
+  return { history };
+}
+
+/** Early stopping: no better validation loss in the last `patience` epochs. */
+export function shouldStop(history: readonly EpochLog[], patience = 0): boolean {
+  if (patience <= 0 || history.length <= patience) return false;
+  const losses = history.map((log) => log.validationLoss ?? Number.POSITIVE_INFINITY);
+  const best = Math.min(...losses);
+  return losses.lastIndexOf(best) < history.length - patience;
+}
+
+/** The learning rate of an epoch (1-based): constant, or cosine decay from `learningRate` towards zero. */
+export function learningRateAt(hp: TrainingHyperparameters, epoch: number): number {
+  if (hp.schedule !== 'cosine' || hp.epochs <= 1) return hp.learningRate;
+  return hp.learningRate * 0.5 * (1 + Math.cos((Math.PI * (epoch - 1)) / hp.epochs));
+}
+
+function setLearningRate(model: tf.LayersModel, rate: number): void {
+  // tfjs optimizers read `learningRate` on every step; it has no public setter.
+  (model.optimizer as unknown as { learningRate: number }).learningRate = rate;
+}
+
+/** Weights inversely proportional to class frequency (n / (k × count)), for imbalanced classes. */
+export function balancedClassWeights(labels: readonly number[]): Record<number, number> {
+  const counts = new Map<number, number>();
+  for (const label of labels) counts.set(label, (counts.get(label) ?? 0) + 1);
+  return Object.fromEntries(
+    [...counts].map(([label, count]) => [label, labels.length / (counts.size * count)]),
+  );
+}
+
+/** A model's training state: its weights and its optimizer's (Adam's moments and step count). */
+export interface TrainingState {
+  readonly weights: ModelFiles;
+  readonly optimizer: { readonly specs: tf.io.WeightsManifestEntry[]; readonly data: Uint8Array };
+}
+
+export async function captureTrainingState(model: tf.LayersModel): Promise<TrainingState> {
+  const weights = await serializeModel(model, 'weights.bin');
+  const encoded = await tf.io.encodeWeights(await model.optimizer.getWeights());
+  return {
+    weights,
+    optimizer: { specs: encoded.specs, data: new Uint8Array(encoded.data as ArrayBuffer) },
+  };
+}
+
+/** Puts a captured state into a model built (and compiled) the same way. */
+export async function restoreTrainingState(model: tf.LayersModel, state: TrainingState): Promise<void> {
+  const saved = await deserializeModel(state.weights);
+  model.setWeights(saved.getWeights());
+  saved.dispose();
+  const data = state.optimizer.data;
+  const buffer = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  const tensors = tf.io.decodeWeights(buffer, state.optimizer.specs);
+  await model.optimizer.setWeights(
+    state.optimizer.specs.map((spec) => ({ name: spec.name, tensor: tensors[spec.name] as tf.Tensor })),
+  );
 }
 
 /** The shape of one sample the model takes (without the batch dimension). */

@@ -10,6 +10,7 @@ import type { DatasetManifest, DatasetSchema, ImageSpec } from './dataset.ts';
 import type { ModelHyperparameters } from './hyperparameters.ts';
 import type { ImageDatasetSchema } from './image-dataset.ts';
 import type { ClassificationMetrics } from './metrics.ts';
+import type { Lineage } from './registry.ts';
 
 export interface PipelineState {
   readonly runId: string;
@@ -85,12 +86,44 @@ export interface TrainingJobSpec {
   /** Folder the model files are written to (`model.json`, weights, `card.json`). */
   readonly modelPrefix: string;
   readonly hyperparameters: ModelHyperparameters;
+  /** Where each epoch's checkpoint goes; a job that finds one there resumes from it. */
+  readonly checkpointPrefix?: string;
   readonly lineage: {
     readonly datasetName: string;
     readonly datasetVersion: string;
     readonly datasetHash: string;
     readonly datasetKey: string;
   };
+}
+
+/** One epoch of training, as the training loop reports it. */
+export interface EpochLog {
+  readonly epoch: number;
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly validationLoss?: number;
+  readonly validationAccuracy?: number;
+}
+
+/** `card.json`, written by the training container next to the model files. */
+export interface TrainingCard {
+  readonly model: string;
+  readonly runId: string;
+  readonly lineage: Lineage;
+  readonly contract: 'batch' | 'sagemaker';
+  readonly training: {
+    readonly seconds: number;
+    readonly samples: number;
+    /** Epochs in the history (all of them, across attempts). */
+    readonly epochs: number;
+    /** Of the epochs this attempt trained. */
+    readonly samplesPerSecond: number;
+    readonly final: EpochLog | undefined;
+    /** Set when the job found a checkpoint and went on from it (a retried Batch job, a spot restart). */
+    readonly resumedFromEpoch?: number;
+    readonly stoppedEarly?: number;
+  };
+  readonly history: readonly EpochLog[];
 }
 
 export type EvaluationResult = Pick<ClassificationMetrics, 'accuracy' | 'macroF1' | 'count'>;

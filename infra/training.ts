@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { TRAINING_JOB_PREFIX, type TrainingPlatform } from '../core/contract.ts';
+import { TRAINING_JOB_PREFIX, TRAINING_RETRY, type TrainingPlatform } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { grantObjects } from './function.ts';
 import { acknowledgeManagedPolicy, acknowledgeObjectAccess, acknowledgeUnscopedActions } from './nag.ts';
@@ -116,7 +116,15 @@ export class TrainingCompute extends Construct {
           logGroup: new logs.LogGroup(this, 'JobLogs', { retention: logs.RetentionDays.ONE_MONTH }),
         }),
       }),
-      retryAttempts: 2,
+      // Stopped from outside: retried, and the job resumes from its last checkpoint. Failed on its own: not.
+      retryAttempts: TRAINING_RETRY.attempts,
+      retryStrategies: [
+        batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.SPOT_INSTANCE_RECLAIMED),
+        ...TRAINING_RETRY.exitCodes.map((code) =>
+          batch.RetryStrategy.of(batch.Action.RETRY, batch.Reason.custom({ onExitCode: String(code) })),
+        ),
+        batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.NON_ZERO_EXIT_CODE),
+      ],
       timeout: Duration.hours(24),
     });
     acknowledgeObjectAccess(

@@ -22,6 +22,7 @@ import {
   PIPELINE_DEFINITION_FILE,
   SAGEMAKER_JOB_HYPERPARAMETER,
   type SubstitutionKey,
+  TRAINING_RETRY,
   TRAINING_STATES,
 } from '../core/contract.ts';
 
@@ -170,10 +171,20 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     return handlers;
   }
 
+  /**
+   * A Batch job: the process is started again, up to TRAINING_RETRY.attempts times, when it was stopped from
+   * outside (killed by a signal, as a reclaimed spot instance stops a container) — the job definition's retry
+   * strategy. The job resumes from its checkpoint.
+   */
   private async runBatchJob(job: BatchSubmitJob): Promise<JsonValue> {
     const env = Object.fromEntries((job.ContainerOverrides?.Environment ?? []).map((e) => [e.Name, e.Value]));
     const jobId = randomUUID();
-    const failure = await this.runTrainingProcess(env);
+    let failure: string | undefined;
+    for (let attempt = 1; attempt <= TRAINING_RETRY.attempts; attempt++) {
+      const exit = await this.runTrainingProcess(env);
+      failure = exit.failure;
+      if (!exit.stoppedFromOutside) break;
+    }
     if (failure !== undefined) {
       // What Step Functions reports for a failed Batch job: the job description as the Cause.
       throw taskFailed({ JobName: job.JobName, JobId: jobId, Status: 'FAILED', StatusReason: failure });
@@ -191,7 +202,7 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
       );
       if (!job.HyperParameters[SAGEMAKER_JOB_HYPERPARAMETER])
         throw new Error('no training job hyperparameter');
-      const failure = await this.runTrainingProcess({ [ENV.sageMakerRoot]: root });
+      const { failure } = await this.runTrainingProcess({ [ENV.sageMakerRoot]: root });
       if (failure !== undefined) {
         // SageMaker's FailureReason is what the container wrote to /opt/ml/output/failure.
         const file = join(root, 'output', 'failure');
@@ -209,10 +220,13 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
   }
 
   /**
-   * The training entrypoint as a child process; its JSON progress lines are relayed as events.
-   * Resolves to undefined on success, or to the reason it failed (its last line on stderr).
+   * The training entrypoint as a child process; its JSON progress lines are relayed as events (with the
+   * process id). Resolves to no failure on success, or to the reason it failed (its last line on stderr), and
+   * whether it was stopped from outside (a signal, or the exit codes a container gets for one).
    */
-  private runTrainingProcess(env: Record<string, string>): Promise<string | undefined> {
+  private runTrainingProcess(
+    env: Record<string, string>,
+  ): Promise<{ failure?: string; stoppedFromOutside: boolean }> {
     const entrypoint = join(this.options.repoRoot, 'containers', 'training', 'main.ts');
     const child = spawn(process.execPath, ['--import', 'tsx', entrypoint], {
       cwd: this.options.repoRoot,
@@ -225,7 +239,7 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
       buffered += chunk;
       const lines = buffered.split('\n');
       buffered = lines.pop() ?? '';
-      for (const line of lines) this.relayTrainingLine(line);
+      for (const line of lines) this.relayTrainingLine(line, child.pid);
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-4000);
@@ -233,18 +247,25 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     return new Promise((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (code, signal) => {
-        if (code === 0) return resolve(undefined);
-        const reason = stderr.trim().split('\n').pop() ?? '';
-        resolve(reason || `the training process exited with ${code ?? signal}`);
+        if (code === 0) return resolve({ stoppedFromOutside: false });
+        const stoppedFromOutside =
+          signal === 'SIGKILL' ||
+          signal === 'SIGTERM' ||
+          (TRAINING_RETRY.exitCodes as readonly number[]).includes(code ?? 0);
+        const reason = signal ? '' : (stderr.trim().split('\n').pop() ?? '');
+        resolve({
+          failure: reason || `the training process was stopped (${code ?? signal})`,
+          stoppedFromOutside,
+        });
       });
     });
   }
 
-  private relayTrainingLine(line: string): void {
+  private relayTrainingLine(line: string, pid: number | undefined): void {
     try {
       const event = JSON.parse(line) as { event?: string; runId?: string };
       if (typeof event.event === 'string') {
-        this.emit('training', { ...event, runId: event.runId ?? '', event: event.event });
+        this.emit('training', { ...event, runId: event.runId ?? '', event: event.event, pid });
       }
     } catch {
       // not a progress line (a library's own output)

@@ -110,7 +110,17 @@ describe('NimbusPlatform', () => {
       ContainerProperties: Match.objectLike({
         ResourceRequirements: Match.arrayWith([{ Type: 'GPU', Value: '1' }]),
       }),
-      RetryStrategy: { Attempts: 2 },
+      // Retried when stopped from outside (spot reclaim, SIGKILL/SIGTERM), where the job resumes from its
+      // checkpoint; not when it failed on its own.
+      RetryStrategy: {
+        Attempts: 3,
+        EvaluateOnExit: [
+          Match.objectLike({ Action: 'RETRY', OnStatusReason: 'Host EC2*' }),
+          { Action: 'RETRY', OnExitCode: '137' },
+          { Action: 'RETRY', OnExitCode: '143' },
+          Match.objectLike({ Action: 'EXIT', OnExitCode: '*' }),
+        ],
+      },
     });
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
   });

@@ -15,21 +15,24 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { saveModelFiles } from '../../aws/model-store.ts';
-import { getJson, putJson } from '../../aws/object-store.ts';
-import { ARTIFACTS, ENV, SAGEMAKER_JOB_HYPERPARAMETER } from '../../core/contract.ts';
+import { getBytes, getBytesIfExists, getJson, putBytes, putJson } from '../../aws/object-store.ts';
+import { ARTIFACTS, CHECKPOINT_LATEST, ENV, SAGEMAKER_JOB_HYPERPARAMETER } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
 import type { ModelHyperparameters } from '../../core/hyperparameters.ts';
 import {
   buildCnn,
   buildMlp,
+  captureTrainingState,
   libraryVersions,
   ModelSpecError,
+  restoreTrainingState,
   selectBackend,
   serializeModel,
   splitToData,
+  type TrainingState,
   trainClassifier,
 } from '../../core/model.ts';
-import type { ProcessedSplit, TrainingJobSpec } from '../../core/pipeline.ts';
+import type { EpochLog, ProcessedSplit, TrainingCard, TrainingJobSpec } from '../../core/pipeline.ts';
 import type { Lineage } from '../../core/registry.ts';
 
 /** Version of this code, recorded in each model card. */
@@ -102,12 +105,26 @@ export async function train(job: JobSource): Promise<void> {
   const hp = spec.hyperparameters;
   const model = buildModel(train, hp);
   const trainData = splitToData(train);
-  const history = await trainClassifier(model, trainData, splitToData(validation), hp, (log) => {
-    if (log.epoch % 10 === 0 || log.epoch === hp.epochs)
-      progress('epoch', { runId: spec.runId, ...log, epochs: hp.epochs });
+
+  const checkpoint = spec.checkpointPrefix
+    ? await loadCheckpoint(spec.bucket, spec.checkpointPrefix)
+    : undefined;
+  if (checkpoint) {
+    await restoreTrainingState(model, checkpoint.state);
+    progress('resumed', { runId: spec.runId, epoch: checkpoint.latest.epoch, epochs: hp.epochs });
+  }
+  const result = await trainClassifier(model, trainData, splitToData(validation), hp, {
+    history: checkpoint?.latest.history ?? [],
+    onEpoch: async (log, history) => {
+      if (spec.checkpointPrefix) await saveCheckpoint(spec.bucket, spec.checkpointPrefix, model, history);
+      if (log.epoch % 10 === 0 || log.epoch === hp.epochs || hp.epochs <= 30)
+        progress('epoch', { runId: spec.runId, ...log, epochs: hp.epochs });
+    },
   });
+  const { history } = result;
   const seconds = (Date.now() - started) / 1000;
   const last = history[history.length - 1];
+  const trainedEpochs = history.length - (checkpoint?.latest.epoch ?? 0);
 
   const lineage: Lineage = {
     ...spec.lineage,
@@ -117,7 +134,7 @@ export async function train(job: JobSource): Promise<void> {
     libraries: libraryVersions(),
     codeVersion: CODE_VERSION,
   };
-  const card = {
+  const card: TrainingCard = {
     model: spec.model,
     runId: spec.runId,
     lineage,
@@ -125,8 +142,11 @@ export async function train(job: JobSource): Promise<void> {
     training: {
       seconds,
       samples: trainData.labels.length,
-      samplesPerSecond: (trainData.labels.length * hp.epochs) / seconds,
+      epochs: history.length,
+      samplesPerSecond: (trainData.labels.length * trainedEpochs) / seconds,
       final: last,
+      ...(checkpoint ? { resumedFromEpoch: checkpoint.latest.epoch } : {}),
+      ...(result.stoppedEarly ? { stoppedEarly: result.stoppedEarly } : {}),
     },
     history,
   };
@@ -146,6 +166,58 @@ export async function train(job: JobSource): Promise<void> {
     accuracy: last?.accuracy,
     validationAccuracy: last?.validationAccuracy,
   });
+}
+
+/** `latest.json` of a checkpoint folder: written last, so it only ever names a complete epoch folder. */
+interface LatestCheckpoint {
+  readonly epoch: number;
+  readonly folder: string;
+  readonly history: EpochLog[];
+  readonly savedAt: string;
+}
+
+/**
+ * Saves the model and optimizer state after an epoch into its own folder (`epoch-000003/`), then points
+ * `latest.json` at it: a process killed mid-write leaves the previous checkpoint intact.
+ */
+async function saveCheckpoint(
+  bucket: string,
+  prefix: string,
+  model: tf.LayersModel,
+  history: readonly EpochLog[],
+): Promise<void> {
+  const epoch = history.length;
+  const folder = `${prefix}epoch-${String(epoch).padStart(6, '0')}/`;
+  const state = await captureTrainingState(model);
+  await Promise.all([
+    putJson(bucket, folder + ARTIFACTS.modelJson, state.weights.modelJson),
+    putBytes(bucket, folder + ARTIFACTS.weights, state.weights.weights, 'application/octet-stream'),
+    putJson(bucket, `${folder}optimizer.json`, state.optimizer.specs),
+    putBytes(bucket, `${folder}optimizer.bin`, state.optimizer.data, 'application/octet-stream'),
+  ]);
+  const latest: LatestCheckpoint = {
+    epoch,
+    folder,
+    history: [...history],
+    savedAt: new Date().toISOString(),
+  };
+  await putJson(bucket, prefix + CHECKPOINT_LATEST, latest);
+}
+
+async function loadCheckpoint(
+  bucket: string,
+  prefix: string,
+): Promise<{ latest: LatestCheckpoint; state: TrainingState } | undefined> {
+  const bytes = await getBytesIfExists(bucket, prefix + CHECKPOINT_LATEST);
+  if (!bytes) return undefined;
+  const latest = JSON.parse(new TextDecoder().decode(bytes)) as LatestCheckpoint;
+  const [modelJson, weights, specs, data] = await Promise.all([
+    getJson<Record<string, unknown>>(bucket, latest.folder + ARTIFACTS.modelJson),
+    getBytes(bucket, latest.folder + ARTIFACTS.weights),
+    getJson<tf.io.WeightsManifestEntry[]>(bucket, `${latest.folder}optimizer.json`),
+    getBytes(bucket, `${latest.folder}optimizer.bin`),
+  ]);
+  return { latest, state: { weights: { modelJson, weights }, optimizer: { specs, data } } };
 }
 
 /** The network the hyperparameters name, sized to the data: an MLP over feature rows, a CNN over images. */

@@ -79,6 +79,7 @@ export async function handler(state: PipelineState): Promise<PreprocessResult> {
       validationKey: KEYS.data(model, state.runId, 'validation.json'),
       modelPrefix,
       hyperparameters,
+      checkpointPrefix: KEYS.checkpointPrefix(model, state.runId),
       lineage: {
         datasetName: dataset.name,
         datasetVersion: dataset.version,

@@ -7,17 +7,11 @@ import { bucketName } from '../../aws/config.ts';
 import { getJson } from '../../aws/object-store.ts';
 import { allocateModelVersion, putModelVersion, updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS } from '../../core/contract.ts';
-import type { PipelineState, RegisterModelResult } from '../../core/pipeline.ts';
-import type { Lineage } from '../../core/registry.ts';
+import type { PipelineState, RegisterModelResult, TrainingCard } from '../../core/pipeline.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('register-model');
 const artifactsBucket = bucketName('artifacts');
-
-/** The part of `card.json` (written by the training container) that the registry keeps. */
-interface TrainingCard {
-  readonly lineage: Lineage;
-}
 
 export async function handler(state: PipelineState): Promise<RegisterModelResult> {
   const { dataset, preprocess, evaluation } = state;
@@ -25,8 +19,17 @@ export async function handler(state: PipelineState): Promise<RegisterModelResult
     throw new Error('RegisterModel needs $.dataset, $.preprocess and $.evaluation');
   }
   logger.appendKeys({ runId: state.runId });
-  await updateRun(state.runId, { step: 'RegisterModel' });
   const card = await getJson<TrainingCard>(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.card);
+  const { training } = card;
+  await updateRun(state.runId, {
+    step: 'RegisterModel',
+    training: {
+      epochs: training.epochs,
+      seconds: training.seconds,
+      ...(training.resumedFromEpoch === undefined ? {} : { resumedFromEpoch: training.resumedFromEpoch }),
+      ...(training.stoppedEarly === undefined ? {} : { stoppedEarly: training.stoppedEarly }),
+    },
+  });
   const model = dataset.name;
   const version = await allocateModelVersion(model);
   await putModelVersion({

@@ -1,0 +1,59 @@
+/**
+ * Checkpoints: a training job killed mid-run (as a reclaimed spot instance kills a container) is started
+ * again by the job's retry strategy and resumes from its last epoch checkpoint; the run's record says so.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { KEYS } from '../core/contract.ts';
+import type { TrainingCard } from '../core/pipeline.ts';
+import { REPO_ROOT } from '../core/repo.ts';
+import { localPlatformFixture } from './helpers.ts';
+
+const IRIS = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'));
+
+describe('training checkpoints', () => {
+  const local = localPlatformFixture();
+
+  it('resumes a killed training job from its last checkpoint and records it on the run', async () => {
+    const { client, platform } = local;
+    let killedAt: number | undefined;
+    const events: string[] = [];
+    platform.pipeline.on('training', (event) => {
+      events.push(event.event);
+      if (
+        event.event === 'epoch' &&
+        event.epoch === 5 &&
+        killedAt === undefined &&
+        typeof event.pid === 'number'
+      ) {
+        killedAt = 5;
+        process.kill(event.pid, 'SIGKILL');
+      }
+    });
+    await client.upload('datasets/flowers/dataset.json', JSON.stringify({ hyperparameters: { epochs: 30 } }));
+    await client.upload('datasets/flowers/iris.csv', IRIS);
+    const [run] = await client.waitForRuns('flowers');
+    assert.equal(run?.status, 'SUCCEEDED', run?.reason);
+    assert.equal(killedAt, 5, 'the job was killed at epoch 5');
+    assert.deepEqual(
+      events.filter((e) => e === 'started' || e === 'resumed' || e === 'finished'),
+      ['started', 'started', 'resumed', 'finished'],
+    );
+    const resumedFrom = run.training?.resumedFromEpoch ?? 0;
+    assert.ok(resumedFrom >= 5 && resumedFrom < 30, `resumed from epoch ${resumedFrom}`);
+    assert.equal(run.training?.epochs, 30);
+
+    // One history across both attempts: every epoch once, in order.
+    const card = await client.artifactJson<TrainingCard>(
+      `${KEYS.modelPrefix('flowers', run.runId)}card.json`,
+    );
+    assert.deepEqual(
+      card.history.map((log) => log.epoch),
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
+    assert.equal(card.training.resumedFromEpoch, resumedFrom);
+    assert.ok((run.metrics?.accuracy ?? 0) >= 0.9, `accuracy ${run.metrics?.accuracy}`);
+  });
+});
