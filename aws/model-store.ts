@@ -1,10 +1,11 @@
 /** Model folders in S3: write a trained model's files, load a servable model (cached per process). */
 import type * as tf from '@tensorflow/tfjs';
 import { ARTIFACTS } from '../core/contract.ts';
-import { deserializeModel, type ModelFiles, serializeModel } from '../core/model.ts';
+import { combinePredictions, type EnsembleManifest } from '../core/ensemble.ts';
+import { deserializeModel, type ModelFiles, predictProbabilities, serializeModel } from '../core/model.ts';
 import type { AnyPreprocessor } from '../core/preprocess.ts';
 import type { ImageInputSchema, InputSchema } from '../core/serving.ts';
-import { getBytes, getJson, putBytes, putJson } from './object-store.ts';
+import { getBytes, getBytesIfExists, getJson, putBytes, putJson } from './object-store.ts';
 
 export async function saveModelFiles(bucket: string, prefix: string, model: tf.LayersModel): Promise<void> {
   const files = await serializeModel(model, ARTIFACTS.weights);
@@ -20,9 +21,43 @@ export async function loadModel(bucket: string, prefix: string): Promise<tf.Laye
   return deserializeModel({ modelJson, weights });
 }
 
+/** Class probabilities for flat samples: one model, or an ensemble of them combined. */
+export interface Predictor {
+  readonly members: number;
+  predict(x: Float32Array): number[][];
+  dispose(): void;
+}
+
+/**
+ * The model of a model folder as a predictor: an ensemble folder (`ensemble.json`) loads every member from
+ * its subfolder and combines their probabilities; any other folder is one model.
+ */
+export async function loadPredictor(bucket: string, prefix: string): Promise<Predictor> {
+  const manifestBytes = await getBytesIfExists(bucket, prefix + ARTIFACTS.ensemble);
+  if (!manifestBytes) {
+    const model = await loadModel(bucket, prefix);
+    return { members: 1, predict: (x) => predictProbabilities(model, x), dispose: () => model.dispose() };
+  }
+  const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as EnsembleManifest;
+  const models = await Promise.all(
+    manifest.members.map((member) => loadModel(bucket, prefix + member.folder)),
+  );
+  return {
+    members: models.length,
+    predict: (x) =>
+      combinePredictions(
+        manifest.method,
+        models.map((model) => predictProbabilities(model, x)),
+      ),
+    dispose: () => {
+      for (const model of models) model.dispose();
+    },
+  };
+}
+
 /** Everything the predict path needs from a model folder. */
 export interface ServableModel {
-  readonly model: tf.LayersModel;
+  readonly model: Predictor;
   readonly preprocessor: AnyPreprocessor;
   readonly schema: InputSchema | ImageInputSchema;
 }
@@ -36,7 +71,7 @@ export function loadServable(bucket: string, prefix: string): Promise<ServableMo
   if (!entry) {
     entry = (async () => {
       const [model, preprocessor, schema] = await Promise.all([
-        loadModel(bucket, prefix),
+        loadPredictor(bucket, prefix),
         getJson<AnyPreprocessor>(bucket, prefix + ARTIFACTS.preprocessor),
         getJson<InputSchema | ImageInputSchema>(bucket, prefix + ARTIFACTS.schema),
       ]);

@@ -1,5 +1,11 @@
 /** Objects in S3: bytes and JSON, by bucket and key. */
-import { GetObjectCommand, ListObjectsCommand, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  GetObjectCommand,
+  ListObjectsCommand,
+  NoSuchKey,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { NotFoundError } from '../core/errors.ts';
 import { s3Client } from './clients.ts';
 
@@ -43,6 +49,17 @@ export async function putBytes(
 
 export async function putJson(bucket: string, key: string, value: unknown): Promise<void> {
   await putBytes(bucket, key, new TextEncoder().encode(JSON.stringify(value)), 'application/json');
+}
+
+/** Copies an object within a bucket, server-side. */
+export async function copyObject(bucket: string, from: string, to: string): Promise<void> {
+  await s3Client().send(
+    new CopyObjectCommand({
+      Bucket: bucket,
+      Key: to,
+      CopySource: `${bucket}/${encodeURIComponent(from).replaceAll('%2F', '/')}`,
+    }),
+  );
 }
 
 /**

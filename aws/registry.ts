@@ -111,6 +111,15 @@ export interface RunRecord {
   readonly promoted?: boolean;
   readonly metrics?: Record<string, number>;
   /** How training went: epochs, seconds, and whether the job resumed from a checkpoint or stopped early. */
+  /** The hyperparameter search, when the run had one. */
+  readonly search?: {
+    readonly strategy: string;
+    readonly trials: number;
+    readonly metric: string;
+    readonly bestTrial: number;
+    readonly bestScore: number;
+    readonly ensemble?: readonly number[];
+  };
   readonly training?: {
     readonly epochs: number;
     readonly seconds: number;
@@ -140,6 +149,37 @@ export async function updateRun(runId: string, fields: Partial<Omit<RunRecord, '
 export async function getRun(runId: string): Promise<RunRecord | undefined> {
   const out = await db().send(new GetCommand({ TableName: tableName('runs'), Key: { runId } }));
   return out.Item as RunRecord | undefined;
+}
+
+/**
+ * One trial of a run's hyperparameter search, in the runs table under `<runId>#trial-<n>` (no `dataset`
+ * attribute, so listings of a dataset's runs do not see it).
+ */
+export interface TrialRecord {
+  readonly runId: string;
+  readonly kind: 'trial';
+  readonly parentRunId: string;
+  readonly trial: number;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly parameters: Record<string, unknown>;
+  readonly metric: string;
+  readonly score?: number;
+  readonly reason?: string;
+  readonly seconds?: number;
+  readonly modelPrefix: string;
+  readonly finishedAt: string;
+}
+
+export const trialRecordId = (runId: string, trial: number): string =>
+  `${runId}#trial-${String(trial).padStart(3, '0')}`;
+
+export async function putTrial(record: Omit<TrialRecord, 'runId' | 'kind'>): Promise<void> {
+  await db().send(
+    new PutCommand({
+      TableName: tableName('runs'),
+      Item: { ...record, runId: trialRecordId(record.parentRunId, record.trial), kind: 'trial' },
+    }),
+  );
 }
 
 // ---- models -----------------------------------------------------------------------------------------------

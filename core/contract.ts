@@ -117,6 +117,8 @@ export const ARTIFACTS = {
   baseline: 'baseline.json',
   metrics: 'metrics.json',
   card: 'card.json',
+  /** Present in an ensemble's folder: its members and how they combine (core/ensemble.ts). */
+  ensemble: 'ensemble.json',
 } as const;
 
 /**
@@ -191,6 +193,7 @@ export const PIPELINE_DEFINITION_FILE = 'state-machines/training-pipeline.asl.js
 export const SUBSTITUTIONS = {
   registerDatasetFunction: 'RegisterDatasetFunctionArn',
   preprocessFunction: 'PreprocessFunctionArn',
+  searchFunction: 'SearchFunctionArn',
   evaluateFunction: 'EvaluateFunctionArn',
   registerModelFunction: 'RegisterModelFunctionArn',
   deployFunction: 'DeployFunctionArn',
@@ -214,7 +217,7 @@ export type TrainingPlatform = 'batch' | 'sagemaker';
  */
 export const TRAINING_RETRY = { attempts: 3, exitCodes: [137, 143] } as const;
 
-/** Training jobs are named `<prefix><run id>` by the ASL; IAM scopes SageMaker permissions to this prefix. */
+/** Training jobs are named `<prefix><run id>-t<trial>` by the ASL; IAM scopes SageMaker permissions to this prefix. */
 export const TRAINING_JOB_PREFIX = 'nimbus-';
 
 /** Lambda-backed functions: the directory under functions/ and the Task states that invoke it. */
@@ -225,6 +228,7 @@ export const FUNCTIONS = {
     arn: SUBSTITUTIONS.registerDatasetFunction,
   },
   preprocess: { dir: 'preprocess', states: ['Preprocess'], arn: SUBSTITUTIONS.preprocessFunction },
+  search: { dir: 'search', states: ['PlanTrials', 'RecordTrials'], arn: SUBSTITUTIONS.searchFunction },
   evaluate: { dir: 'evaluate', states: ['Evaluate'], arn: SUBSTITUTIONS.evaluateFunction },
   registerModel: {
     dir: 'register-model',

@@ -41,6 +41,8 @@ export interface DatasetManifest {
   readonly image?: ImageSpec;
   /** Overrides of the default hyperparameters (checked against the architecture at preprocessing). */
   readonly hyperparameters?: Readonly<Record<string, unknown>>;
+  /** A hyperparameter search (core/search.ts `parseSearchSpec`), checked when the search is planned. */
+  readonly search?: unknown;
 }
 
 export interface ParsedTable {

@@ -11,6 +11,7 @@ import type { ModelHyperparameters } from './hyperparameters.ts';
 import type { ImageDatasetSchema } from './image-dataset.ts';
 import type { ClassificationMetrics } from './metrics.ts';
 import type { Lineage } from './registry.ts';
+import type { Parameters, SearchSpec } from './search.ts';
 
 export interface PipelineState {
   readonly runId: string;
@@ -19,6 +20,10 @@ export interface PipelineState {
   readonly trainingPlatform: TrainingPlatform;
   readonly dataset?: RegisterDatasetResult;
   readonly preprocess?: PreprocessResult;
+  /** PlanTrials / RecordTrials: the search so far and the next round of trials. */
+  readonly search?: SearchState;
+  /** The Map state's output: one entry per trial of the last round. */
+  readonly trialResults?: readonly TrialResult[];
   readonly evaluation?: EvaluationResult;
   readonly model?: RegisterModelResult;
   readonly deployment?: DeployResult;
@@ -79,6 +84,8 @@ export interface PreprocessResult {
 /** Everything the training container needs; passed as one JSON value (env var or hyperparameter). */
 export interface TrainingJobSpec {
   readonly runId: string;
+  /** The trial of the run's search (0 for a run without one); training job names end in `-t<trial>`. */
+  readonly trial: number;
   readonly model: string;
   readonly bucket: string;
   readonly trainKey: string;
@@ -103,6 +110,35 @@ export interface EpochLog {
   readonly accuracy: number;
   readonly validationLoss?: number;
   readonly validationAccuracy?: number;
+}
+
+/**
+ * A run's hyperparameter search. Without a `search` in the manifest it is one trial with the default
+ * hyperparameters, trained straight into the run's model folder.
+ */
+export interface SearchState {
+  readonly spec?: SearchSpec;
+  /** Every trial planned so far, with its score once it has finished. */
+  readonly trials: readonly PlannedTrial[];
+  /** The trials of the round about to run: the Map state's items. */
+  readonly next: readonly TrainingJobSpec[];
+  readonly done: boolean;
+  readonly best?: { readonly trial: number; readonly score: number };
+}
+
+export interface PlannedTrial {
+  readonly trial: number;
+  readonly parameters: Parameters;
+  readonly modelPrefix: string;
+  readonly status: 'PLANNED' | 'SUCCEEDED' | 'FAILED';
+  readonly score?: number;
+  readonly reason?: string;
+}
+
+/** What one Map iteration returns: the training task's result, or the caught error of a failed trial. */
+export interface TrialResult {
+  readonly trial: number;
+  readonly error?: StepError;
 }
 
 /** `card.json`, written by the training container next to the model files. */

@@ -1,5 +1,7 @@
+export type Random = () => number;
+
 /** A small, fast, seedable PRNG (mulberry32) so that splits and shuffles are reproducible. */
-export function createRandom(seed: number): () => number {
+export function createRandom(seed: number): Random {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

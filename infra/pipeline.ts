@@ -61,6 +61,9 @@ export class TrainingPipeline extends Construct {
         .bindBucket('datasets', datasets, 'read')
         .bindBucket('artifacts', artifacts, 'readWrite')
         .bindTable('runs', tables.runs, 'readWrite'),
+      search: fn('search', { timeout: Duration.minutes(5) })
+        .bindBucket('artifacts', artifacts, 'readWrite')
+        .bindTable('runs', tables.runs, 'readWrite'),
       evaluate: fn('evaluate', { memorySize: 2048, timeout: Duration.minutes(15), tfjs: true })
         .bindBucket('artifacts', artifacts, 'readWrite')
         .bindTable('runs', tables.runs, 'readWrite'),

@@ -52,7 +52,7 @@ describe('training through the SageMaker contract', () => {
       assert.equal(run?.status, 'FAILED');
       assert.match(
         run.reason ?? '',
-        /^training job nimbus-[0-9a-f-]+ failed: ConfigurationError: unknown tfjs backend "no-such-backend"/,
+        /training job nimbus-[0-9a-f-]+-t0 failed: ConfigurationError: unknown tfjs backend "no-such-backend"/,
       );
       assert.deepEqual(await client.modelItems('wine-broken'), []);
     } finally {

@@ -24,11 +24,23 @@ interface State {
   Resource?: string;
   Parameters?: Record<string, unknown>;
   Catch?: { ErrorEquals: string[]; Next: string }[];
+  MaxConcurrency?: number;
+  ItemProcessor?: { States: Record<string, State> };
 }
 
 const text = readFileSync(join(REPO_ROOT, PIPELINE_DEFINITION_FILE), 'utf8');
 const definition = JSON.parse(text) as { StartAt: string; States: Record<string, State> };
-const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === 'Task');
+/** Every state, the Map's own included, with the Map it runs in (if any). */
+const states = Object.entries(definition.States).flatMap(([name, state]) => [
+  { name, state, inMap: undefined as string | undefined },
+  ...Object.entries(state.ItemProcessor?.States ?? {}).map(([inner, s]) => ({
+    name: inner,
+    state: s,
+    inMap: name,
+  })),
+]);
+const tasks = states.filter(({ state }) => state.Type === 'Task');
+const byName = new Map(states.map(({ name, state }) => [name, state]));
 
 describe('the training pipeline definition', () => {
   it('is valid Amazon States Language once its placeholders are filled', () => {
@@ -50,15 +62,15 @@ describe('the training pipeline definition', () => {
     for (const fn of Object.values(FUNCTIONS))
       for (const state of fn.states) mapped.set(state, `\${${fn.arn}}`);
     for (const state of Object.values(TRAINING_STATES)) mapped.set(state, 'training');
-    assert.deepEqual(tasks.map(([name]) => name).sort(), [...mapped.keys()].sort());
-    for (const [name, state] of tasks) {
+    assert.deepEqual(tasks.map(({ name }) => name).sort(), [...mapped.keys()].sort());
+    for (const { name, state } of tasks) {
       if (mapped.get(name) !== 'training') assert.equal(state.Resource, mapped.get(name), name);
     }
   });
 
   it('passes the job spec under the contract names to Batch and SageMaker', () => {
-    const batch = definition.States[TRAINING_STATES.batch];
-    const sagemaker = definition.States[TRAINING_STATES.sagemaker];
+    const batch = byName.get(TRAINING_STATES.batch);
+    const sagemaker = byName.get(TRAINING_STATES.sagemaker);
     assert.match(JSON.stringify(batch?.Parameters), new RegExp(`"Name":"${ENV.trainingJob}"`));
     assert.ok(
       Object.keys((sagemaker?.Parameters?.HyperParameters as object) ?? {}).includes(
@@ -67,20 +79,30 @@ describe('the training pipeline definition', () => {
     );
   });
 
-  it('names both training jobs with the prefix IAM is scoped to', () => {
-    const batch = definition.States[TRAINING_STATES.batch]?.Parameters?.['JobName.$'];
-    const sagemaker = definition.States[TRAINING_STATES.sagemaker]?.Parameters?.['TrainingJobName.$'];
+  it("names every trial's training job with the prefix IAM is scoped to, run and trial in the name", () => {
+    const batch = byName.get(TRAINING_STATES.batch)?.Parameters?.['JobName.$'];
+    const sagemaker = byName.get(TRAINING_STATES.sagemaker)?.Parameters?.['TrainingJobName.$'];
     for (const name of [batch, sagemaker]) {
-      assert.equal(name, `States.Format('${TRAINING_JOB_PREFIX}{}', $.runId)`);
+      assert.equal(name, `States.Format('${TRAINING_JOB_PREFIX}{}-t{}', $.job.runId, $.job.trial)`);
     }
   });
 
-  it('sends every failure except its own to MarkFailed', () => {
-    for (const [name, state] of tasks) {
-      if (name === 'MarkFailed') continue;
+  it('runs training as a Map of trials with bounded concurrency, a failed trial caught inside the Map', () => {
+    const map = states.find(({ state }) => state.Type === 'Map');
+    assert.ok(map && (map.state.MaxConcurrency ?? 0) > 0, 'a Map with MaxConcurrency');
+    for (const { name, inMap } of tasks.filter(({ name }) =>
+      (Object.values(TRAINING_STATES) as string[]).includes(name),
+    )) {
+      assert.equal(inMap, map.name, name);
+    }
+  });
+
+  it("sends every failure except its own to MarkFailed (a trial's, to the Map's TrialFailed)", () => {
+    for (const { name, state, inMap } of states) {
+      if (name === 'MarkFailed' || (state.Type !== 'Task' && state.Type !== 'Map')) continue;
       assert.deepEqual(
         state.Catch?.map((c) => [c.ErrorEquals, c.Next]),
-        [[['States.ALL'], 'MarkFailed']],
+        [[['States.ALL'], inMap ? 'TrialFailed' : 'MarkFailed']],
         name,
       );
     }

@@ -4,12 +4,12 @@
  * Input: PipelineState with `preprocess`. Output: EvaluationResult.
  */
 import { bucketName } from '../../aws/config.ts';
-import { loadModel } from '../../aws/model-store.ts';
+import { loadPredictor } from '../../aws/model-store.ts';
 import { getJson, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS, ENV, KEYS } from '../../core/contract.ts';
 import { argmax, classificationMetrics } from '../../core/metrics.ts';
-import { predictProbabilities, selectBackend, splitToData } from '../../core/model.ts';
+import { selectBackend, splitToData } from '../../core/model.ts';
 import type { EvaluationResult, PipelineState, ProcessedSplit } from '../../core/pipeline.ts';
 import { createLogger } from '../logger.ts';
 
@@ -25,11 +25,11 @@ export async function handler(state: PipelineState): Promise<EvaluationResult> {
   await Promise.all([backend, updateRun(state.runId, { step: 'Evaluate' })]);
 
   const [model, test] = await Promise.all([
-    loadModel(artifactsBucket, preprocess.modelPrefix),
+    loadPredictor(artifactsBucket, preprocess.modelPrefix),
     getJson<ProcessedSplit>(artifactsBucket, KEYS.data(dataset.name, state.runId, 'test.json')),
   ]);
   const data = splitToData(test);
-  const predicted = predictProbabilities(model, data.x).map(argmax);
+  const predicted = model.predict(data.x).map(argmax);
   model.dispose();
   const metrics = classificationMetrics(test.labels, predicted, test.classes);
   await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, { test: metrics });

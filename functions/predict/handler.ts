@@ -11,7 +11,7 @@ import { getAlias, getModelVersion } from '../../aws/registry.ts';
 import { API, ENV, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import { parseImagePredictRequest, requestImagesToInput } from '../../core/image.ts';
-import { flatten, predictProbabilities, selectBackend } from '../../core/model.ts';
+import { flatten, selectBackend } from '../../core/model.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocess.ts';
 import { type InputSchema, MAX_INSTANCES, parsePredictRequest, toPredictions } from '../../core/serving.ts';
 import { createLogger } from '../logger.ts';
@@ -45,7 +45,7 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       : flatten(
           parsePredictRequest(body, servable.schema as InputSchema).map((row) => transformRow(pre, row)),
         );
-    const predictions = toPredictions(pre.classes, predictProbabilities(servable.model, x));
+    const predictions = toPredictions(pre.classes, servable.model.predict(x));
     return json(200, { predictions, model_version: version.version });
   } catch (error) {
     if (error instanceof InvalidRequestError) {

@@ -73,6 +73,7 @@ export async function handler(state: PipelineState): Promise<PreprocessResult> {
     counts,
     trainingJob: {
       runId: state.runId,
+      trial: 0,
       model,
       bucket: artifactsBucket,
       trainKey: KEYS.data(model, state.runId, 'train.json'),

@@ -118,7 +118,7 @@ async function readManifest(bucket: string, name: string): Promise<DatasetManife
     const manifest = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
     if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest))
       throw new Error('not an object');
-    const { label, image, hyperparameters } = manifest as Record<string, unknown>;
+    const { label, image, hyperparameters, search } = manifest as Record<string, unknown>;
     if (label !== undefined && typeof label !== 'string') throw new Error('"label" must be a string');
     if (hyperparameters !== undefined && (typeof hyperparameters !== 'object' || hyperparameters === null))
       throw new Error('"hyperparameters" must be an object');

@@ -1,0 +1,237 @@
+/**
+ * PlanTrials and RecordTrials: the hyperparameter search around the training Map state.
+ *
+ * - PlanTrials (after Preprocess): reads the manifest's `search` (core/search.ts) and plans the first round
+ *   of trials as training job specs. Without a search: one trial with the defaults, trained straight into
+ *   the run's model folder.
+ * - RecordTrials (after each round): reads each trial's `card.json` for its validation score, records every
+ *   trial in the runs table, and plans the next round — or, when the search is over, puts the best trial
+ *   (or an ensemble of the best `size`) into the run's model folder, where Evaluate, RegisterModel and Deploy
+ *   find it.
+ * Input: PipelineState. Output: SearchState.
+ */
+import { bucketName } from '../../aws/config.ts';
+import { copyObject, getBytesIfExists, putJson } from '../../aws/object-store.ts';
+import { putTrial, updateRun } from '../../aws/registry.ts';
+import { ARTIFACTS, KEYS } from '../../core/contract.ts';
+import type { EnsembleManifest } from '../../core/ensemble.ts';
+import { NimbusError } from '../../core/errors.ts';
+import {
+  failureReason,
+  type PipelineState,
+  type PlannedTrial,
+  type SearchState,
+  type TrainingCard,
+  type TrainingJobSpec,
+} from '../../core/pipeline.ts';
+import {
+  type Parameters,
+  parseSearchSpec,
+  plannedTrials,
+  rankTrials,
+  type SearchSpec,
+  suggestTrials,
+  trialHyperparameters,
+} from '../../core/search.ts';
+import { createLogger } from '../logger.ts';
+
+const logger = createLogger('search');
+
+/** No trial produced a model; the message carries the trials' own reasons. */
+class TrainingFailedError extends NimbusError {}
+const artifactsBucket = bucketName('artifacts');
+
+export async function handler(state: PipelineState): Promise<SearchState> {
+  const { preprocess, dataset } = state;
+  if (!preprocess || !dataset || dataset.skip) throw new Error('the search needs $.dataset and $.preprocess');
+  logger.appendKeys({ runId: state.runId });
+  return state.search
+    ? recordTrials(state, state.search, preprocess.trainingJob)
+    : planTrials(state, preprocess.trainingJob);
+}
+
+async function planTrials(state: PipelineState, base: TrainingJobSpec): Promise<SearchState> {
+  const manifest = state.dataset && !state.dataset.skip ? state.dataset.manifest : undefined;
+  if (manifest?.search === undefined) {
+    await updateRun(state.runId, { step: 'Train' });
+    const only: PlannedTrial = { trial: 0, parameters: {}, modelPrefix: base.modelPrefix, status: 'PLANNED' };
+    return { trials: [only], next: [base], done: false };
+  }
+  const spec = parseSearchSpec(manifest.search, base.hyperparameters);
+  const trials = plan(base, [], suggestTrials(spec, []));
+  await updateRun(state.runId, { step: 'Search' });
+  logger.info('search planned', {
+    strategy: spec.strategy,
+    trials: plannedTrials(spec),
+    firstRound: trials.length,
+  });
+  return { spec, trials, next: trials.map((t) => jobFor(base, t)), done: false };
+}
+
+/** New trials, numbered after the existing ones, each with its own model and checkpoint folders. */
+function plan(
+  base: TrainingJobSpec,
+  existing: readonly PlannedTrial[],
+  suggestions: readonly Parameters[],
+): PlannedTrial[] {
+  return suggestions.map((parameters, i) => {
+    const trial = existing.length + i + 1;
+    return { trial, parameters, modelPrefix: trialPrefix(base, trial), status: 'PLANNED' };
+  });
+}
+
+function trialPrefix(base: TrainingJobSpec, trial: number): string {
+  return `${KEYS.runPrefix(base.model, base.runId)}trials/${trial}/model/`;
+}
+
+function jobFor(base: TrainingJobSpec, trial: PlannedTrial): TrainingJobSpec {
+  return {
+    ...base,
+    trial: trial.trial,
+    modelPrefix: trial.modelPrefix,
+    checkpointPrefix: KEYS.checkpointPrefix(base.model, base.runId, trial.trial),
+    hyperparameters: trialHyperparameters(base.hyperparameters, trial.parameters),
+  };
+}
+
+async function readCard(prefix: string): Promise<TrainingCard | undefined> {
+  const bytes = await getBytesIfExists(artifactsBucket, prefix + ARTIFACTS.card);
+  return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as TrainingCard) : undefined;
+}
+
+async function recordTrials(
+  state: PipelineState,
+  search: SearchState,
+  base: TrainingJobSpec,
+): Promise<SearchState> {
+  const { spec } = search;
+  const round = new Set(search.next.map((job) => job.trial));
+  const errors = new Map((state.trialResults ?? []).filter((r) => r.error).map((r) => [r.trial, r.error]));
+  const metric = spec?.metric ?? 'validationLoss';
+  const trials = await Promise.all(
+    search.trials.map(async (trial): Promise<PlannedTrial> => {
+      if (!round.has(trial.trial)) return trial;
+      const card = await readCard(trial.modelPrefix);
+      const final = card?.training.final;
+      const score = final
+        ? (final[metric] ?? (metric === 'validationLoss' ? final.loss : final.accuracy))
+        : undefined;
+      const error = errors.get(trial.trial);
+      const outcome: PlannedTrial =
+        card && score !== undefined && Number.isFinite(score)
+          ? { ...trial, status: 'SUCCEEDED', score }
+          : {
+              ...trial,
+              status: 'FAILED',
+              reason: error ? failureReason(error) : 'the trial wrote no model card',
+            };
+      if (spec) {
+        await putTrial({
+          parentRunId: state.runId,
+          trial: trial.trial,
+          status: outcome.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED',
+          parameters: { ...trial.parameters },
+          metric,
+          modelPrefix: trial.modelPrefix,
+          finishedAt: new Date().toISOString(),
+          ...(outcome.score === undefined ? {} : { score: outcome.score }),
+          ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
+          ...(card ? { seconds: card.training.seconds } : {}),
+        });
+        logger.info('trial finished', { trial: trial.trial, status: outcome.status, score: outcome.score });
+      }
+      return outcome;
+    }),
+  );
+
+  if (spec) {
+    const scores = trials.map((t) => ({ trial: t.trial, parameters: t.parameters, score: t.score }));
+    const suggestions = suggestTrials(spec, scores);
+    if (suggestions.length > 0) {
+      const planned = plan(base, trials, suggestions);
+      return {
+        spec,
+        trials: [...trials, ...planned],
+        next: planned.map((t) => jobFor(base, t)),
+        done: false,
+      };
+    }
+  }
+
+  const ranked = rankTrials(
+    { metric },
+    trials.map((t) => ({ trial: t.trial, parameters: t.parameters, score: t.score })),
+  );
+  const best = ranked[0];
+  if (!best || best.score === undefined) {
+    if (!spec) throw new TrainingFailedError(trials[0]?.reason ?? 'training failed');
+    const reasons = trials.map((t) => `trial ${t.trial}: ${t.reason ?? t.status}`).slice(0, 5);
+    throw new TrainingFailedError(`every trial failed: ${reasons.join('; ')}`);
+  }
+  const winner = trials.find((t) => t.trial === best.trial) as PlannedTrial;
+  const members = spec?.ensemble
+    ? ranked
+        .filter((t) => t.score !== undefined)
+        .slice(0, spec.ensemble.size)
+        .map((t) => trials.find((p) => p.trial === t.trial) as PlannedTrial)
+    : [];
+  if (spec) await assemble(base, winner, members, spec, trials.length, best.score);
+  return {
+    ...(spec ? { spec } : {}),
+    trials,
+    next: [],
+    done: true,
+    best: { trial: best.trial, score: best.score },
+  };
+}
+
+/**
+ * Puts the search's result into the run's model folder: the best trial's model files and card (its
+ * lineage now says which search chose it), or, for an ensemble, each member in `members/<i>/` plus
+ * `ensemble.json`.
+ */
+async function assemble(
+  base: TrainingJobSpec,
+  winner: PlannedTrial,
+  members: readonly PlannedTrial[],
+  spec: SearchSpec,
+  trialCount: number,
+  bestScore: number,
+): Promise<void> {
+  const target = base.modelPrefix;
+  const card = (await readCard(winner.modelPrefix)) as TrainingCard;
+  const search = {
+    strategy: spec.strategy,
+    trials: trialCount,
+    metric: spec.metric,
+    bestTrial: winner.trial,
+    bestScore,
+  };
+  let lineage = { ...card.lineage, search };
+  if (members.length > 1 && spec.ensemble) {
+    const manifest: EnsembleManifest = {
+      method: spec.ensemble.method,
+      members: members.map((m, i) => ({ trial: m.trial, folder: `members/${i}/` })),
+    };
+    await Promise.all(
+      members.flatMap((m, i) =>
+        [ARTIFACTS.modelJson, ARTIFACTS.weights].map((file) =>
+          copyObject(artifactsBucket, m.modelPrefix + file, `${target}members/${i}/${file}`),
+        ),
+      ),
+    );
+    await putJson(artifactsBucket, target + ARTIFACTS.ensemble, manifest);
+    lineage = { ...lineage, ensemble: { method: manifest.method, trials: members.map((m) => m.trial) } };
+  } else {
+    await Promise.all(
+      [ARTIFACTS.modelJson, ARTIFACTS.weights].map((file) =>
+        copyObject(artifactsBucket, winner.modelPrefix + file, target + file),
+      ),
+    );
+  }
+  await putJson(artifactsBucket, target + ARTIFACTS.card, { ...card, lineage });
+  await updateRun(base.runId, {
+    search: { ...search, ...(lineage.ensemble ? { ensemble: lineage.ensemble.trials } : {}) },
+  });
+  logger.info('search finished', { ...search, ensemble: lineage.ensemble });
+}
