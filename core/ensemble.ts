@@ -24,9 +24,13 @@ export function combinePredictions(
     const combined = new Array<number>(row.length).fill(0);
     for (const member of members) {
       const probabilities = member[sample] ?? [];
-      if (method === 'average')
-        probabilities.forEach((p, c) => (combined[c] = (combined[c] as number) + p / members.length));
-      else combined[argmax(probabilities)] = (combined[argmax(probabilities)] as number) + 1 / members.length;
+      if (method === 'average') {
+        for (const [c, p] of probabilities.entries())
+          combined[c] = (combined[c] as number) + p / members.length;
+      } else {
+        const top = argmax(probabilities);
+        combined[top] = (combined[top] as number) + 1 / members.length;
+      }
     }
     return combined;
   });

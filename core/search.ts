@@ -94,7 +94,13 @@ export function parseSearchSpec(value: unknown, defaults: ModelHyperparameters):
   for (const [name, dimension] of Object.entries(spaceRaw as Record<string, unknown>)) {
     space[name] = parseDimension(name, dimension, fail);
     // Every value the space can produce must be a valid hyperparameter: try its corners.
-    for (const v of cornerValues(space[name])) withOverrides(defaults, { [name]: v });
+    for (const v of cornerValues(space[name])) {
+      try {
+        withOverrides(defaults, { [name]: v });
+      } catch (error) {
+        fail(`space.${(error as Error).message.replace(/^manifest hyperparameters\./, '')}`);
+      }
+    }
   }
 
   let ensemble: SearchSpec['ensemble'];
@@ -187,6 +193,7 @@ function gridValues(dimension: ParameterSpace): ParameterValue[] {
 function fromUnit(dimension: Exclude<ParameterSpace, { choice: unknown }>, u: number): number {
   if ('logUniform' in dimension) {
     const [min, max] = dimension.logUniform;
+    if (u <= 0 || u >= 1) return u <= 0 ? min : max;
     return Math.exp(Math.log(min) + u * (Math.log(max) - Math.log(min)));
   }
   if ('int' in dimension) {

@@ -8,7 +8,7 @@ import { after, before } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { RunRecord } from '../aws/registry.ts';
+import type { RunRecord, TrialRecord } from '../aws/registry.ts';
 import { API } from '../core/contract.ts';
 import {
   type LocalEndpoints,
@@ -107,6 +107,18 @@ export class PlatformClient {
       }),
     );
     return (out.Items ?? []) as RunRecord[];
+  }
+
+  /** The trial records of a run's hyperparameter search. */
+  async trials(runId: string): Promise<TrialRecord[]> {
+    const out = await this.db.send(
+      new ScanCommand({
+        TableName: this.endpoints.tables.runs,
+        FilterExpression: 'parentRunId = :r',
+        ExpressionAttributeValues: { ':r': runId },
+      }),
+    );
+    return ((out.Items ?? []) as TrialRecord[]).sort((a, b) => a.trial - b.trial);
   }
 
   async modelItems(model: string): Promise<Record<string, unknown>[]> {

@@ -111,6 +111,8 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
   }
 }
 
+const MANIFEST_FIELDS = ['label', 'image', 'hyperparameters', 'search'];
+
 async function readManifest(bucket: string, name: string): Promise<DatasetManifest> {
   const bytes = await getBytesIfExists(bucket, KEYS.manifest(name));
   if (!bytes) return {};
@@ -118,6 +120,10 @@ async function readManifest(bucket: string, name: string): Promise<DatasetManife
     const manifest = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
     if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest))
       throw new Error('not an object');
+    const unknown = Object.keys(manifest).filter((key) => !MANIFEST_FIELDS.includes(key));
+    if (unknown.length > 0) {
+      throw new Error(`unknown field(s) ${unknown.join(', ')}; a manifest has ${MANIFEST_FIELDS.join(', ')}`);
+    }
     const { label, image, hyperparameters, search } = manifest as Record<string, unknown>;
     if (label !== undefined && typeof label !== 'string') throw new Error('"label" must be a string');
     if (hyperparameters !== undefined && (typeof hyperparameters !== 'object' || hyperparameters === null))
@@ -128,6 +134,7 @@ async function readManifest(bucket: string, name: string): Promise<DatasetManife
       ...(hyperparameters === undefined
         ? {}
         : { hyperparameters: hyperparameters as Record<string, unknown> }),
+      ...(search === undefined ? {} : { search }),
     };
   } catch (error) {
     throw new DatasetValidationError(

@@ -1,0 +1,102 @@
+/**
+ * Hyperparameter search through the local pipeline: a Bayesian search of 8 trials, 2 at a time (rounds of
+ * the Map state), every trial recorded, the best one registered, and the top 3 served as one ensemble.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ARTIFACTS, KEYS } from '../core/contract.ts';
+import type { TypedRow } from '../core/dataset.ts';
+import type { EnsembleManifest } from '../core/ensemble.ts';
+import type { Lineage } from '../core/registry.ts';
+import { REPO_ROOT } from '../core/repo.ts';
+import { localPlatformFixture } from './helpers.ts';
+
+const IRIS = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'));
+
+describe('hyperparameter search, end to end', () => {
+  const local = localPlatformFixture();
+
+  it('runs 8 Bayesian trials 2 at a time, records each, registers the best and serves a top-3 ensemble', async () => {
+    const { client, platform } = local;
+    const rounds: string[] = [];
+    let running = 0;
+    let mostAtOnce = 0;
+    platform.pipeline.on('step', (e) => {
+      if (e.type === 'entered' && e.state === 'RunTrials') rounds.push(e.runId);
+    });
+    platform.pipeline.on('training', (e) => {
+      if (e.event === 'started') mostAtOnce = Math.max(mostAtOnce, ++running);
+      if (e.event === 'finished') running--;
+    });
+    const search = {
+      strategy: 'bayesian',
+      trials: 8,
+      parallel: 2,
+      space: {
+        learningRate: { logUniform: [0.001, 0.05] },
+        hiddenUnits: { choice: [[8], [32, 16]] },
+        epochs: { int: [20, 60] },
+      },
+      ensemble: { size: 3, method: 'average' },
+    };
+    await client.upload('datasets/irises/dataset.json', JSON.stringify({ search }));
+    await client.upload('datasets/irises/iris.csv', IRIS);
+    const [run] = await client.waitForRuns('irises', 1, 180_000);
+    assert.equal(run?.status, 'SUCCEEDED', run?.reason);
+    assert.equal(rounds.length, 4, 'four rounds of two trials');
+    assert.equal(mostAtOnce, 2);
+
+    const trials = await client.trials(run.runId);
+    assert.deepEqual(
+      trials.map((t) => [t.trial, t.status]),
+      Array.from({ length: 8 }, (_, i) => [i + 1, 'SUCCEEDED']),
+    );
+    const ranked = [...trials].sort((a, b) => (a.score ?? 0) - (b.score ?? 0) || a.trial - b.trial);
+    assert.equal(run.search?.bestTrial, ranked[0]?.trial);
+    assert.deepEqual(
+      run.search?.ensemble,
+      ranked.slice(0, 3).map((t) => t.trial),
+    );
+    for (const t of trials) {
+      assert.ok(
+        (t.parameters.learningRate as number) >= 0.001 && (t.parameters.learningRate as number) <= 0.05,
+      );
+    }
+
+    // The registered version is the search's result: its lineage names the best trial and the ensemble.
+    const [version] = (await client.modelItems('irises')).filter((item) =>
+      String(item.sk).startsWith('VERSION#'),
+    );
+    const lineage = version?.lineage as Lineage;
+    assert.equal(lineage.search?.bestTrial, ranked[0]?.trial);
+    assert.deepEqual(lineage.ensemble?.trials, run.search?.ensemble);
+    const best = trials.find((t) => t.trial === ranked[0]?.trial);
+    assert.equal(lineage.hyperparameters.learningRate, best?.parameters.learningRate);
+    const ensemble = await client.artifactJson<EnsembleManifest>(
+      KEYS.modelPrefix('irises', run.runId) + ARTIFACTS.ensemble,
+    );
+    assert.equal(ensemble.members.length, 3);
+
+    // The ensemble serves: held-out rows over HTTP.
+    const heldOut = await client.artifactJson<TypedRow[]>(KEYS.data('irises', run.runId, 'test-rows.json'));
+    const response = await client.predict('irises', { instances: heldOut });
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { predictions: { label: string }[] };
+    const correct = body.predictions.filter((p, i) => p.label === heldOut[i]?.species).length;
+    assert.ok(correct / heldOut.length >= 0.9, `ensemble accuracy ${correct}/${heldOut.length}`);
+  });
+
+  it('fails the run before training, naming the field, for a search over an unknown hyperparameter', async () => {
+    const { client } = local;
+    await client.upload(
+      'datasets/typo/dataset.json',
+      JSON.stringify({ search: { space: { learningRat: { uniform: [0.001, 0.01] } } } }),
+    );
+    await client.upload('datasets/typo/iris.csv', IRIS);
+    const [run] = await client.waitForRuns('typo');
+    assert.equal(run?.status, 'FAILED');
+    assert.match(run.reason ?? '', /manifest search: space.learningRat is not a mlp hyperparameter/);
+  });
+});

@@ -1,0 +1,248 @@
+/** Hyperparameter search, ensembles, overrides and the training loop's rules: pure units of core/. */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { zipSync } from 'fflate';
+import { combinePredictions } from '../core/ensemble.ts';
+import { DatasetValidationError } from '../core/errors.ts';
+import { defaultHyperparameters, withOverrides } from '../core/hyperparameters.ts';
+import { folderHash, folderImageItems, imageDatasetSchema, zipImageItems } from '../core/image-dataset.ts';
+import { balancedClassWeights, learningRateAt, shouldStop } from '../core/model.ts';
+import type { EpochLog } from '../core/pipeline.ts';
+import {
+  gridPoints,
+  type Parameters,
+  parseSearchSpec,
+  rankTrials,
+  type SearchSpec,
+  suggestTrials,
+  type TrialScore,
+} from '../core/search.ts';
+
+const mlp = defaultHyperparameters('tabular');
+const invalid = (pattern: RegExp) => (error: unknown) =>
+  error instanceof DatasetValidationError && pattern.test(error.message);
+
+describe('search specs', () => {
+  it('fills defaults: random, 8 trials, 2 at once, validation loss', () => {
+    const spec = parseSearchSpec({ space: { learningRate: { logUniform: [1e-4, 0.1] } } }, mlp);
+    assert.deepEqual(
+      { strategy: spec.strategy, trials: spec.trials, parallel: spec.parallel, metric: spec.metric },
+      { strategy: 'random', trials: 8, parallel: 2, metric: 'validationLoss' },
+    );
+  });
+
+  it('names the field of a bad spec: unknown hyperparameter, bad bounds, bad kind, bad ensemble', () => {
+    assert.throws(
+      () => parseSearchSpec({ space: { filters: { int: [1, 2] } } }, mlp),
+      invalid(/manifest search: space.filters is not a mlp hyperparameter/),
+    );
+    assert.throws(
+      () => parseSearchSpec({ space: { learningRate: { logUniform: [0, 1] } } }, mlp),
+      invalid(/space.learningRate.logUniform needs min > 0/),
+    );
+    assert.throws(
+      () => parseSearchSpec({ space: { dropout: { normal: [0, 1] } } }, mlp),
+      invalid(/space.dropout: unknown kind "normal"/),
+    );
+    assert.throws(
+      () => parseSearchSpec({ space: { schedule: { choice: ['cosine', 'step'] } } }, mlp),
+      invalid(/manifest search: space.schedule must be one of constant, cosine/),
+    );
+    assert.throws(
+      () =>
+        parseSearchSpec({ trials: 4, ensemble: { size: 5 }, space: { dropout: { uniform: [0, 0.5] } } }, mlp),
+      invalid(/ensemble.size must be a whole number from 2 to the number of trials \(4\)/),
+    );
+    assert.throws(() => parseSearchSpec({ strategy: 'hyperband', space: {} }, mlp), invalid(/strategy/));
+  });
+});
+
+const space = {
+  learningRate: { logUniform: [1e-4, 1] as const },
+  hiddenUnits: { choice: [[8], [32, 16]] },
+  epochs: { int: [10, 50] as const },
+};
+
+describe('search strategies', () => {
+  it('grid: the cartesian product, continuous dimensions at 3 points, a fixed order; stops at its size', () => {
+    const points = gridPoints(space);
+    assert.equal(points.length, 3 * 2 * 3);
+    assert.deepEqual(points[0], { epochs: 10, hiddenUnits: [8], learningRate: 1e-4 });
+    assert.ok(Math.abs((points[1]?.learningRate as number) - 0.01) < 1e-12, 'log-spaced');
+    const spec = parseSearchSpec({ strategy: 'grid', trials: 100, space }, mlp);
+    assert.equal(suggestTrials(spec, []).length, 18);
+  });
+
+  it('random: every trial in one round, inside the space, the same for the same seed', () => {
+    const spec = parseSearchSpec({ strategy: 'random', trials: 10, seed: 3, space }, mlp);
+    const a = suggestTrials(spec, []);
+    assert.equal(a.length, 10);
+    assert.deepEqual(a, suggestTrials(spec, []));
+    for (const p of a) {
+      assert.ok((p.learningRate as number) >= 1e-4 && (p.learningRate as number) <= 1);
+      assert.ok(Number.isInteger(p.epochs) && (p.epochs as number) >= 10 && (p.epochs as number) <= 50);
+    }
+    assert.notDeepEqual(a, suggestTrials({ ...spec, seed: 4 }, []));
+  });
+
+  /** Runs a search on a synthetic objective and returns the best score it found. */
+  function search(spec: SearchSpec, objective: (p: Parameters) => number): number {
+    const done: TrialScore[] = [];
+    for (;;) {
+      const next = suggestTrials(spec, done);
+      if (next.length === 0) break;
+      for (const parameters of next)
+        done.push({ trial: done.length + 1, parameters, score: objective(parameters) });
+    }
+    assert.equal(done.length, spec.trials);
+    return rankTrials(spec, done)[0]?.score as number;
+  }
+
+  it('bayesian (TPE): rounds of `parallel`; uses the scores, so it beats random search on the same budget', () => {
+    const spec = parseSearchSpec({ strategy: 'bayesian', trials: 24, parallel: 2, space }, mlp);
+    assert.equal(suggestTrials(spec, []).length, 2);
+    // A loss with its minimum at learningRate 0.003, 30 epochs, the larger network.
+    const objective = (p: Parameters) =>
+      (Math.log10(p.learningRate as number) - Math.log10(0.003)) ** 2 +
+      ((p.epochs as number) - 30) ** 2 / 400 +
+      ((p.hiddenUnits as number[]).length === 2 ? 0 : 0.5);
+    let tpe = 0;
+    let random = 0;
+    const seeds = 8;
+    for (let seed = 0; seed < seeds; seed++) {
+      tpe += search({ ...spec, seed }, objective);
+      random += search({ ...spec, strategy: 'random', seed }, objective);
+    }
+    assert.ok(tpe < random, `mean best loss: TPE ${tpe / seeds} vs random ${random / seeds}`);
+  });
+
+  it('ranks by the metric (lower loss, higher accuracy first); failed trials last', () => {
+    const trials: TrialScore[] = [
+      { trial: 1, parameters: {}, score: 0.5 },
+      { trial: 2, parameters: {}, score: undefined },
+      { trial: 3, parameters: {}, score: 0.2 },
+    ];
+    assert.deepEqual(
+      rankTrials({ metric: 'validationLoss' }, trials).map((t) => t.trial),
+      [3, 1, 2],
+    );
+    assert.deepEqual(
+      rankTrials({ metric: 'validationAccuracy' }, trials).map((t) => t.trial),
+      [1, 3, 2],
+    );
+  });
+});
+
+describe('ensembles', () => {
+  const members = [
+    [
+      [0.6, 0.4],
+      [0.2, 0.8],
+    ],
+    [
+      [0.4, 0.6],
+      [0.3, 0.7],
+    ],
+    [
+      [0.9, 0.1],
+      [0.45, 0.55],
+    ],
+  ];
+  it('average: the mean probability per class', () => {
+    const [first] = combinePredictions('average', members);
+    assert.ok(Math.abs((first?.[0] ?? 0) - 1.9 / 3) < 1e-12);
+  });
+  it('vote: the share of members whose top class it is', () => {
+    assert.deepEqual(combinePredictions('vote', members), [
+      [2 / 3, 1 / 3],
+      [0, 1],
+    ]);
+  });
+});
+
+describe('hyperparameter overrides and the training loop', () => {
+  it('takes overrides of the architecture and rejects anything else, naming it', () => {
+    assert.equal(withOverrides(mlp, { epochs: 5, hiddenUnits: [4] }).epochs, 5);
+    assert.throws(() => withOverrides(mlp, { epochs: -1 }), invalid(/epochs must be a non-negative number/));
+    assert.throws(
+      () => withOverrides(mlp, { hiddenUnits: [4.5] }),
+      invalid(/hiddenUnits must be a list of positive whole numbers/),
+    );
+    assert.throws(() => withOverrides(mlp, { architecture: 'cnn' }), invalid(/does not fit this dataset/));
+  });
+
+  it('stops early when validation loss has not improved for `patience` epochs', () => {
+    const logs = (losses: number[]): EpochLog[] =>
+      losses.map((validationLoss, i) => ({ epoch: i + 1, loss: 1, accuracy: 0, validationLoss }));
+    assert.equal(shouldStop(logs([1, 0.9, 0.95, 0.97]), 2), true);
+    assert.equal(shouldStop(logs([1, 0.9, 0.95, 0.8]), 2), false);
+    assert.equal(shouldStop(logs([1, 2, 3, 4, 5]), 0), false);
+  });
+
+  it('decays the learning rate on a cosine from its value at epoch 1 towards zero', () => {
+    const hp = { ...mlp, learningRate: 0.1, epochs: 10, schedule: 'cosine' as const };
+    assert.equal(learningRateAt(hp, 1), 0.1);
+    assert.ok(Math.abs(learningRateAt(hp, 6) - 0.05) < 1e-12);
+    assert.ok(learningRateAt(hp, 10) < 0.003);
+    assert.equal(learningRateAt({ ...hp, schedule: 'constant' }, 10), 0.1);
+  });
+
+  it('weighs classes by inverse frequency when asked for balanced weights', () => {
+    assert.deepEqual(balancedClassWeights([0, 0, 0, 1]), { 0: 4 / 6, 1: 2 });
+  });
+});
+
+describe('image datasets', () => {
+  const prefix = 'datasets/pets/';
+  it('reads class folders; the marker and manifest are not images; other files are findings', () => {
+    const { items, strays } = folderImageItems(prefix, [
+      { key: `${prefix}_SUCCESS` },
+      { key: `${prefix}dataset.json` },
+      { key: `${prefix}cat/a.png`, etag: '"1"' },
+      { key: `${prefix}dog/b.JPG`, etag: '"2"' },
+      { key: `${prefix}dog/notes.txt` },
+    ]);
+    assert.deepEqual(
+      items.map((i) => [i.label, i.source]),
+      [
+        ['cat', `${prefix}cat/a.png`],
+        ['dog', `${prefix}dog/b.JPG`],
+      ],
+    );
+    assert.deepEqual(strays, ['dog/notes.txt']);
+    assert.throws(
+      () => imageDatasetSchema('folder', items, strays),
+      invalid(/not PNG or JPEG images: dog\/notes.txt/),
+    );
+  });
+
+  it('hashes a folder by its keys and ETags: the same upload is the same version', () => {
+    const a = [{ source: 'x/1.png', label: 'x', etag: '"a"' }];
+    assert.equal(folderHash(a), folderHash([...a]));
+    assert.notEqual(folderHash(a), folderHash([{ ...a[0], etag: '"b"' } as (typeof a)[0]]));
+  });
+
+  it('reads a zip: class = parent folder, macOS metadata skipped, loose images a finding', () => {
+    const png = new Uint8Array([1]);
+    const { items } = zipImageItems(
+      zipSync({ 'top/a/1.png': png, 'top/b/2.png': png, '__MACOSX/top/a/._1.png': png }),
+    );
+    assert.deepEqual(
+      items.map((i) => i.label),
+      ['a', 'b'],
+    );
+    assert.throws(
+      () => zipImageItems(zipSync({ 'loose.png': png })),
+      invalid(/not in a class folder: loose.png/),
+    );
+    assert.throws(() => zipImageItems(new Uint8Array([1, 2, 3])), invalid(/not a readable zip/));
+  });
+
+  it('needs two classes and three images of each', () => {
+    const items = ['a', 'a', 'a', 'b', 'b'].map((label, i) => ({ source: `${label}/${i}.png`, label }));
+    assert.throws(
+      () => imageDatasetSchema('folder', items),
+      invalid(/"b" \(2 images\) have fewer than 3 images/),
+    );
+  });
+});
