@@ -62,6 +62,57 @@ const cases: Case[] = [
   { x: [2, 3, 8, 8], filter: [3, 3, 3, 4], strides: 2, pad: 'same', dataFormat: 'NCHW' },
 ];
 
+/**
+ * Depthwise convolution gradients by definition (NHWC): y[n,oh,ow,c·M+m] = Σ x[n, oh·s+i·d−pt, ow·s+j·d−pl, c]
+ * · w[i,j,c,m], so dW and dx are sums of dy over the same index pairs.
+ */
+function depthwiseReference(xShape: Shape4, filterShape: Shape4, info: tf.backend_util.Conv2DInfo) {
+  const [n, h, w, c] = xShape;
+  const [fh, fw, , m] = filterShape;
+  const {
+    outHeight: oh,
+    outWidth: ow,
+    strideHeight: sh,
+    strideWidth: sw,
+    dilationHeight: dh,
+    dilationWidth: dw,
+  } = info;
+  const { top, left } = info.padInfo;
+  const pairs = function* () {
+    for (let b = 0; b < n; b++)
+      for (let y = 0; y < oh; y++)
+        for (let z = 0; z < ow; z++)
+          for (let i = 0; i < fh; i++)
+            for (let j = 0; j < fw; j++) {
+              const row = y * sh + i * dh - top;
+              const col = z * sw + j * dw - left;
+              if (row < 0 || row >= h || col < 0 || col >= w) continue;
+              for (let ch = 0; ch < c; ch++)
+                for (let k = 0; k < m; k++) {
+                  yield {
+                    x: ((b * h + row) * w + col) * c + ch,
+                    dy: ((b * oh + y) * ow + z) * c * m + ch * m + k,
+                    filter: ((i * fw + j) * c + ch) * m + k,
+                  };
+                }
+            }
+  };
+  return {
+    filterGradient(x: Float32Array, dy: Float32Array) {
+      const out = new Float32Array(fh * fw * c * m);
+      for (const p of pairs())
+        out[p.filter] = (out[p.filter] as number) + (x[p.x] as number) * (dy[p.dy] as number);
+      return out;
+    },
+    inputGradient(dy: Float32Array, filter: Float32Array) {
+      const out = new Float32Array(n * h * w * c);
+      for (const p of pairs())
+        out[p.x] = (out[p.x] as number) + (dy[p.dy] as number) * (filter[p.filter] as number);
+      return out;
+    },
+  };
+}
+
 describe('convolution and pooling gradients on wasm', () => {
   for (const c of cases) {
     const name = `x ${c.x.join('×')} ${c.dataFormat ?? 'NHWC'}, filter ${c.filter.join('×')}, strides ${c.strides}, pad ${c.pad}`;
@@ -141,6 +192,93 @@ describe('convolution and pooling gradients on wasm', () => {
       );
     });
   }
+
+  const depthwise: {
+    x: Shape4;
+    filter: Shape4;
+    strides: number;
+    dilations: number;
+    pad: 'same' | 'valid' | number;
+  }[] = [
+    { x: [2, 7, 7, 3], filter: [3, 3, 3, 1], strides: 1, dilations: 1, pad: 'valid' },
+    { x: [2, 8, 9, 2], filter: [3, 3, 2, 2], strides: 2, dilations: 1, pad: 'same' },
+    { x: [1, 10, 10, 4], filter: [3, 3, 4, 1], strides: 1, dilations: 2, pad: 'same' },
+    { x: [3, 9, 7, 1], filter: [5, 5, 1, 3], strides: 2, dilations: 1, pad: 'valid' },
+    { x: [2, 6, 6, 8], filter: [2, 2, 8, 1], strides: 3, dilations: 1, pad: 'same' },
+    { x: [2, 9, 9, 2], filter: [3, 3, 2, 2], strides: 1, dilations: 1, pad: 1 },
+    { x: [1, 11, 11, 3], filter: [3, 3, 3, 2], strides: 1, dilations: 3, pad: 'valid' },
+  ];
+  for (const c of depthwise) {
+    const name = `x ${c.x.join('×')}, filter ${c.filter.join('×')}, strides ${c.strides}, dilations ${c.dilations}, pad ${c.pad}`;
+    const info = tf.backend_util.computeConv2DInfo(
+      c.x,
+      c.filter,
+      c.strides,
+      c.dilations,
+      c.pad,
+      undefined,
+      true,
+    );
+    const dyShape = [c.x[0], info.outHeight, info.outWidth, c.filter[2] * c.filter[3]];
+    const attrs = { strides: c.strides, dilations: c.dilations, pad: c.pad };
+    // tfjs computes no depthwise gradient with dilations > 1 (its cpu kernels ignore them): there the
+    // reference is the definition, summed in plain loops.
+    const reference = c.dilations > 1 ? depthwiseReference(c.x, c.filter, info) : undefined;
+    it(`DepthwiseConv2dNativeBackpropFilter equals ${reference ? 'the definition' : 'the cpu kernel'}: ${name}`, async () => {
+      const x = values(c.x, 11);
+      const dy = values(dyShape, 12);
+      const inputs = () => ({ x: tf.tensor(x, c.x), dy: tf.tensor(dy, dyShape) });
+      const kernelAttrs = { ...attrs, filterShape: c.filter };
+      if (!reference)
+        return expectKernelMatchesCpu(tf.DepthwiseConv2dNativeBackpropFilter, inputs, kernelAttrs);
+      const actual = await onBackend('wasm', () =>
+        (
+          tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropFilter, inputs(), kernelAttrs) as tf.Tensor
+        ).dataSync(),
+      );
+      assert.ok(maxRelativeError(actual, reference.filterGradient(x, dy)) < 1e-4);
+    });
+    it(`DepthwiseConv2dNativeBackpropInput equals ${reference ? 'the definition' : 'the cpu kernel'}: ${name}`, async () => {
+      const dy = values(dyShape, 13);
+      const filter = values(c.filter, 14);
+      const inputs = () => ({ dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, c.filter) });
+      const kernelAttrs = { ...attrs, inputShape: c.x };
+      if (!reference)
+        return expectKernelMatchesCpu(tf.DepthwiseConv2dNativeBackpropInput, inputs, kernelAttrs);
+      const actual = await onBackend('wasm', () =>
+        (
+          tf.engine().runKernel(tf.DepthwiseConv2dNativeBackpropInput, inputs(), kernelAttrs) as tf.Tensor
+        ).dataSync(),
+      );
+      assert.ok(maxRelativeError(actual, reference.inputGradient(dy, filter)) < 1e-4);
+    });
+  }
+
+  it('gives the same separable-convolution gradients as cpu through tf.grads, without leaking tensors', async () => {
+    const x = values([2, 9, 9, 3], 15);
+    const depth = values([3, 3, 3, 2], 16);
+    const point = values([1, 1, 6, 4], 17);
+    const gradients = () => {
+      const g = tf.grads((a, b, p) =>
+        tf
+          .separableConv2d(a as tf.Tensor4D, b as tf.Tensor4D, p as tf.Tensor4D, 2, 'same')
+          .relu()
+          .square()
+          .sum(),
+      );
+      return g([
+        tf.tensor4d(x, [2, 9, 9, 3]),
+        tf.tensor4d(depth, [3, 3, 3, 2]),
+        tf.tensor4d(point, [1, 1, 6, 4]),
+      ]).map((t) => t.dataSync());
+    };
+    const expected = await onBackend('cpu', gradients);
+    const before = (await onBackend('wasm', () => tf.memory().numTensors)) as number;
+    const actual = await onBackend('wasm', gradients);
+    assert.equal(tf.memory().numTensors, before);
+    for (let i = 0; i < 3; i++)
+      assert.ok(maxRelativeError(actual[i] ?? [], expected[i] ?? []) < 1e-4, `input ${i}`);
+  });
 
   it('gives the same conv2d gradients as cpu through tf.grads, without leaking tensors', async () => {
     const x = values([3, 9, 9, 2], 3);
