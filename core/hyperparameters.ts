@@ -13,12 +13,18 @@ export interface TrainingHyperparameters {
   readonly schedule?: 'constant' | 'cosine';
   /** `balanced` weighs each class by the inverse of its frequency, for imbalanced data. */
   readonly classWeight?: 'none' | 'balanced';
+  /** Tabular: `smote` oversamples smaller classes to the largest with synthetic rows (SMOTE). */
+  readonly oversample?: 'none' | 'smote';
+  /** Images: random horizontal flips and/or shifts of up to 10% each epoch. */
+  readonly augment?: 'none' | 'flip' | 'shift' | 'flip+shift';
 }
 
 /** The values a string hyperparameter may take. */
 export const CHOICES: Readonly<Record<string, readonly string[]>> = {
   schedule: ['constant', 'cosine'],
   classWeight: ['none', 'balanced'],
+  oversample: ['none', 'smote'],
+  augment: ['none', 'flip', 'shift', 'flip+shift'],
 };
 
 export interface MlpHyperparameters extends TrainingHyperparameters {
@@ -49,6 +55,7 @@ export const DEFAULT_MLP: MlpHyperparameters = {
   patience: 0,
   schedule: 'constant',
   classWeight: 'none',
+  oversample: 'none',
 };
 
 export const DEFAULT_CNN: CnnHyperparameters = {
@@ -64,6 +71,7 @@ export const DEFAULT_CNN: CnnHyperparameters = {
   patience: 0,
   schedule: 'constant',
   classWeight: 'none',
+  augment: 'none',
 };
 
 /** What a training job trains: the architecture and its hyperparameters. */

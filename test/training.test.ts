@@ -1,0 +1,95 @@
+/** The training loop on the wasm backend: reproducibility, SMOTE, augmentation. */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { DEFAULT_CNN, DEFAULT_MLP } from '../core/hyperparameters.ts';
+import {
+  augment,
+  buildCnn,
+  buildMlp,
+  type LabelledData,
+  selectBackend,
+  smote,
+  trainClassifier,
+} from '../core/model.ts';
+import { createRandom } from '../core/random.ts';
+
+/** Two noisy blobs in 4-D; class 1 has `minority` samples. */
+function blobs(majority: number, minority: number, seed: number): LabelledData {
+  const random = createRandom(seed);
+  const labels = [...Array(majority).fill(0), ...Array(minority).fill(1)] as number[];
+  const x = Float32Array.from(
+    labels.flatMap((label) => Array.from({ length: 4 }, () => label * 2 + random())),
+  );
+  return { x, labels };
+}
+
+describe('the training loop', () => {
+  before(() => selectBackend('wasm'));
+
+  it('is reproducible: same seed, same data, same backend → the same history', async () => {
+    const data = blobs(40, 20, 1);
+    const hp = { ...DEFAULT_MLP, epochs: 5, dropout: 0.2 };
+    const run = async () => {
+      const model = buildMlp(4, 2, hp);
+      const { history } = await trainClassifier(model, data, data, hp);
+      model.dispose();
+      return history;
+    };
+    assert.deepEqual(await run(), await run());
+    const images: LabelledData = {
+      x: Float32Array.from({ length: 16 * 8 * 8 }, (_, i) => Math.sin(i)),
+      labels: Array.from({ length: 16 }, (_, i) => i % 2),
+    };
+    const cnnHp = {
+      ...DEFAULT_CNN,
+      blockFilters: [4],
+      denseUnits: [8],
+      epochs: 2,
+      batchSize: 8,
+      augment: 'flip+shift' as const,
+    };
+    const cnn = async () => {
+      const model = buildCnn([8, 8, 1], 2, cnnHp);
+      const { history } = await trainClassifier(model, images, undefined, cnnHp);
+      model.dispose();
+      return history;
+    };
+    assert.deepEqual(await cnn(), await cnn());
+  });
+
+  it('oversamples minority classes with SMOTE: balanced counts, synthetic rows inside the class', () => {
+    const data = blobs(30, 4, 2);
+    const out = smote(data, 4, 0);
+    assert.equal(out.labels.filter((l) => l === 1).length, 30);
+    assert.equal(out.labels.length, 60);
+    assert.deepEqual(out.x.subarray(0, data.x.length), data.x);
+    for (let i = 34; i < 60; i++) {
+      for (const v of out.x.subarray(i * 4, i * 4 + 4)) assert.ok(v >= 2 && v <= 3, `synthetic value ${v}`);
+    }
+    assert.deepEqual(smote(data, 4, 0), out);
+  });
+
+  it('augments images: each is itself or its mirror (flip), and shifts move content by at most 10%', () => {
+    const image = Array.from({ length: 10 * 10 }, (_, i) => (i % 10) + 10 * Math.floor(i / 10));
+    const xs = tf.tensor4d(Array(8).fill(image).flat(), [8, 10, 10, 1]);
+    const flipped = augment(xs, { ...DEFAULT_CNN, augment: 'flip' }, 1).arraySync() as number[][][][];
+    const mirror = (rows: number[][][]) => rows.map((row) => [...row].reverse());
+    const original = (xs.arraySync() as number[][][][])[0] as number[][][];
+    let mirrored = 0;
+    for (const out of flipped) {
+      if (JSON.stringify(out) === JSON.stringify(mirror(original))) mirrored++;
+      else assert.deepEqual(out, original);
+    }
+    assert.ok(mirrored > 0 && mirrored < 8, `${mirrored} of 8 mirrored`);
+    const shifted = augment(xs, { ...DEFAULT_CNN, augment: 'shift' }, 2).arraySync() as number[][][][];
+    for (const out of shifted) {
+      const centre = out[5]?.[5]?.[0] as number;
+      assert.ok(
+        Math.abs((centre % 10) - 5) <= 1 && Math.abs(Math.floor(centre / 10) - 5) <= 1,
+        `centre ${centre}`,
+      );
+    }
+    xs.dispose();
+  });
+});
