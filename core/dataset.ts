@@ -7,7 +7,7 @@ import { parse } from 'csv-parse/sync';
 import { DatasetValidationError } from './errors.ts';
 
 export type ColumnType = 'numeric' | 'categorical';
-export type TaskType = 'classification';
+export type TaskType = 'classification' | 'regression';
 
 export interface ColumnSchema {
   readonly name: string;
@@ -22,7 +22,7 @@ export interface DatasetSchema {
   readonly label: string;
   /** Feature columns, in file order (the label excluded). */
   readonly features: readonly ColumnSchema[];
-  /** Label values, sorted. */
+  /** Label values, sorted (empty for regression). */
   readonly classes: readonly string[];
   readonly rowCount: number;
 }
@@ -37,6 +37,8 @@ export interface ImageSpec {
 /** The optional `datasets/<name>/dataset.json`. */
 export interface DatasetManifest {
   readonly label?: string;
+  /** Default: regression when every label is a number and there are more than 20 distinct ones. */
+  readonly task?: TaskType;
   /** Image datasets: the size and colour every image is decoded to (default: from the first image). */
   readonly image?: ImageSpec;
   /** Overrides of the default hyperparameters (checked against the architecture at preprocessing). */
@@ -137,8 +139,11 @@ export function chooseLabel(header: readonly string[], manifest: DatasetManifest
   return named ?? (header[header.length - 1] as string);
 }
 
-/** Infers column types, checks the rows can train a classifier, and returns the schema. */
-export function inferSchema(table: ParsedTable, label: string): DatasetSchema {
+/** Distinct numeric labels above which a dataset is taken for regression (unless the manifest says). */
+export const REGRESSION_DISTINCT_LABELS = 20;
+
+/** Infers column types and the task, checks the rows can train a model of it, and returns the schema. */
+export function inferSchema(table: ParsedTable, label: string, requestedTask?: TaskType): DatasetSchema {
   const labelIndex = table.header.indexOf(label);
   if (labelIndex < 0) throw new DatasetValidationError(`label column "${label}" is not in the header`);
   const findings: string[] = [];
@@ -167,7 +172,25 @@ export function inferSchema(table: ParsedTable, label: string): DatasetSchema {
     const value = row[labelIndex] ?? '';
     if (!isMissing(value)) counts.set(value, (counts.get(value) ?? 0) + 1);
   }
-  const classes = [...counts.keys()].sort();
+  const values = [...counts.keys()];
+  const numericLabel = values.length > 0 && values.every((v) => Number.isFinite(Number(v)));
+  const task: TaskType =
+    requestedTask ??
+    (numericLabel && values.length > REGRESSION_DISTINCT_LABELS ? 'regression' : 'classification');
+  if (task === 'regression') {
+    if (!numericLabel) {
+      const bad = values.find((v) => !Number.isFinite(Number(v)));
+      findings.push(`regression needs a numeric label; "${label}" has the value ${JSON.stringify(bad)}`);
+    }
+    if (table.rows.length < MIN_ROWS) {
+      findings.push(`the dataset has ${table.rows.length} rows; at least ${MIN_ROWS} are needed`);
+    }
+    if (features.length === 0 && findings.length === 0)
+      findings.push('there is no feature column besides the label');
+    if (findings.length > 0) throw new DatasetValidationError(findings.join('; '), findings);
+    return { kind: 'tabular', task, label, features, classes: [], rowCount: table.rows.length };
+  }
+  const classes = values.sort();
   if (table.rows.length < MIN_ROWS) {
     findings.push(`the dataset has ${table.rows.length} rows; at least ${MIN_ROWS} are needed`);
   }
@@ -184,7 +207,7 @@ export function inferSchema(table: ParsedTable, label: string): DatasetSchema {
     findings.push('there is no feature column besides the label');
   if (findings.length > 0) throw new DatasetValidationError(findings.join('; '), findings);
 
-  return { kind: 'tabular', task: 'classification', label, features, classes, rowCount: table.rows.length };
+  return { kind: 'tabular', task, label, features, classes, rowCount: table.rows.length };
 }
 
 /** Parses one CSV row into typed cells per the schema (label kept as a string). */

@@ -1,3 +1,48 @@
+/** What a model version is judged by: classification or regression figures on the held-out test split. */
+export interface ModelMetrics {
+  readonly count: number;
+  readonly accuracy?: number;
+  readonly macroF1?: number;
+  /** Regression, in the target's own units. */
+  readonly rmse?: number;
+  readonly mae?: number;
+  readonly r2?: number;
+}
+
+export interface RegressionMetrics {
+  readonly rmse: number;
+  readonly mae: number;
+  /** Coefficient of determination: 1 is perfect, 0 is predicting the mean. */
+  readonly r2: number;
+  readonly count: number;
+}
+
+export function regressionMetrics(
+  actual: readonly number[],
+  predicted: readonly number[],
+): RegressionMetrics {
+  if (actual.length !== predicted.length) {
+    throw new RangeError(`${actual.length} targets but ${predicted.length} predictions`);
+  }
+  const n = actual.length;
+  const mean = actual.reduce((a, b) => a + b, 0) / Math.max(1, n);
+  let squares = 0;
+  let absolute = 0;
+  let total = 0;
+  actual.forEach((a, i) => {
+    const e = a - (predicted[i] as number);
+    squares += e * e;
+    absolute += Math.abs(e);
+    total += (a - mean) ** 2;
+  });
+  return {
+    rmse: Math.sqrt(squares / Math.max(1, n)),
+    mae: absolute / Math.max(1, n),
+    r2: total > 0 ? 1 - squares / total : 0,
+    count: n,
+  };
+}
+
 /** Classification metrics on label indices. */
 export interface ClassificationMetrics {
   readonly accuracy: number;

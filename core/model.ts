@@ -59,7 +59,16 @@ export function libraryVersions(): Record<string, string> {
   return { '@tensorflow/tfjs': tf.version.tfjs, backend: tf.getBackend() };
 }
 
-export function buildMlp(inputWidth: number, classCount: number, hp: MlpHyperparameters): tf.LayersModel {
+/**
+ * An MLP over feature rows: a softmax over `outputs` classes, or (regression) one linear output trained on
+ * mean squared error.
+ */
+export function buildMlp(
+  inputWidth: number,
+  outputs: number,
+  hp: MlpHyperparameters,
+  task: 'classification' | 'regression' = 'classification',
+): tf.LayersModel {
   const model = tf.sequential();
   hp.hiddenUnits.forEach((units, i) => {
     model.add(
@@ -72,20 +81,26 @@ export function buildMlp(inputWidth: number, classCount: number, hp: MlpHyperpar
     );
     if (hp.dropout > 0) model.add(tf.layers.dropout({ rate: hp.dropout, seed: hp.seed + 100 + i }));
   });
+  const regression = task === 'regression';
   model.add(
     tf.layers.dense({
-      units: classCount,
-      activation: 'softmax',
+      units: regression ? 1 : outputs,
+      activation: regression ? 'linear' : 'softmax',
       kernelInitializer: tf.initializers.glorotUniform({ seed: hp.seed + 1000 }),
       ...(hp.hiddenUnits.length === 0 ? { inputShape: [inputWidth] } : {}),
     }),
   );
   model.compile({
     optimizer: tf.train.adam(hp.learningRate),
-    loss: 'sparseCategoricalCrossentropy',
-    metrics: ['accuracy'],
+    loss: regression ? 'meanSquaredError' : 'sparseCategoricalCrossentropy',
+    metrics: regression ? [] : ['accuracy'],
   });
   return model;
+}
+
+/** Whether a model predicts one number (regression) rather than class probabilities. */
+export function isRegressor(model: tf.LayersModel): boolean {
+  return model.loss === 'meanSquaredError';
 }
 
 /** A model specification that cannot be built (the message says which value and why). */
@@ -201,13 +216,15 @@ export async function trainClassifier(
   hp: TrainingHyperparameters,
   options: TrainingOptions = {},
 ): Promise<TrainingResult> {
-  if (hp.oversample === 'smote') train = smote(train, sampleSize(model), hp.seed);
+  const classifier = !isRegressor(model);
+  if (classifier && hp.oversample === 'smote') train = smote(train, sampleSize(model), hp.seed);
   const random = createRandom(hp.seed);
   const order = train.labels.map((_, i) => i);
   const history: EpochLog[] = [...(options.history ?? [])];
   // A resumed job replays the shuffles it already did, so epoch k sees the order it would have seen.
   for (let epoch = 1; epoch <= history.length; epoch++) shuffled(order, random);
-  const classWeight = hp.classWeight === 'balanced' ? balancedClassWeights(train.labels) : undefined;
+  const classWeight =
+    classifier && hp.classWeight === 'balanced' ? balancedClassWeights(train.labels) : undefined;
   const [x, y] = toTensors(model, train);
   const validationTensors =
     validation && validation.labels.length > 0 ? toTensors(model, validation) : undefined;
@@ -235,11 +252,11 @@ export async function trainClassifier(
       const log: EpochLog = {
         epoch,
         loss: Number(h.loss?.[0]),
-        accuracy: Number(h.acc?.[0] ?? h.accuracy?.[0]),
+        ...(classifier ? { accuracy: Number(h.acc?.[0] ?? h.accuracy?.[0]) } : {}),
         ...(validationTensors
           ? {
               validationLoss: Number(h.val_loss?.[0]),
-              validationAccuracy: Number(h.val_acc?.[0] ?? h.val_accuracy?.[0]),
+              ...(classifier ? { validationAccuracy: Number(h.val_acc?.[0] ?? h.val_accuracy?.[0]) } : {}),
             }
           : {}),
       };

@@ -9,7 +9,7 @@ import type { TrainingPlatform } from './contract.ts';
 import type { DatasetManifest, DatasetSchema, ImageSpec } from './dataset.ts';
 import type { ModelHyperparameters } from './hyperparameters.ts';
 import type { ImageDatasetSchema } from './image-dataset.ts';
-import type { ClassificationMetrics } from './metrics.ts';
+import type { ModelMetrics } from './metrics.ts';
 import type { Lineage } from './registry.ts';
 import type { Parameters, SearchSpec } from './search.ts';
 
@@ -62,6 +62,8 @@ export type RegisterDatasetResult =
 export type ProcessedSplit = TabularSplit | ImageSplit;
 
 export interface TabularSplit {
+  /** Absent for classification. A regression split's labels are standardized targets. */
+  readonly task?: 'regression';
   readonly classes: readonly string[];
   readonly features: number[][];
   readonly labels: number[];
@@ -107,7 +109,8 @@ export interface TrainingJobSpec {
 export interface EpochLog {
   readonly epoch: number;
   readonly loss: number;
-  readonly accuracy: number;
+  /** Classifiers only. */
+  readonly accuracy?: number;
   readonly validationLoss?: number;
   readonly validationAccuracy?: number;
 }
@@ -162,7 +165,7 @@ export interface TrainingCard {
   readonly history: readonly EpochLog[];
 }
 
-export type EvaluationResult = Pick<ClassificationMetrics, 'accuracy' | 'macroF1' | 'count'>;
+export type EvaluationResult = ModelMetrics;
 
 export interface RegisterModelResult {
   readonly model: string;

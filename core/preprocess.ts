@@ -28,6 +28,10 @@ export interface Preprocessor {
   readonly version: 1;
   /** Absent in files written before image models existed. */
   readonly kind?: 'tabular';
+  /** Absent for classification. */
+  readonly task?: 'regression';
+  /** Regression: the training targets' mean and spread; the model learns and predicts standardized targets. */
+  readonly target?: { readonly mean: number; readonly std: number };
   readonly label: string;
   readonly classes: readonly string[];
   readonly features: readonly FeatureTransform[];
@@ -39,7 +43,19 @@ export interface Preprocessor {
 export function fitPreprocessor(schema: DatasetSchema, train: readonly TypedRow[]): Preprocessor {
   const features = schema.features.map((column): FeatureTransform => fitFeature(column, train));
   const width = features.reduce((sum, f) => sum + (f.type === 'numeric' ? 1 : f.categories.length), 0);
-  return { version: 1, kind: 'tabular', label: schema.label, classes: [...schema.classes], features, width };
+  const base = {
+    version: 1,
+    kind: 'tabular',
+    label: schema.label,
+    classes: [...schema.classes],
+    features,
+    width,
+  } as const;
+  if (schema.task !== 'regression') return base;
+  const targets = train.map((row) => Number(row[schema.label]));
+  const mean = targets.reduce((a, b) => a + b, 0) / Math.max(1, targets.length);
+  const std = Math.sqrt(targets.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, targets.length));
+  return { ...base, task: 'regression', target: { mean, std: std > 1e-12 ? std : 1 } };
 }
 
 function fitFeature(column: ColumnSchema, rows: readonly TypedRow[]): FeatureTransform {
@@ -71,10 +87,30 @@ export function transformRow(pre: Preprocessor, row: TypedRow): number[] {
   return out;
 }
 
+/** A label as the model learns it: a class index, or (regression) the standardized target. */
 export function encodeLabel(pre: Preprocessor, value: string): number {
+  if (pre.target) return (Number(value) - pre.target.mean) / pre.target.std;
   const index = pre.classes.indexOf(value);
   if (index < 0) throw new RangeError(`label value "${value}" is not one of the classes`);
   return index;
+}
+
+/** A regression model's output back in the target's units. */
+export function decodeTarget(pre: Preprocessor, output: number): number {
+  return pre.target ? output * pre.target.std + pre.target.mean : output;
+}
+
+/**
+ * Strata for splitting a regression dataset: the targets' quintiles, so every split spans the range as
+ * stratified classes do.
+ */
+export function targetStrata(targets: readonly number[], bins = 5): (target: number) => string {
+  const sorted = [...targets].sort((a, b) => a - b);
+  const edges = Array.from(
+    { length: bins - 1 },
+    (_, i) => sorted[Math.floor(((i + 1) * sorted.length) / bins)] as number,
+  );
+  return (target) => `q${edges.filter((edge) => target >= edge).length}`;
 }
 
 export interface SplitRatios {

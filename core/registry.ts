@@ -1,5 +1,5 @@
 /** Registry rules: what a model version is, and when a new one takes an alias. */
-import type { ClassificationMetrics } from './metrics.ts';
+import type { ModelMetrics } from './metrics.ts';
 
 export type ModelStatus = 'registered' | 'approved' | 'rejected' | 'archived';
 
@@ -31,13 +31,20 @@ export interface ModelVersion {
   readonly version: number;
   readonly status: ModelStatus;
   readonly artifactPrefix: string;
-  readonly metrics: Pick<ClassificationMetrics, 'accuracy' | 'macroF1' | 'count'>;
+  readonly metrics: ModelMetrics;
   readonly lineage: Lineage;
   readonly createdAt: string;
 }
 
-/** The metric that ranks models of a task. */
-export const PRIMARY_METRIC = 'macroF1' as const;
+/** The metric that ranks models of a task: macro-F1 for classifiers (higher is better), RMSE for regressors. */
+export function primaryMetric(metrics: ModelMetrics): {
+  name: string;
+  value: number;
+  higherIsBetter: boolean;
+} {
+  if (metrics.rmse !== undefined) return { name: 'rmse', value: metrics.rmse, higherIsBetter: false };
+  return { name: 'macroF1', value: metrics.macroF1 ?? 0, higherIsBetter: true };
+}
 
 export interface PromotionDecision {
   readonly promote: boolean;
@@ -49,18 +56,27 @@ export function decidePromotion(
   candidate: Pick<ModelVersion, 'version' | 'metrics'>,
   current: Pick<ModelVersion, 'version' | 'metrics'> | undefined,
 ): PromotionDecision {
-  const score = candidate.metrics[PRIMARY_METRIC];
+  const score = primaryMetric(candidate.metrics);
   if (!current)
     return { promote: true, reason: `no version holds the alias; v${candidate.version} takes it` };
-  const incumbent = current.metrics[PRIMARY_METRIC];
-  if (score >= incumbent) {
+  const incumbent = primaryMetric(current.metrics);
+  if (score.name !== incumbent.name) {
     return {
       promote: true,
-      reason: `v${candidate.version} ${PRIMARY_METRIC} ${score.toFixed(4)} >= v${current.version} ${incumbent.toFixed(4)}`,
+      reason: `v${candidate.version} is judged by ${score.name}, v${current.version} by ${incumbent.name}: the task changed`,
+    };
+  }
+  const [a, b] = [score.value, incumbent.value];
+  const better = score.higherIsBetter ? '>=' : '<=';
+  const worse = score.higherIsBetter ? '<' : '>';
+  if (score.higherIsBetter ? a >= b : a <= b) {
+    return {
+      promote: true,
+      reason: `v${candidate.version} ${score.name} ${a.toFixed(4)} ${better} v${current.version} ${b.toFixed(4)}`,
     };
   }
   return {
     promote: false,
-    reason: `v${candidate.version} ${PRIMARY_METRIC} ${score.toFixed(4)} < v${current.version} ${incumbent.toFixed(4)}; v${current.version} stays`,
+    reason: `v${candidate.version} ${score.name} ${a.toFixed(4)} ${worse} v${current.version} ${b.toFixed(4)}; v${current.version} stays`,
   };
 }

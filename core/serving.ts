@@ -5,7 +5,7 @@
 import type { DatasetSchema, ImageSpec, TypedRow } from './dataset.ts';
 import { InvalidRequestError } from './errors.ts';
 import { argmax } from './metrics.ts';
-import type { ImagePreprocessor, Preprocessor } from './preprocess.ts';
+import { decodeTarget, type ImagePreprocessor, type Preprocessor } from './preprocess.ts';
 
 /** `schema.json`: the input contract of a model version (tabular rows). */
 export interface InputSchema {
@@ -131,9 +131,13 @@ export function parsePredictRequest(body: string | undefined | null, schema: Inp
   });
 }
 
-export interface Prediction {
-  readonly label: string;
-  readonly probabilities: Record<string, number>;
+export type Prediction =
+  | { readonly label: string; readonly probabilities: Record<string, number> }
+  | { readonly value: number };
+
+/** A regressor's outputs in the target's units: `{"value": …}` per instance. */
+export function toValuePredictions(pre: Preprocessor, outputs: readonly (readonly number[])[]): Prediction[] {
+  return outputs.map((row) => ({ value: decodeTarget(pre, row[0] ?? 0) }));
 }
 
 export function toPredictions(

@@ -4,9 +4,17 @@ import { describe, it } from 'node:test';
 import { API, KEYS } from '../core/contract.ts';
 import { chooseLabel, contentHash, inferSchema, parseCsv, typedRow } from '../core/dataset.ts';
 import { DatasetValidationError, InvalidRequestError } from '../core/errors.ts';
-import { classificationMetrics } from '../core/metrics.ts';
+import { classificationMetrics, regressionMetrics } from '../core/metrics.ts';
 import { failureReason } from '../core/pipeline.ts';
-import { baselineStatistics, fitPreprocessor, stratifiedSplit, transformRow } from '../core/preprocess.ts';
+import {
+  baselineStatistics,
+  decodeTarget,
+  encodeLabel,
+  fitPreprocessor,
+  stratifiedSplit,
+  targetStrata,
+  transformRow,
+} from '../core/preprocess.ts';
 import { decidePromotion } from '../core/registry.ts';
 import { inputSchema, parsePredictRequest, toPredictions } from '../core/serving.ts';
 
@@ -132,6 +140,47 @@ describe('preprocessing', () => {
     assert.equal(petal.min, 1);
     assert.equal(petal.max, 6.9);
     assert.equal(petal.quantiles.length, 11);
+  });
+});
+
+describe('regression', () => {
+  const diabetes = readFileSync(new URL('fixtures/diabetes.csv', import.meta.url));
+  it('takes a numeric label with more than 20 values for regression, unless the manifest says otherwise', () => {
+    const table = parseCsv(diabetes);
+    assert.equal(inferSchema(table, 'progression').task, 'regression');
+    assert.deepEqual(inferSchema(table, 'progression').classes, []);
+    assert.equal(inferSchema(table, 'sex').task, 'classification');
+    assert.throws(
+      () => inferSchema(parseCsv(iris), 'species', 'regression'),
+      (error: unknown) =>
+        error instanceof DatasetValidationError && /regression needs a numeric label/.test(error.message),
+    );
+  });
+
+  it('scores RMSE, MAE and R² (0 for predicting the mean, 1 for perfect)', () => {
+    const m = regressionMetrics([1, 2, 3, 4], [1, 2, 3, 6]);
+    assert.equal(m.rmse, 1);
+    assert.equal(m.mae, 0.5);
+    assert.equal(regressionMetrics([1, 2, 3], [2, 2, 2]).r2, 0);
+    assert.equal(regressionMetrics([1, 2, 3], [1, 2, 3]).r2, 1);
+  });
+
+  it('splits regression rows by target quintile, and standardizes the target on the training split', () => {
+    const stratum = targetStrata([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual([1, 3, 5, 7, 10].map(stratum), ['q0', 'q1', 'q2', 'q3', 'q4']);
+    const table = parseCsv(diabetes);
+    const schema = inferSchema(table, 'progression');
+    const rows = table.rows.map((row) => typedRow(schema, table.header, row));
+    const pre = fitPreprocessor(schema, rows);
+    const encoded = rows.map((row) => encodeLabel(pre, String(row.progression)));
+    assert.ok(Math.abs(encoded.reduce((a, b) => a + b, 0) / encoded.length) < 1e-9);
+    assert.equal(decodeTarget(pre, encodeLabel(pre, '151')), 151);
+  });
+
+  it('promotes a regressor by lower RMSE', () => {
+    const v = (version: number, rmse: number) => ({ version, metrics: { rmse, r2: 0.5, mae: 1, count: 10 } });
+    assert.equal(decidePromotion(v(2, 50), v(1, 55)).promote, true);
+    assert.match(decidePromotion(v(2, 60), v(1, 55)).reason, /rmse 60.0000 > v1 55.0000; v1 stays/);
   });
 });
 

@@ -206,6 +206,34 @@ describe('the local platform, end to end', () => {
     }
   });
 
+  it('trains a regression MLP on diabetes (a numeric target with many values): R² on held-out rows, values over HTTP', async (t) => {
+    const { client } = local;
+    await client.upload(
+      'datasets/diabetes/diabetes.csv',
+      readFileSync(new URL('fixtures/diabetes.csv', import.meta.url)),
+    );
+    const [run] = await client.waitForRuns('diabetes');
+    assert.equal(run?.status, 'SUCCEEDED', run?.reason);
+    const metrics = run.metrics as { r2: number; rmse: number; mae: number };
+    // scikit-learn's linear regression reaches R² ≈ 0.45 on a held-out fifth of this dataset.
+    assert.ok(metrics.r2 >= 0.3, `R² ${metrics.r2}`);
+    t.diagnostic(
+      `diabetes: R² ${metrics.r2.toFixed(3)}, RMSE ${metrics.rmse.toFixed(1)}, MAE ${metrics.mae.toFixed(1)}`,
+    );
+    assert.ok(metrics.rmse > 0 && metrics.mae > 0 && metrics.mae <= metrics.rmse);
+
+    const heldOut = await client.artifactJson<TypedRow[]>(KEYS.data('diabetes', run.runId, 'test-rows.json'));
+    const response = await client.predict('diabetes', { instances: heldOut.slice(0, 20) });
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { predictions: { value: number }[] };
+    assert.equal(body.predictions.length, 20);
+    const errors = body.predictions.map((p, i) => Math.abs(p.value - Number(heldOut[i]?.progression)));
+    assert.ok(
+      errors.reduce((a, b) => a + b, 0) / errors.length < 2 * metrics.mae + 1,
+      'served values are as good as the evaluated ones',
+    );
+  });
+
   it('keeps datasets, runs and models across a restart', async () => {
     await local.restart();
     const { client } = local;

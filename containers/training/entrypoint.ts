@@ -228,7 +228,8 @@ function buildModel(train: ProcessedSplit, hp: ModelHyperparameters): tf.LayersM
     return buildCnn([height, width, channels], train.classes.length, hp);
   }
   if (!('features' in train)) throw new ModelSpecError('an MLP trains on feature rows; use a CNN for images');
-  return buildMlp(train.features[0]?.length ?? 0, train.classes.length, hp);
+  const task = train.task ?? 'classification';
+  return buildMlp(train.features[0]?.length ?? 0, train.classes.length, hp, task);
 }
 
 /** Runs the job the environment describes; sets a non-zero exit code on failure. */

@@ -25,7 +25,9 @@ export async function handler(state: PipelineState): Promise<DeployResult> {
     step: 'Deploy',
     modelVersion: model.version,
     promoted: result.promoted,
-    metrics: { accuracy: evaluation.accuracy, macroF1: evaluation.macroF1 },
+    metrics: Object.fromEntries(
+      Object.entries(evaluation).filter(([name, value]) => name !== 'count' && typeof value === 'number'),
+    ),
     finishedAt: new Date().toISOString(),
   });
   logger.info('deployment decided', { ...result });

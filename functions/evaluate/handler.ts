@@ -1,6 +1,7 @@
 /**
- * Evaluate: the trained model on the held-out test split — accuracy, macro-F1, confusion matrix —
- * written as `metrics.json` into the model folder.
+ * Evaluate: the trained model on the held-out test split — accuracy, macro-F1 and confusion matrix for a
+ * classifier; RMSE, MAE and R² in the target's units for a regressor — written as `metrics.json` into the
+ * model folder.
  * Input: PipelineState with `preprocess`. Output: EvaluationResult.
  */
 import { bucketName } from '../../aws/config.ts';
@@ -8,9 +9,10 @@ import { loadPredictor } from '../../aws/model-store.ts';
 import { getJson, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS, ENV, KEYS } from '../../core/contract.ts';
-import { argmax, classificationMetrics } from '../../core/metrics.ts';
+import { argmax, classificationMetrics, regressionMetrics } from '../../core/metrics.ts';
 import { selectBackend, splitToData } from '../../core/model.ts';
 import type { EvaluationResult, PipelineState, ProcessedSplit } from '../../core/pipeline.ts';
+import { type AnyPreprocessor, decodeTarget, isImagePreprocessor } from '../../core/preprocess.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('evaluate');
@@ -24,14 +26,25 @@ export async function handler(state: PipelineState): Promise<EvaluationResult> {
   logger.appendKeys({ runId: state.runId });
   await Promise.all([backend, updateRun(state.runId, { step: 'Evaluate' })]);
 
-  const [model, test] = await Promise.all([
+  const [model, test, pre] = await Promise.all([
     loadPredictor(artifactsBucket, preprocess.modelPrefix),
     getJson<ProcessedSplit>(artifactsBucket, KEYS.data(dataset.name, state.runId, 'test.json')),
+    getJson<AnyPreprocessor>(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.preprocessor),
   ]);
   const data = splitToData(test);
-  const predicted = model.predict(data.x).map(argmax);
+  const outputs = model.predict(data.x);
   model.dispose();
-  const metrics = classificationMetrics(test.labels, predicted, test.classes);
+  if (!isImagePreprocessor(pre) && pre.task === 'regression') {
+    // In the target's own units: the model predicts standardized targets.
+    const metrics = regressionMetrics(
+      test.labels.map((label) => decodeTarget(pre, label)),
+      outputs.map((row) => decodeTarget(pre, row[0] ?? 0)),
+    );
+    await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, { test: metrics });
+    logger.info('model evaluated', { ...metrics });
+    return metrics;
+  }
+  const metrics = classificationMetrics(test.labels, outputs.map(argmax), test.classes);
   await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, { test: metrics });
   logger.info('model evaluated', {
     accuracy: metrics.accuracy,

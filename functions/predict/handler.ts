@@ -13,7 +13,13 @@ import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import { parseImagePredictRequest, requestImagesToInput } from '../../core/image.ts';
 import { flatten, selectBackend } from '../../core/model.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocess.ts';
-import { type InputSchema, MAX_INSTANCES, parsePredictRequest, toPredictions } from '../../core/serving.ts';
+import {
+  type InputSchema,
+  MAX_INSTANCES,
+  parsePredictRequest,
+  toPredictions,
+  toValuePredictions,
+} from '../../core/serving.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('predict');
@@ -45,7 +51,11 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       : flatten(
           parsePredictRequest(body, servable.schema as InputSchema).map((row) => transformRow(pre, row)),
         );
-    const predictions = toPredictions(pre.classes, servable.model.predict(x));
+    const outputs = servable.model.predict(x);
+    const predictions =
+      !isImagePreprocessor(pre) && pre.task === 'regression'
+        ? toValuePredictions(pre, outputs)
+        : toPredictions(pre.classes, outputs);
     return json(200, { predictions, model_version: version.version });
   } catch (error) {
     if (error instanceof InvalidRequestError) {

@@ -36,6 +36,7 @@ import {
   type Preprocessor,
   type Split,
   stratifiedSplit,
+  targetStrata,
   transformRow,
 } from '../../core/preprocess.ts';
 import { imageInputSchema, inputSchema } from '../../core/serving.ts';
@@ -107,7 +108,14 @@ async function preprocessTable(
   const table = parseCsv(await getBytes(state.bucket, dataset.key));
   const { schema } = dataset;
   const rows = table.rows.map((row) => typedRow(schema, table.header, row));
-  const split = stratifiedSplit(rows, (row) => String(row[schema.label]), DEFAULT_SPLIT, SPLIT_SEED);
+  const stratum =
+    schema.task === 'regression'
+      ? (
+          (strata) => (row: TypedRow) =>
+            strata(Number(row[schema.label]))
+        )(targetStrata(rows.map((row) => Number(row[schema.label]))))
+      : (row: TypedRow) => String(row[schema.label]);
+  const split = stratifiedSplit(rows, stratum, DEFAULT_SPLIT, SPLIT_SEED);
   const pre = fitPreprocessor(schema, split.train);
   await Promise.all([
     write('train.json', processed(pre, split.train)),
@@ -206,6 +214,7 @@ async function preprocessImages(
 
 function processed(pre: Preprocessor, rows: readonly TypedRow[]): ProcessedSplit {
   return {
+    ...(pre.task === 'regression' ? { task: 'regression' as const } : {}),
     classes: pre.classes,
     features: rows.map((row) => transformRow(pre, row)),
     labels: rows.map((row) => encodeLabel(pre, String(row[pre.label]))),

@@ -83,7 +83,7 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
     const manifest = await readManifest(state.bucket, name);
     if (trigger === 'csv') {
       const table = parseCsv(bytes as Uint8Array);
-      const schema = inferSchema(table, chooseLabel(table.header, manifest));
+      const schema = inferSchema(table, chooseLabel(table.header, manifest), manifest.task);
       await setDatasetOutcome(name, version, { status: 'REGISTERED', schema });
       logger.info('dataset registered', { version, rows: schema.rowCount, label: schema.label });
       return { skip: false, name, version, hash, key: state.key, schema, manifest };
@@ -111,7 +111,7 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
   }
 }
 
-const MANIFEST_FIELDS = ['label', 'image', 'hyperparameters', 'search'];
+const MANIFEST_FIELDS = ['label', 'task', 'image', 'hyperparameters', 'search'];
 
 async function readManifest(bucket: string, name: string): Promise<DatasetManifest> {
   const bytes = await getBytesIfExists(bucket, KEYS.manifest(name));
@@ -124,12 +124,15 @@ async function readManifest(bucket: string, name: string): Promise<DatasetManife
     if (unknown.length > 0) {
       throw new Error(`unknown field(s) ${unknown.join(', ')}; a manifest has ${MANIFEST_FIELDS.join(', ')}`);
     }
-    const { label, image, hyperparameters, search } = manifest as Record<string, unknown>;
+    const { label, task, image, hyperparameters, search } = manifest as Record<string, unknown>;
     if (label !== undefined && typeof label !== 'string') throw new Error('"label" must be a string');
+    if (task !== undefined && task !== 'classification' && task !== 'regression')
+      throw new Error('"task" must be "classification" or "regression"');
     if (hyperparameters !== undefined && (typeof hyperparameters !== 'object' || hyperparameters === null))
       throw new Error('"hyperparameters" must be an object');
     return {
       ...(label === undefined ? {} : { label }),
+      ...(task === undefined ? {} : { task: task as 'classification' | 'regression' }),
       ...(image === undefined ? {} : { image: parseImageSpec(image) }),
       ...(hyperparameters === undefined
         ? {}
