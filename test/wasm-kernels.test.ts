@@ -280,6 +280,27 @@ describe('convolution and pooling gradients on wasm', () => {
       assert.ok(maxRelativeError(actual[i] ?? [], expected[i] ?? []) < 1e-4, `input ${i}`);
   });
 
+  for (const [a, b, transposeA, transposeB] of [
+    [[5, 7], [5, 3], true, false],
+    [[4, 6], [3, 6], false, true],
+    [[6, 4], [3, 6], true, true],
+    [[2, 5, 7], [2, 5, 3], true, false],
+    [[4, 6], [6, 3], false, false],
+  ] as [number[], number[], boolean, boolean][]) {
+    it(`BatchMatMul equals the cpu kernel: ${a.join('×')}${transposeA ? 'ᵀ' : ''} · ${b.join('×')}${transposeB ? 'ᵀ' : ''}`, async () => {
+      const av = values(a, 21);
+      const bv = values(b, 22);
+      await expectKernelMatchesCpu(
+        tf.BatchMatMul,
+        () => ({
+          a: tf.tensor(av, a.length === 2 ? [1, ...a] : a),
+          b: tf.tensor(bv, b.length === 2 ? [1, ...b] : b),
+        }),
+        { transposeA, transposeB },
+      );
+    });
+  }
+
   it('gives the same conv2d gradients as cpu through tf.grads, without leaking tensors', async () => {
     const x = values([3, 9, 9, 2], 3);
     const filter = values([3, 3, 2, 4], 4);
