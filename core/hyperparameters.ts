@@ -7,6 +7,8 @@ export interface TrainingHyperparameters {
   readonly epochs: number;
   readonly batchSize: number;
   readonly seed: number;
+  /** L2 penalty on every layer's weights (0 = none). */
+  readonly weightDecay?: number;
   /** Stop when validation loss has not improved for this many epochs; 0 trains every epoch. */
   readonly patience?: number;
   /** `cosine` decays the learning rate towards zero over the epochs. */
@@ -52,6 +54,7 @@ export const DEFAULT_MLP: MlpHyperparameters = {
   epochs: 120,
   batchSize: 16,
   seed: 42,
+  weightDecay: 0,
   patience: 0,
   schedule: 'constant',
   classWeight: 'none',
@@ -68,6 +71,7 @@ export const DEFAULT_CNN: CnnHyperparameters = {
   epochs: 8,
   batchSize: 64,
   seed: 42,
+  weightDecay: 0,
   patience: 0,
   schedule: 'constant',
   classWeight: 'none',

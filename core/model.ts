@@ -76,6 +76,7 @@ export function buildMlp(
         units,
         activation: 'relu',
         kernelInitializer: tf.initializers.heNormal({ seed: hp.seed + i }),
+        ...decay(hp),
         ...(i === 0 ? { inputShape: [inputWidth] } : {}),
       }),
     );
@@ -87,6 +88,7 @@ export function buildMlp(
       units: regression ? 1 : outputs,
       activation: regression ? 'linear' : 'softmax',
       kernelInitializer: tf.initializers.glorotUniform({ seed: hp.seed + 1000 }),
+      ...decay(hp),
       ...(hp.hiddenUnits.length === 0 ? { inputShape: [inputWidth] } : {}),
     }),
   );
@@ -101,6 +103,11 @@ export function buildMlp(
 /** Whether a model predicts one number (regression) rather than class probabilities. */
 export function isRegressor(model: tf.LayersModel): boolean {
   return model.loss === 'meanSquaredError';
+}
+
+/** L2 weight decay on a layer's kernel, when `hp.weightDecay` asks for it. */
+function decay(hp: TrainingHyperparameters): { kernelRegularizer?: ReturnType<typeof tf.regularizers.l2> } {
+  return hp.weightDecay ? { kernelRegularizer: tf.regularizers.l2({ l2: hp.weightDecay }) } : {};
 }
 
 /** A model specification that cannot be built (the message says which value and why). */
@@ -127,6 +134,7 @@ export function buildCnn(
           padding: 'same',
           activation: 'relu',
           kernelInitializer: tf.initializers.heNormal({ seed: seed++ }),
+          ...decay(hp),
           ...(block === 0 && c === 0 ? { inputShape: [...inputShape] } : {}),
         }),
       );
@@ -147,6 +155,7 @@ export function buildCnn(
         units,
         activation: 'relu',
         kernelInitializer: tf.initializers.heNormal({ seed: seed++ }),
+        ...decay(hp),
       }),
     );
     if (hp.dropout > 0) model.add(tf.layers.dropout({ rate: hp.dropout, seed: seed++ }));
@@ -156,6 +165,7 @@ export function buildCnn(
       units: classCount,
       activation: 'softmax',
       kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }),
+      ...decay(hp),
     }),
   );
   model.compile({

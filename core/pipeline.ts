@@ -153,6 +153,8 @@ export interface TrainingCard {
   readonly training: {
     readonly seconds: number;
     readonly samples: number;
+    /** Where the data came from: SageMaker's input channels, or S3 directly (Batch). */
+    readonly data: 'channel' | 's3';
     /** Epochs in the history (all of them, across attempts). */
     readonly epochs: number;
     /** Of the epochs this attempt trained. */

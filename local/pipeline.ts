@@ -9,8 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
+import { getBytes, listObjects } from '../aws/object-store.ts';
 
 /** The event log entries of an execution (the library declares but does not export the type). */
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
@@ -202,6 +203,7 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
       );
       if (!job.HyperParameters[SAGEMAKER_JOB_HYPERPARAMETER])
         throw new Error('no training job hyperparameter');
+      await downloadChannels(job.InputDataConfig ?? [], join(root, 'input', 'data'));
       const { failure } = await this.runTrainingProcess({ [ENV.sageMakerRoot]: root });
       if (failure !== undefined) {
         // SageMaker's FailureReason is what the container wrote to /opt/ml/output/failure.
@@ -282,6 +284,28 @@ interface BatchSubmitJob {
 interface SageMakerTrainingJob {
   readonly TrainingJobName: string;
   readonly HyperParameters: Record<string, string>;
+  readonly InputDataConfig?: readonly SageMakerChannel[];
+}
+
+interface SageMakerChannel {
+  readonly ChannelName: string;
+  readonly DataSource: { readonly S3DataSource: { readonly S3Uri: string } };
+}
+
+/** What SageMaker does before the container starts: every object under a channel's S3 prefix into `data/<channel>/`. */
+async function downloadChannels(channels: readonly SageMakerChannel[], dataDir: string): Promise<void> {
+  for (const channel of channels) {
+    const uri = /^s3:\/\/([^/]+)\/(.*)$/.exec(channel.DataSource.S3DataSource.S3Uri);
+    if (!uri?.[1]) throw new Error(`channel ${channel.ChannelName}: not an s3:// URI`);
+    const [, bucket, prefix = ''] = uri;
+    const dir = join(dataDir, channel.ChannelName);
+    mkdirSync(dir, { recursive: true });
+    for (const object of await listObjects(bucket, prefix)) {
+      const relative = object.key.slice(prefix.lastIndexOf('/') + 1);
+      mkdirSync(dirname(join(dir, relative)), { recursive: true });
+      writeFileSync(join(dir, relative), await getBytes(bucket, object.key));
+    }
+  }
 }
 
 /** The error Step Functions raises when a `.sync` job fails: States.TaskFailed, the job as the Cause. */

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ARTIFACTS, ENV, KEYS } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
+import type { TrainingCard } from '../core/pipeline.ts';
 import { localPlatformFixture } from './helpers.ts';
 
 describe('training through the SageMaker contract', () => {
@@ -23,10 +24,11 @@ describe('training through the SageMaker contract', () => {
     assert.equal(run?.status, 'SUCCEEDED', run?.reason);
     assert.equal((await client.runs('wine')).length, 1, 'the manifest upload starts no run');
 
-    const card = await client.artifactJson<{ contract: string; lineage: { hyperparameters: object } }>(
+    const card = await client.artifactJson<TrainingCard>(
       KEYS.modelPrefix('wine', run.runId) + ARTIFACTS.card,
     );
     assert.equal(card.contract, 'sagemaker');
+    assert.equal(card.training.data, 'channel', 'the splits came in as the train and validation channels');
     const metrics = await client.artifactJson<{ test: { accuracy: number; confusionMatrix: number[][] } }>(
       KEYS.modelPrefix('wine', run.runId) + ARTIFACTS.metrics,
     );

@@ -58,6 +58,18 @@ describe('the training loop', () => {
     assert.deepEqual(await cnn(), await cnn());
   });
 
+  it('adds L2 weight decay to the loss when asked, and only then', async () => {
+    const data = blobs(20, 20, 3);
+    const loss = async (weightDecay: number) => {
+      const hp = { ...DEFAULT_MLP, epochs: 1, weightDecay };
+      const model = buildMlp(4, 2, hp);
+      const { history } = await trainClassifier(model, data, undefined, hp);
+      model.dispose();
+      return history[0]?.loss ?? 0;
+    };
+    assert.ok((await loss(0.5)) > (await loss(0)) + 0.1);
+  });
+
   it('oversamples minority classes with SMOTE: balanced counts, synthetic rows inside the class', () => {
     const data = blobs(30, 4, 2);
     const out = smote(data, 4, 0);

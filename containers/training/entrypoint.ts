@@ -7,12 +7,13 @@
  * - SageMaker: the job spec is the `nimbus_job` hyperparameter in
  *   `/opt/ml/input/config/hyperparameters.json`; the model files are also copied to `/opt/ml/model`, and a
  *   failure is described in `/opt/ml/output/failure`.
- * Data is read from, and the model folder written to, S3 (the spec names both). Exit code 0 means the model
+ * Data is read from the SageMaker channels `train` and `validation` when present, else from S3 (the spec
+ * names the keys); the model folder is written to S3. Exit code 0 means the model
  * folder is complete; anything else is a failure, with the reason as the last line on stderr.
  */
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { saveModelFiles } from '../../aws/model-store.ts';
 import { getBytes, getBytesIfExists, getJson, putBytes, putJson } from '../../aws/object-store.ts';
@@ -98,9 +99,9 @@ export async function train(job: JobSource): Promise<void> {
   const backend = await selectBackend(process.env[ENV.tfBackend]);
   progress('started', { runId: spec.runId, contract: job.contract, backend });
 
-  const [train, validation] = await Promise.all([
-    getJson<ProcessedSplit>(spec.bucket, spec.trainKey),
-    getJson<ProcessedSplit>(spec.bucket, spec.validationKey),
+  const [[train, source], [validation]] = await Promise.all([
+    readSplit(job, 'train', spec.trainKey),
+    readSplit(job, 'validation', spec.validationKey),
   ]);
   const hp = spec.hyperparameters;
   const model = buildModel(train, hp);
@@ -142,6 +143,7 @@ export async function train(job: JobSource): Promise<void> {
     training: {
       seconds,
       samples: trainData.labels.length,
+      data: source,
       epochs: history.length,
       samplesPerSecond: (trainData.labels.length * trainedEpochs) / seconds,
       final: last,
@@ -166,6 +168,22 @@ export async function train(job: JobSource): Promise<void> {
     accuracy: last?.accuracy,
     validationAccuracy: last?.validationAccuracy,
   });
+}
+
+/**
+ * A processed split: from its SageMaker channel (`/opt/ml/input/data/<channel>/`, which SageMaker filled from
+ * S3 before the container started), else from S3.
+ */
+async function readSplit(
+  job: JobSource,
+  channel: 'train' | 'validation',
+  key: string,
+): Promise<[ProcessedSplit, 'channel' | 's3']> {
+  if (job.sageMakerRoot) {
+    const file = join(job.sageMakerRoot, 'input', 'data', channel, basename(key));
+    if (existsSync(file)) return [JSON.parse(readFileSync(file, 'utf8')) as ProcessedSplit, 'channel'];
+  }
+  return [await getJson<ProcessedSplit>(job.spec.bucket, key), 's3'];
 }
 
 /** `latest.json` of a checkpoint folder: written last, so it only ever names a complete epoch folder. */
