@@ -114,10 +114,11 @@ export async function train(job: JobSource): Promise<void> {
     await restoreTrainingState(model, checkpoint.state);
     progress('resumed', { runId: spec.runId, epoch: checkpoint.latest.epoch, epochs: hp.epochs });
   }
+  const checkpoints = new CheckpointWriter(spec.bucket, spec.checkpointPrefix);
   const result = await trainClassifier(model, trainData, splitToData(validation), hp, {
     history: checkpoint?.latest.history ?? [],
     onEpoch: async (log, history) => {
-      if (spec.checkpointPrefix) await saveCheckpoint(spec.bucket, spec.checkpointPrefix, model, history);
+      await checkpoints.epochEnded(model, history);
       if (log.epoch % 10 === 0 || log.epoch === hp.epochs || hp.epochs <= 30)
         progress('epoch', { runId: spec.runId, ...log, epochs: hp.epochs });
     },
@@ -195,18 +196,41 @@ interface LatestCheckpoint {
 }
 
 /**
+ * Checkpoints after every epoch — except while epochs are so short that checkpointing would take more than
+ * about a tenth of the time: then after the first epoch that ends at least ten checkpoint-durations after the
+ * last one. (Uploads cannot run in the background: training keeps the event loop busy until it yields.)
+ */
+class CheckpointWriter {
+  private lastEnded = 0;
+  private lastCost = 0;
+
+  constructor(
+    private readonly bucket: string,
+    private readonly prefix: string | undefined,
+  ) {}
+
+  async epochEnded(model: tf.LayersModel, history: readonly EpochLog[]): Promise<void> {
+    if (!this.prefix) return;
+    const now = performance.now();
+    if (this.lastEnded > 0 && now - this.lastEnded < 10 * this.lastCost) return;
+    await saveCheckpoint(this.bucket, this.prefix, await captureTrainingState(model), history);
+    this.lastEnded = performance.now();
+    this.lastCost = this.lastEnded - now;
+  }
+}
+
+/**
  * Saves the model and optimizer state after an epoch into its own folder (`epoch-000003/`), then points
  * `latest.json` at it: a process killed mid-write leaves the previous checkpoint intact.
  */
 async function saveCheckpoint(
   bucket: string,
   prefix: string,
-  model: tf.LayersModel,
+  state: TrainingState,
   history: readonly EpochLog[],
 ): Promise<void> {
   const epoch = history.length;
   const folder = `${prefix}epoch-${String(epoch).padStart(6, '0')}/`;
-  const state = await captureTrainingState(model);
   await Promise.all([
     putJson(bucket, folder + ARTIFACTS.modelJson, state.weights.modelJson),
     putBytes(bucket, folder + ARTIFACTS.weights, state.weights.weights, 'application/octet-stream'),
