@@ -1,7 +1,8 @@
 /**
  * Sizes of the Lambda bundles exactly as `cdk synth` builds them (esbuild via NodejsFunction), unzipped and
  * zipped (raw deflate per file, as a zip stores them), against Lambda's limits (50 MB zipped upload, 250 MB
- * unzipped) and our own target for the predict function (5 MB zipped, for cold starts).
+ * unzipped) and our own target for the predict function (5 MB zipped, for cold starts). Native modules
+ * (sharp) are installed for Lambda's arm64, as deployed, and counted with the rest ("code only": no maps).
  *
  *   npm run bench:bundles
  */
@@ -13,19 +14,14 @@ import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import { FUNCTIONS } from '../core/contract.ts';
 import { NimbusFunction } from '../infra/function.ts';
 
-const functions: { dir: string; tfjs: boolean }[] = [
-  ...Object.values(FUNCTIONS).map((fn) => ({ dir: fn.dir, tfjs: fn.dir === 'evaluate' })),
-  { dir: 'predict', tfjs: true },
-];
+const functions = [...Object.values(FUNCTIONS).map((fn) => fn.dir), 'predict'];
 const outdir = mkdtempSync(join(tmpdir(), 'nimbus-bundles-'));
 process.env.CDK_VALIDATION = 'false';
 const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
 const stack = new Stack(app, 'Bundles');
 const started = performance.now();
-const built = functions.map((fn) => ({
-  ...fn,
-  construct: new NimbusFunction(stack, fn.dir, { dir: fn.dir, tfjs: fn.tfjs }),
-}));
+// Each function with the extras the platform gives it (BUNDLE_EXTRAS: wasm binaries, sharp for arm64).
+const built = functions.map((dir) => ({ dir, construct: new NimbusFunction(stack, dir, { dir }) }));
 const template = app.synth().getStackByName('Bundles').template as {
   Resources: Record<string, { Metadata?: Record<string, string> }>;
 };
@@ -44,10 +40,11 @@ for (const fn of built) {
   let unzipped = 0;
   let zipped = 0;
   let code = 0;
-  for (const file of readdirSync(dir)) {
+  for (const file of readdirSync(dir, { recursive: true }) as string[]) {
+    if (!statSync(join(dir, file)).isFile()) continue;
     const bytes = readFileSync(join(dir, file));
     const deflated = deflateRawSync(bytes, { level: 9 }).byteLength + 100;
-    unzipped += statSync(join(dir, file)).size;
+    unzipped += bytes.byteLength;
     zipped += deflated;
     if (!file.endsWith('.map')) code += deflated;
   }

@@ -2,10 +2,20 @@
  * Image decoding with sharp: `decodeImage` (here) + `imageInput` (preprocess.ts) are the one path from image
  * bytes to model input, run by preprocessing (training data) and by predict (serving).
  */
-import sharp from 'sharp';
+import type sharpType from 'sharp';
 import type { ImageSpec } from './dataset.ts';
 import { InvalidRequestError, NimbusError } from './errors.ts';
 import { imageInput, imageSize } from './preprocess.ts';
+
+/**
+ * sharp (native libvips) loads on first use: a predict function serving tabular models never pays for it at
+ * cold start.
+ */
+let sharpModule: Promise<typeof sharpType> | undefined;
+function loadSharp(): Promise<typeof sharpType> {
+  sharpModule ??= import('sharp').then((m) => m.default);
+  return sharpModule;
+}
 
 /** An image that cannot be decoded (not PNG/JPEG, truncated). */
 export class ImageDecodeError extends NimbusError {}
@@ -15,6 +25,7 @@ export async function probeImage(
   bytes: Uint8Array,
 ): Promise<{ width: number; height: number; channels: number }> {
   try {
+    const sharp = await loadSharp();
     const meta = await sharp(bytes).metadata();
     return { width: meta.width ?? 0, height: meta.height ?? 0, channels: meta.channels ?? 0 };
   } catch (error) {
@@ -27,6 +38,7 @@ export async function probeImage(
  * grayscale or sRGB, resized to exactly the spec (stretched, as the model sees a fixed shape).
  */
 export async function decodeImage(bytes: Uint8Array, spec: ImageSpec): Promise<Uint8Array> {
+  const sharp = await loadSharp();
   try {
     let image = sharp(bytes).flatten({ background: '#000000' });
     image = spec.channels === 1 ? image.grayscale() : image.toColourspace('srgb');

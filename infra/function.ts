@@ -29,6 +29,13 @@ export interface NimbusFunctionProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
+/** What each function's bundle carries besides its code: tfjs's wasm binaries, sharp for images. */
+export const BUNDLE_EXTRAS: Readonly<Record<string, Pick<NimbusFunctionProps, 'tfjs' | 'images'>>> = {
+  preprocess: { images: true },
+  evaluate: { tfjs: true },
+  predict: { tfjs: true, images: true },
+};
+
 /**
  * One Lambda function of the platform, with the choices made once: Node.js 24 on arm64, X-Ray tracing,
  * its own log group with retention, source maps, an esbuild bundle with the AWS SDK left to the runtime,
@@ -44,6 +51,7 @@ export class NimbusFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const architecture = props.architecture ?? lambda.Architecture.ARM_64;
+    props = { ...BUNDLE_EXTRAS[props.dir], ...props };
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: join(REPO_ROOT, 'functions', props.dir, 'handler.ts'),
       handler: 'handler',

@@ -35,8 +35,6 @@ export class InferenceApi extends Construct {
       dir: 'predict',
       memorySize: props.memorySize ?? 1024,
       timeout: Duration.seconds(29),
-      tfjs: true,
-      images: true,
     })
       .bindBucket('artifacts', props.artifacts, 'read')
       .bindTable('models', props.models, 'read');

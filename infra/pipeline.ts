@@ -57,14 +57,14 @@ export class TrainingPipeline extends Construct {
         .bindBucket('datasets', datasets, 'readWrite', `${KEYS.datasetVersionsPrefix}*`)
         .bindTable('datasets', tables.datasets, 'readWrite')
         .bindTable('runs', tables.runs, 'readWrite'),
-      preprocess: fn('preprocess', { memorySize: 3008, timeout: Duration.minutes(15), images: true })
+      preprocess: fn('preprocess', { memorySize: 3008, timeout: Duration.minutes(15) })
         .bindBucket('datasets', datasets, 'read')
         .bindBucket('artifacts', artifacts, 'readWrite')
         .bindTable('runs', tables.runs, 'readWrite'),
       search: fn('search', { timeout: Duration.minutes(5) })
         .bindBucket('artifacts', artifacts, 'readWrite')
         .bindTable('runs', tables.runs, 'readWrite'),
-      evaluate: fn('evaluate', { memorySize: 2048, timeout: Duration.minutes(15), tfjs: true })
+      evaluate: fn('evaluate', { memorySize: 2048, timeout: Duration.minutes(15) })
         .bindBucket('artifacts', artifacts, 'readWrite')
         .bindTable('runs', tables.runs, 'readWrite'),
       registerModel: fn('registerModel')

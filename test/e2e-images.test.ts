@@ -4,13 +4,15 @@
  * in TF Serving's `{"b64": …}` form. And a zip of class folders.
  */
 import assert from 'node:assert/strict';
+import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { zipSync } from 'fflate';
 import sharp from 'sharp';
 import { KEYS } from '../core/contract.ts';
 import type { ImageItem } from '../core/image-dataset.ts';
-import { localPlatformFixture } from './helpers.ts';
+import { bundleFunction, invokeBundle, localPlatformFixture } from './helpers.ts';
 
 interface Digits {
   [digit: number]: { range(start: number, end: number): number[][] };
@@ -94,6 +96,36 @@ describe('image datasets, end to end', () => {
       .toBuffer();
     const keyed = await client.predict('digits', { instances: [{ image: { b64: big.toString('base64') } }] });
     assert.equal(keyed.status, 200);
+  });
+
+  it('serves a digit from the predict Lambda bundle as CDK builds it: sharp installed in the bundle', async () => {
+    const { platform } = local;
+    const bundle = bundleFunction('predict');
+    try {
+      assert.ok(
+        existsSync(join(bundle.dir, 'node_modules', 'sharp', 'package.json')),
+        'sharp is in the bundle',
+      );
+      const seven = await png(mnist[7]?.range(900, 901)[0] ?? []);
+      const result = await invokeBundle(
+        bundle.dir,
+        {
+          path: '/v1/models/digits:predict',
+          httpMethod: 'POST',
+          body: JSON.stringify({ instances: [{ b64: seven.toString('base64') }] }),
+          isBase64Encoded: false,
+          requestContext: { requestId: 'bundle-image-test' },
+        },
+        platform.endpoints,
+      );
+      assert.equal(result.statusCode, 200, result.body);
+      assert.equal(
+        (JSON.parse(result.body) as { predictions: { label: string }[] }).predictions[0]?.label,
+        '7',
+      );
+    } finally {
+      rmSync(bundle.outdir, { recursive: true, force: true });
+    }
   });
 
   it('answers 400 naming the instance for an image that is not PNG/JPEG or a body without b64', async () => {

@@ -3,51 +3,16 @@
  * pipeline runs the ASL file, the model is served over real HTTP.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  createReadStream,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createReadStream, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { promisify } from 'node:util';
-import { App, type CfnResource, Stack } from 'aws-cdk-lib';
-import { Architecture } from 'aws-cdk-lib/aws-lambda';
-import { ENV, KEYS } from '../core/contract.ts';
+import { KEYS } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
 import { REPO_ROOT } from '../core/repo.ts';
-import { NimbusFunction } from '../infra/function.ts';
-import { localPlatformFixture } from './helpers.ts';
+import { bundleFunction, invokeBundle, localPlatformFixture } from './helpers.ts';
 
 const IRIS = join(REPO_ROOT, 'examples', 'iris.csv');
-const run = promisify(execFile);
-
-/** Synthesizes one NimbusFunction with real bundling (esbuild, as `cdk synth` runs it) and finds its asset. */
-function bundleFunction(dir: string, props: { tfjs?: boolean; images?: boolean } = {}) {
-  const outdir = mkdtempSync(join(tmpdir(), 'nimbus-bundle-'));
-  process.env.CDK_VALIDATION = 'false';
-  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
-  const stack = new Stack(app, 'Bundle');
-  // Built for this machine's CPU, so that the native modules it installs (sharp) load here.
-  const architecture = process.arch === 'arm64' ? Architecture.ARM_64 : Architecture.X86_64;
-  const fn = new NimbusFunction(stack, 'Fn', { dir, architecture, ...props });
-  const assembly = app.synth();
-  const template = assembly.getStackByName('Bundle').template as {
-    Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
-  };
-  const logicalId = stack.resolve((fn.function.node.defaultChild as CfnResource).logicalId) as string;
-  const asset = template.Resources[logicalId]?.Metadata?.['aws:asset:path'];
-  assert.ok(asset, 'the function has a bundled asset');
-  const bundleDir = join(outdir, asset);
-  return { outdir, dir: bundleDir, files: readdirSync(bundleDir) };
-}
 
 describe('the local platform, end to end', () => {
   const local = localPlatformFixture();
@@ -164,7 +129,7 @@ describe('the local platform, end to end', () => {
 
   it('serves from the predict Lambda bundle as CDK builds it, wasm loaded from the bundle folder', async () => {
     const { platform } = local;
-    const bundle = bundleFunction('predict', { tfjs: true, images: true });
+    const bundle = bundleFunction('predict');
     try {
       const event = {
         path: '/v1/models/iris:predict',
@@ -175,22 +140,7 @@ describe('the local platform, end to end', () => {
         isBase64Encoded: false,
         requestContext: { requestId: 'bundle-test' },
       };
-      const { endpoints } = platform;
-      const script = `require(${JSON.stringify(join(bundle.dir, 'index.js'))}).handler(${JSON.stringify(event)})
-        .then((r) => process.stdout.write(JSON.stringify(r)))`;
-      // Async: the emulators it calls run in this process.
-      const { stdout: output } = await run(process.execPath, ['-e', script], {
-        encoding: 'utf8',
-        timeout: 60_000,
-        env: {
-          ...process.env,
-          NODE_PATH: join(REPO_ROOT, 'node_modules'),
-          [ENV.tfBackend]: 'wasm',
-          [ENV.artifactsBucket]: endpoints.artifactsBucket,
-          [ENV.modelsTable]: endpoints.tables.models,
-        },
-      });
-      const result = JSON.parse(output) as { statusCode: number; body: string };
+      const result = await invokeBundle(bundle.dir, event, platform.endpoints);
       assert.equal(result.statusCode, 200, result.body);
       assert.equal(
         (JSON.parse(result.body) as { predictions: { label: string }[] }).predictions[0]?.label,

@@ -1,15 +1,22 @@
 /** What the end-to-end tests share: real SDK clients pointed at a local platform, and bounded waits. */
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before } from 'node:test';
+import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { App, type CfnResource, Stack } from 'aws-cdk-lib';
+import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import type { RunRecord, TrialRecord } from '../aws/registry.ts';
-import { API } from '../core/contract.ts';
+import { API, ENV } from '../core/contract.ts';
+import { REPO_ROOT } from '../core/repo.ts';
+import { NimbusFunction } from '../infra/function.ts';
 import {
   type LocalEndpoints,
   type LocalPlatform,
@@ -161,4 +168,52 @@ export class PlatformClient {
     this.s3.destroy();
     this.db.destroy();
   }
+}
+
+/**
+ * Synthesizes one NimbusFunction with real bundling (esbuild and the bundling hooks, as `cdk synth` runs them)
+ * and finds its asset folder. Built for this machine's CPU, so that the native modules it installs (sharp) load
+ * here; remove `outdir` when done.
+ */
+export function bundleFunction(dir: string) {
+  const outdir = mkdtempSync(join(tmpdir(), 'nimbus-bundle-'));
+  process.env.CDK_VALIDATION = 'false';
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new Stack(app, 'Bundle');
+  const architecture = process.arch === 'arm64' ? Architecture.ARM_64 : Architecture.X86_64;
+  const fn = new NimbusFunction(stack, 'Fn', { dir, architecture });
+  const template = app.synth().getStackByName('Bundle').template as {
+    Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+  };
+  const logicalId = stack.resolve((fn.function.node.defaultChild as CfnResource).logicalId) as string;
+  const asset = template.Resources[logicalId]?.Metadata?.['aws:asset:path'];
+  assert.ok(asset, 'the function has a bundled asset');
+  const bundleDir = join(outdir, asset);
+  return { outdir, dir: bundleDir, files: readdirSync(bundleDir) };
+}
+
+/**
+ * Calls a bundled predict handler in a fresh Node process, as Lambda would (the AWS SDK from the runtime, here
+ * the repository's), against the local platform. Asynchronous: the emulators it calls run in this process.
+ */
+export async function invokeBundle(
+  bundleDir: string,
+  event: unknown,
+  endpoints: LocalEndpoints,
+): Promise<{ statusCode: number; body: string }> {
+  const script = `require(${JSON.stringify(join(bundleDir, 'index.js'))}).handler(${JSON.stringify(event)})
+    .then((r) => process.stdout.write(JSON.stringify(r)))`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    maxBuffer: 16 * 1024 * 1024,
+    env: {
+      ...process.env,
+      NODE_PATH: join(REPO_ROOT, 'node_modules'),
+      [ENV.tfBackend]: 'wasm',
+      [ENV.artifactsBucket]: endpoints.artifactsBucket,
+      [ENV.modelsTable]: endpoints.tables.models,
+    },
+  });
+  return JSON.parse(stdout) as { statusCode: number; body: string };
 }
