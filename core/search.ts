@@ -62,7 +62,11 @@ export function higherIsBetter(metric: SearchMetric): boolean {
  * Checks a manifest's `search` object against the architecture's hyperparameters and fills defaults
  * (strategy random, 8 trials, 2 at once, validation loss). Every problem names the field.
  */
-export function parseSearchSpec(value: unknown, defaults: ModelHyperparameters): SearchSpec {
+export function parseSearchSpec(
+  value: unknown,
+  defaults: ModelHyperparameters,
+  task: 'classification' | 'regression' = 'classification',
+): SearchSpec {
   const fail = (message: string): never => {
     throw new DatasetValidationError(`manifest search: ${message}`);
   };
@@ -82,6 +86,9 @@ export function parseSearchSpec(value: unknown, defaults: ModelHyperparameters):
   const metric = (raw.metric ?? 'validationLoss') as SearchMetric;
   if (metric !== 'validationLoss' && metric !== 'validationAccuracy') {
     fail('metric must be validationLoss or validationAccuracy');
+  }
+  if (task === 'regression' && metric === 'validationAccuracy') {
+    fail('metric validationAccuracy needs a classifier; a regression search ranks by validationLoss');
   }
   const seed = raw.seed ?? 0;
   if (typeof seed !== 'number' || !Number.isInteger(seed)) fail('seed must be a whole number');
@@ -112,6 +119,8 @@ export function parseSearchSpec(value: unknown, defaults: ModelHyperparameters):
       fail(`ensemble.size must be a whole number from 2 to the number of trials (${trials})`);
     }
     if (method !== 'average' && method !== 'vote') fail('ensemble.method must be average or vote');
+    if (task === 'regression' && method === 'vote')
+      fail('ensemble.method vote needs a classifier; use average');
     ensemble = { size: size as number, method: method as 'average' | 'vote' };
   }
   return {

@@ -54,6 +54,15 @@ describe('search specs', () => {
       invalid(/ensemble.size must be a whole number from 2 to the number of trials \(4\)/),
     );
     assert.throws(() => parseSearchSpec({ strategy: 'hyperband', space: {} }, mlp), invalid(/strategy/));
+    const space = { dropout: { uniform: [0, 0.5] } };
+    assert.throws(
+      () => parseSearchSpec({ metric: 'validationAccuracy', space }, mlp, 'regression'),
+      invalid(/validationAccuracy needs a classifier/),
+    );
+    assert.throws(
+      () => parseSearchSpec({ ensemble: { size: 2, method: 'vote' }, space }, mlp, 'regression'),
+      invalid(/vote needs a classifier/),
+    );
   });
 });
 

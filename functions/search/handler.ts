@@ -57,7 +57,8 @@ async function planTrials(state: PipelineState, base: TrainingJobSpec): Promise<
     const only: PlannedTrial = { trial: 0, parameters: {}, modelPrefix: base.modelPrefix, status: 'PLANNED' };
     return { trials: [only], next: [base], done: false };
   }
-  const spec = parseSearchSpec(manifest.search, base.hyperparameters);
+  const task = state.dataset && !state.dataset.skip ? state.dataset.schema.task : 'classification';
+  const spec = parseSearchSpec(manifest.search, base.hyperparameters, task);
   const trials = plan(base, [], suggestTrials(spec, []));
   await updateRun(state.runId, { step: 'Search' });
   logger.info('search planned', {
