@@ -35,6 +35,10 @@ export interface DatasetVersionRecord {
   readonly status: DatasetStatus;
   readonly schema?: DatasetSchema | ImageDatasetSchema;
   readonly reason?: string;
+  /** The version registered before this one under the same name (its lineage). */
+  readonly previousVersion?: string;
+  /** Where the validation report is, in the datasets bucket (tabular versions). */
+  readonly reportKey?: string;
   readonly createdAt: string;
 }
 
@@ -72,27 +76,39 @@ export async function getDatasetVersion(
   return out.Item as DatasetVersionRecord | undefined;
 }
 
+/** Every version of a dataset (all pages), oldest first. */
 export async function listDatasetVersions(name: string): Promise<DatasetVersionRecord[]> {
-  const out = await db().send(
-    new QueryCommand({
-      TableName: tableName('datasets'),
-      KeyConditionExpression: '#name = :name',
-      ExpressionAttributeNames: { '#name': 'name' },
-      ExpressionAttributeValues: { ':name': name },
-    }),
-  );
-  return (out.Items ?? []) as DatasetVersionRecord[];
+  const items: DatasetVersionRecord[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db().send(
+      new QueryCommand({
+        TableName: tableName('datasets'),
+        KeyConditionExpression: '#name = :name',
+        ExpressionAttributeNames: { '#name': 'name' },
+        ExpressionAttributeValues: { ':name': name },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    items.push(...((out.Items ?? []) as DatasetVersionRecord[]));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.version.localeCompare(b.version));
 }
 
 export async function setDatasetOutcome(
   name: string,
   version: string,
   outcome:
-    | { status: 'REGISTERED'; schema: DatasetSchema | ImageDatasetSchema }
-    | { status: 'INVALID'; reason: string },
+    | { status: 'REGISTERED'; schema: DatasetSchema | ImageDatasetSchema; reportKey?: string }
+    | { status: 'INVALID'; reason: string; reportKey?: string },
 ): Promise<void> {
   const detail = outcome.status === 'REGISTERED' ? { schema: outcome.schema } : { reason: outcome.reason };
-  await update('datasets', { name, version }, { status: outcome.status, ...detail });
+  await update(
+    'datasets',
+    { name, version },
+    { status: outcome.status, reportKey: outcome.reportKey, ...detail },
+  );
 }
 
 // ---- runs -------------------------------------------------------------------------------------------------

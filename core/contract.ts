@@ -86,6 +86,8 @@ export const KEYS = {
    */
   datasetVersionIndex: (dataset: string, version: string): string => `versions/${dataset}/${version}.json`,
   datasetVersionsPrefix: 'versions/',
+  /** The validation report of a tabular dataset version (core/validation.ts), next to its index. */
+  datasetReport: (dataset: string, version: string): string => `versions/${dataset}/${version}.report.json`,
   /** `datasets/<name>/<file>` → its parts; undefined for keys outside the layout. */
   parseDatasetKey(key: string): { dataset: string; file: string } | undefined {
     const match = /^datasets\/([^/]+)\/(.+)$/.exec(key);
@@ -122,16 +124,18 @@ export const ARTIFACTS = {
 } as const;
 
 /**
- * What an object under `datasets/<name>/` is to the pipeline: a CSV or a zip of class folders starts a run;
+ * What an object under `datasets/<name>/` is to the pipeline: a CSV, a JSON Lines file or a zip of class
+ * folders starts a run;
  * the `_SUCCESS` marker starts a run over the folder's images; anything else (images, the manifest) does not.
  */
-export type DatasetTrigger = 'csv' | 'zip' | 'folder';
+export type DatasetTrigger = 'csv' | 'jsonl' | 'zip' | 'folder';
 
 export function datasetTrigger(file: string): DatasetTrigger | undefined {
   const lower = file.toLowerCase();
   if (file === KEYS.successMarker) return 'folder';
   if (file.includes('/')) return undefined;
   if (lower.endsWith('.csv')) return 'csv';
+  if (lower.endsWith('.jsonl')) return 'jsonl';
   if (lower.endsWith('.zip')) return 'zip';
   return undefined;
 }
@@ -152,6 +156,7 @@ export function uploadEventPattern(datasetsBucket: string) {
         key: [
           { wildcard: `${p}*.csv` },
           { wildcard: `${p}*.CSV` },
+          { wildcard: `${p}*.jsonl` },
           { wildcard: `${p}*.zip` },
           { wildcard: `${p}*.ZIP` },
           { wildcard: `${p}*/${KEYS.successMarker}` },

@@ -1,9 +1,8 @@
 /**
- * Tabular datasets: parsing, label choice, schema inference and validation.
- * Pure functions over bytes and strings; the caller decides where the bytes come from.
+ * Tabular datasets: the schema, the manifest, label choice and typed rows (parsing and validation are in
+ * validation.ts). Pure functions; the caller decides where the bytes come from.
  */
 import { createHash } from 'node:crypto';
-import { parse } from 'csv-parse/sync';
 import { DatasetValidationError } from './errors.ts';
 
 export type ColumnType = 'numeric' | 'categorical';
@@ -45,6 +44,13 @@ export interface DatasetManifest {
   readonly hyperparameters?: Readonly<Record<string, unknown>>;
   /** A hyperparameter search (core/search.ts `parseSearchSpec`), checked when the search is planned. */
   readonly search?: unknown;
+  /** Column types where inference should not decide (e.g. a numeric-looking zip code as categorical). */
+  readonly types?: Readonly<Record<string, ColumnType>>;
+  /** Columns that are not features (ids, free text). */
+  readonly ignore?: readonly string[];
+  /** Train/validation/test ratios (default 0.7/0.1/0.2) and the split's seed (default 0). */
+  readonly split?: { readonly train: number; readonly validation: number; readonly test: number };
+  readonly seed?: number;
 }
 
 export interface ParsedTable {
@@ -63,7 +69,6 @@ export const MIN_ROWS_PER_CLASS = 3;
 /** The fewest rows of a dataset. */
 export const MIN_ROWS = 10;
 const LABEL_NAMES = ['label', 'target', 'class'];
-const MAX_REPORTED = 10;
 
 export function contentHash(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -71,58 +76,6 @@ export function contentHash(bytes: Uint8Array): string {
 
 export function isMissing(cell: string): boolean {
   return MISSING.has(cell.trim());
-}
-
-/** Parses a CSV with a header row. Rows of the wrong length are reported with their line numbers. */
-export function parseCsv(bytes: Uint8Array): ParsedTable {
-  if (bytes.byteLength === 0) throw new DatasetValidationError('the file is empty');
-  const text = decodeUtf8(bytes);
-  let records: string[][];
-  try {
-    records = parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true, trim: true });
-  } catch (error) {
-    throw new DatasetValidationError(`the file is not valid CSV: ${(error as Error).message}`);
-  }
-  const [header, ...rows] = records;
-  if (!header) throw new DatasetValidationError('the file has no header row');
-  const names = header.map((name) => name.trim());
-  const blank = names.indexOf('');
-  if (blank >= 0) throw new DatasetValidationError(`header column ${blank + 1} has no name`);
-  const seen = new Set<string>();
-  for (const name of names) {
-    if (seen.has(name)) throw new DatasetValidationError(`the header names column "${name}" twice`);
-    seen.add(name);
-  }
-  if (names.length < 2) {
-    throw new DatasetValidationError('the file needs at least two columns: one feature and a label');
-  }
-  if (names.every((name) => !Number.isNaN(Number(name)))) {
-    throw new DatasetValidationError('the first row looks like data, not a header: every name is a number');
-  }
-  if (rows.length === 0) throw new DatasetValidationError('the file has a header but no data rows');
-  const ragged: string[] = [];
-  rows.forEach((row, index) => {
-    if (row.length !== names.length) {
-      ragged.push(`row ${index + 2} has ${row.length} fields, the header has ${names.length}`);
-    }
-  });
-  if (ragged.length > 0) {
-    throw new DatasetValidationError(
-      `${ragged.length} row(s) have the wrong number of fields: ${ragged.slice(0, MAX_REPORTED).join('; ')}`,
-      ragged,
-    );
-  }
-  return { header: names, rows };
-}
-
-function decodeUtf8(bytes: Uint8Array): string {
-  try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    if (text.includes('\u0000')) throw new Error('NUL byte');
-    return text;
-  } catch {
-    throw new DatasetValidationError('the file is not UTF-8 text (binary or another encoding)');
-  }
 }
 
 /** The manifest's label, else a column named label/target/class, else the last column. */
@@ -142,74 +95,6 @@ export function chooseLabel(header: readonly string[], manifest: DatasetManifest
 /** Distinct numeric labels above which a dataset is taken for regression (unless the manifest says). */
 export const REGRESSION_DISTINCT_LABELS = 20;
 
-/** Infers column types and the task, checks the rows can train a model of it, and returns the schema. */
-export function inferSchema(table: ParsedTable, label: string, requestedTask?: TaskType): DatasetSchema {
-  const labelIndex = table.header.indexOf(label);
-  if (labelIndex < 0) throw new DatasetValidationError(`label column "${label}" is not in the header`);
-  const findings: string[] = [];
-
-  const missingLabel = table.rows.flatMap((row, i) => (isMissing(row[labelIndex] ?? '') ? [i + 2] : []));
-  if (missingLabel.length > 0) {
-    findings.push(
-      `label "${label}" is missing in ${missingLabel.length} row(s): rows ${missingLabel.slice(0, MAX_REPORTED).join(', ')}`,
-    );
-  }
-
-  const features: ColumnSchema[] = [];
-  table.header.forEach((name, column) => {
-    if (column === labelIndex) return;
-    const present = table.rows.map((row) => row[column] ?? '').filter((cell) => !isMissing(cell));
-    if (present.length === 0) {
-      findings.push(`column "${name}" has no values`);
-      return;
-    }
-    const numeric = present.every((cell) => Number.isFinite(Number(cell)));
-    features.push({ name, type: numeric ? 'numeric' : 'categorical' });
-  });
-
-  const counts = new Map<string, number>();
-  for (const row of table.rows) {
-    const value = row[labelIndex] ?? '';
-    if (!isMissing(value)) counts.set(value, (counts.get(value) ?? 0) + 1);
-  }
-  const values = [...counts.keys()];
-  const numericLabel = values.length > 0 && values.every((v) => Number.isFinite(Number(v)));
-  const task: TaskType =
-    requestedTask ??
-    (numericLabel && values.length > REGRESSION_DISTINCT_LABELS ? 'regression' : 'classification');
-  if (task === 'regression') {
-    if (!numericLabel) {
-      const bad = values.find((v) => !Number.isFinite(Number(v)));
-      findings.push(`regression needs a numeric label; "${label}" has the value ${JSON.stringify(bad)}`);
-    }
-    if (table.rows.length < MIN_ROWS) {
-      findings.push(`the dataset has ${table.rows.length} rows; at least ${MIN_ROWS} are needed`);
-    }
-    if (features.length === 0 && findings.length === 0)
-      findings.push('there is no feature column besides the label');
-    if (findings.length > 0) throw new DatasetValidationError(findings.join('; '), findings);
-    return { kind: 'tabular', task, label, features, classes: [], rowCount: table.rows.length };
-  }
-  const classes = values.sort();
-  if (table.rows.length < MIN_ROWS) {
-    findings.push(`the dataset has ${table.rows.length} rows; at least ${MIN_ROWS} are needed`);
-  }
-  if (classes.length < 2) {
-    findings.push(`label "${label}" has ${classes.length} distinct value(s); a classifier needs at least 2`);
-  }
-  const rare = classes.filter((c) => (counts.get(c) ?? 0) < MIN_ROWS_PER_CLASS);
-  if (rare.length > 0 && classes.length >= 2) {
-    findings.push(
-      `class(es) ${rare.map((c) => `"${c}" (${counts.get(c)} rows)`).join(', ')} have fewer than ${MIN_ROWS_PER_CLASS} rows`,
-    );
-  }
-  if (features.length === 0 && findings.length === 0)
-    findings.push('there is no feature column besides the label');
-  if (findings.length > 0) throw new DatasetValidationError(findings.join('; '), findings);
-
-  return { kind: 'tabular', task, label, features, classes, rowCount: table.rows.length };
-}
-
 /** Parses one CSV row into typed cells per the schema (label kept as a string). */
 export function typedRow(schema: DatasetSchema, header: readonly string[], row: readonly string[]): TypedRow {
   const out: TypedRow = {};
@@ -220,7 +105,12 @@ export function typedRow(schema: DatasetSchema, header: readonly string[], row: 
     if (name === schema.label) out[name] = cell;
     else if (!feature) return;
     else if (isMissing(cell)) out[name] = null;
-    else out[name] = feature.type === 'numeric' ? Number(cell) : cell;
+    else if (feature.type === 'categorical') out[name] = cell;
+    else {
+      // Stray text in a numeric column was reported at validation; it reads as missing.
+      const value = Number(cell);
+      out[name] = Number.isFinite(value) ? value : null;
+    }
   });
   return out;
 }

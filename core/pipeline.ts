@@ -12,6 +12,7 @@ import type { ImageDatasetSchema } from './image-dataset.ts';
 import type { ModelMetrics } from './metrics.ts';
 import type { Lineage } from './registry.ts';
 import type { Parameters, SearchSpec } from './search.ts';
+import type { TableFormat } from './validation.ts';
 
 export interface PipelineState {
   readonly runId: string;
@@ -43,6 +44,8 @@ export type RegisterDatasetResult =
       readonly hash: string;
       /** The object that started the run (the CSV, the zip, or the folder's `_SUCCESS` marker). */
       readonly key: string;
+      /** Absent in states written before JSON Lines datasets existed. */
+      readonly format?: TableFormat;
       readonly schema: DatasetSchema;
       readonly manifest?: DatasetManifest;
     }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { API, KEYS } from '../core/contract.ts';
-import { chooseLabel, contentHash, inferSchema, parseCsv, typedRow } from '../core/dataset.ts';
+import { chooseLabel, contentHash, typedRow } from '../core/dataset.ts';
 import { DatasetValidationError, InvalidRequestError } from '../core/errors.ts';
 import { classificationMetrics, regressionMetrics } from '../core/metrics.ts';
 import { failureReason } from '../core/pipeline.ts';
@@ -17,6 +17,7 @@ import {
 } from '../core/preprocess.ts';
 import { decidePromotion } from '../core/registry.ts';
 import { inputSchema, parsePredictRequest, toPredictions } from '../core/serving.ts';
+import { inferSchema, parseCsv } from '../core/validation.ts';
 
 const csv = (text: string) => new TextEncoder().encode(text);
 const iris = readFileSync(new URL('../examples/iris.csv', import.meta.url));

@@ -9,7 +9,7 @@ import { bucketName } from '../../aws/config.ts';
 import { getBytes, getJson, mapLimit, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS, type DataFile, KEYS } from '../../core/contract.ts';
-import { parseCsv, type TypedRow, typedRow } from '../../core/dataset.ts';
+import { type TypedRow, typedRow } from '../../core/dataset.ts';
 import { DatasetValidationError } from '../../core/errors.ts';
 import { defaultHyperparameters, withOverrides } from '../../core/hyperparameters.ts';
 import { decodeImage, probeImage } from '../../core/image.ts';
@@ -40,11 +40,12 @@ import {
   transformRow,
 } from '../../core/preprocess.ts';
 import { imageInputSchema, inputSchema } from '../../core/serving.ts';
+import { parseCsv } from '../../core/validation.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('preprocess');
 const artifactsBucket = bucketName('artifacts');
-/** Seed of the split: fixed, so a dataset version always splits the same way. */
+/** Seed of the split unless the manifest names one: fixed, so a dataset version always splits the same way. */
 const SPLIT_SEED = 0;
 /** Images fetched and decoded at once. */
 const IMAGE_CONCURRENCY = 16;
@@ -105,7 +106,7 @@ async function preprocessTable(
   modelPrefix: string,
   write: Write,
 ): Promise<Counts> {
-  const table = parseCsv(await getBytes(state.bucket, dataset.key));
+  const table = parseCsv(await getBytes(state.bucket, dataset.key), dataset.format ?? 'csv');
   const { schema } = dataset;
   const rows = table.rows.map((row) => typedRow(schema, table.header, row));
   const stratum =
@@ -115,7 +116,12 @@ async function preprocessTable(
             strata(Number(row[schema.label]))
         )(targetStrata(rows.map((row) => Number(row[schema.label]))))
       : (row: TypedRow) => String(row[schema.label]);
-  const split = stratifiedSplit(rows, stratum, DEFAULT_SPLIT, SPLIT_SEED);
+  const split = stratifiedSplit(
+    rows,
+    stratum,
+    dataset.manifest?.split ?? DEFAULT_SPLIT,
+    dataset.manifest?.seed ?? SPLIT_SEED,
+  );
   const pre = fitPreprocessor(schema, split.train);
   await Promise.all([
     write('train.json', processed(pre, split.train)),
@@ -153,7 +159,12 @@ async function preprocessImages(
     if (!bytes) throw new DatasetValidationError(`${item.source} is not in ${index.key}`);
     return bytes;
   };
-  const split = stratifiedSplit(index.items, (item) => item.label, DEFAULT_SPLIT, SPLIT_SEED);
+  const split = stratifiedSplit(
+    index.items,
+    (item) => item.label,
+    dataset.manifest.split ?? DEFAULT_SPLIT,
+    dataset.manifest.seed ?? SPLIT_SEED,
+  );
   const first = split.train[0];
   if (!first) throw new DatasetValidationError('the training split has no images');
   const spec = dataset.manifest.image ?? defaultImageSpec(await probeImage(await read(first)));

@@ -6,9 +6,14 @@
  * Input: PipelineState (runId, bucket, key). Output: RegisterDatasetResult. Error: DatasetValidationError.
  */
 import { getBytes, getBytesIfExists, listObjects, putJson } from '../../aws/object-store.ts';
-import { claimDatasetVersion, createRun, setDatasetOutcome } from '../../aws/registry.ts';
+import {
+  claimDatasetVersion,
+  createRun,
+  listDatasetVersions,
+  setDatasetOutcome,
+} from '../../aws/registry.ts';
 import { datasetTrigger, KEYS, NAME_PATTERN } from '../../core/contract.ts';
-import { chooseLabel, contentHash, type DatasetManifest, inferSchema, parseCsv } from '../../core/dataset.ts';
+import { contentHash, type DatasetManifest } from '../../core/dataset.ts';
 import { DatasetValidationError } from '../../core/errors.ts';
 import {
   folderHash,
@@ -16,10 +21,11 @@ import {
   type ImageDatasetIndex,
   type ImageItem,
   imageDatasetSchema,
-  parseImageSpec,
   zipImageItems,
 } from '../../core/image-dataset.ts';
+import { parseManifest } from '../../core/manifest.ts';
 import type { PipelineState, RegisterDatasetResult } from '../../core/pipeline.ts';
+import { validateDataset, validationError } from '../../core/validation.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('register-dataset');
@@ -61,6 +67,7 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
     size = bytes.byteLength;
   }
   const version = hash.slice(0, 16);
+  const previous = (await listDatasetVersions(name)).filter((v) => v.version !== version).pop();
   const claim = await claimDatasetVersion({
     name,
     version,
@@ -68,6 +75,7 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
     key: state.key,
     size,
     firstRunId: state.runId,
+    ...(previous ? { previousVersion: previous.version } : {}),
   });
   if (!claim.created) {
     logger.info('same content seen before: no new run', { version, firstRunId: claim.existing.firstRunId });
@@ -79,14 +87,22 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
   }
   await createRun({ runId: state.runId, dataset: name, datasetVersion: version, datasetKey: state.key });
 
+  let reportKey: string | undefined;
   try {
     const manifest = await readManifest(state.bucket, name);
-    if (trigger === 'csv') {
-      const table = parseCsv(bytes as Uint8Array);
-      const schema = inferSchema(table, chooseLabel(table.header, manifest), manifest.task);
-      await setDatasetOutcome(name, version, { status: 'REGISTERED', schema });
-      logger.info('dataset registered', { version, rows: schema.rowCount, label: schema.label });
-      return { skip: false, name, version, hash, key: state.key, schema, manifest };
+    if (trigger === 'csv' || trigger === 'jsonl') {
+      const { report, schema } = validateDataset(bytes as Uint8Array, trigger, manifest);
+      reportKey = KEYS.datasetReport(name, version);
+      await putJson(state.bucket, reportKey, report);
+      if (!schema) throw validationError(report, `s3://${state.bucket}/${reportKey}`);
+      await setDatasetOutcome(name, version, { status: 'REGISTERED', schema, reportKey });
+      logger.info('dataset registered', {
+        version,
+        rows: schema.rowCount,
+        label: schema.label,
+        warnings: report.findings.filter((f) => f.severity === 'warning').map((f) => f.code),
+      });
+      return { skip: false, name, version, hash, key: state.key, format: trigger, schema, manifest };
     }
     const format = trigger === 'zip' ? 'zip' : 'folder';
     const images = items ?? zipImageItems(bytes as Uint8Array).items;
@@ -104,41 +120,22 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
     return { skip: false, name, version, hash, key: state.key, schema, indexKey, manifest };
   } catch (error) {
     if (error instanceof DatasetValidationError) {
-      await setDatasetOutcome(name, version, { status: 'INVALID', reason: error.message });
+      await setDatasetOutcome(name, version, {
+        status: 'INVALID',
+        reason: error.message,
+        ...(reportKey ? { reportKey } : {}),
+      });
       logger.warn('dataset rejected', { version, findings: error.findings });
     }
     throw error;
   }
 }
 
-const MANIFEST_FIELDS = ['label', 'task', 'image', 'hyperparameters', 'search'];
-
 async function readManifest(bucket: string, name: string): Promise<DatasetManifest> {
   const bytes = await getBytesIfExists(bucket, KEYS.manifest(name));
   if (!bytes) return {};
   try {
-    const manifest = JSON.parse(new TextDecoder().decode(bytes)) as unknown;
-    if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest))
-      throw new Error('not an object');
-    const unknown = Object.keys(manifest).filter((key) => !MANIFEST_FIELDS.includes(key));
-    if (unknown.length > 0) {
-      throw new Error(`unknown field(s) ${unknown.join(', ')}; a manifest has ${MANIFEST_FIELDS.join(', ')}`);
-    }
-    const { label, task, image, hyperparameters, search } = manifest as Record<string, unknown>;
-    if (label !== undefined && typeof label !== 'string') throw new Error('"label" must be a string');
-    if (task !== undefined && task !== 'classification' && task !== 'regression')
-      throw new Error('"task" must be "classification" or "regression"');
-    if (hyperparameters !== undefined && (typeof hyperparameters !== 'object' || hyperparameters === null))
-      throw new Error('"hyperparameters" must be an object');
-    return {
-      ...(label === undefined ? {} : { label }),
-      ...(task === undefined ? {} : { task: task as 'classification' | 'regression' }),
-      ...(image === undefined ? {} : { image: parseImageSpec(image) }),
-      ...(hyperparameters === undefined
-        ? {}
-        : { hyperparameters: hyperparameters as Record<string, unknown> }),
-      ...(search === undefined ? {} : { search }),
-    };
+    return parseManifest(JSON.parse(new TextDecoder().decode(bytes)) as unknown);
   } catch (error) {
     throw new DatasetValidationError(
       `${KEYS.manifest(name)} is not a valid manifest: ${(error as Error).message}`,

@@ -1,0 +1,535 @@
+/**
+ * Tabular dataset validation: parsing (CSV with its delimiter detected, or JSON Lines), column profiles and
+ * the findings a person fixing the file needs — each with a severity, a code, and where it is (rows, column,
+ * examples). Errors stop the pipeline; warnings go on. The report is saved next to the dataset version.
+ */
+import { parse } from 'csv-parse/sync';
+import {
+  type ColumnSchema,
+  type ColumnType,
+  chooseLabel,
+  type DatasetManifest,
+  type DatasetSchema,
+  isMissing,
+  MIN_ROWS,
+  MIN_ROWS_PER_CLASS,
+  type ParsedTable,
+  REGRESSION_DISTINCT_LABELS,
+  type TaskType,
+} from './dataset.ts';
+import { DatasetValidationError } from './errors.ts';
+
+export type Severity = 'error' | 'warning';
+
+export interface Finding {
+  readonly severity: Severity;
+  /** Stable identifier of the kind of problem, e.g. `ragged-rows`, `label-leakage`. */
+  readonly code: string;
+  readonly message: string;
+  readonly column?: string;
+  /** 1-based line numbers (the header is line 1), at most MAX_REPORTED of them. */
+  readonly rows?: readonly number[];
+  readonly examples?: readonly string[];
+}
+
+export interface ColumnProfile {
+  readonly name: string;
+  readonly role: 'feature' | 'label' | 'ignored' | 'dropped';
+  readonly type: ColumnType;
+  readonly missingRatio: number;
+  /** Distinct present values. */
+  readonly cardinality: number;
+}
+
+export type TableFormat = 'csv' | 'jsonl';
+
+/** `versions/<name>/<version>.report.json`: what a user reads to fix a dataset. */
+export interface ValidationReport {
+  readonly valid: boolean;
+  readonly format: TableFormat;
+  readonly delimiter?: string;
+  readonly rowCount: number;
+  readonly columns: readonly ColumnProfile[];
+  readonly label?: {
+    readonly name: string;
+    readonly task: TaskType;
+    readonly counts?: Record<string, number>;
+  };
+  readonly duplicateRows: number;
+  readonly errors: number;
+  readonly warnings: number;
+  readonly findings: readonly Finding[];
+}
+
+/** The largest record (line) a CSV may have: a 10 MB field is a broken file, not data. */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+const MAX_REPORTED = 10;
+const DELIMITERS = [',', ';', '\t', '|'];
+/** A class this many times rarer than the commonest is an imbalance worth a warning. */
+const IMBALANCE_RATIO = 10;
+/** A column at least this share numeric, but not all, has stray text: a warning, the text read as missing. */
+const MOSTLY_NUMERIC = 0.9;
+
+/** Text cells that spreadsheets would run as formulas (CSV injection); numbers like -5 are not. */
+function looksLikeFormula(cell: string): boolean {
+  return /^[=+\-@\t\r]/.test(cell) && !Number.isFinite(Number(cell));
+}
+
+function decode(bytes: Uint8Array, findings: Finding[]): string | undefined {
+  if (bytes.byteLength === 0) {
+    findings.push({ severity: 'error', code: 'empty-file', message: 'the file is empty' });
+    return undefined;
+  }
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    if (text.includes('\u0000')) throw new Error('NUL byte');
+    return text.startsWith('\uFEFF') ? text.slice(1) : text;
+  } catch {
+    findings.push({
+      severity: 'error',
+      code: 'not-utf8',
+      message: 'the file is not UTF-8 text (binary or another encoding)',
+    });
+    return undefined;
+  }
+}
+
+/** The delimiter of a CSV: the candidate that occurs most often outside quotes in its first line. */
+export function detectDelimiter(text: string): string {
+  const end = text.search(/\r?\n/);
+  const line = (end < 0 ? text : text.slice(0, end)).replace(/"[^"]*"/g, '');
+  let best = ',';
+  let most = 0;
+  for (const d of DELIMITERS) {
+    const count = line.split(d).length - 1;
+    if (count > most) [best, most] = [d, count];
+  }
+  return best;
+}
+
+/** Parses the bytes; problems go to `findings` and leave the table undefined (or with what could be read). */
+export function parseTable(
+  bytes: Uint8Array,
+  format: TableFormat,
+  findings: Finding[],
+): { table?: ParsedTable; delimiter?: string } {
+  const text = decode(bytes, findings);
+  if (text === undefined) return {};
+  let records: string[][];
+  let delimiter: string | undefined;
+  if (format === 'jsonl') {
+    const parsed = parseJsonLines(text, findings);
+    if (!parsed) return {};
+    records = parsed;
+  } else {
+    delimiter = detectDelimiter(text);
+    try {
+      records = parse(text, {
+        delimiter,
+        relax_column_count: true,
+        skip_empty_lines: true,
+        trim: true,
+        max_record_size: MAX_RECORD_BYTES,
+      });
+    } catch (error) {
+      const message = (error as Error).message;
+      const tooLarge = /max_record_size|Max Record Size/i.test(message);
+      findings.push({
+        severity: 'error',
+        code: tooLarge ? 'record-too-large' : 'not-csv',
+        message: tooLarge
+          ? `a record is larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB: not a table a model can learn from`
+          : `the file is not valid CSV: ${message}`,
+      });
+      return { delimiter };
+    }
+  }
+  const [header, ...rows] = records;
+  if (!header || header.length === 0) {
+    findings.push({ severity: 'error', code: 'no-header', message: 'the file has no header row' });
+    return { delimiter };
+  }
+  const names = header.map((name) => name.trim());
+  const structural = findings.length;
+  const blank = names.indexOf('');
+  if (blank >= 0) {
+    findings.push({
+      severity: 'error',
+      code: 'blank-column-name',
+      message: `header column ${blank + 1} has no name`,
+    });
+  }
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name) && name !== '') {
+      findings.push({
+        severity: 'error',
+        code: 'duplicate-column',
+        message: `the header names column "${name}" twice`,
+        column: name,
+      });
+    }
+    seen.add(name);
+  }
+  if (names.length < 2) {
+    findings.push({
+      severity: 'error',
+      code: 'too-few-columns',
+      message: 'the file needs at least two columns: one feature and a label',
+    });
+  }
+  if (names.length >= 2 && names.every((name) => name !== '' && !Number.isNaN(Number(name)))) {
+    findings.push({
+      severity: 'error',
+      code: 'no-header',
+      message: 'the first row looks like data, not a header: every name is a number',
+    });
+  }
+  if (rows.length === 0) {
+    findings.push({ severity: 'error', code: 'no-rows', message: 'the file has a header but no data rows' });
+  }
+  const ragged = rows.flatMap((row, i) =>
+    row.length === names.length ? [] : [{ line: i + 2, fields: row.length }],
+  );
+  if (ragged.length > 0) {
+    findings.push({
+      severity: 'error',
+      code: 'ragged-rows',
+      message: `${ragged.length} row(s) have the wrong number of fields: ${ragged
+        .slice(0, MAX_REPORTED)
+        .map((r) => `row ${r.line} has ${r.fields} fields, the header has ${names.length}`)
+        .join('; ')}`,
+      rows: ragged.slice(0, MAX_REPORTED).map((r) => r.line),
+    });
+  }
+  if (findings.length > structural) return { delimiter };
+  return { table: { header: names, rows }, ...(delimiter ? { delimiter } : {}) };
+}
+
+/** JSON Lines: one object per line; the columns are the keys, in order of first appearance. */
+function parseJsonLines(text: string, findings: Finding[]): string[][] | undefined {
+  const objects: Record<string, unknown>[] = [];
+  const bad: number[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      const value = JSON.parse(line) as unknown;
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw new Error('not an object');
+      objects.push(value as Record<string, unknown>);
+    } catch {
+      bad.push(i + 1);
+    }
+  });
+  if (bad.length > 0) {
+    findings.push({
+      severity: 'error',
+      code: 'invalid-json-lines',
+      message: `${bad.length} line(s) are not JSON objects: lines ${bad.slice(0, MAX_REPORTED).join(', ')}`,
+      rows: bad.slice(0, MAX_REPORTED),
+    });
+    return undefined;
+  }
+  const header = [...new Set(objects.flatMap((o) => Object.keys(o)))];
+  const cell = (v: unknown) =>
+    v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return [header, ...objects.map((o) => header.map((name) => cell(o[name])))];
+}
+
+/** The manifest's say over columns: forced types and columns to leave out. */
+export interface ColumnOptions {
+  readonly label: string;
+  readonly task?: TaskType;
+  readonly types?: Readonly<Record<string, ColumnType>>;
+  readonly ignore?: readonly string[];
+}
+
+/**
+ * Profiles every column and checks the rows can train a model of the task. Returns the schema when there is
+ * no error (warnings allowed). Findings go to `findings`.
+ */
+export function profileTable(
+  table: ParsedTable,
+  options: ColumnOptions,
+  findings: Finding[],
+): {
+  schema?: DatasetSchema;
+  columns: ColumnProfile[];
+  label?: ValidationReport['label'];
+  duplicateRows: number;
+} {
+  const { header, rows } = table;
+  const start = findings.length;
+  const error = (code: string, message: string, extra: Partial<Finding> = {}) =>
+    findings.push({ severity: 'error', code, message, ...extra });
+  const warn = (code: string, message: string, extra: Partial<Finding> = {}) =>
+    findings.push({ severity: 'warning', code, message, ...extra });
+
+  const labelIndex = header.indexOf(options.label);
+  if (labelIndex < 0) {
+    error('label-not-found', `label column "${options.label}" is not in the header (${header.join(', ')})`);
+    return { columns: [], duplicateRows: 0 };
+  }
+  for (const name of [...(options.ignore ?? []), ...Object.keys(options.types ?? {})]) {
+    if (!header.includes(name))
+      error('unknown-column', `the manifest names column "${name}", which is not in the header`, {
+        column: name,
+      });
+  }
+  if (options.ignore?.includes(options.label))
+    error('label-ignored', `the label column "${options.label}" cannot be ignored`);
+
+  // Formula-looking text (CSV injection): reported with where it is.
+  const formulas: { line: number; column: string; cell: string }[] = [];
+  rows.forEach((row, i) => {
+    row.forEach((cell, c) => {
+      if (looksLikeFormula(cell)) formulas.push({ line: i + 2, column: header[c] as string, cell });
+    });
+  });
+  if (formulas.length > 0) {
+    error(
+      'formula-cells',
+      `${formulas.length} cell(s) look like spreadsheet formulas (start with =, +, - or @): ${formulas
+        .slice(0, MAX_REPORTED)
+        .map((f) => `row ${f.line} column "${f.column}"`)
+        .join(', ')}`,
+      {
+        rows: formulas.slice(0, MAX_REPORTED).map((f) => f.line),
+        examples: formulas.slice(0, 3).map((f) => f.cell.slice(0, 40)),
+      },
+    );
+  }
+
+  const labels = rows.map((row) => row[labelIndex] ?? '');
+  const columns: ColumnProfile[] = [];
+  const features: ColumnSchema[] = [];
+  header.forEach((name, c) => {
+    const cells = rows.map((row) => row[c] ?? '');
+    const present = cells.filter((cell) => !isMissing(cell));
+    const missingRatio = rows.length > 0 ? 1 - present.length / rows.length : 0;
+    const cardinality = new Set(present).size;
+    const numericShare =
+      present.length > 0
+        ? present.filter((cell) => Number.isFinite(Number(cell))).length / present.length
+        : 0;
+    const forced = options.types?.[name];
+    const type: ColumnType =
+      forced ?? (numericShare >= MOSTLY_NUMERIC && present.length > 0 ? 'numeric' : 'categorical');
+    const profile = (role: ColumnProfile['role']): ColumnProfile => ({
+      name,
+      role,
+      type,
+      missingRatio,
+      cardinality,
+    });
+    if (c === labelIndex) return columns.push(profile('label'));
+    if (options.ignore?.includes(name)) return columns.push(profile('ignored'));
+    if (present.length === 0) {
+      error('all-missing', `column "${name}" has no values`, { column: name });
+      return columns.push(profile('dropped'));
+    }
+    if (type === 'numeric' && numericShare < 1) {
+      const strays = cells.flatMap((cell, i) =>
+        !isMissing(cell) && !Number.isFinite(Number(cell)) ? [{ line: i + 2, cell }] : [],
+      );
+      const finding = {
+        column: name,
+        rows: strays.slice(0, MAX_REPORTED).map((s) => s.line),
+        examples: [...new Set(strays.map((s) => s.cell))].slice(0, 5),
+      };
+      const message = `column "${name}" is numeric but ${strays.length} value(s) are not numbers (${finding.examples
+        .map((e) => JSON.stringify(e))
+        .join(', ')})`;
+      if (forced) error('non-numeric-values', `${message}; the manifest says it is numeric`, finding);
+      else warn('non-numeric-values', `${message}; they are read as missing`, finding);
+    }
+    if (cardinality === 1 && rows.length > 1) {
+      warn(
+        'constant-column',
+        `column "${name}" has one value ("${present[0]}"): it carries no information and is left out`,
+        {
+          column: name,
+        },
+      );
+      return columns.push(profile('dropped'));
+    }
+    if (cells.every((cell, i) => cell === labels[i])) {
+      error(
+        'label-leakage',
+        `column "${name}" is identical to the label "${options.label}": a model would learn nothing`,
+        {
+          column: name,
+        },
+      );
+    }
+    features.push({ name, type });
+    columns.push(profile('feature'));
+  });
+
+  // The label and the task.
+  const labelName = options.label;
+  const missingLabel = labels.flatMap((value, i) => (isMissing(value) ? [i + 2] : []));
+  if (missingLabel.length > 0) {
+    error(
+      'label-missing',
+      `label "${labelName}" is missing in ${missingLabel.length} row(s): rows ${missingLabel.slice(0, MAX_REPORTED).join(', ')}`,
+      {
+        column: labelName,
+        rows: missingLabel.slice(0, MAX_REPORTED),
+      },
+    );
+  }
+  const counts: Record<string, number> = {};
+  for (const value of labels) if (!isMissing(value)) counts[value] = (counts[value] ?? 0) + 1;
+  const values = Object.keys(counts);
+  const numericLabel = values.length > 0 && values.every((v) => Number.isFinite(Number(v)));
+  const task: TaskType =
+    options.task ??
+    (numericLabel && values.length > REGRESSION_DISTINCT_LABELS ? 'regression' : 'classification');
+  if (rows.length < MIN_ROWS)
+    error('too-few-rows', `the dataset has ${rows.length} rows; at least ${MIN_ROWS} are needed`);
+  if (task === 'regression') {
+    if (!numericLabel) {
+      const bad = values.find((v) => !Number.isFinite(Number(v)));
+      error(
+        'non-numeric-label',
+        `regression needs a numeric label; "${labelName}" has the value ${JSON.stringify(bad)}`,
+        {
+          column: labelName,
+        },
+      );
+    }
+  } else {
+    if (values.length < 2) {
+      error(
+        'one-class',
+        `label "${labelName}" has ${values.length} distinct value(s); a classifier needs at least 2`,
+        {
+          column: labelName,
+        },
+      );
+    }
+    const rare = values.filter((c) => (counts[c] ?? 0) < MIN_ROWS_PER_CLASS);
+    if (rare.length > 0 && values.length >= 2) {
+      error(
+        'rare-class',
+        `class(es) ${rare.map((c) => `"${c}" (${counts[c]} rows)`).join(', ')} have fewer than ${MIN_ROWS_PER_CLASS} rows`,
+        { column: labelName },
+      );
+    }
+    const sizes = Object.values(counts);
+    if (sizes.length >= 2 && Math.max(...sizes) >= IMBALANCE_RATIO * Math.min(...sizes)) {
+      warn(
+        'label-imbalance',
+        `the classes are imbalanced (${Math.max(...sizes)} vs ${Math.min(...sizes)} rows): consider "classWeight": "balanced" or "oversample": "smote"`,
+        { column: labelName },
+      );
+    }
+  }
+  if (features.length === 0 && findings.length === start)
+    error('no-features', 'there is no feature column besides the label');
+
+  const seenRows = new Map<string, number>();
+  const duplicates: number[] = [];
+  rows.forEach((row, i) => {
+    const key = JSON.stringify(row);
+    if (seenRows.has(key)) duplicates.push(i + 2);
+    else seenRows.set(key, i + 2);
+  });
+  if (duplicates.length > 0) {
+    warn(
+      'duplicate-rows',
+      `${duplicates.length} row(s) repeat an earlier row: rows ${duplicates.slice(0, MAX_REPORTED).join(', ')}`,
+      {
+        rows: duplicates.slice(0, MAX_REPORTED),
+      },
+    );
+  }
+
+  const label = { name: labelName, task, ...(task === 'classification' ? { counts } : {}) };
+  const failed = findings.slice(start).some((f) => f.severity === 'error');
+  if (failed) return { columns, label, duplicateRows: duplicates.length };
+  const schema: DatasetSchema = {
+    kind: 'tabular',
+    task,
+    label: labelName,
+    features,
+    classes: task === 'classification' ? values.sort() : [],
+    rowCount: rows.length,
+  };
+  return { schema, columns, label, duplicateRows: duplicates.length };
+}
+
+/** The whole check of a tabular dataset version: never throws for the data's sake; read `report.valid`. */
+export function validateDataset(
+  bytes: Uint8Array,
+  format: TableFormat,
+  manifest: DatasetManifest = {},
+): { report: ValidationReport; table?: ParsedTable; schema?: DatasetSchema } {
+  const findings: Finding[] = [];
+  const { table, delimiter } = parseTable(bytes, format, findings);
+  let profile: ReturnType<typeof profileTable> | undefined;
+  if (table) {
+    let label: string | undefined;
+    try {
+      label = chooseLabel(table.header, manifest);
+    } catch (error) {
+      findings.push({ severity: 'error', code: 'label-not-found', message: (error as Error).message });
+    }
+    if (label !== undefined) {
+      profile = profileTable(
+        table,
+        {
+          label,
+          ...(manifest.task ? { task: manifest.task } : {}),
+          ...(manifest.types ? { types: manifest.types } : {}),
+          ...(manifest.ignore ? { ignore: manifest.ignore } : {}),
+        },
+        findings,
+      );
+    }
+  }
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  const report: ValidationReport = {
+    valid: errors === 0,
+    format,
+    ...(delimiter ? { delimiter } : {}),
+    rowCount: table?.rows.length ?? 0,
+    columns: profile?.columns ?? [],
+    ...(profile?.label ? { label: profile.label } : {}),
+    duplicateRows: profile?.duplicateRows ?? 0,
+    errors,
+    warnings: findings.length - errors,
+    findings,
+  };
+  return {
+    report,
+    ...(table ? { table } : {}),
+    ...(profile?.schema && errors === 0 ? { schema: profile.schema } : {}),
+  };
+}
+
+/** The error a failed validation raises: the errors in one line, each as a finding. */
+export function validationError(report: ValidationReport, where?: string): DatasetValidationError {
+  const errors = report.findings.filter((f) => f.severity === 'error').map((f) => f.message);
+  const suffix = where ? ` (report: ${where})` : '';
+  return new DatasetValidationError(`${errors.join('; ')}${suffix}`, errors);
+}
+
+/** Parses a CSV or throws the first structural problems (the training side re-reads a validated file). */
+export function parseCsv(bytes: Uint8Array, format: TableFormat = 'csv'): ParsedTable {
+  const findings: Finding[] = [];
+  const { table } = parseTable(bytes, format, findings);
+  const errors = findings.filter((f) => f.severity === 'error').map((f) => f.message);
+  if (!table || errors.length > 0) throw new DatasetValidationError(errors.join('; '), errors);
+  return table;
+}
+
+/** The schema of a parsed table, or a DatasetValidationError with every error finding. */
+export function inferSchema(table: ParsedTable, label: string, task?: TaskType): DatasetSchema {
+  const findings: Finding[] = [];
+  const { schema } = profileTable(table, { label, ...(task ? { task } : {}) }, findings);
+  const errors = findings.filter((f) => f.severity === 'error').map((f) => f.message);
+  if (!schema || errors.length > 0) throw new DatasetValidationError(errors.join('; '), errors);
+  return schema;
+}
