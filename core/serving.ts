@@ -59,8 +59,8 @@ export const MAX_INSTANCES = 1000;
 
 /**
  * Parses `{"instances": [{feature: value, …}, …]}` into typed rows. Numeric features must be JSON numbers,
- * categorical features strings; every feature is required; the label column, if sent, is ignored; any other
- * field is an error.
+ * categorical features strings, and `null` is an unknown value (imputed as a missing cell is in training);
+ * every feature is required; the label column, if sent, is ignored; any other field is an error.
  */
 export function parsePredictRequest(body: string | undefined | null, schema: InputSchema): TypedRow[] {
   if (body === undefined || body === null || body.trim() === '') {
@@ -108,8 +108,17 @@ export function parsePredictRequest(body: string | undefined | null, schema: Inp
     const row: TypedRow = {};
     for (const feature of schema.features) {
       const value = instance[feature.name];
-      if (value === undefined || value === null) {
-        throw new InvalidRequestError(`instances[${index}].${feature.name} is missing`, feature.name, index);
+      if (value === undefined) {
+        throw new InvalidRequestError(
+          `instances[${index}].${feature.name} is missing (send null for an unknown value)`,
+          feature.name,
+          index,
+        );
+      }
+      if (value === null) {
+        // An unknown value, as an empty cell in training: imputed by the same transform.
+        row[feature.name] = null;
+        continue;
       }
       if (feature.type === 'numeric' && (typeof value !== 'number' || !Number.isFinite(value))) {
         throw new InvalidRequestError(

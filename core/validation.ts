@@ -127,6 +127,7 @@ export function parseTable(
       records = parse(text, {
         delimiter,
         relax_column_count: true,
+        relax_quotes: true,
         skip_empty_lines: true,
         trim: true,
         max_record_size: MAX_RECORD_BYTES,
@@ -303,7 +304,7 @@ export function profileTable(
   const labels = rows.map((row) => row[labelIndex] ?? '');
   const columns: ColumnProfile[] = [];
   const features: ColumnSchema[] = [];
-  header.forEach((name, c) => {
+  for (const [c, name] of header.entries()) {
     const cells = rows.map((row) => row[c] ?? '');
     const present = cells.filter((cell) => !isMissing(cell));
     const missingRatio = rows.length > 0 ? 1 - present.length / rows.length : 0;
@@ -322,11 +323,18 @@ export function profileTable(
       missingRatio,
       cardinality,
     });
-    if (c === labelIndex) return columns.push(profile('label'));
-    if (options.ignore?.includes(name)) return columns.push(profile('ignored'));
+    if (c === labelIndex) {
+      columns.push(profile('label'));
+      continue;
+    }
+    if (options.ignore?.includes(name)) {
+      columns.push(profile('ignored'));
+      continue;
+    }
     if (present.length === 0) {
       error('all-missing', `column "${name}" has no values`, { column: name });
-      return columns.push(profile('dropped'));
+      columns.push(profile('dropped'));
+      continue;
     }
     if (type === 'numeric' && numericShare < 1) {
       const strays = cells.flatMap((cell, i) =>
@@ -351,7 +359,8 @@ export function profileTable(
           column: name,
         },
       );
-      return columns.push(profile('dropped'));
+      columns.push(profile('dropped'));
+      continue;
     }
     if (cells.every((cell, i) => cell === labels[i])) {
       error(
@@ -364,7 +373,7 @@ export function profileTable(
     }
     features.push({ name, type });
     columns.push(profile('feature'));
-  });
+  }
 
   // The label and the task.
   const labelName = options.label;
@@ -426,8 +435,9 @@ export function profileTable(
       );
     }
   }
-  if (features.length === 0 && findings.length === start)
+  if (features.length === 0 && !findings.slice(start).some((f) => f.severity === 'error')) {
     error('no-features', 'there is no feature column besides the label');
+  }
 
   const seenRows = new Map<string, number>();
   const duplicates: number[] = [];

@@ -13,7 +13,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
-import type { RunRecord, TrialRecord } from '../aws/registry.ts';
+import type { DatasetVersionRecord, RunRecord, TrialRecord } from '../aws/registry.ts';
 import { API, ENV } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { NimbusFunction } from '../infra/function.ts';
@@ -103,6 +103,26 @@ export class PlatformClient {
       new GetObjectCommand({ Bucket: this.endpoints.artifactsBucket, Key: key }),
     );
     return JSON.parse(await (out.Body?.transformToString() ?? Promise.resolve('null'))) as T;
+  }
+
+  async datasetJson<T>(key: string): Promise<T> {
+    const out = await this.s3.send(new GetObjectCommand({ Bucket: this.endpoints.datasetsBucket, Key: key }));
+    return JSON.parse(await (out.Body?.transformToString() ?? Promise.resolve('null'))) as T;
+  }
+
+  /** The versions of a dataset, oldest first. */
+  async datasetVersions(name: string): Promise<DatasetVersionRecord[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.endpoints.tables.datasets,
+        KeyConditionExpression: '#n = :n',
+        ExpressionAttributeNames: { '#n': 'name' },
+        ExpressionAttributeValues: { ':n': name },
+      }),
+    );
+    return ((out.Items ?? []) as DatasetVersionRecord[]).sort((a, b) =>
+      a.createdAt.localeCompare(b.createdAt),
+    );
   }
 
   async runs(dataset: string): Promise<RunRecord[]> {
