@@ -51,6 +51,12 @@ export interface DatasetManifest {
   /** Train/validation/test ratios (default 0.7/0.1/0.2) and the split's seed (default 0). */
   readonly split?: { readonly train: number; readonly validation: number; readonly test: number };
   readonly seed?: number;
+  /** Imputation, scaling and clipping of feature columns (core/preprocess.ts PreprocessingOptions). */
+  readonly preprocessing?: {
+    readonly impute?: 'mean' | 'median' | 'most-frequent';
+    readonly scale?: 'zscore' | 'minmax' | 'robust' | 'none';
+    readonly clip?: 'none' | 'iqr' | 'percentile';
+  };
 }
 
 export interface ParsedTable {

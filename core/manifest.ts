@@ -4,6 +4,7 @@
  */
 import type { ColumnType, DatasetManifest, TaskType } from './dataset.ts';
 import { parseImageSpec } from './image-dataset.ts';
+import { PREPROCESSING_CHOICES, type PreprocessingOptions } from './preprocess.ts';
 
 export const MANIFEST_FIELDS = [
   'label',
@@ -11,6 +12,7 @@ export const MANIFEST_FIELDS = [
   'types',
   'ignore',
   'split',
+  'preprocessing',
   'seed',
   'image',
   'hyperparameters',
@@ -24,7 +26,7 @@ export function parseManifest(value: unknown): DatasetManifest {
   if (unknown.length > 0) {
     throw new Error(`unknown field(s) ${unknown.join(', ')}; a manifest has ${MANIFEST_FIELDS.join(', ')}`);
   }
-  const { label, task, types, ignore, split, seed, image, hyperparameters, search } = fields;
+  const { label, task, types, ignore, split, seed, preprocessing, image, hyperparameters, search } = fields;
   if (label !== undefined && typeof label !== 'string') throw new Error('"label" must be a string');
   if (task !== undefined && task !== 'classification' && task !== 'regression') {
     throw new Error('"task" must be "classification" or "regression"');
@@ -53,6 +55,19 @@ export function parseManifest(value: unknown): DatasetManifest {
   if (seed !== undefined && !(typeof seed === 'number' && Number.isInteger(seed) && seed >= 0)) {
     throw new Error('"seed" must be a whole number');
   }
+  if (preprocessing !== undefined) {
+    if (typeof preprocessing !== 'object' || preprocessing === null)
+      throw new Error('"preprocessing" must be an object');
+    for (const [key, value] of Object.entries(preprocessing)) {
+      const choices = (PREPROCESSING_CHOICES as Record<string, readonly string[]>)[key];
+      if (!choices)
+        throw new Error(
+          `"preprocessing.${key}" is not a setting (${Object.keys(PREPROCESSING_CHOICES).join(', ')})`,
+        );
+      if (!choices.includes(value as string))
+        throw new Error(`"preprocessing.${key}" must be one of ${choices.join(', ')}`);
+    }
+  }
   if (hyperparameters !== undefined && (typeof hyperparameters !== 'object' || hyperparameters === null)) {
     throw new Error('"hyperparameters" must be an object');
   }
@@ -63,6 +78,7 @@ export function parseManifest(value: unknown): DatasetManifest {
     ...(ignore === undefined ? {} : { ignore: ignore as string[] }),
     ...(split === undefined ? {} : { split: split as DatasetManifest['split'] & object }),
     ...(seed === undefined ? {} : { seed }),
+    ...(preprocessing === undefined ? {} : { preprocessing: preprocessing as PreprocessingOptions }),
     ...(image === undefined ? {} : { image: parseImageSpec(image) }),
     ...(hyperparameters === undefined ? {} : { hyperparameters: hyperparameters as Record<string, unknown> }),
     ...(search === undefined ? {} : { search }),

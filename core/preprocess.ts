@@ -6,21 +6,48 @@
 import type { ColumnSchema, DatasetSchema, ImageSpec, TypedRow } from './dataset.ts';
 import { createRandom, shuffled } from './random.ts';
 
+/**
+ * A numeric column: a missing cell becomes `impute`; the value is clipped to `clip` (when set), then scaled
+ * as (x − center) / scale. Files written before these fields existed have only `mean` and `std`: impute and
+ * centre at the mean, scale by the standard deviation.
+ */
 export interface NumericFeature {
   readonly name: string;
   readonly type: 'numeric';
-  /** Training mean: the imputed value for a missing cell, and the centre of the z-score. */
+  /** Training mean and standard deviation (statistics; the transform uses the fields below). */
   readonly mean: number;
   readonly std: number;
+  readonly impute?: number;
+  readonly center?: number;
+  readonly scale?: number;
+  readonly clip?: readonly [number, number];
 }
 
 export interface CategoricalFeature {
   readonly name: string;
   readonly type: 'categorical';
-  /** One-hot columns, in this order. A category not seen in training encodes as all zeros. */
+  /** One-hot columns, in this order. */
   readonly categories: readonly string[];
+  /** A category not seen in training (and a missing cell, unless `impute` names a category): all zeros. */
   readonly unknown: 'zeros';
+  /** The category a missing cell takes (most-frequent imputation); absent: a missing cell is all zeros. */
+  readonly impute?: string;
 }
+
+/** How numeric and categorical columns are fitted (the manifest's `preprocessing`). */
+export interface PreprocessingOptions {
+  /** The value of a missing cell: numeric columns by mean or median, any column by most frequent. */
+  readonly impute?: 'mean' | 'median' | 'most-frequent';
+  readonly scale?: 'zscore' | 'minmax' | 'robust' | 'none';
+  /** Outliers clipped to Tukey's fences (1.5 IQR beyond the quartiles) or to the 1st–99th percentiles. */
+  readonly clip?: 'none' | 'iqr' | 'percentile';
+}
+
+export const PREPROCESSING_CHOICES = {
+  impute: ['mean', 'median', 'most-frequent'],
+  scale: ['zscore', 'minmax', 'robust', 'none'],
+  clip: ['none', 'iqr', 'percentile'],
+} as const;
 
 export type FeatureTransform = NumericFeature | CategoricalFeature;
 
@@ -40,8 +67,12 @@ export interface Preprocessor {
 }
 
 /** Fits the transforms on the training rows only. */
-export function fitPreprocessor(schema: DatasetSchema, train: readonly TypedRow[]): Preprocessor {
-  const features = schema.features.map((column): FeatureTransform => fitFeature(column, train));
+export function fitPreprocessor(
+  schema: DatasetSchema,
+  train: readonly TypedRow[],
+  options: PreprocessingOptions = {},
+): Preprocessor {
+  const features = schema.features.map((column): FeatureTransform => fitFeature(column, train, options));
   const width = features.reduce((sum, f) => sum + (f.type === 'numeric' ? 1 : f.categories.length), 0);
   const base = {
     version: 1,
@@ -58,30 +89,90 @@ export function fitPreprocessor(schema: DatasetSchema, train: readonly TypedRow[
   return { ...base, task: 'regression', target: { mean, std: std > 1e-12 ? std : 1 } };
 }
 
-function fitFeature(column: ColumnSchema, rows: readonly TypedRow[]): FeatureTransform {
+function fitFeature(
+  column: ColumnSchema,
+  rows: readonly TypedRow[],
+  options: PreprocessingOptions,
+): FeatureTransform {
+  const cells = rows.map((row) => row[column.name]);
   if (column.type === 'numeric') {
-    const values = rows.map((row) => row[column.name]).filter((v): v is number => typeof v === 'number');
+    const values = cells.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
     const mean = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : 0;
     const variance = values.length > 0 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length : 0;
-    const std = Math.sqrt(variance);
-    return { name: column.name, type: 'numeric', mean, std: std > 1e-12 ? std : 1 };
+    const std = Math.sqrt(variance) > 1e-12 ? Math.sqrt(variance) : 1;
+    const median = quantile(values, 0.5);
+    const [q1, q3] = [quantile(values, 0.25), quantile(values, 0.75)];
+    const impute =
+      options.impute === 'median'
+        ? median
+        : options.impute === 'most-frequent'
+          ? (mostFrequent(values) ?? mean)
+          : mean;
+    const clip: readonly [number, number] | undefined =
+      options.clip === 'iqr'
+        ? [q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)]
+        : options.clip === 'percentile'
+          ? [quantile(values, 0.01), quantile(values, 0.99)]
+          : undefined;
+    const positive = (x: number) => (x > 1e-12 ? x : 1);
+    const [center, scale] =
+      options.scale === 'minmax'
+        ? [values[0] ?? 0, positive((values[values.length - 1] ?? 0) - (values[0] ?? 0))]
+        : options.scale === 'robust'
+          ? [median, positive(q3 - q1)]
+          : options.scale === 'none'
+            ? [0, 1]
+            : [mean, std];
+    return {
+      name: column.name,
+      type: 'numeric',
+      mean,
+      std,
+      impute,
+      center,
+      scale,
+      ...(clip ? { clip } : {}),
+    };
   }
-  const categories = [
-    ...new Set(rows.map((row) => row[column.name]).filter((v): v is string => typeof v === 'string')),
-  ].sort();
-  return { name: column.name, type: 'categorical', categories, unknown: 'zeros' };
+  const present = cells.filter((v): v is string => typeof v === 'string');
+  const categories = [...new Set(present)].sort();
+  const impute = options.impute === 'most-frequent' ? mostFrequent(present) : undefined;
+  return {
+    name: column.name,
+    type: 'categorical',
+    categories,
+    unknown: 'zeros',
+    ...(impute === undefined ? {} : { impute }),
+  };
 }
 
-/** Row → feature vector. Numbers are standardized (missing → the training mean), categories one-hot. */
+/** The commonest value (the smallest, for a tie), or undefined for none. */
+function mostFrequent<T extends string | number>(values: readonly T[]): T | undefined {
+  const counts = new Map<T, number>();
+  for (const v of values) counts.set(v, (counts.get(v) ?? 0) + 1);
+  let best: T | undefined;
+  for (const [v, n] of counts) {
+    const current = best === undefined ? 0 : (counts.get(best) as number);
+    if (n > current || (n === current && best !== undefined && v < best)) best = v;
+  }
+  return best;
+}
+
+/**
+ * Row → feature vector: numbers imputed, clipped and scaled; categories one-hot (unknown → zeros). The one
+ * function training and serving both run.
+ */
 export function transformRow(pre: Preprocessor, row: TypedRow): number[] {
   const out: number[] = [];
   for (const feature of pre.features) {
     const value = row[feature.name];
     if (feature.type === 'numeric') {
-      const x = typeof value === 'number' ? value : feature.mean;
-      out.push((x - feature.mean) / feature.std);
+      let x = typeof value === 'number' ? value : (feature.impute ?? feature.mean);
+      if (feature.clip) x = Math.min(feature.clip[1], Math.max(feature.clip[0], x));
+      out.push((x - (feature.center ?? feature.mean)) / (feature.scale ?? feature.std));
     } else {
-      for (const category of feature.categories) out.push(value === category ? 1 : 0);
+      const category = typeof value === 'string' ? value : feature.impute;
+      for (const c of feature.categories) out.push(category === c ? 1 : 0);
     }
   }
   return out;
@@ -161,6 +252,34 @@ export function stratifiedSplit<T>(
     split.train.push(...members.slice(nTest + nValidation));
   }
   return { train: shuffled(split.train, random), validation: split.validation, test: split.test };
+}
+
+/**
+ * Seeded stratified k-fold: every item in exactly one validation fold, each class spread evenly over the
+ * folds (cross-validation of small datasets).
+ */
+export function stratifiedKFold<T>(
+  items: readonly T[],
+  classOf: (item: T) => string,
+  k: number,
+  seed = 0,
+): { train: T[]; validation: T[] }[] {
+  if (!Number.isInteger(k) || k < 2) throw new RangeError(`k-fold needs a whole k of at least 2, got ${k}`);
+  const random = createRandom(seed);
+  const byClass = new Map<string, T[]>();
+  for (const item of items) byClass.set(classOf(item), [...(byClass.get(classOf(item)) ?? []), item]);
+  const folds = Array.from({ length: k }, () => [] as T[]);
+  let next = 0;
+  for (const key of [...byClass.keys()].sort()) {
+    for (const item of shuffled(byClass.get(key) ?? [], random)) {
+      (folds[next % k] as T[]).push(item);
+      next++;
+    }
+  }
+  return folds.map((validation, i) => ({
+    train: folds.flatMap((fold, j) => (j === i ? [] : fold)),
+    validation,
+  }));
 }
 
 export interface NumericBaseline {

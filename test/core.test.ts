@@ -11,6 +11,7 @@ import {
   decodeTarget,
   encodeLabel,
   fitPreprocessor,
+  stratifiedKFold,
   stratifiedSplit,
   targetStrata,
   transformRow,
@@ -182,6 +183,53 @@ describe('regression', () => {
     const v = (version: number, rmse: number) => ({ version, metrics: { rmse, r2: 0.5, mae: 1, count: 10 } });
     assert.equal(decidePromotion(v(2, 50), v(1, 55)).promote, true);
     assert.match(decidePromotion(v(2, 60), v(1, 55)).reason, /rmse 60.0000 > v1 55.0000; v1 stays/);
+  });
+});
+
+describe('preprocessing options and k-fold', () => {
+  const schema = {
+    kind: 'tabular' as const,
+    task: 'classification' as const,
+    label: 'y',
+    features: [
+      { name: 'x', type: 'numeric' as const },
+      { name: 'c', type: 'categorical' as const },
+    ],
+    classes: ['a', 'b'],
+    rowCount: 6,
+  };
+  const rows = [1, 2, 3, 4, 5, 100].map((x, i) => ({ x, c: i < 4 ? 'red' : 'blue', y: i % 2 ? 'a' : 'b' }));
+
+  it('imputes by median or most frequent, scales by min-max or robust, clips outliers to the IQR fences', () => {
+    const minmax = fitPreprocessor(schema, rows, { scale: 'minmax' });
+    assert.deepEqual(transformRow(minmax, { x: 100, c: 'red' }).slice(0, 1), [1]);
+    assert.deepEqual(transformRow(minmax, { x: 1, c: 'red' }).slice(0, 1), [0]);
+    const robust = fitPreprocessor(schema, rows, { impute: 'median', scale: 'robust', clip: 'iqr' });
+    const [median] = transformRow(robust, { x: null, c: null });
+    assert.equal(median, 0, 'a missing value is the median, the robust centre');
+    const [clipped] = transformRow(robust, { x: 1e6, c: 'red' });
+    const [fence] = transformRow(robust, { x: 100, c: 'red' });
+    assert.equal(clipped, fence, 'both are clipped to the upper fence');
+    assert.ok((fence as number) < 5);
+    const frequent = fitPreprocessor(schema, rows, { impute: 'most-frequent' });
+    assert.deepEqual(transformRow(frequent, { x: 1, c: null }).slice(1), [0, 1], 'missing colour → red');
+    assert.deepEqual(transformRow(frequent, { x: 1, c: 'green' }).slice(1), [0, 0], 'unseen colour → zeros');
+  });
+
+  it('splits into k stratified folds: each item validated exactly once, classes even across folds', () => {
+    const items = Array.from({ length: 50 }, (_, i) => ({ i, label: i < 20 ? 'a' : 'b' }));
+    const folds = stratifiedKFold(items, (item) => item.label, 5, 1);
+    assert.equal(folds.length, 5);
+    const seen = folds.flatMap((f) => f.validation.map((item) => item.i)).sort((a, b) => a - b);
+    assert.deepEqual(
+      seen,
+      items.map((item) => item.i),
+    );
+    for (const fold of folds) {
+      assert.equal(fold.validation.filter((item) => item.label === 'a').length, 4);
+      assert.equal(fold.train.length + fold.validation.length, 50);
+    }
+    assert.throws(() => stratifiedKFold(items, (item) => item.label, 1), RangeError);
   });
 });
 

@@ -16,7 +16,7 @@ import { validateDataset } from '../core/validation.ts';
 function messyCsv(): string {
   const lines = ['id;size;weight;colour;label'];
   for (let i = 0; i < 60; i++) {
-    const size = i % 11 === 0 ? '' : i % 17 === 0 ? 'n/a?' : String((i * 37) % 23) + '.5';
+    const size = i % 11 === 0 ? '' : i % 17 === 0 ? 'n/a?' : `${(i * 37) % 23}.5`;
     const weight = i % 13 === 0 ? 'NA' : String(100 + ((i * 7) % 31));
     const colour = i % 9 === 0 ? '' : ['red', 'green', 'blue'][i % 3];
     lines.push(`${1000 + i};${size};${weight};${colour};${i % 3 === 0 ? 'a' : 'b'}`);
@@ -25,38 +25,44 @@ function messyCsv(): string {
 }
 
 describe('training and serving compute the same features', () => {
-  it('for rows: the preprocessing of a training split equals predict on the same raw cells sent as JSON', () => {
-    const bytes = new TextEncoder().encode(messyCsv());
-    const { schema, table, report } = validateDataset(bytes, 'csv', { ignore: ['id'] });
-    assert.ok(schema && table, JSON.stringify(report.findings));
-    assert.ok(report.findings.some((f) => f.code === 'non-numeric-values'));
+  for (const preprocessing of [
+    {},
+    { impute: 'median', scale: 'robust', clip: 'iqr' },
+    { impute: 'most-frequent', scale: 'minmax', clip: 'percentile' },
+  ] as const) {
+    it(`for rows: the preprocessing of a training split equals predict on the same raw cells sent as JSON ${JSON.stringify(preprocessing)}`, () => {
+      const bytes = new TextEncoder().encode(messyCsv());
+      const { schema, table, report } = validateDataset(bytes, 'csv', { ignore: ['id'], preprocessing });
+      assert.ok(schema && table, JSON.stringify(report.findings));
+      assert.ok(report.findings.some((f) => f.code === 'non-numeric-values'));
 
-    // Training: typed rows, the split, the preprocessor fitted on the training split, the test split's features.
-    const rows = table.rows.map((row) => typedRow(schema, table.header, row));
-    const split = stratifiedSplit(rows, (row) => String(row.label), undefined, 0);
-    const pre = fitPreprocessor(schema, split.train);
-    const trainingPath = flatten(split.test.map((row) => transformRow(pre, row)));
+      // Training: typed rows, the split, the preprocessor fitted on the training split, the test split's features.
+      const rows = table.rows.map((row) => typedRow(schema, table.header, row));
+      const split = stratifiedSplit(rows, (row) => String(row.label), undefined, 0);
+      const pre = fitPreprocessor(schema, split.train, preprocessing);
+      const trainingPath = flatten(split.test.map((row) => transformRow(pre, row)));
 
-    // Serving: a client sends the raw cells it has — numbers as numbers, unknowns as null, text as text.
-    const instances = split.test.map((row) => {
-      const cells = table.rows[rows.indexOf(row)] as readonly string[];
-      const value = (name: string) => cells[table.header.indexOf(name)] ?? '';
-      const number = (cell: string) =>
-        cell.trim() === '' || !Number.isFinite(Number(cell)) ? null : Number(cell);
-      return {
-        size: number(value('size')),
-        weight: number(value('weight')),
-        colour: value('colour') || null,
-      };
+      // Serving: a client sends the raw cells it has — numbers as numbers, unknowns as null, text as text.
+      const instances = split.test.map((row) => {
+        const cells = table.rows[rows.indexOf(row)] as readonly string[];
+        const value = (name: string) => cells[table.header.indexOf(name)] ?? '';
+        const number = (cell: string) =>
+          cell.trim() === '' || !Number.isFinite(Number(cell)) ? null : Number(cell);
+        return {
+          size: number(value('size')),
+          weight: number(value('weight')),
+          colour: value('colour') || null,
+        };
+      });
+      const body = JSON.stringify({ instances });
+      const servingPath = flatten(
+        parsePredictRequest(body, inputSchema(schema, pre)).map((row) => transformRow(pre, row)),
+      );
+
+      assert.equal(servingPath.length, trainingPath.length);
+      assert.deepEqual(servingPath, trainingPath);
     });
-    const body = JSON.stringify({ instances });
-    const servingPath = flatten(
-      parsePredictRequest(body, inputSchema(schema, pre)).map((row) => transformRow(pre, row)),
-    );
-
-    assert.equal(servingPath.length, trainingPath.length);
-    assert.deepEqual(servingPath, trainingPath);
-  });
+  }
 
   it('for images: preprocessing a PNG equals predict on the same PNG sent as b64, at any input size', async () => {
     const spec = { width: 12, height: 10, channels: 3 } as const;

@@ -122,7 +122,7 @@ async function preprocessTable(
     dataset.manifest?.split ?? DEFAULT_SPLIT,
     dataset.manifest?.seed ?? SPLIT_SEED,
   );
-  const pre = fitPreprocessor(schema, split.train);
+  const pre = fitPreprocessor(schema, split.train, dataset.manifest?.preprocessing);
   await Promise.all([
     write('train.json', processed(pre, split.train)),
     write('validation.json', processed(pre, split.validation)),
