@@ -88,6 +88,9 @@ export const KEYS = {
   datasetVersionsPrefix: 'versions/',
   /** The validation report of a tabular dataset version (core/validation.ts), next to its index. */
   datasetReport: (dataset: string, version: string): string => `versions/${dataset}/${version}.report.json`,
+  /** The statistics of a tabular dataset version (all rows), the reference for drift. */
+  datasetBaseline: (dataset: string, version: string): string =>
+    `versions/${dataset}/${version}.baseline.json`,
   /** `datasets/<name>/<file>` → its parts; undefined for keys outside the layout. */
   parseDatasetKey(key: string): { dataset: string; file: string } | undefined {
     const match = /^datasets\/([^/]+)\/(.+)$/.exec(key);

@@ -291,37 +291,60 @@ export interface NumericBaseline {
   readonly max: number;
   /** Deciles: the 0th, 10th, …, 100th percentiles. */
   readonly quantiles: readonly number[];
+  /** Ten equal-width bins from min to max: 11 edges, 10 counts. */
+  readonly histogram: { readonly edges: readonly number[]; readonly counts: readonly number[] };
 }
 
 export interface Baseline {
   readonly rowCount: number;
   readonly numeric: Record<string, NumericBaseline>;
   readonly categorical: Record<string, Record<string, number>>;
+  /** Class frequencies (classification). */
   readonly label: Record<string, number>;
+  /** The target's distribution (regression). */
+  readonly target?: NumericBaseline;
 }
 
-/** Training-data statistics, the reference that drift is measured against. */
+function numericBaseline(cells: readonly (number | string | null | undefined)[]): NumericBaseline {
+  const values = cells.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
+  const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
+  const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length));
+  const min = values[0] ?? 0;
+  const max = values[values.length - 1] ?? 0;
+  const width = (max - min) / 10;
+  const edges = Array.from({ length: 11 }, (_, i) => min + i * width);
+  const counts = new Array<number>(10).fill(0);
+  for (const v of values) {
+    const bin = width > 0 ? Math.min(9, Math.floor((v - min) / width)) : 0;
+    counts[bin] = (counts[bin] as number) + 1;
+  }
+  return {
+    count: values.length,
+    missing: cells.length - values.length,
+    mean,
+    std,
+    min,
+    max,
+    quantiles: Array.from({ length: 11 }, (_, i) => quantile(values, i / 10)),
+    histogram: { edges, counts },
+  };
+}
+
+/** Data statistics (of a dataset version, or of a training split): the reference drift is measured against. */
 export function baselineStatistics(schema: DatasetSchema, rows: readonly TypedRow[]): Baseline {
   const numeric: Record<string, NumericBaseline> = {};
   const categorical: Record<string, Record<string, number>> = {};
   for (const feature of schema.features) {
     const cells = rows.map((row) => row[feature.name]);
     if (feature.type === 'numeric') {
-      const values = cells.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
-      const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-      const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length));
-      numeric[feature.name] = {
-        count: values.length,
-        missing: cells.length - values.length,
-        mean,
-        std,
-        min: values[0] ?? 0,
-        max: values[values.length - 1] ?? 0,
-        quantiles: Array.from({ length: 11 }, (_, i) => quantile(values, i / 10)),
-      };
+      numeric[feature.name] = numericBaseline(cells);
     } else {
       categorical[feature.name] = frequencies(cells.map((v) => (v === null ? '<missing>' : String(v))));
     }
+  }
+  if (schema.task === 'regression') {
+    const target = numericBaseline(rows.map((row) => Number(row[schema.label])));
+    return { rowCount: rows.length, numeric, categorical, label: {}, target };
   }
   const label = frequencies(rows.map((row) => String(row[schema.label])));
   return { rowCount: rows.length, numeric, categorical, label };

@@ -161,8 +161,10 @@ export function parseTable(
     });
   }
   const seen = new Set<string>();
+  const reported = new Set<string>();
   for (const name of names) {
-    if (seen.has(name) && name !== '') {
+    if (seen.has(name) && name !== '' && !reported.has(name)) {
+      reported.add(name);
       findings.push({
         severity: 'error',
         code: 'duplicate-column',

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { KEYS } from '../core/contract.ts';
+import type { Baseline } from '../core/preprocess.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import type { ValidationReport } from '../core/validation.ts';
 import { localPlatformFixture } from './helpers.ts';
@@ -235,6 +236,25 @@ describe('bad data, end to end', () => {
     assert.equal(report.delimiter, ';');
     assert.equal(report.columns.find((c) => c.name === 'id')?.role, 'ignored');
     assert.equal(report.columns.find((c) => c.name === 'sepal_width')?.type, 'categorical');
+
+    // Baseline statistics: saved with the version (all rows), copied into the model's baseline.json.
+    const baseline = await client.datasetJson<Baseline>(
+      KEYS.datasetBaseline('semi', version?.version as string),
+    );
+    assert.equal(baseline.rowCount, 150);
+    const petal = baseline.numeric.petal_length;
+    assert.equal(
+      petal?.histogram.counts.reduce((a, b) => a + b, 0),
+      petal?.count,
+    );
+    assert.deepEqual(baseline.label, { setosa: 50, versicolor: 50, virginica: 50 });
+    assert.ok(baseline.categorical.sepal_width, 'a categorical column has frequencies');
+    const modelBaseline = await client.artifactJson<Baseline & { dataset: Baseline; datasetVersion: string }>(
+      `${KEYS.modelPrefix('semi', semi.runId)}baseline.json`,
+    );
+    assert.deepEqual(modelBaseline.dataset, baseline);
+    assert.equal(modelBaseline.datasetVersion, version?.version);
+    assert.equal(modelBaseline.rowCount, 105, 'the training split (70%)');
 
     // New bytes: a new version that names the one before it.
     await client.upload(

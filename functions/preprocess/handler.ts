@@ -6,7 +6,7 @@
  * Input: PipelineState with `dataset`. Output: PreprocessResult (with the training job spec).
  */
 import { bucketName } from '../../aws/config.ts';
-import { getBytes, getJson, mapLimit, putJson } from '../../aws/object-store.ts';
+import { getBytes, getBytesIfExists, getJson, mapLimit, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS, type DataFile, KEYS } from '../../core/contract.ts';
 import { type TypedRow, typedRow } from '../../core/dataset.ts';
@@ -123,6 +123,11 @@ async function preprocessTable(
     dataset.manifest?.seed ?? SPLIT_SEED,
   );
   const pre = fitPreprocessor(schema, split.train, dataset.manifest?.preprocessing);
+  // The dataset version's own statistics (all rows), copied beside the training split's.
+  const versionBaseline = await getBytesIfExists(
+    state.bucket,
+    KEYS.datasetBaseline(dataset.name, dataset.version),
+  );
   await Promise.all([
     write('train.json', processed(pre, split.train)),
     write('validation.json', processed(pre, split.validation)),
@@ -130,7 +135,13 @@ async function preprocessTable(
     write('test-rows.json', split.test),
     putJson(artifactsBucket, modelPrefix + ARTIFACTS.preprocessor, pre),
     putJson(artifactsBucket, modelPrefix + ARTIFACTS.schema, inputSchema(schema, pre)),
-    putJson(artifactsBucket, modelPrefix + ARTIFACTS.baseline, baselineStatistics(schema, split.train)),
+    putJson(artifactsBucket, modelPrefix + ARTIFACTS.baseline, {
+      ...baselineStatistics(schema, split.train),
+      datasetVersion: dataset.version,
+      ...(versionBaseline
+        ? { dataset: JSON.parse(new TextDecoder().decode(versionBaseline)) as unknown }
+        : {}),
+    }),
   ]);
   const counts = countsOf(split);
   logger.info('dataset preprocessed', { counts, width: pre.width });

@@ -13,7 +13,7 @@ import {
   setDatasetOutcome,
 } from '../../aws/registry.ts';
 import { datasetTrigger, KEYS, NAME_PATTERN } from '../../core/contract.ts';
-import { contentHash, type DatasetManifest } from '../../core/dataset.ts';
+import { contentHash, type DatasetManifest, typedRow } from '../../core/dataset.ts';
 import { DatasetValidationError } from '../../core/errors.ts';
 import {
   folderHash,
@@ -25,6 +25,7 @@ import {
 } from '../../core/image-dataset.ts';
 import { parseManifest } from '../../core/manifest.ts';
 import type { PipelineState, RegisterDatasetResult } from '../../core/pipeline.ts';
+import { baselineStatistics } from '../../core/preprocess.ts';
 import { validateDataset, validationError } from '../../core/validation.ts';
 import { createLogger } from '../logger.ts';
 
@@ -91,10 +92,12 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
   try {
     const manifest = await readManifest(state.bucket, name);
     if (trigger === 'csv' || trigger === 'jsonl') {
-      const { report, schema } = validateDataset(bytes as Uint8Array, trigger, manifest);
+      const { report, schema, table } = validateDataset(bytes as Uint8Array, trigger, manifest);
       reportKey = KEYS.datasetReport(name, version);
       await putJson(state.bucket, reportKey, report);
-      if (!schema) throw validationError(report, `s3://${state.bucket}/${reportKey}`);
+      if (!schema || !table) throw validationError(report, `s3://${state.bucket}/${reportKey}`);
+      const rows = table.rows.map((row) => typedRow(schema, table.header, row));
+      await putJson(state.bucket, KEYS.datasetBaseline(name, version), baselineStatistics(schema, rows));
       await setDatasetOutcome(name, version, { status: 'REGISTERED', schema, reportKey });
       logger.info('dataset registered', {
         version,
