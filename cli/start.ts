@@ -187,7 +187,10 @@ Point awscli or an AWS SDK at it:
 ${shellExports(endpoints)
   .map((line) => `  ${line}`)
   .join('\n')}
-Then \`aws s3 cp my.csv s3://${endpoints.datasetsBucket}/datasets/my/my.csv\` trains a model named "my"
+Then \`aws s3 cp my.csv s3://${endpoints.datasetsBucket}/datasets/my/my.csv\` trains a model named "my";
+a folder of class folders of images trains once its marker is there:
+  aws s3 cp --recursive pets/ s3://${endpoints.datasetsBucket}/datasets/pets/
+  aws s3api put-object --bucket ${endpoints.datasetsBucket} --key datasets/pets/_SUCCESS
 (awscli older than 2.13 ignores AWS_ENDPOINT_URL_S3: add --endpoint-url ${endpoints.s3}).
 Endpoints as JSON: ${endpointsFile}
 `);
