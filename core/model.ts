@@ -312,7 +312,9 @@ export function augment(xs: tf.Tensor, hp: TrainingHyperparameters, epoch: numbe
 export function smote(data: LabelledData, width: number, seed: number, neighbours = 5): LabelledData {
   const byClass = new Map<number, number[]>();
   data.labels.forEach((label, i) => {
-    byClass.set(label, [...(byClass.get(label) ?? []), i]);
+    const members = byClass.get(label) ?? [];
+    members.push(i);
+    byClass.set(label, members);
   });
   const target = Math.max(...[...byClass.values()].map((members) => members.length));
   const random = createRandom(seed + 7);

@@ -247,9 +247,10 @@ export function stratifiedSplit<T>(
       nTest = Math.max(1, nTest);
       nValidation = Math.max(1, nValidation);
     }
-    split.test.push(...members.slice(0, nTest));
-    split.validation.push(...members.slice(nTest, nTest + nValidation));
-    split.train.push(...members.slice(nTest + nValidation));
+    // A loop, not push(...slice): a spread of a million rows overflows the call stack.
+    members.forEach((member, i) => {
+      (i < nTest ? split.test : i < nTest + nValidation ? split.validation : split.train).push(member);
+    });
   }
   return { train: shuffled(split.train, random), validation: split.validation, test: split.test };
 }
@@ -267,7 +268,11 @@ export function stratifiedKFold<T>(
   if (!Number.isInteger(k) || k < 2) throw new RangeError(`k-fold needs a whole k of at least 2, got ${k}`);
   const random = createRandom(seed);
   const byClass = new Map<string, T[]>();
-  for (const item of items) byClass.set(classOf(item), [...(byClass.get(classOf(item)) ?? []), item]);
+  for (const item of items) {
+    const members = byClass.get(classOf(item)) ?? [];
+    members.push(item);
+    byClass.set(classOf(item), members);
+  }
   const folds = Array.from({ length: k }, () => [] as T[]);
   let next = 0;
   for (const key of [...byClass.keys()].sort()) {

@@ -216,6 +216,13 @@ describe('preprocessing options and k-fold', () => {
     assert.deepEqual(transformRow(frequent, { x: 1, c: 'green' }).slice(1), [0, 0], 'unseen colour → zeros');
   });
 
+  it('splits a large table (a spread of this many rows once overflowed the call stack)', () => {
+    const items = Array.from({ length: 300_000 }, (_, i) => i);
+    const split = stratifiedSplit(items, (i) => (i % 2 ? 'a' : 'b'));
+    assert.equal(split.train.length + split.validation.length + split.test.length, 300_000);
+    assert.equal(split.test.length, 60_000);
+  });
+
   it('splits into k stratified folds: each item validated exactly once, classes even across folds', () => {
     const items = Array.from({ length: 50 }, (_, i) => ({ i, label: i < 20 ? 'a' : 'b' }));
     const folds = stratifiedKFold(items, (item) => item.label, 5, 1);
