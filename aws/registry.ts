@@ -8,7 +8,7 @@ import { MODEL_KEYS } from '../core/contract.ts';
 import type { DatasetSchema } from '../core/dataset.ts';
 import { ConflictError } from '../core/errors.ts';
 import type { ImageDatasetSchema } from '../core/image-dataset.ts';
-import type { ModelVersion } from '../core/registry.ts';
+import type { ModelVersion, SearchSummary } from '../core/registry.ts';
 import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
 
@@ -128,14 +128,7 @@ export interface RunRecord {
   readonly metrics?: Record<string, number>;
   /** How training went: epochs, seconds, and whether the job resumed from a checkpoint or stopped early. */
   /** The hyperparameter search, when the run had one. */
-  readonly search?: {
-    readonly strategy: string;
-    readonly trials: number;
-    readonly metric: string;
-    readonly bestTrial: number;
-    readonly bestScore: number;
-    readonly ensemble?: readonly number[];
-  };
+  readonly search?: SearchSummary & { readonly ensemble?: readonly number[] };
   readonly training?: {
     readonly epochs: number;
     readonly seconds: number;

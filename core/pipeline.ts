@@ -37,29 +37,28 @@ export interface PipelineState {
  */
 export type RegisterDatasetResult =
   | { readonly skip: true; readonly reason: string; readonly name: string }
-  | {
-      readonly skip: false;
-      readonly name: string;
-      readonly version: string;
-      readonly hash: string;
-      /** The object that started the run (the CSV, the zip, or the folder's `_SUCCESS` marker). */
-      readonly key: string;
+  | (RegisteredDataset & {
       /** Absent in states written before JSON Lines datasets existed. */
       readonly format?: TableFormat;
       readonly schema: DatasetSchema;
       readonly manifest?: DatasetManifest;
-    }
-  | {
-      readonly skip: false;
-      readonly name: string;
-      readonly version: string;
-      readonly hash: string;
-      readonly key: string;
+    })
+  | (RegisteredDataset & {
       readonly schema: ImageDatasetSchema;
       /** `versions/<name>/<version>.json` in the datasets bucket: the version's exact files. */
       readonly indexKey: string;
       readonly manifest: DatasetManifest;
-    };
+    });
+
+/** What every registered dataset version carries. */
+interface RegisteredDataset {
+  readonly skip: false;
+  readonly name: string;
+  readonly version: string;
+  readonly hash: string;
+  /** The object that started the run (the CSV, the zip, or the folder's `_SUCCESS` marker). */
+  readonly key: string;
+}
 
 /** A processed split file (`data/train.json`, …): model inputs and label indices. */
 export type ProcessedSplit = TabularSplit | ImageSplit;

@@ -14,16 +14,19 @@ export interface Lineage {
   readonly backend: string;
   readonly libraries: Record<string, string>;
   readonly codeVersion: string;
-  /** The search that chose it: strategy, trials run, the winning trial and its validation score. */
-  readonly search?: {
-    readonly strategy: string;
-    readonly trials: number;
-    readonly metric: string;
-    readonly bestTrial: number;
-    readonly bestScore: number;
-  };
+  /** The search that chose it. */
+  readonly search?: SearchSummary;
   /** An ensemble version: how its members' predictions combine, and which trials they are. */
   readonly ensemble?: { readonly method: 'average' | 'vote'; readonly trials: readonly number[] };
+}
+
+/** A finished search: strategy, trials run, the metric, the winning trial and its validation score. */
+export interface SearchSummary {
+  readonly strategy: string;
+  readonly trials: number;
+  readonly metric: string;
+  readonly bestTrial: number;
+  readonly bestScore: number;
 }
 
 export interface ModelVersion {

@@ -343,6 +343,21 @@ function clampUnit(u: number): number {
   return Math.min(1 - 1e-9, Math.max(0, u));
 }
 
+/**
+ * A trial's score: its last epoch's validation figure (the training figure when it had no validation
+ * data); undefined when it trained no epoch or the figure is not a number.
+ */
+export function trialScore(
+  final:
+    | { loss: number; accuracy?: number; validationLoss?: number; validationAccuracy?: number }
+    | undefined,
+  metric: SearchMetric,
+): number | undefined {
+  if (!final) return undefined;
+  const score = final[metric] ?? (metric === 'validationLoss' ? final.loss : final.accuracy);
+  return score !== undefined && Number.isFinite(score) ? score : undefined;
+}
+
 /** The trials ranked best first by the metric; failed trials last. */
 export function rankTrials(spec: Pick<SearchSpec, 'metric'>, trials: readonly TrialScore[]): TrialScore[] {
   const sign = higherIsBetter(spec.metric) ? -1 : 1;

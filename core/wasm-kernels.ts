@@ -126,40 +126,9 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
       false,
       'channelsLast',
     );
-    const { batchSize: n, outHeight, outWidth, outChannels, inHeight, inWidth, inChannels } = info;
+    const { batchSize: n, outHeight, outWidth, inHeight, inWidth, inChannels } = info;
     const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
-    let dilated = dyNhwc;
-    if (sh > 1 || sw > 1) {
-      const spread = keep(
-        run('Reshape', { x: dyNhwc }, { shape: [n * outHeight, 1, outWidth, 1, outChannels] }),
-      );
-      const zeros = keep(
-        run(
-          'PadV2',
-          { x: spread },
-          {
-            paddings: [
-              [0, 0],
-              [0, sh - 1],
-              [0, 0],
-              [0, sw - 1],
-              [0, 0],
-            ],
-            constantValue: 0,
-          },
-        ),
-      );
-      const flat = keep(
-        run('Reshape', { x: zeros }, { shape: [n, outHeight * sh, outWidth * sw, outChannels] }),
-      );
-      dilated = keep(
-        run(
-          'Slice',
-          { x: flat },
-          { begin: [0, 0, 0, 0], size: [n, (outHeight - 1) * sh + 1, (outWidth - 1) * sw + 1, outChannels] },
-        ),
-      );
-    }
+    const dilated = spreadByStride(run, keep, dyNhwc, sh, sw);
     const dh = (outHeight - 1) * sh + 1;
     const dw = (outWidth - 1) * sw + 1;
     const top = fh - 1 - info.padInfo.top;
@@ -382,28 +351,8 @@ const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
         );
         const weights = keep(run('Reshape', { x: tapWeights }, { shape: [c, multiplier] }));
         const product = keep(run('Multiply', { a: grads, b: weights }));
-        let part = keep(run('Sum', { x: product }, { axis: [4], keepDims: false }));
-        if (sh > 1 || sw > 1) {
-          const spread = keep(run('Reshape', { x: part }, { shape: [n * oh, 1, ow, 1, c] }));
-          const zeros = keep(
-            run(
-              'PadV2',
-              { x: spread },
-              {
-                paddings: [
-                  [0, 0],
-                  [0, sh - 1],
-                  [0, 0],
-                  [0, sw - 1],
-                  [0, 0],
-                ],
-                constantValue: 0,
-              },
-            ),
-          );
-          const flat = keep(run('Reshape', { x: zeros }, { shape: [n, oh * sh, ow * sw, c] }));
-          part = keep(run('Slice', { x: flat }, { begin: [0, 0, 0, 0], size: [n, spanH, spanW, c] }));
-        }
+        const summed = keep(run('Sum', { x: product }, { axis: [4], keepDims: false }));
+        const part = spreadByStride(run, keep, summed, sh, sw);
         const paddings = [
           [0, 0],
           [i * dh, canvasH - i * dh - spanH],
@@ -450,6 +399,33 @@ function batchMatMul(native: KernelFunc): KernelFunc {
       release();
     }
   };
+}
+
+/**
+ * An NHWC gradient spread by the stride: (sh − 1) zero rows between rows, (sw − 1) zero columns between
+ * columns — a reshape, a pad and a slice, no scatter. The input back when both strides are 1.
+ */
+function spreadByStride(
+  run: ReturnType<typeof composer>['run'],
+  keep: ReturnType<typeof composer>['keep'],
+  x: Info,
+  sh: number,
+  sw: number,
+): Info {
+  if (sh === 1 && sw === 1) return x;
+  const [n, height, width, channels] = x.shape as [number, number, number, number];
+  const spread = keep(run('Reshape', { x }, { shape: [n * height, 1, width, 1, channels] }));
+  const paddings = [
+    [0, 0],
+    [0, sh - 1],
+    [0, 0],
+    [0, sw - 1],
+    [0, 0],
+  ];
+  const zeros = keep(run('PadV2', { x: spread }, { paddings, constantValue: 0 }));
+  const flat = keep(run('Reshape', { x: zeros }, { shape: [n, height * sh, width * sw, channels] }));
+  const size = [n, (height - 1) * sh + 1, (width - 1) * sw + 1, channels];
+  return keep(run('Slice', { x: flat }, { begin: [0, 0, 0, 0], size }));
 }
 
 /** Runs wasm kernels by name and disposes the intermediates a composition made. */

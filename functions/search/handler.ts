@@ -32,6 +32,7 @@ import {
   type SearchSpec,
   suggestTrials,
   trialHyperparameters,
+  trialScore,
 } from '../../core/search.ts';
 import { createLogger } from '../logger.ts';
 
@@ -113,13 +114,10 @@ async function recordTrials(
     search.trials.map(async (trial): Promise<PlannedTrial> => {
       if (!round.has(trial.trial)) return trial;
       const card = await readCard(trial.modelPrefix);
-      const final = card?.training.final;
-      const score = final
-        ? (final[metric] ?? (metric === 'validationLoss' ? final.loss : final.accuracy))
-        : undefined;
+      const score = trialScore(card?.training.final, metric);
       const error = errors.get(trial.trial);
       const outcome: PlannedTrial =
-        card && score !== undefined && Number.isFinite(score)
+        card && score !== undefined
           ? { ...trial, status: 'SUCCEEDED', score }
           : {
               ...trial,
