@@ -247,229 +247,308 @@ export interface ColumnOptions {
   readonly ignore?: readonly string[];
 }
 
-/**
- * Profiles every column and checks the rows can train a model of the task. Returns the schema when there is
- * no error (warnings allowed). Findings go to `findings`.
- */
-export function profileTable(
-  table: ParsedTable,
-  options: ColumnOptions,
-  findings: Finding[],
-): {
+/** Distinct values kept per column (and label): beyond, a column's cardinality reads as this many. */
+export const MAX_DISTINCT = 10_000;
+/** Rows checked for duplicates: the first million (a 53-bit hash each). */
+export const MAX_DUPLICATE_ROWS = 1_000_000;
+
+type Result = {
   schema?: DatasetSchema;
   columns: ColumnProfile[];
   label?: ValidationReport['label'];
   duplicateRows: number;
-} {
-  const { header, rows } = table;
-  const start = findings.length;
-  const error = (code: string, message: string, extra: Partial<Finding> = {}) =>
-    findings.push({ severity: 'error', code, message, ...extra });
-  const warn = (code: string, message: string, extra: Partial<Finding> = {}) =>
-    findings.push({ severity: 'warning', code, message, ...extra });
+};
 
-  const labelIndex = header.indexOf(options.label);
-  if (labelIndex < 0) {
-    error('label-not-found', `label column "${options.label}" is not in the header (${header.join(', ')})`);
-    return { columns: [], duplicateRows: 0 };
+/** Where a problem was seen: how often, the first lines, a few examples. */
+class Sightings {
+  count = 0;
+  readonly lines: number[] = [];
+  readonly examples: string[] = [];
+  add(line: number, example?: string): void {
+    this.count++;
+    if (this.lines.length < MAX_REPORTED) this.lines.push(line);
+    if (example !== undefined && this.examples.length < 5 && !this.examples.includes(example))
+      this.examples.push(example);
   }
-  for (const name of [...(options.ignore ?? []), ...Object.keys(options.types ?? {})]) {
-    if (!header.includes(name))
-      error('unknown-column', `the manifest names column "${name}", which is not in the header`, {
-        column: name,
+}
+
+class ColumnStats {
+  present = 0;
+  numeric = 0;
+  readonly distinct = new Set<string>();
+  first: string | undefined;
+  sameAsLabel = true;
+  readonly strays = new Sightings();
+}
+
+/** 53-bit FNV-1a of a string: duplicate rows by hash, in bounded memory. */
+function hash53(text: string): number {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x0100019d);
+  }
+  return (h1 >>> 0) * 0x200000 + ((h2 >>> 0) & 0x1fffff);
+}
+
+/**
+ * Profiles a table one row at a time, in memory bounded by its width (not its length): what a 1 GB file can
+ * be checked with as it streams by. `finish()` adds the findings and returns the profile and, when there is
+ * no error, the schema.
+ */
+export class TableProfiler {
+  private readonly labelIndex: number;
+  private readonly columns: ColumnStats[];
+  private readonly labelCounts = new Map<string, number>();
+  private labelOverflow = false;
+  private labelNumeric = true;
+  private readonly missingLabel = new Sightings();
+  private readonly formulas = new Sightings();
+  private readonly formulaColumns: string[] = [];
+  private readonly seenRows = new Set<number>();
+  private readonly duplicates = new Sightings();
+  private rows = 0;
+
+  constructor(
+    private readonly header: readonly string[],
+    private readonly options: ColumnOptions,
+  ) {
+    this.labelIndex = header.indexOf(options.label);
+    this.columns = header.map(() => new ColumnStats());
+  }
+
+  /** One data row; `line` is its 1-based line in the file (the header is line 1). */
+  add(row: readonly string[], line: number): void {
+    this.rows++;
+    const label = row[this.labelIndex] ?? '';
+    for (let c = 0; c < this.header.length; c++) {
+      const cell = row[c] ?? '';
+      const stats = this.columns[c] as ColumnStats;
+      if (looksLikeFormula(cell)) {
+        this.formulas.add(line, cell.slice(0, 40));
+        if (this.formulaColumns.length < MAX_REPORTED) this.formulaColumns.push(this.header[c] as string);
+      }
+      if (stats.sameAsLabel && cell !== label) stats.sameAsLabel = false;
+      if (isMissing(cell)) continue;
+      stats.present++;
+      stats.first ??= cell;
+      if (Number.isFinite(Number(cell))) stats.numeric++;
+      else stats.strays.add(line, cell);
+      if (stats.distinct.size < MAX_DISTINCT) stats.distinct.add(cell);
+    }
+    if (isMissing(label)) this.missingLabel.add(line);
+    else {
+      if (!Number.isFinite(Number(label))) this.labelNumeric = false;
+      const known = this.labelCounts.get(label);
+      if (known !== undefined) this.labelCounts.set(label, known + 1);
+      else if (this.labelCounts.size < MAX_DISTINCT) this.labelCounts.set(label, 1);
+      else this.labelOverflow = true;
+    }
+    if (this.rows <= MAX_DUPLICATE_ROWS) {
+      const key = hash53(row.join('\u0001'));
+      if (this.seenRows.has(key)) this.duplicates.add(line);
+      else this.seenRows.add(key);
+    }
+  }
+
+  finish(findings: Finding[]): Result {
+    const { header, options } = this;
+    const start = findings.length;
+    const error = (code: string, message: string, extra: Partial<Finding> = {}) =>
+      findings.push({ severity: 'error', code, message, ...extra });
+    const warn = (code: string, message: string, extra: Partial<Finding> = {}) =>
+      findings.push({ severity: 'warning', code, message, ...extra });
+
+    if (this.labelIndex < 0) {
+      error('label-not-found', `label column "${options.label}" is not in the header (${header.join(', ')})`);
+      return { columns: [], duplicateRows: 0 };
+    }
+    for (const name of [...(options.ignore ?? []), ...Object.keys(options.types ?? {})]) {
+      if (!header.includes(name)) {
+        error('unknown-column', `the manifest names column "${name}", which is not in the header`, {
+          column: name,
+        });
+      }
+    }
+    if (options.ignore?.includes(options.label)) {
+      error('label-ignored', `the label column "${options.label}" cannot be ignored`);
+    }
+    if (this.formulas.count > 0) {
+      error(
+        'formula-cells',
+        `${this.formulas.count} cell(s) look like spreadsheet formulas (start with =, +, - or @): ${this.formulas.lines
+          .map((line, i) => `row ${line} column "${this.formulaColumns[i]}"`)
+          .join(', ')}`,
+        { rows: this.formulas.lines, examples: this.formulas.examples.slice(0, 3) },
+      );
+    }
+
+    const columns: ColumnProfile[] = [];
+    const features: ColumnSchema[] = [];
+    for (const [c, name] of header.entries()) {
+      const stats = this.columns[c] as ColumnStats;
+      const missingRatio = this.rows > 0 ? 1 - stats.present / this.rows : 0;
+      const cardinality = stats.distinct.size;
+      const numericShare = stats.present > 0 ? stats.numeric / stats.present : 0;
+      const forced = options.types?.[name];
+      const type: ColumnType =
+        forced ?? (numericShare >= MOSTLY_NUMERIC && stats.present > 0 ? 'numeric' : 'categorical');
+      const profile = (role: ColumnProfile['role']): ColumnProfile => ({
+        name,
+        role,
+        type,
+        missingRatio,
+        cardinality,
       });
-  }
-  if (options.ignore?.includes(options.label))
-    error('label-ignored', `the label column "${options.label}" cannot be ignored`);
+      if (c === this.labelIndex) {
+        columns.push(profile('label'));
+        continue;
+      }
+      if (options.ignore?.includes(name)) {
+        columns.push(profile('ignored'));
+        continue;
+      }
+      if (stats.present === 0) {
+        error('all-missing', `column "${name}" has no values`, { column: name });
+        columns.push(profile('dropped'));
+        continue;
+      }
+      if (type === 'numeric' && numericShare < 1) {
+        const finding = { column: name, rows: stats.strays.lines, examples: stats.strays.examples };
+        const message = `column "${name}" is numeric but ${stats.strays.count} value(s) are not numbers (${finding.examples
+          .map((e) => JSON.stringify(e))
+          .join(', ')})`;
+        if (forced) error('non-numeric-values', `${message}; the manifest says it is numeric`, finding);
+        else warn('non-numeric-values', `${message}; they are read as missing`, finding);
+      }
+      if (cardinality === 1 && this.rows > 1) {
+        warn(
+          'constant-column',
+          `column "${name}" has one value ("${stats.first}"): it carries no information and is left out`,
+          {
+            column: name,
+          },
+        );
+        columns.push(profile('dropped'));
+        continue;
+      }
+      if (stats.sameAsLabel && this.rows > 0) {
+        error(
+          'label-leakage',
+          `column "${name}" is identical to the label "${options.label}": a model would learn nothing`,
+          {
+            column: name,
+          },
+        );
+      }
+      features.push({ name, type });
+      columns.push(profile('feature'));
+    }
 
-  // Formula-looking text (CSV injection): reported with where it is.
-  const formulas: { line: number; column: string; cell: string }[] = [];
-  rows.forEach((row, i) => {
-    row.forEach((cell, c) => {
-      if (looksLikeFormula(cell)) formulas.push({ line: i + 2, column: header[c] as string, cell });
-    });
-  });
-  if (formulas.length > 0) {
-    error(
-      'formula-cells',
-      `${formulas.length} cell(s) look like spreadsheet formulas (start with =, +, - or @): ${formulas
-        .slice(0, MAX_REPORTED)
-        .map((f) => `row ${f.line} column "${f.column}"`)
-        .join(', ')}`,
-      {
-        rows: formulas.slice(0, MAX_REPORTED).map((f) => f.line),
-        examples: formulas.slice(0, 3).map((f) => f.cell.slice(0, 40)),
-      },
-    );
-  }
-
-  const labels = rows.map((row) => row[labelIndex] ?? '');
-  const columns: ColumnProfile[] = [];
-  const features: ColumnSchema[] = [];
-  for (const [c, name] of header.entries()) {
-    const cells = rows.map((row) => row[c] ?? '');
-    const present = cells.filter((cell) => !isMissing(cell));
-    const missingRatio = rows.length > 0 ? 1 - present.length / rows.length : 0;
-    const cardinality = new Set(present).size;
-    const numericShare =
-      present.length > 0
-        ? present.filter((cell) => Number.isFinite(Number(cell))).length / present.length
-        : 0;
-    const forced = options.types?.[name];
-    const type: ColumnType =
-      forced ?? (numericShare >= MOSTLY_NUMERIC && present.length > 0 ? 'numeric' : 'categorical');
-    const profile = (role: ColumnProfile['role']): ColumnProfile => ({
-      name,
-      role,
-      type,
-      missingRatio,
-      cardinality,
-    });
-    if (c === labelIndex) {
-      columns.push(profile('label'));
-      continue;
-    }
-    if (options.ignore?.includes(name)) {
-      columns.push(profile('ignored'));
-      continue;
-    }
-    if (present.length === 0) {
-      error('all-missing', `column "${name}" has no values`, { column: name });
-      columns.push(profile('dropped'));
-      continue;
-    }
-    if (type === 'numeric' && numericShare < 1) {
-      const strays = cells.flatMap((cell, i) =>
-        !isMissing(cell) && !Number.isFinite(Number(cell)) ? [{ line: i + 2, cell }] : [],
+    const labelName = options.label;
+    if (this.missingLabel.count > 0) {
+      error(
+        'label-missing',
+        `label "${labelName}" is missing in ${this.missingLabel.count} row(s): rows ${this.missingLabel.lines.join(', ')}`,
+        { column: labelName, rows: this.missingLabel.lines },
       );
-      const finding = {
-        column: name,
-        rows: strays.slice(0, MAX_REPORTED).map((s) => s.line),
-        examples: [...new Set(strays.map((s) => s.cell))].slice(0, 5),
-      };
-      const message = `column "${name}" is numeric but ${strays.length} value(s) are not numbers (${finding.examples
-        .map((e) => JSON.stringify(e))
-        .join(', ')})`;
-      if (forced) error('non-numeric-values', `${message}; the manifest says it is numeric`, finding);
-      else warn('non-numeric-values', `${message}; they are read as missing`, finding);
     }
-    if (cardinality === 1 && rows.length > 1) {
+    const counts = Object.fromEntries(this.labelCounts);
+    const values = [...this.labelCounts.keys()];
+    const numericLabel = values.length > 0 && this.labelNumeric;
+    const distinct = this.labelOverflow ? Number.POSITIVE_INFINITY : values.length;
+    const task: TaskType =
+      options.task ??
+      (numericLabel && distinct > REGRESSION_DISTINCT_LABELS ? 'regression' : 'classification');
+    if (this.rows < MIN_ROWS)
+      error('too-few-rows', `the dataset has ${this.rows} rows; at least ${MIN_ROWS} are needed`);
+    if (task === 'regression') {
+      if (!numericLabel) {
+        const bad = values.find((v) => !Number.isFinite(Number(v)));
+        error(
+          'non-numeric-label',
+          `regression needs a numeric label; "${labelName}" has the value ${JSON.stringify(bad)}`,
+          {
+            column: labelName,
+          },
+        );
+      }
+    } else {
+      if (this.labelOverflow) {
+        error(
+          'too-many-classes',
+          `label "${labelName}" has more than ${MAX_DISTINCT} distinct values; a classifier needs fewer`,
+          {
+            column: labelName,
+          },
+        );
+      }
+      if (values.length < 2) {
+        error(
+          'one-class',
+          `label "${labelName}" has ${values.length} distinct value(s); a classifier needs at least 2`,
+          {
+            column: labelName,
+          },
+        );
+      }
+      const rare = values.filter((c) => (counts[c] ?? 0) < MIN_ROWS_PER_CLASS);
+      if (rare.length > 0 && values.length >= 2) {
+        error(
+          'rare-class',
+          `class(es) ${rare.map((c) => `"${c}" (${counts[c]} rows)`).join(', ')} have fewer than ${MIN_ROWS_PER_CLASS} rows`,
+          { column: labelName },
+        );
+      }
+      const sizes = Object.values(counts);
+      const [most, least] = [Math.max(0, ...sizes), Math.min(Number.POSITIVE_INFINITY, ...sizes)];
+      if (sizes.length >= 2 && most >= IMBALANCE_RATIO * least) {
+        warn(
+          'label-imbalance',
+          `the classes are imbalanced (${most} vs ${least} rows): consider "classWeight": "balanced" or "oversample": "smote"`,
+          { column: labelName },
+        );
+      }
+    }
+    if (features.length === 0 && !findings.slice(start).some((f) => f.severity === 'error')) {
+      error('no-features', 'there is no feature column besides the label');
+    }
+    if (this.duplicates.count > 0) {
+      const scope = this.rows > MAX_DUPLICATE_ROWS ? ` (among the first ${MAX_DUPLICATE_ROWS} rows)` : '';
       warn(
-        'constant-column',
-        `column "${name}" has one value ("${present[0]}"): it carries no information and is left out`,
-        {
-          column: name,
-        },
-      );
-      columns.push(profile('dropped'));
-      continue;
-    }
-    if (cells.every((cell, i) => cell === labels[i])) {
-      error(
-        'label-leakage',
-        `column "${name}" is identical to the label "${options.label}": a model would learn nothing`,
-        {
-          column: name,
-        },
+        'duplicate-rows',
+        `${this.duplicates.count} row(s) repeat an earlier row${scope}: rows ${this.duplicates.lines.join(', ')}`,
+        { rows: this.duplicates.lines },
       );
     }
-    features.push({ name, type });
-    columns.push(profile('feature'));
-  }
 
-  // The label and the task.
-  const labelName = options.label;
-  const missingLabel = labels.flatMap((value, i) => (isMissing(value) ? [i + 2] : []));
-  if (missingLabel.length > 0) {
-    error(
-      'label-missing',
-      `label "${labelName}" is missing in ${missingLabel.length} row(s): rows ${missingLabel.slice(0, MAX_REPORTED).join(', ')}`,
-      {
-        column: labelName,
-        rows: missingLabel.slice(0, MAX_REPORTED),
-      },
-    );
+    const label = { name: labelName, task, ...(task === 'classification' ? { counts } : {}) };
+    const duplicateRows = this.duplicates.count;
+    if (findings.slice(start).some((f) => f.severity === 'error')) return { columns, label, duplicateRows };
+    const schema: DatasetSchema = {
+      kind: 'tabular',
+      task,
+      label: labelName,
+      features,
+      classes: task === 'classification' ? values.sort() : [],
+      rowCount: this.rows,
+    };
+    return { schema, columns, label, duplicateRows };
   }
-  const counts: Record<string, number> = {};
-  for (const value of labels) if (!isMissing(value)) counts[value] = (counts[value] ?? 0) + 1;
-  const values = Object.keys(counts);
-  const numericLabel = values.length > 0 && values.every((v) => Number.isFinite(Number(v)));
-  const task: TaskType =
-    options.task ??
-    (numericLabel && values.length > REGRESSION_DISTINCT_LABELS ? 'regression' : 'classification');
-  if (rows.length < MIN_ROWS)
-    error('too-few-rows', `the dataset has ${rows.length} rows; at least ${MIN_ROWS} are needed`);
-  if (task === 'regression') {
-    if (!numericLabel) {
-      const bad = values.find((v) => !Number.isFinite(Number(v)));
-      error(
-        'non-numeric-label',
-        `regression needs a numeric label; "${labelName}" has the value ${JSON.stringify(bad)}`,
-        {
-          column: labelName,
-        },
-      );
-    }
-  } else {
-    if (values.length < 2) {
-      error(
-        'one-class',
-        `label "${labelName}" has ${values.length} distinct value(s); a classifier needs at least 2`,
-        {
-          column: labelName,
-        },
-      );
-    }
-    const rare = values.filter((c) => (counts[c] ?? 0) < MIN_ROWS_PER_CLASS);
-    if (rare.length > 0 && values.length >= 2) {
-      error(
-        'rare-class',
-        `class(es) ${rare.map((c) => `"${c}" (${counts[c]} rows)`).join(', ')} have fewer than ${MIN_ROWS_PER_CLASS} rows`,
-        { column: labelName },
-      );
-    }
-    const sizes = Object.values(counts);
-    if (sizes.length >= 2 && Math.max(...sizes) >= IMBALANCE_RATIO * Math.min(...sizes)) {
-      warn(
-        'label-imbalance',
-        `the classes are imbalanced (${Math.max(...sizes)} vs ${Math.min(...sizes)} rows): consider "classWeight": "balanced" or "oversample": "smote"`,
-        { column: labelName },
-      );
-    }
-  }
-  if (features.length === 0 && !findings.slice(start).some((f) => f.severity === 'error')) {
-    error('no-features', 'there is no feature column besides the label');
-  }
+}
 
-  const seenRows = new Map<string, number>();
-  const duplicates: number[] = [];
-  rows.forEach((row, i) => {
-    const key = JSON.stringify(row);
-    if (seenRows.has(key)) duplicates.push(i + 2);
-    else seenRows.set(key, i + 2);
+/**
+ * Profiles every column and checks the rows can train a model of the task. Returns the schema when there is
+ * no error (warnings allowed). Findings go to `findings`.
+ */
+export function profileTable(table: ParsedTable, options: ColumnOptions, findings: Finding[]): Result {
+  const profiler = new TableProfiler(table.header, options);
+  table.rows.forEach((row, i) => {
+    profiler.add(row, i + 2);
   });
-  if (duplicates.length > 0) {
-    warn(
-      'duplicate-rows',
-      `${duplicates.length} row(s) repeat an earlier row: rows ${duplicates.slice(0, MAX_REPORTED).join(', ')}`,
-      {
-        rows: duplicates.slice(0, MAX_REPORTED),
-      },
-    );
-  }
-
-  const label = { name: labelName, task, ...(task === 'classification' ? { counts } : {}) };
-  const failed = findings.slice(start).some((f) => f.severity === 'error');
-  if (failed) return { columns, label, duplicateRows: duplicates.length };
-  const schema: DatasetSchema = {
-    kind: 'tabular',
-    task,
-    label: labelName,
-    features,
-    classes: task === 'classification' ? values.sort() : [],
-    rowCount: rows.length,
-  };
-  return { schema, columns, label, duplicateRows: duplicates.length };
+  return profiler.finish(findings);
 }
 
 /** The whole check of a tabular dataset version: never throws for the data's sake; read `report.valid`. */
