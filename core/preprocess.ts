@@ -3,7 +3,13 @@
  * `preprocessor.json` is the serialized `Preprocessor`; `transformRow` is the one function that turns a
  * typed row into a feature vector, wherever it runs.
  */
-import type { ColumnSchema, DatasetSchema, ImageSpec, TypedRow } from './dataset.ts';
+import {
+  type ColumnSchema,
+  type DatasetSchema,
+  type ImageSpec,
+  isMissing,
+  type TypedRow,
+} from './dataset.ts';
 import { createRandom, shuffled } from './random.ts';
 
 /**
@@ -310,49 +316,124 @@ export interface Baseline {
   readonly target?: NumericBaseline;
 }
 
-function numericBaseline(cells: readonly (number | string | null | undefined)[]): NumericBaseline {
-  const values = cells.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
-  const mean = values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
-  const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, values.length));
-  const min = values[0] ?? 0;
-  const max = values[values.length - 1] ?? 0;
-  const width = (max - min) / 10;
-  const edges = Array.from({ length: 11 }, (_, i) => min + i * width);
-  const counts = new Array<number>(10).fill(0);
-  for (const v of values) {
-    const bin = width > 0 ? Math.min(9, Math.floor((v - min) / width)) : 0;
-    counts[bin] = (counts[bin] as number) + 1;
+/** Values kept per numeric column for quantiles and histograms: exact below this many, a sample above. */
+export const BASELINE_SAMPLE = 10_000;
+/** Categories counted per column; rarer ones beyond this many are counted as `<other>`. */
+const BASELINE_CATEGORIES = 1_000;
+
+/** Streaming statistics of one column: moments, extremes, a seeded reservoir sample, category counts. */
+class ColumnAccumulator {
+  count = 0;
+  cells = 0;
+  private mean = 0;
+  private m2 = 0;
+  private min = Number.POSITIVE_INFINITY;
+  private max = Number.NEGATIVE_INFINITY;
+  private readonly sample: number[] = [];
+  private readonly categories = new Map<string, number>();
+
+  constructor(private readonly random: () => number) {}
+
+  add(cell: number | string | null | undefined): void {
+    this.cells++;
+    const value =
+      typeof cell === 'number'
+        ? cell
+        : typeof cell === 'string' && cell.trim() !== ''
+          ? Number(cell)
+          : Number.NaN;
+    const category = cell === null || cell === undefined ? '<missing>' : String(cell);
+    const known = this.categories.get(category);
+    if (known !== undefined || this.categories.size < BASELINE_CATEGORIES)
+      this.categories.set(category, (known ?? 0) + 1);
+    else this.categories.set('<other>', (this.categories.get('<other>') ?? 0) + 1);
+    if (!Number.isFinite(value) || (typeof cell === 'string' && isMissing(cell))) return;
+    this.count++;
+    const delta = value - this.mean;
+    this.mean += delta / this.count;
+    this.m2 += delta * (value - this.mean);
+    if (value < this.min) this.min = value;
+    if (value > this.max) this.max = value;
+    if (this.sample.length < BASELINE_SAMPLE) this.sample.push(value);
+    else {
+      const j = Math.floor(this.random() * this.count);
+      if (j < BASELINE_SAMPLE) this.sample[j] = value;
+    }
   }
-  return {
-    count: values.length,
-    missing: cells.length - values.length,
-    mean,
-    std,
-    min,
-    max,
-    quantiles: Array.from({ length: 11 }, (_, i) => quantile(values, i / 10)),
-    histogram: { edges, counts },
-  };
+
+  numeric(): NumericBaseline {
+    const sorted = [...this.sample].sort((a, b) => a - b);
+    const [min, max] = this.count > 0 ? [this.min, this.max] : [0, 0];
+    const width = (max - min) / 10;
+    const edges = Array.from({ length: 11 }, (_, i) => min + i * width);
+    const counts = new Array<number>(10).fill(0);
+    for (const v of sorted) {
+      const bin = width > 0 ? Math.min(9, Math.floor((v - min) / width)) : 0;
+      counts[bin] = (counts[bin] as number) + 1;
+    }
+    // Above the sample size the histogram is the sample's, scaled to the count.
+    const scale = sorted.length > 0 ? this.count / sorted.length : 0;
+    return {
+      count: this.count,
+      missing: this.cells - this.count,
+      mean: this.count > 0 ? this.mean : 0,
+      std: this.count > 0 ? Math.sqrt(this.m2 / this.count) : 0,
+      min,
+      max,
+      quantiles: Array.from({ length: 11 }, (_, i) => quantile(sorted, i / 10)),
+      histogram: { edges, counts: scale === 1 ? counts : counts.map((n) => Math.round(n * scale)) },
+    };
+  }
+
+  frequencies(): Record<string, number> {
+    return Object.fromEntries(this.categories);
+  }
+}
+
+/**
+ * Baseline statistics built one row at a time, in memory bounded by the table's width: what a file of any
+ * length can be summarized with as it streams by. Rows are typed rows or raw cells by column name.
+ */
+export class BaselineAccumulator {
+  private readonly columns = new Map<string, ColumnAccumulator>();
+  private rows = 0;
+
+  constructor(
+    private readonly schema: DatasetSchema,
+    seed = 0,
+  ) {
+    const random = createRandom(seed + 17);
+    for (const name of [...schema.features.map((f) => f.name), schema.label]) {
+      this.columns.set(name, new ColumnAccumulator(random));
+    }
+  }
+
+  add(row: Readonly<Record<string, number | string | null | undefined>>): void {
+    this.rows++;
+    for (const [name, column] of this.columns) column.add(row[name]);
+  }
+
+  finish(): Baseline {
+    const numeric: Record<string, NumericBaseline> = {};
+    const categorical: Record<string, Record<string, number>> = {};
+    for (const feature of this.schema.features) {
+      const column = this.columns.get(feature.name) as ColumnAccumulator;
+      if (feature.type === 'numeric') numeric[feature.name] = column.numeric();
+      else categorical[feature.name] = column.frequencies();
+    }
+    const label = this.columns.get(this.schema.label) as ColumnAccumulator;
+    if (this.schema.task === 'regression') {
+      return { rowCount: this.rows, numeric, categorical, label: {}, target: label.numeric() };
+    }
+    return { rowCount: this.rows, numeric, categorical, label: label.frequencies() };
+  }
 }
 
 /** Data statistics (of a dataset version, or of a training split): the reference drift is measured against. */
 export function baselineStatistics(schema: DatasetSchema, rows: readonly TypedRow[]): Baseline {
-  const numeric: Record<string, NumericBaseline> = {};
-  const categorical: Record<string, Record<string, number>> = {};
-  for (const feature of schema.features) {
-    const cells = rows.map((row) => row[feature.name]);
-    if (feature.type === 'numeric') {
-      numeric[feature.name] = numericBaseline(cells);
-    } else {
-      categorical[feature.name] = frequencies(cells.map((v) => (v === null ? '<missing>' : String(v))));
-    }
-  }
-  if (schema.task === 'regression') {
-    const target = numericBaseline(rows.map((row) => Number(row[schema.label])));
-    return { rowCount: rows.length, numeric, categorical, label: {}, target };
-  }
-  const label = frequencies(rows.map((row) => String(row[schema.label])));
-  return { rowCount: rows.length, numeric, categorical, label };
+  const baseline = new BaselineAccumulator(schema);
+  for (const row of rows) baseline.add(row);
+  return baseline.finish();
 }
 
 function quantile(sorted: readonly number[], q: number): number {
