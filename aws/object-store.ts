@@ -2,6 +2,7 @@
 import {
   CopyObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   ListObjectsCommand,
   NoSuchKey,
   PutObjectCommand,
@@ -20,6 +21,21 @@ export async function getBytes(bucket: string, key: string): Promise<Uint8Array>
     }
     throw error;
   }
+}
+
+/** An object's bytes as they arrive: a file of any size, in constant memory. */
+export async function* getStream(bucket: string, key: string): AsyncGenerator<Uint8Array> {
+  let response: GetObjectCommandOutput;
+  try {
+    response = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  } catch (error) {
+    if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') {
+      throw new NotFoundError(`s3://${bucket}/${key} does not exist`, { cause: error });
+    }
+    throw error;
+  }
+  if (!response.Body) throw new NotFoundError(`s3://${bucket}/${key} has no body`);
+  for await (const chunk of response.Body as AsyncIterable<Uint8Array>) yield chunk;
 }
 
 /** Reads an object, or `undefined` when there is none. */

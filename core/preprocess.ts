@@ -414,15 +414,23 @@ export class BaselineAccumulator {
   }
 
   finish(): Baseline {
+    return this.finishAs(this.schema);
+  }
+
+  /**
+   * The statistics read with another schema's types and task: a streaming pass summarizes every column as
+   * both number and text before the column types are known.
+   */
+  finishAs(schema: DatasetSchema): Baseline {
     const numeric: Record<string, NumericBaseline> = {};
     const categorical: Record<string, Record<string, number>> = {};
-    for (const feature of this.schema.features) {
+    for (const feature of schema.features) {
       const column = this.columns.get(feature.name) as ColumnAccumulator;
       if (feature.type === 'numeric') numeric[feature.name] = column.numeric();
       else categorical[feature.name] = column.frequencies();
     }
-    const label = this.columns.get(this.schema.label) as ColumnAccumulator;
-    if (this.schema.task === 'regression') {
+    const label = this.columns.get(schema.label) as ColumnAccumulator;
+    if (schema.task === 'regression') {
       return { rowCount: this.rows, numeric, categorical, label: {}, target: label.numeric() };
     }
     return { rowCount: this.rows, numeric, categorical, label: label.frequencies() };

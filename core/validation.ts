@@ -3,7 +3,10 @@
  * the findings a person fixing the file needs — each with a severity, a code, and where it is (rows, column,
  * examples). Errors stop the pipeline; warnings go on. The report is saved next to the dataset version.
  */
-import { parse } from 'csv-parse/sync';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { PassThrough, Readable } from 'node:stream';
+import { parse } from 'csv-parse';
 import {
   type ColumnSchema,
   type ColumnType,
@@ -18,6 +21,7 @@ import {
   type TaskType,
 } from './dataset.ts';
 import { DatasetValidationError } from './errors.ts';
+import { type Baseline, BaselineAccumulator } from './preprocess.ts';
 
 export type Severity = 'error' | 'warning';
 
@@ -75,25 +79,6 @@ function looksLikeFormula(cell: string): boolean {
   return /^[=+\-@\t\r]/.test(cell) && !Number.isFinite(Number(cell));
 }
 
-function decode(bytes: Uint8Array, findings: Finding[]): string | undefined {
-  if (bytes.byteLength === 0) {
-    findings.push({ severity: 'error', code: 'empty-file', message: 'the file is empty' });
-    return undefined;
-  }
-  try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    if (text.includes('\u0000')) throw new Error('NUL byte');
-    return text.startsWith('\uFEFF') ? text.slice(1) : text;
-  } catch {
-    findings.push({
-      severity: 'error',
-      code: 'not-utf8',
-      message: 'the file is not UTF-8 text (binary or another encoding)',
-    });
-    return undefined;
-  }
-}
-
 /** The delimiter of a CSV: the candidate that occurs most often outside quotes in its first line. */
 export function detectDelimiter(text: string): string {
   const end = text.search(/\r?\n/);
@@ -107,51 +92,168 @@ export function detectDelimiter(text: string): string {
   return best;
 }
 
-/** Parses the bytes; problems go to `findings` and leave the table undefined (or with what could be read). */
-export function parseTable(
-  bytes: Uint8Array,
+/** The options every CSV is read with: the delimiter detected, stray quotes tolerated, records capped. */
+function csvOptions(delimiter: string) {
+  return {
+    delimiter,
+    relax_column_count: true,
+    relax_quotes: true,
+    skip_empty_lines: true,
+    trim: true,
+    max_record_size: MAX_RECORD_BYTES,
+  };
+}
+
+/** UTF-8 text of a byte stream, chunk by chunk (BOM dropped); a non-UTF-8 or binary file is a finding. */
+async function* textChunks(source: AsyncIterable<Uint8Array>, findings: Finding[]): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let bytes = 0;
+  let first = true;
+  const notText = () =>
+    findings.push({
+      severity: 'error',
+      code: 'not-utf8',
+      message: 'the file is not UTF-8 text (binary or another encoding)',
+    });
+  for await (const chunk of source) {
+    bytes += chunk.byteLength;
+    let text: string;
+    try {
+      text = decoder.decode(chunk, { stream: true });
+    } catch {
+      notText();
+      return;
+    }
+    if (text.includes('\u0000')) {
+      notText();
+      return;
+    }
+    if (first && text.length > 0) {
+      first = false;
+      if (text.startsWith('\uFEFF')) text = text.slice(1);
+    }
+    if (text.length > 0) yield text;
+  }
+  try {
+    const rest = decoder.decode();
+    if (rest.length > 0) yield rest;
+  } catch {
+    notText();
+    return;
+  }
+  if (bytes === 0) findings.push({ severity: 'error', code: 'empty-file', message: 'the file is empty' });
+}
+
+/**
+ * The records of a table as its bytes stream in, the header first: CSV (delimiter detected from the first
+ * line) through csv-parse's streaming parser, or JSON Lines (the first object's keys are the columns). Problems
+ * go to `findings`; the records stop at one that ends the file's reading.
+ */
+export async function* streamRecords(
+  source: AsyncIterable<Uint8Array>,
   format: TableFormat,
   findings: Finding[],
-): { table?: ParsedTable; delimiter?: string } {
-  const text = decode(bytes, findings);
-  if (text === undefined) return {};
-  let records: string[][];
-  let delimiter: string | undefined;
+  meta: { delimiter?: string } = {},
+): AsyncGenerator<string[]> {
+  const text = textChunks(source, findings)[Symbol.asyncIterator]();
   if (format === 'jsonl') {
-    const parsed = parseJsonLines(text, findings);
-    if (!parsed) return {};
-    records = parsed;
-  } else {
-    delimiter = detectDelimiter(text);
+    yield* jsonLines(text, findings);
+    return;
+  }
+  let head = '';
+  while (!/\r?\n/.test(head) && head.length < 65_536) {
+    const next = await text.next();
+    if (next.done) break;
+    head += next.value;
+  }
+  const delimiter = detectDelimiter(head);
+  meta.delimiter = delimiter;
+  async function* all(): AsyncGenerator<string> {
     try {
-      records = parse(text, {
-        delimiter,
-        relax_column_count: true,
-        relax_quotes: true,
-        skip_empty_lines: true,
-        trim: true,
-        max_record_size: MAX_RECORD_BYTES,
-      });
-    } catch (error) {
-      const message = (error as Error).message;
-      const tooLarge = /max_record_size|Max Record Size/i.test(message);
-      findings.push({
-        severity: 'error',
-        code: tooLarge ? 'record-too-large' : 'not-csv',
-        message: tooLarge
-          ? `a record is larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB: not a table a model can learn from`
-          : `the file is not valid CSV: ${message}`,
-      });
-      return { delimiter };
+      if (head) yield head;
+      for (;;) {
+        const next = await text.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } finally {
+      await text.return?.(undefined);
     }
   }
-  const [header, ...rows] = records;
-  if (!header || header.length === 0) {
-    findings.push({ severity: 'error', code: 'no-header', message: 'the file has no header row' });
-    return { delimiter };
+  const input = Readable.from(all());
+  const parser = input.pipe(parse(csvOptions(delimiter)));
+  try {
+    for await (const record of parser) yield record as string[];
+  } catch (error) {
+    const message = (error as Error).message;
+    const tooLarge = /max_record_size|Max Record Size/i.test(message);
+    findings.push({
+      severity: 'error',
+      code: tooLarge ? 'record-too-large' : 'not-csv',
+      message: tooLarge
+        ? `a record is larger than ${MAX_RECORD_BYTES / 1024 / 1024} MB: not a table a model can learn from`
+        : `the file is not valid CSV: ${message}`,
+    });
+  } finally {
+    input.destroy();
   }
-  const names = header.map((name) => name.trim());
-  const structural = findings.length;
+}
+
+/** JSON Lines: one object per line; the columns are the first object's keys, in its order. */
+async function* jsonLines(text: AsyncIterator<string>, findings: Finding[]): AsyncGenerator<string[]> {
+  const bad = new Sightings();
+  let header: string[] | undefined;
+  let buffered = '';
+  let line = 0;
+  const cell = (v: unknown) =>
+    v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  function* parseLine(raw: string): Generator<string[]> {
+    line++;
+    if (raw.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = undefined;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      bad.add(line);
+      return;
+    }
+    const object = value as Record<string, unknown>;
+    if (!header) {
+      header = Object.keys(object);
+      yield header;
+    }
+    const extra = Object.keys(object).find((key) => !(header as string[]).includes(key));
+    if (extra !== undefined) {
+      bad.add(line, `"${extra}" is not a field of line 1`);
+      return;
+    }
+    yield (header as string[]).map((name) => cell(object[name]));
+  }
+  for (;;) {
+    const next = await text.next();
+    if (next.done) break;
+    buffered += next.value;
+    const lines = buffered.split(/\r?\n/);
+    buffered = lines.pop() ?? '';
+    for (const raw of lines) yield* parseLine(raw);
+  }
+  yield* parseLine(buffered);
+  if (bad.count > 0) {
+    findings.push({
+      severity: 'error',
+      code: 'invalid-json-lines',
+      message: `${bad.count} line(s) are not JSON objects with the first line's fields: lines ${bad.lines.join(', ')}`,
+      rows: bad.lines,
+      ...(bad.examples.length > 0 ? { examples: bad.examples } : {}),
+    });
+  }
+}
+
+/** Checks a header: names present, unique, at least two, and not a row of numbers. */
+function checkHeader(names: readonly string[], findings: Finding[]): void {
   const blank = names.indexOf('');
   if (blank >= 0) {
     findings.push({
@@ -188,55 +290,6 @@ export function parseTable(
       message: 'the first row looks like data, not a header: every name is a number',
     });
   }
-  if (rows.length === 0) {
-    findings.push({ severity: 'error', code: 'no-rows', message: 'the file has a header but no data rows' });
-  }
-  const ragged = rows.flatMap((row, i) =>
-    row.length === names.length ? [] : [{ line: i + 2, fields: row.length }],
-  );
-  if (ragged.length > 0) {
-    findings.push({
-      severity: 'error',
-      code: 'ragged-rows',
-      message: `${ragged.length} row(s) have the wrong number of fields: ${ragged
-        .slice(0, MAX_REPORTED)
-        .map((r) => `row ${r.line} has ${r.fields} fields, the header has ${names.length}`)
-        .join('; ')}`,
-      rows: ragged.slice(0, MAX_REPORTED).map((r) => r.line),
-    });
-  }
-  if (findings.length > structural) return { delimiter };
-  return { table: { header: names, rows }, ...(delimiter ? { delimiter } : {}) };
-}
-
-/** JSON Lines: one object per line; the columns are the keys, in order of first appearance. */
-function parseJsonLines(text: string, findings: Finding[]): string[][] | undefined {
-  const objects: Record<string, unknown>[] = [];
-  const bad: number[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (line.trim() === '') return;
-    try {
-      const value = JSON.parse(line) as unknown;
-      if (typeof value !== 'object' || value === null || Array.isArray(value))
-        throw new Error('not an object');
-      objects.push(value as Record<string, unknown>);
-    } catch {
-      bad.push(i + 1);
-    }
-  });
-  if (bad.length > 0) {
-    findings.push({
-      severity: 'error',
-      code: 'invalid-json-lines',
-      message: `${bad.length} line(s) are not JSON objects: lines ${bad.slice(0, MAX_REPORTED).join(', ')}`,
-      rows: bad.slice(0, MAX_REPORTED),
-    });
-    return undefined;
-  }
-  const header = [...new Set(objects.flatMap((o) => Object.keys(o)))];
-  const cell = (v: unknown) =>
-    v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return [header, ...objects.map((o) => header.map((name) => cell(o[name])))];
 }
 
 /** The manifest's say over columns: forced types and columns to leave out. */
@@ -551,41 +604,115 @@ export function profileTable(table: ParsedTable, options: ColumnOptions, finding
   return profiler.finish(findings);
 }
 
-/** The whole check of a tabular dataset version: never throws for the data's sake; read `report.valid`. */
-export function validateDataset(
-  bytes: Uint8Array,
+/** What one pass over a tabular dataset version gives: its report, its content hash, and (valid) its schema and baseline. */
+export interface StreamValidation {
+  readonly report: ValidationReport;
+  /** SHA-256 of the bytes, hex, and their number. */
+  readonly hash: string;
+  readonly bytes: number;
+  readonly schema?: DatasetSchema;
+  readonly baseline?: Baseline;
+}
+
+/**
+ * The whole check of a tabular dataset version in one streaming pass, in memory bounded by the table's width:
+ * the content hash, the report, and — when there is no error — the schema and the baseline statistics of every
+ * row. Never throws for the data's sake; read `report.valid`.
+ */
+export async function validateStream(
+  source: AsyncIterable<Uint8Array>,
   format: TableFormat,
   manifest: DatasetManifest = {},
-): { report: ValidationReport; table?: ParsedTable; schema?: DatasetSchema } {
+): Promise<StreamValidation> {
   const findings: Finding[] = [];
-  const { table, delimiter } = parseTable(bytes, format, findings);
-  let profile: ReturnType<typeof profileTable> | undefined;
-  if (table) {
-    let label: string | undefined;
-    try {
-      label = chooseLabel(table.header, manifest);
-    } catch (error) {
-      findings.push({ severity: 'error', code: 'label-not-found', message: (error as Error).message });
+  const meta: { delimiter?: string } = {};
+  const hash = createHash('sha256');
+  let bytes = 0;
+  // Every byte is hashed, even after the records stop at a broken line: the hash names the version.
+  const input = new PassThrough();
+  let header: string[] | undefined;
+  let profiler: TableProfiler | undefined;
+  const ragged = new Sightings();
+  const raggedFields: number[] = [];
+  let rows = 0;
+  // The baseline needs column types, known only at the end: cells are summarized as both number and text.
+  let cells: BaselineAccumulator | undefined;
+  const reading = (async () => {
+    for await (const record of streamRecords(input, format, findings, meta)) {
+      if (!header) {
+        header = record.map((name) => name.trim());
+        checkHeader(header, findings);
+        try {
+          const label = chooseLabel(header, manifest);
+          const schemaOptions: ColumnOptions = {
+            label,
+            ...(manifest.task ? { task: manifest.task } : {}),
+            ...(manifest.types ? { types: manifest.types } : {}),
+            ...(manifest.ignore ? { ignore: manifest.ignore } : {}),
+          };
+          profiler = new TableProfiler(header, schemaOptions);
+          cells = new BaselineAccumulator({
+            kind: 'tabular',
+            task: 'classification',
+            label,
+            features: header
+              .filter((name) => name !== label)
+              .map((name) => ({ name, type: 'numeric' as const })),
+            classes: [],
+            rowCount: 0,
+          });
+        } catch (error) {
+          findings.push({ severity: 'error', code: 'label-not-found', message: (error as Error).message });
+        }
+        continue;
+      }
+      rows++;
+      const line = rows + 1;
+      if (record.length !== header.length) {
+        ragged.add(line);
+        if (raggedFields.length < MAX_REPORTED) raggedFields.push(record.length);
+        continue;
+      }
+      profiler?.add(record, line);
+      if (cells) {
+        const named: Record<string, string> = {};
+        for (const [i, name] of header.entries()) named[name] = record[i] as string;
+        cells.add(named);
+      }
     }
-    if (label !== undefined) {
-      profile = profileTable(
-        table,
-        {
-          label,
-          ...(manifest.task ? { task: manifest.task } : {}),
-          ...(manifest.types ? { types: manifest.types } : {}),
-          ...(manifest.ignore ? { ignore: manifest.ignore } : {}),
-        },
-        findings,
-      );
-    }
+  })();
+  let done = false;
+  const finished = reading.finally(() => {
+    done = true;
+  });
+  for await (const chunk of source) {
+    hash.update(chunk);
+    bytes += chunk.byteLength;
+    if (done || input.destroyed) continue;
+    if (!input.write(chunk)) await Promise.race([once(input, 'drain'), finished]);
   }
+  input.end();
+  await finished;
+  const structural = [...findings];
+  if (!header && !findings.some((f) => f.severity === 'error')) {
+    findings.push({ severity: 'error', code: 'no-header', message: 'the file has no header row' });
+  }
+  if (header && rows === 0) {
+    findings.push({ severity: 'error', code: 'no-rows', message: 'the file has a header but no data rows' });
+  }
+  if (ragged.count > 0 && header) findings.push(raggedFinding(ragged, raggedFields, header.length));
+  // A file that could not be read as a table gets no column findings: they would only repeat the cause.
+  const readable =
+    header !== undefined &&
+    findings.length === structural.length &&
+    !structural.some((f) => f.severity === 'error');
+  const profile = readable && profiler ? profiler.finish(findings) : undefined;
   const errors = findings.filter((f) => f.severity === 'error').length;
   const report: ValidationReport = {
     valid: errors === 0,
     format,
-    ...(delimiter ? { delimiter } : {}),
-    rowCount: table?.rows.length ?? 0,
+    ...(meta.delimiter ? { delimiter: meta.delimiter } : {}),
+    rowCount: rows,
     columns: profile?.columns ?? [],
     ...(profile?.label ? { label: profile.label } : {}),
     duplicateRows: profile?.duplicateRows ?? 0,
@@ -593,11 +720,70 @@ export function validateDataset(
     warnings: findings.length - errors,
     findings,
   };
+  const schema = errors === 0 ? profile?.schema : undefined;
   return {
     report,
-    ...(table ? { table } : {}),
-    ...(profile?.schema && errors === 0 ? { schema: profile.schema } : {}),
+    hash: hash.digest('hex'),
+    bytes,
+    ...(schema ? { schema, baseline: baselineOf(schema, cells as BaselineAccumulator) } : {}),
   };
+}
+
+/** The cell summaries, read with the schema's column types and task. */
+function baselineOf(schema: DatasetSchema, cells: BaselineAccumulator): Baseline {
+  return cells.finishAs(schema);
+}
+
+function raggedFinding(ragged: Sightings, fields: readonly number[], width: number): Finding {
+  return {
+    severity: 'error',
+    code: 'ragged-rows',
+    message: `${ragged.count} row(s) have the wrong number of fields: ${ragged.lines
+      .map((line, i) => `row ${line} has ${fields[i]} fields, the header has ${width}`)
+      .join('; ')}`,
+    rows: ragged.lines,
+  };
+}
+
+/** The rows of a table (for the in-memory steps), or a DatasetValidationError with the reading problems. */
+export async function readTable(
+  source: AsyncIterable<Uint8Array>,
+  format: TableFormat = 'csv',
+): Promise<ParsedTable> {
+  const findings: Finding[] = [];
+  const records: string[][] = [];
+  for await (const record of streamRecords(source, format, findings)) records.push(record);
+  const [header, ...rows] = records;
+  if (header) {
+    checkHeader(
+      header.map((name) => name.trim()),
+      findings,
+    );
+    if (rows.length === 0) {
+      findings.push({
+        severity: 'error',
+        code: 'no-rows',
+        message: 'the file has a header but no data rows',
+      });
+    }
+    const ragged = new Sightings();
+    const fields: number[] = [];
+    rows.forEach((row, i) => {
+      if (row.length === header.length) return;
+      ragged.add(i + 2);
+      if (fields.length < MAX_REPORTED) fields.push(row.length);
+    });
+    if (ragged.count > 0) findings.push(raggedFinding(ragged, fields, header.length));
+  }
+  const errors = findings.filter((f) => f.severity === 'error').map((f) => f.message);
+  if (!header || errors.length > 0)
+    throw new DatasetValidationError(errors.join('; ') || 'the file has no header row', errors);
+  return { header: header.map((name) => name.trim()), rows };
+}
+
+/** Bytes as a stream of one chunk. */
+export async function* bytesOf(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
 }
 
 /** The error a failed validation raises: the errors in one line, each as a finding. */
@@ -605,15 +791,6 @@ export function validationError(report: ValidationReport, where?: string): Datas
   const errors = report.findings.filter((f) => f.severity === 'error').map((f) => f.message);
   const suffix = where ? ` (report: ${where})` : '';
   return new DatasetValidationError(`${errors.join('; ')}${suffix}`, errors);
-}
-
-/** Parses a CSV or throws the first structural problems (the training side re-reads a validated file). */
-export function parseCsv(bytes: Uint8Array, format: TableFormat = 'csv'): ParsedTable {
-  const findings: Finding[] = [];
-  const { table } = parseTable(bytes, format, findings);
-  const errors = findings.filter((f) => f.severity === 'error').map((f) => f.message);
-  if (!table || errors.length > 0) throw new DatasetValidationError(errors.join('; '), errors);
-  return table;
 }
 
 /** The schema of a parsed table, or a DatasetValidationError with every error finding. */

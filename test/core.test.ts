@@ -18,15 +18,19 @@ import {
 } from '../core/preprocess.ts';
 import { decidePromotion } from '../core/registry.ts';
 import { inputSchema, parsePredictRequest, toPredictions } from '../core/serving.ts';
-import { inferSchema, parseCsv } from '../core/validation.ts';
+import { bytesOf, inferSchema, readTable } from '../core/validation.ts';
+
+/** A CSV's table, read as the platform reads it. */
+const parseCsv = (bytes: Uint8Array) => readTable(bytesOf(bytes));
 
 const csv = (text: string) => new TextEncoder().encode(text);
 const iris = readFileSync(new URL('../examples/iris.csv', import.meta.url));
+const irisTable = await parseCsv(iris);
 
-function rejects(text: string, pattern: RegExp) {
-  assert.throws(
-    () => {
-      const table = parseCsv(csv(text));
+async function rejects(text: string, pattern: RegExp) {
+  await assert.rejects(
+    async () => {
+      const table = await await parseCsv(csv(text));
       inferSchema(table, chooseLabel(table.header));
     },
     (error: unknown) => error instanceof DatasetValidationError && pattern.test(error.message),
@@ -34,8 +38,8 @@ function rejects(text: string, pattern: RegExp) {
 }
 
 describe('dataset validation', () => {
-  it('reads iris: 150 rows, four numeric features, label "species" (the last column)', () => {
-    const table = parseCsv(iris);
+  it('reads iris: 150 rows, four numeric features, label "species" (the last column)', async () => {
+    const table = await parseCsv(iris);
     const schema = inferSchema(table, chooseLabel(table.header));
     assert.equal(schema.rowCount, 150);
     assert.equal(schema.label, 'species');
@@ -53,9 +57,9 @@ describe('dataset validation', () => {
     assert.throws(() => chooseLabel(['a', 'b'], { label: 'z' }), /"z", which is not in the header/);
   });
 
-  it('infers categorical columns and handles a BOM and CRLF line ends', () => {
+  it('infers categorical columns and handles a BOM and CRLF line ends', async () => {
     const rows = Array.from({ length: 12 }, (_, i) => `${i},${i % 2 ? 'red' : 'blue'},${i % 3 ? 'y' : 'n'}`);
-    const table = parseCsv(csv(`\uFEFFsize,colour,label\r\n${rows.join('\r\n')}\r\n`));
+    const table = await parseCsv(csv(`\uFEFFsize,colour,label\r\n${rows.join('\r\n')}\r\n`));
     const schema = inferSchema(table, chooseLabel(table.header));
     assert.deepEqual(schema.features, [
       { name: 'size', type: 'numeric' },
@@ -63,36 +67,39 @@ describe('dataset validation', () => {
     ]);
   });
 
-  it('rejects an empty file, a header without rows, and a header of numbers', () => {
-    rejects('', /empty/);
-    rejects('a,b,c\n', /no data rows/);
-    rejects('1,2,3\n4,5,6\n', /looks like data, not a header/);
+  it('rejects an empty file, a header without rows, and a header of numbers', async () => {
+    await rejects('', /empty/);
+    await rejects('a,b,c\n', /no data rows/);
+    await rejects('1,2,3\n4,5,6\n', /looks like data, not a header/);
   });
 
-  it('rejects rows with the wrong number of fields and names their line numbers', () => {
-    rejects('a,b,label\n1,2,x\n1,2\n1,2,y,9\n', /row 3 has 2 fields.*row 4 has 4 fields/);
+  it('rejects rows with the wrong number of fields and names their line numbers', async () => {
+    await rejects('a,b,label\n1,2,x\n1,2\n1,2,y,9\n', /row 3 has 2 fields.*row 4 has 4 fields/);
   });
 
-  it('rejects duplicate and blank column names', () => {
-    rejects('a,a,label\n1,2,x\n', /names column "a" twice/);
-    rejects('a,,label\n1,2,x\n', /header column 2 has no name/);
+  it('rejects duplicate and blank column names', async () => {
+    await rejects('a,a,label\n1,2,x\n', /names column "a" twice/);
+    await rejects('a,,label\n1,2,x\n', /header column 2 has no name/);
   });
 
-  it('rejects binary or non-UTF-8 bytes', () => {
-    assert.throws(
+  it('rejects binary or non-UTF-8 bytes', async () => {
+    await assert.rejects(
       () => parseCsv(new Uint8Array([0x61, 0x2c, 0x62, 0x0a, 0xff, 0xfe, 0x00, 0x01])),
       /not UTF-8 text/,
     );
   });
 
-  it('rejects a single class, too few rows, missing labels and an empty column', () => {
+  it('rejects a single class, too few rows, missing labels and an empty column', async () => {
     const rows = (n: number, f: (i: number) => string) =>
       Array.from({ length: n }, (_, i) => f(i)).join('\n');
-    rejects(`x,label\n${rows(20, (i) => `${i},a`)}`, /1 distinct value/);
-    rejects(`x,label\n${rows(5, (i) => `${i},${i % 2}`)}`, /has 5 rows; at least 10/);
-    rejects(`x,label\n${rows(20, (i) => `${i},${i === 4 ? '' : i % 2}`)}`, /missing in 1 row\(s\): rows 6/);
-    rejects(`x,y,label\n${rows(20, (i) => `${i},,${i % 2}`)}`, /column "y" has no values/);
-    rejects(`x,label\n${rows(20, (i) => `${i},${i === 0 ? 'rare' : i % 2}`)}`, /"rare" \(1 rows\)/);
+    await rejects(`x,label\n${rows(20, (i) => `${i},a`)}`, /1 distinct value/);
+    await rejects(`x,label\n${rows(5, (i) => `${i},${i % 2}`)}`, /has 5 rows; at least 10/);
+    await rejects(
+      `x,label\n${rows(20, (i) => `${i},${i === 4 ? '' : i % 2}`)}`,
+      /missing in 1 row\(s\): rows 6/,
+    );
+    await rejects(`x,y,label\n${rows(20, (i) => `${i},,${i % 2}`)}`, /column "y" has no values/);
+    await rejects(`x,label\n${rows(20, (i) => `${i},${i === 0 ? 'rare' : i % 2}`)}`, /"rare" \(1 rows\)/);
   });
 
   it('hashes content, not names: the same bytes give the same version', () => {
@@ -102,7 +109,7 @@ describe('dataset validation', () => {
 });
 
 describe('preprocessing', () => {
-  const table = parseCsv(iris);
+  const table = irisTable;
   const schema = inferSchema(table, chooseLabel(table.header));
   const rows = table.rows.map((row) => typedRow(schema, table.header, row));
 
@@ -118,9 +125,11 @@ describe('preprocessing', () => {
     }
   });
 
-  it('standardizes with training statistics and one-hot encodes categories (unknown → zeros)', () => {
+  it('standardizes with training statistics and one-hot encodes categories (unknown → zeros)', async () => {
     const s = inferSchema(
-      parseCsv(csv('x,c,label\n1,a,p\n2,b,q\n3,a,p\n4,b,q\n5,a,p\n6,b,q\n7,a,p\n8,b,q\n9,a,p\n10,b,q\n')),
+      await parseCsv(
+        csv('x,c,label\n1,a,p\n2,b,q\n3,a,p\n4,b,q\n5,a,p\n6,b,q\n7,a,p\n8,b,q\n9,a,p\n10,b,q\n'),
+      ),
       'label',
     );
     const pre = fitPreprocessor(s, [
@@ -147,13 +156,14 @@ describe('preprocessing', () => {
 
 describe('regression', () => {
   const diabetes = readFileSync(new URL('fixtures/diabetes.csv', import.meta.url));
-  it('takes a numeric label with more than 20 values for regression, unless the manifest says otherwise', () => {
-    const table = parseCsv(diabetes);
+  it('takes a numeric label with more than 20 values for regression, unless the manifest says otherwise', async () => {
+    const table = await parseCsv(diabetes);
     assert.equal(inferSchema(table, 'progression').task, 'regression');
     assert.deepEqual(inferSchema(table, 'progression').classes, []);
     assert.equal(inferSchema(table, 'sex').task, 'classification');
+    const irisTable = await parseCsv(iris);
     assert.throws(
-      () => inferSchema(parseCsv(iris), 'species', 'regression'),
+      () => inferSchema(irisTable, 'species', 'regression'),
       (error: unknown) =>
         error instanceof DatasetValidationError && /regression needs a numeric label/.test(error.message),
     );
@@ -167,10 +177,10 @@ describe('regression', () => {
     assert.equal(regressionMetrics([1, 2, 3], [1, 2, 3]).r2, 1);
   });
 
-  it('splits regression rows by target quintile, and standardizes the target on the training split', () => {
+  it('splits regression rows by target quintile, and standardizes the target on the training split', async () => {
     const stratum = targetStrata([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assert.deepEqual([1, 3, 5, 7, 10].map(stratum), ['q0', 'q1', 'q2', 'q3', 'q4']);
-    const table = parseCsv(diabetes);
+    const table = await parseCsv(diabetes);
     const schema = inferSchema(table, 'progression');
     const rows = table.rows.map((row) => typedRow(schema, table.header, row));
     const pre = fitPreprocessor(schema, rows);
@@ -268,7 +278,7 @@ describe('metrics and promotion', () => {
 });
 
 describe('predict requests', () => {
-  const table = parseCsv(iris);
+  const table = irisTable;
   const schema = inferSchema(table, chooseLabel(table.header));
   const pre = fitPreprocessor(
     schema,

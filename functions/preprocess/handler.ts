@@ -6,7 +6,7 @@
  * Input: PipelineState with `dataset`. Output: PreprocessResult (with the training job spec).
  */
 import { bucketName } from '../../aws/config.ts';
-import { getBytes, getBytesIfExists, getJson, mapLimit, putJson } from '../../aws/object-store.ts';
+import { getBytes, getBytesIfExists, getJson, getStream, mapLimit, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS, type DataFile, KEYS } from '../../core/contract.ts';
 import { type TypedRow, typedRow } from '../../core/dataset.ts';
@@ -40,7 +40,7 @@ import {
   transformRow,
 } from '../../core/preprocess.ts';
 import { imageInputSchema, inputSchema } from '../../core/serving.ts';
-import { parseCsv } from '../../core/validation.ts';
+import { readTable } from '../../core/validation.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('preprocess');
@@ -106,7 +106,7 @@ async function preprocessTable(
   modelPrefix: string,
   write: Write,
 ): Promise<Counts> {
-  const table = parseCsv(await getBytes(state.bucket, dataset.key), dataset.format ?? 'csv');
+  const table = await readTable(getStream(state.bucket, dataset.key), dataset.format ?? 'csv');
   const { schema } = dataset;
   const rows = table.rows.map((row) => typedRow(schema, table.header, row));
   const stratum =

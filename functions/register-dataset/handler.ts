@@ -5,7 +5,7 @@
  * version's index (`versions/<name>/<version>.json`).
  * Input: PipelineState (runId, bucket, key). Output: RegisterDatasetResult. Error: DatasetValidationError.
  */
-import { getBytes, getBytesIfExists, listObjects, putJson } from '../../aws/object-store.ts';
+import { getBytes, getBytesIfExists, getStream, listObjects, putJson } from '../../aws/object-store.ts';
 import {
   claimDatasetVersion,
   createRun,
@@ -13,7 +13,7 @@ import {
   setDatasetOutcome,
 } from '../../aws/registry.ts';
 import { datasetTrigger, KEYS, NAME_PATTERN } from '../../core/contract.ts';
-import { contentHash, type DatasetManifest, typedRow } from '../../core/dataset.ts';
+import { contentHash, type DatasetManifest } from '../../core/dataset.ts';
 import { DatasetValidationError } from '../../core/errors.ts';
 import {
   folderHash,
@@ -25,8 +25,12 @@ import {
 } from '../../core/image-dataset.ts';
 import { parseManifest } from '../../core/manifest.ts';
 import type { PipelineState, RegisterDatasetResult } from '../../core/pipeline.ts';
-import { baselineStatistics } from '../../core/preprocess.ts';
-import { validateDataset, validationError } from '../../core/validation.ts';
+import {
+  type StreamValidation,
+  type TableFormat,
+  validateStream,
+  validationError,
+} from '../../core/validation.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('register-dataset');
@@ -57,7 +61,22 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
   let strays: string[] = [];
   let hash: string;
   let size: number;
-  if (trigger === 'folder') {
+  // A table is read once, as it streams in: its hash, its report, its schema and statistics together.
+  // A bad manifest is reported once the run exists.
+  let validation: StreamValidation | undefined;
+  const manifestRead = readManifest(state.bucket, name).then(
+    (manifest) => ({ manifest }),
+    (error: unknown) => ({ error, manifest: {} as DatasetManifest }),
+  );
+  if (trigger === 'csv' || trigger === 'jsonl') {
+    validation = await validateStream(
+      getStream(state.bucket, state.key),
+      trigger,
+      (await manifestRead).manifest,
+    );
+    hash = validation.hash;
+    size = validation.bytes;
+  } else if (trigger === 'folder') {
     const listing = await listObjects(state.bucket, KEYS.datasetPrefix(name));
     ({ items, strays } = folderImageItems(KEYS.datasetPrefix(name), listing));
     hash = folderHash(items);
@@ -90,14 +109,15 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
 
   let reportKey: string | undefined;
   try {
-    const manifest = await readManifest(state.bucket, name);
-    if (trigger === 'csv' || trigger === 'jsonl') {
-      const { report, schema, table } = validateDataset(bytes as Uint8Array, trigger, manifest);
+    const read = await manifestRead;
+    if ('error' in read) throw read.error;
+    const { manifest } = read;
+    if (validation) {
+      const { report, schema, baseline } = validation;
       reportKey = KEYS.datasetReport(name, version);
       await putJson(state.bucket, reportKey, report);
-      if (!schema || !table) throw validationError(report, `s3://${state.bucket}/${reportKey}`);
-      const rows = table.rows.map((row) => typedRow(schema, table.header, row));
-      await putJson(state.bucket, KEYS.datasetBaseline(name, version), baselineStatistics(schema, rows));
+      if (!schema || !baseline) throw validationError(report, `s3://${state.bucket}/${reportKey}`);
+      await putJson(state.bucket, KEYS.datasetBaseline(name, version), baseline);
       await setDatasetOutcome(name, version, { status: 'REGISTERED', schema, reportKey });
       logger.info('dataset registered', {
         version,
@@ -105,7 +125,16 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
         label: schema.label,
         warnings: report.findings.filter((f) => f.severity === 'warning').map((f) => f.code),
       });
-      return { skip: false, name, version, hash, key: state.key, format: trigger, schema, manifest };
+      return {
+        skip: false,
+        name,
+        version,
+        hash,
+        key: state.key,
+        format: trigger as TableFormat,
+        schema,
+        manifest,
+      };
     }
     const format = trigger === 'zip' ? 'zip' : 'folder';
     const images = items ?? zipImageItems(bytes as Uint8Array).items;
