@@ -72,58 +72,85 @@ export interface Preprocessor {
   readonly width: number;
 }
 
+/**
+ * The fit of a preprocessor, one training row at a time, in memory bounded by the table's width: exact
+ * moments and extremes; medians, quartiles and percentiles from a seeded sample of 10,000 values per column
+ * (exact below that); up to 1,000 categories per column.
+ */
+export class FitAccumulator {
+  private readonly columns = new Map<string, ColumnAccumulator>();
+  private readonly target: ColumnAccumulator;
+
+  constructor(private readonly schema: DatasetSchema) {
+    const random = createRandom(29);
+    for (const feature of schema.features) this.columns.set(feature.name, new ColumnAccumulator(random));
+    this.target = new ColumnAccumulator(random);
+  }
+
+  add(row: TypedRow): void {
+    for (const [name, column] of this.columns) column.add(row[name]);
+    if (this.schema.task === 'regression') this.target.add(Number(row[this.schema.label]));
+  }
+
+  finish(options: PreprocessingOptions = {}): Preprocessor {
+    const { schema } = this;
+    const features = schema.features.map(
+      (column): FeatureTransform =>
+        fitFeature(column, this.columns.get(column.name) as ColumnAccumulator, options),
+    );
+    const width = features.reduce((sum, f) => sum + (f.type === 'numeric' ? 1 : f.categories.length), 0);
+    const base = {
+      version: 1,
+      kind: 'tabular',
+      label: schema.label,
+      classes: [...schema.classes],
+      features,
+      width,
+    } as const;
+    if (schema.task !== 'regression') return base;
+    const { mean, std } = this.target.summary();
+    return { ...base, task: 'regression', target: { mean, std: std > 1e-12 ? std : 1 } };
+  }
+}
+
 /** Fits the transforms on the training rows only. */
 export function fitPreprocessor(
   schema: DatasetSchema,
   train: readonly TypedRow[],
   options: PreprocessingOptions = {},
 ): Preprocessor {
-  const features = schema.features.map((column): FeatureTransform => fitFeature(column, train, options));
-  const width = features.reduce((sum, f) => sum + (f.type === 'numeric' ? 1 : f.categories.length), 0);
-  const base = {
-    version: 1,
-    kind: 'tabular',
-    label: schema.label,
-    classes: [...schema.classes],
-    features,
-    width,
-  } as const;
-  if (schema.task !== 'regression') return base;
-  const targets = train.map((row) => Number(row[schema.label]));
-  const mean = targets.reduce((a, b) => a + b, 0) / Math.max(1, targets.length);
-  const std = Math.sqrt(targets.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, targets.length));
-  return { ...base, task: 'regression', target: { mean, std: std > 1e-12 ? std : 1 } };
+  const fit = new FitAccumulator(schema);
+  for (const row of train) fit.add(row);
+  return fit.finish(options);
 }
 
 function fitFeature(
   column: ColumnSchema,
-  rows: readonly TypedRow[],
+  stats: ColumnAccumulator,
   options: PreprocessingOptions,
 ): FeatureTransform {
-  const cells = rows.map((row) => row[column.name]);
   if (column.type === 'numeric') {
-    const values = cells.filter((v): v is number => typeof v === 'number').sort((a, b) => a - b);
-    const mean = values.length > 0 ? values.reduce((a, b) => a + b, 0) / values.length : 0;
-    const variance = values.length > 0 ? values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length : 0;
-    const std = Math.sqrt(variance) > 1e-12 ? Math.sqrt(variance) : 1;
-    const median = quantile(values, 0.5);
-    const [q1, q3] = [quantile(values, 0.25), quantile(values, 0.75)];
+    const { mean, std: spread, sorted } = stats.summary();
+    const std = spread > 1e-12 ? spread : 1;
+    const median = quantile(sorted, 0.5);
+    const [q1, q3] = [quantile(sorted, 0.25), quantile(sorted, 0.75)];
     const impute =
       options.impute === 'median'
         ? median
         : options.impute === 'most-frequent'
-          ? (mostFrequent(values) ?? mean)
+          ? (mostFrequent(sorted) ?? mean)
           : mean;
     const clip: readonly [number, number] | undefined =
       options.clip === 'iqr'
         ? [q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)]
         : options.clip === 'percentile'
-          ? [quantile(values, 0.01), quantile(values, 0.99)]
+          ? [quantile(sorted, 0.01), quantile(sorted, 0.99)]
           : undefined;
     const positive = (x: number) => (x > 1e-12 ? x : 1);
+    const { min, max } = stats.summary();
     const [center, scale] =
       options.scale === 'minmax'
-        ? [values[0] ?? 0, positive((values[values.length - 1] ?? 0) - (values[0] ?? 0))]
+        ? [min, positive(max - min)]
         : options.scale === 'robust'
           ? [median, positive(q3 - q1)]
           : options.scale === 'none'
@@ -140,9 +167,15 @@ function fitFeature(
       ...(clip ? { clip } : {}),
     };
   }
-  const present = cells.filter((v): v is string => typeof v === 'string');
-  const categories = [...new Set(present)].sort();
-  const impute = options.impute === 'most-frequent' ? mostFrequent(present) : undefined;
+  const counts = stats.categoryCounts();
+  const categories = [...counts.keys()].sort();
+  let impute: string | undefined;
+  if (options.impute === 'most-frequent') {
+    for (const category of categories) {
+      if (impute === undefined || (counts.get(category) as number) > (counts.get(impute) as number))
+        impute = category;
+    }
+  }
   return {
     name: column.name,
     type: 'categorical',
@@ -359,6 +392,24 @@ class ColumnAccumulator {
       const j = Math.floor(this.random() * this.count);
       if (j < BASELINE_SAMPLE) this.sample[j] = value;
     }
+  }
+
+  /** Moments and extremes of the numbers seen, and the sorted sample (all of them, below the sample size). */
+  summary(): { count: number; mean: number; std: number; min: number; max: number; sorted: number[] } {
+    const has = this.count > 0;
+    return {
+      count: this.count,
+      mean: has ? this.mean : 0,
+      std: has ? Math.sqrt(this.m2 / this.count) : 0,
+      min: has ? this.min : 0,
+      max: has ? this.max : 0,
+      sorted: [...this.sample].sort((a, b) => a - b),
+    };
+  }
+
+  /** Counts of the text values seen (missing cells and the overflow bucket left out). */
+  categoryCounts(): Map<string, number> {
+    return new Map([...this.categories].filter(([c]) => c !== '<missing>' && c !== '<other>'));
   }
 
   numeric(): NumericBaseline {
