@@ -1,14 +1,13 @@
 /**
  * One measurement of bench/data.ts, in its own process so that peak RSS is its own:
  * - `register`: what RegisterDataset does — one streaming pass: hash, validation report, baseline;
- * - `preprocess`: what Preprocess does — read the table, type the rows, split, fit, transform;
+ * - `preprocess`: what Preprocess does — three streaming passes: strata, split + fit, transform into shards;
  * - `parse-only`: the peer — the same file through csv-parse's streaming parser, nothing else.
  */
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
-import { typedRow } from '../core/dataset.ts';
-import { fitPreprocessor, stratifiedSplit, transformRow } from '../core/preprocess.ts';
-import { readTable, validateStream } from '../core/validation.ts';
+import { preprocessStream } from '../core/stream-preprocess.ts';
+import { validateStream } from '../core/validation.ts';
 
 const [mode, file] = process.argv.slice(2) as ['register' | 'preprocess' | 'parse-only', string];
 const started = performance.now();
@@ -20,19 +19,24 @@ if (mode === 'parse-only') {
   if (!schema) throw new Error(`invalid: ${report.findings.map((f) => f.message).join('; ')}`);
   rows = report.rowCount;
 } else {
-  const { schema, report } = await validateStream(createReadStream(file), 'csv');
-  if (!schema) throw new Error(`invalid: ${report.findings.map((f) => f.message).join('; ')}`);
+  // Preprocess as the handler runs it (three streaming passes), the dataset registered first (not timed).
+  const { schema, report, baseline } = await validateStream(createReadStream(file), 'csv');
+  if (!schema || !baseline) throw new Error(`invalid: ${report.findings.map((f) => f.message).join('; ')}`);
   const checkpoint = performance.now();
-  const table = await readTable(createReadStream(file));
-  const typed = table.rows.map((row) => typedRow(schema, table.header, row));
-  const split = stratifiedSplit(typed, (row) => String(row[schema.label]));
-  const pre = fitPreprocessor(schema, split.train);
-  const features = new Float32Array(split.train.length * pre.width);
-  split.train.forEach((row, i) => {
-    features.set(transformRow(pre, row), i * pre.width);
+  let shardBytes = 0;
+  const result = await preprocessStream({
+    open: () => createReadStream(file),
+    format: 'csv',
+    schema,
+    datasetBaseline: baseline,
+    splitKeys: { train: 'train.json', validation: 'validation.json', test: 'test.json' },
+    // The shards' bytes are counted, not stored: storage is S3's part, not this process's memory.
+    put: async (_key, bytes) => {
+      shardBytes += bytes.byteLength;
+    },
   });
-  rows = table.rows.length;
-  // Only the preprocessing itself is timed.
+  rows = result.counts.train + result.counts.validation + result.counts.test;
+  if (shardBytes === 0) throw new Error('no shards written');
   const seconds = (performance.now() - checkpoint) / 1000;
   process.stdout.write(
     `${JSON.stringify({ rows, seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 })}\n`,

@@ -88,7 +88,7 @@ try {
     const size = `${(statSync(file).size / 1024 / 1024).toFixed(0)} MB`;
     for (const [mode, label] of [
       ['register', 'register: stream, hash, report, stats'],
-      ['preprocess', 'preprocess: read, split, fit, transform'],
+      ['preprocess', 'preprocess: 3 passes, split, fit, shards'],
       ['parse-only', 'peer: csv-parse stream, no work'],
     ] as const) {
       const m = await measure(mode, file);

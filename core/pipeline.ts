@@ -61,7 +61,21 @@ interface RegisteredDataset {
 }
 
 /** A processed split file (`data/train.json`, …): model inputs and label indices. */
-export type ProcessedSplit = TabularSplit | ImageSplit;
+export type ProcessedSplit = TabularSplit | ImageSplit | ShardedSplit;
+
+/**
+ * A split written in shards as it streamed by: each `<split key>.<n>.bin` holds `rows` feature vectors
+ * (float32, `width` each) followed by their `rows` labels (float32). Under a SageMaker channel the shards sit
+ * next to the manifest (the channel's prefix is the manifest's key).
+ */
+export interface ShardedSplit {
+  readonly format: 'shards';
+  readonly task?: 'regression';
+  readonly classes: readonly string[];
+  readonly width: number;
+  readonly rows: number;
+  readonly shards: readonly { readonly key: string; readonly rows: number }[];
+}
 
 export interface TabularSplit {
   /** Absent for classification. A regression split's labels are standardized targets. */

@@ -326,6 +326,53 @@ export function stratifiedKFold<T>(
   }));
 }
 
+/**
+ * Assigns rows to train/validation/test as they stream by, stratified exactly: each stratum (of `counts`
+ * rows) gets the split sizes `stratifiedSplit` gives it, as a seeded shuffle of split codes taken in row order.
+ * The same counts and seed give the same assignment, pass after pass.
+ */
+export function splitAssigner(
+  counts: ReadonlyMap<string, number>,
+  ratios: SplitRatios = DEFAULT_SPLIT,
+  seed = 0,
+): (stratum: string) => keyof Split<unknown> {
+  const random = createRandom(seed);
+  const total = ratios.train + ratios.validation + ratios.test;
+  const codes = new Map<string, { codes: Uint8Array; next: number }>();
+  for (const key of [...counts.keys()].sort()) {
+    const n = counts.get(key) as number;
+    let nTest = Math.round((n * ratios.test) / total);
+    let nValidation = Math.round((n * ratios.validation) / total);
+    if (n >= 3) {
+      nTest = Math.max(1, nTest);
+      nValidation = Math.max(1, nValidation);
+    }
+    const array = new Uint8Array(n);
+    array.fill(2, 0, nTest);
+    array.fill(1, nTest, nTest + nValidation);
+    for (let i = n - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      const a = array[i] as number;
+      array[i] = array[j] as number;
+      array[j] = a;
+    }
+    codes.set(key, { codes: array, next: 0 });
+  }
+  const names = ['train', 'validation', 'test'] as const;
+  return (stratum) => {
+    const entry = codes.get(stratum);
+    if (!entry || entry.next >= entry.codes.length)
+      throw new RangeError(`stratum "${stratum}" has more rows than counted`);
+    return names[entry.codes[entry.next++] as number] as keyof Split<unknown>;
+  };
+}
+
+/** Regression strata from a baseline's deciles of the target: its quintiles. */
+export function strataFromDeciles(deciles: readonly number[]): (target: number) => string {
+  const edges = [deciles[2], deciles[4], deciles[6], deciles[8]].filter((e): e is number => e !== undefined);
+  return (target) => `q${edges.filter((edge) => target >= edge).length}`;
+}
+
 export interface NumericBaseline {
   readonly count: number;
   readonly missing: number;

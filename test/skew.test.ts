@@ -5,12 +5,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { typedRow } from '../core/dataset.ts';
 import { decodeImage, parseImagePredictRequest, requestImagesToInput } from '../core/image.ts';
-import { flatten } from '../core/model.ts';
-import { fitPreprocessor, imageInput, imageSize, stratifiedSplit, transformRow } from '../core/preprocess.ts';
+import { splitData } from '../core/model.ts';
+import { imageInput, imageSize, transformRow } from '../core/preprocess.ts';
 import { inputSchema, parsePredictRequest } from '../core/serving.ts';
-import { bytesOf, readTable, validateStream } from '../core/validation.ts';
+import { preprocessStream } from '../core/stream-preprocess.ts';
+import { bytesOf, validateStream } from '../core/validation.ts';
 
 /** A table with what real files have: missing cells, stray text in a numeric column, an id to ignore. */
 function messyCsv(): string {
@@ -30,37 +30,42 @@ describe('training and serving compute the same features', () => {
     { impute: 'median', scale: 'robust', clip: 'iqr' },
     { impute: 'most-frequent', scale: 'minmax', clip: 'percentile' },
   ] as const) {
-    it(`for rows: the preprocessing of a training split equals predict on the same raw cells sent as JSON ${JSON.stringify(preprocessing)}`, async () => {
+    it(`for rows: the preprocessing of a training split (streamed into shards) equals predict on the same rows sent as JSON ${JSON.stringify(preprocessing)}`, async () => {
       const bytes = new TextEncoder().encode(messyCsv());
       const { schema, report } = await validateStream(bytesOf(bytes), 'csv', {
         ignore: ['id'],
         preprocessing,
       });
-      const table = await readTable(bytesOf(bytes));
       assert.ok(schema, JSON.stringify(report.findings));
       assert.ok(report.findings.some((f) => f.code === 'non-numeric-values'));
 
-      // Training: typed rows, the split, the preprocessor fitted on the training split, the test split's features.
-      const rows = table.rows.map((row) => typedRow(schema, table.header, row));
-      const split = stratifiedSplit(rows, (row) => String(row.label), undefined, 0);
-      const pre = fitPreprocessor(schema, split.train, preprocessing);
-      const trainingPath = flatten(split.test.map((row) => transformRow(pre, row)));
-
-      // Serving: a client sends the raw cells it has — numbers as numbers, unknowns as null, text as text.
-      const instances = split.test.map((row) => {
-        const cells = table.rows[rows.indexOf(row)] as readonly string[];
-        const value = (name: string) => cells[table.header.indexOf(name)] ?? '';
-        const number = (cell: string) =>
-          cell.trim() === '' || !Number.isFinite(Number(cell)) ? null : Number(cell);
-        return {
-          size: number(value('size')),
-          weight: number(value('weight')),
-          colour: value('colour') || null,
-        };
+      // Training: the Preprocess step's own streaming passes; the test split's features, from its shards.
+      const shards = new Map<string, Uint8Array>();
+      const result = await preprocessStream({
+        open: () => bytesOf(bytes),
+        format: 'csv',
+        schema,
+        manifest: { ignore: ['id'], preprocessing },
+        splitKeys: { train: 'train.json', validation: 'validation.json', test: 'test.json' },
+        put: async (key, shard) => {
+          shards.set(key, shard);
+        },
+        shardRows: 5,
       });
+      const pre = result.preprocessor;
+      const test = await splitData(result.splits.test, async (key) => shards.get(key) as Uint8Array);
+      assert.ok(result.splits.test.shards.length > 1, 'the test split spans several shards');
+      const trainingPath = test.x;
+
+      // Serving: a client sends the held-out rows' values as JSON — numbers, null for unknown, text.
+      const instances = result.testRows.map((row) => ({
+        size: row.size,
+        weight: row.weight,
+        colour: row.colour,
+      }));
       const body = JSON.stringify({ instances });
-      const servingPath = flatten(
-        parsePredictRequest(body, inputSchema(schema, pre)).map((row) => transformRow(pre, row)),
+      const servingPath = Float32Array.from(
+        parsePredictRequest(body, inputSchema(schema, pre)).flatMap((row) => transformRow(pre, row)),
       );
 
       assert.equal(servingPath.length, trainingPath.length);

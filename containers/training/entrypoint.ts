@@ -24,12 +24,13 @@ import {
   buildCnn,
   buildMlp,
   captureTrainingState,
+  type LabelledData,
   libraryVersions,
   ModelSpecError,
   restoreTrainingState,
   selectBackend,
   serializeModel,
-  splitToData,
+  splitData,
   type TrainingState,
   trainClassifier,
 } from '../../core/model.ts';
@@ -99,13 +100,12 @@ export async function train(job: JobSource): Promise<void> {
   const backend = await selectBackend(process.env[ENV.tfBackend]);
   progress('started', { runId: spec.runId, contract: job.contract, backend });
 
-  const [[train, source], [validation]] = await Promise.all([
+  const [[train, source, trainData], [, , validationData]] = await Promise.all([
     readSplit(job, 'train', spec.trainKey),
     readSplit(job, 'validation', spec.validationKey),
   ]);
   const hp = spec.hyperparameters;
   const model = buildModel(train, hp);
-  const trainData = splitToData(train);
 
   const checkpoint = spec.checkpointPrefix
     ? await loadCheckpoint(spec.bucket, spec.checkpointPrefix)
@@ -115,7 +115,7 @@ export async function train(job: JobSource): Promise<void> {
     progress('resumed', { runId: spec.runId, epoch: checkpoint.latest.epoch, epochs: hp.epochs });
   }
   const checkpoints = new CheckpointWriter(spec.bucket, spec.checkpointPrefix);
-  const result = await trainClassifier(model, trainData, splitToData(validation), hp, {
+  const result = await trainClassifier(model, trainData, validationData, hp, {
     history: checkpoint?.latest.history ?? [],
     onEpoch: async (log, history) => {
       await checkpoints.epochEnded(model, history);
@@ -179,12 +179,18 @@ async function readSplit(
   job: JobSource,
   channel: 'train' | 'validation',
   key: string,
-): Promise<[ProcessedSplit, 'channel' | 's3']> {
+): Promise<[ProcessedSplit, 'channel' | 's3', LabelledData]> {
   if (job.sageMakerRoot) {
-    const file = join(job.sageMakerRoot, 'input', 'data', channel, basename(key));
-    if (existsSync(file)) return [JSON.parse(readFileSync(file, 'utf8')) as ProcessedSplit, 'channel'];
+    const dir = join(job.sageMakerRoot, 'input', 'data', channel);
+    const file = join(dir, basename(key));
+    if (existsSync(file)) {
+      const split = JSON.parse(readFileSync(file, 'utf8')) as ProcessedSplit;
+      const data = await splitData(split, async (shard) => readFileSync(join(dir, basename(shard))));
+      return [split, 'channel', data];
+    }
   }
-  return [await getJson<ProcessedSplit>(job.spec.bucket, key), 's3'];
+  const split = await getJson<ProcessedSplit>(job.spec.bucket, key);
+  return [split, 's3', await splitData(split, (shard) => getBytes(job.spec.bucket, shard))];
 }
 
 /** `latest.json` of a checkpoint folder: written last, so it only ever names a complete epoch folder. */
@@ -269,9 +275,10 @@ function buildModel(train: ProcessedSplit, hp: ModelHyperparameters): tf.LayersM
     const { height, width, channels } = train.image;
     return buildCnn([height, width, channels], train.classes.length, hp);
   }
-  if (!('features' in train)) throw new ModelSpecError('an MLP trains on feature rows; use a CNN for images');
+  if ('image' in train) throw new ModelSpecError('an MLP trains on feature rows; use a CNN for images');
   const task = train.task ?? 'classification';
-  return buildMlp(train.features[0]?.length ?? 0, train.classes.length, hp, task);
+  const width = 'shards' in train ? train.width : (train.features[0]?.length ?? 0);
+  return buildMlp(width, train.classes.length, hp, task);
 }
 
 /** Runs the job the environment describes; sets a non-zero exit code on failure. */

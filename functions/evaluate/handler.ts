@@ -6,11 +6,11 @@
  */
 import { bucketName } from '../../aws/config.ts';
 import { loadPredictor } from '../../aws/model-store.ts';
-import { getJson, putJson } from '../../aws/object-store.ts';
+import { getBytes, getJson, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS, ENV, KEYS } from '../../core/contract.ts';
 import { argmax, classificationMetrics, regressionMetrics } from '../../core/metrics.ts';
-import { selectBackend, splitToData } from '../../core/model.ts';
+import { selectBackend, splitData } from '../../core/model.ts';
 import type { EvaluationResult, PipelineState, ProcessedSplit } from '../../core/pipeline.ts';
 import { type AnyPreprocessor, decodeTarget, isImagePreprocessor } from '../../core/preprocess.ts';
 import { createLogger } from '../logger.ts';
@@ -31,20 +31,20 @@ export async function handler(state: PipelineState): Promise<EvaluationResult> {
     getJson<ProcessedSplit>(artifactsBucket, KEYS.data(dataset.name, state.runId, 'test.json')),
     getJson<AnyPreprocessor>(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.preprocessor),
   ]);
-  const data = splitToData(test);
+  const data = await splitData(test, (key) => getBytes(artifactsBucket, key));
   const outputs = model.predict(data.x);
   model.dispose();
   if (!isImagePreprocessor(pre) && pre.task === 'regression') {
     // In the target's own units: the model predicts standardized targets.
     const metrics = regressionMetrics(
-      test.labels.map((label) => decodeTarget(pre, label)),
+      data.labels.map((label) => decodeTarget(pre, label)),
       outputs.map((row) => decodeTarget(pre, row[0] ?? 0)),
     );
     await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, { test: metrics });
     logger.info('model evaluated', { ...metrics });
     return metrics;
   }
-  const metrics = classificationMetrics(test.labels, outputs.map(argmax), test.classes);
+  const metrics = classificationMetrics(data.labels, outputs.map(argmax), test.classes);
   await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, { test: metrics });
   logger.info('model evaluated', {
     accuracy: metrics.accuracy,

@@ -6,10 +6,17 @@
  * Input: PipelineState with `dataset`. Output: PreprocessResult (with the training job spec).
  */
 import { bucketName } from '../../aws/config.ts';
-import { getBytes, getBytesIfExists, getJson, getStream, mapLimit, putJson } from '../../aws/object-store.ts';
+import {
+  getBytes,
+  getBytesIfExists,
+  getJson,
+  getStream,
+  mapLimit,
+  putBytes,
+  putJson,
+} from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS, type DataFile, KEYS } from '../../core/contract.ts';
-import { type TypedRow, typedRow } from '../../core/dataset.ts';
 import { DatasetValidationError } from '../../core/errors.ts';
 import { defaultHyperparameters, withOverrides } from '../../core/hyperparameters.ts';
 import { decodeImage, probeImage } from '../../core/image.ts';
@@ -23,24 +30,18 @@ import type {
   ImageSplit,
   PipelineState,
   PreprocessResult,
-  ProcessedSplit,
   RegisterDatasetResult,
 } from '../../core/pipeline.ts';
 import {
-  baselineStatistics,
+  type Baseline,
   DEFAULT_SPLIT,
-  encodeLabel,
-  fitPreprocessor,
   imageBaseline,
   imagePreprocessor,
-  type Preprocessor,
   type Split,
   stratifiedSplit,
-  targetStrata,
-  transformRow,
 } from '../../core/preprocess.ts';
 import { imageInputSchema, inputSchema } from '../../core/serving.ts';
-import { readTable } from '../../core/validation.ts';
+import { preprocessStream } from '../../core/stream-preprocess.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('preprocess');
@@ -100,52 +101,50 @@ function countsOf<T>(split: Split<T>): Counts {
   return { train: split.train.length, validation: split.validation.length, test: split.test.length };
 }
 
+/**
+ * Tables stream: three passes over the file (strata, split + fit, transform into shards), in memory bounded
+ * by the table's width whatever its length (core/stream-preprocess.ts).
+ */
 async function preprocessTable(
   state: PipelineState,
   dataset: Exclude<RegisteredDataset, ImageDataset>,
   modelPrefix: string,
   write: Write,
 ): Promise<Counts> {
-  const table = await readTable(getStream(state.bucket, dataset.key), dataset.format ?? 'csv');
   const { schema } = dataset;
-  const rows = table.rows.map((row) => typedRow(schema, table.header, row));
-  const stratum =
-    schema.task === 'regression'
-      ? (
-          (strata) => (row: TypedRow) =>
-            strata(Number(row[schema.label]))
-        )(targetStrata(rows.map((row) => Number(row[schema.label]))))
-      : (row: TypedRow) => String(row[schema.label]);
-  const split = stratifiedSplit(
-    rows,
-    stratum,
-    dataset.manifest?.split ?? DEFAULT_SPLIT,
-    dataset.manifest?.seed ?? SPLIT_SEED,
-  );
-  const pre = fitPreprocessor(schema, split.train, dataset.manifest?.preprocessing);
-  // The dataset version's own statistics (all rows), copied beside the training split's.
   const versionBaseline = await getBytesIfExists(
     state.bucket,
     KEYS.datasetBaseline(dataset.name, dataset.version),
   );
+  const datasetBaseline = versionBaseline
+    ? (JSON.parse(new TextDecoder().decode(versionBaseline)) as Baseline)
+    : undefined;
+  const key = (file: DataFile) => KEYS.data(dataset.name, state.runId, file);
+  const result = await preprocessStream({
+    open: () => getStream(state.bucket, dataset.key),
+    format: dataset.format ?? 'csv',
+    schema,
+    ...(dataset.manifest ? { manifest: dataset.manifest } : {}),
+    ...(datasetBaseline ? { datasetBaseline } : {}),
+    splitKeys: { train: key('train.json'), validation: key('validation.json'), test: key('test.json') },
+    put: (shard, bytes) => putBytes(artifactsBucket, shard, bytes, 'application/octet-stream'),
+  });
+  const pre = result.preprocessor;
   await Promise.all([
-    write('train.json', processed(pre, split.train)),
-    write('validation.json', processed(pre, split.validation)),
-    write('test.json', processed(pre, split.test)),
-    write('test-rows.json', split.test),
+    write('train.json', result.splits.train),
+    write('validation.json', result.splits.validation),
+    write('test.json', result.splits.test),
+    write('test-rows.json', result.testRows),
     putJson(artifactsBucket, modelPrefix + ARTIFACTS.preprocessor, pre),
     putJson(artifactsBucket, modelPrefix + ARTIFACTS.schema, inputSchema(schema, pre)),
     putJson(artifactsBucket, modelPrefix + ARTIFACTS.baseline, {
-      ...baselineStatistics(schema, split.train),
+      ...result.trainBaseline,
       datasetVersion: dataset.version,
-      ...(versionBaseline
-        ? { dataset: JSON.parse(new TextDecoder().decode(versionBaseline)) as unknown }
-        : {}),
+      ...(datasetBaseline ? { dataset: datasetBaseline } : {}),
     }),
   ]);
-  const counts = countsOf(split);
-  logger.info('dataset preprocessed', { counts, width: pre.width });
-  return counts;
+  logger.info('dataset preprocessed', { counts: result.counts, width: pre.width });
+  return result.counts;
 }
 
 /**
@@ -232,13 +231,4 @@ async function preprocessImages(
   const counts = countsOf(split);
   logger.info('images preprocessed', { counts, image: spec });
   return counts;
-}
-
-function processed(pre: Preprocessor, rows: readonly TypedRow[]): ProcessedSplit {
-  return {
-    ...(pre.task === 'regression' ? { task: 'regression' as const } : {}),
-    classes: pre.classes,
-    features: rows.map((row) => transformRow(pre, row)),
-    labels: rows.map((row) => encodeLabel(pre, String(row[pre.label]))),
-  };
 }
