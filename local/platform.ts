@@ -98,19 +98,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
   // The substrate's one difference: where the SDK sends its requests.
   Object.assign(process.env, {
-    AWS_ENDPOINT_URL_S3: emulators.s3Endpoint,
-    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamodbEndpoint,
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    ...platformEnvironment({
+      s3: emulators.s3Endpoint,
+      dynamodb: emulators.dynamodbEndpoint,
+      region,
+      ...credentials,
+      datasetsBucket: BUCKET_NAMES.datasets,
+      artifactsBucket: BUCKET_NAMES.artifacts,
+      tables: TABLE_NAMES,
+    }),
     [ENV.logLevel]: process.env[ENV.logLevel] ?? 'WARN',
-    ...Object.fromEntries(
-      Object.entries(BUCKET_ENV).map(([role, name]) => [name, BUCKET_NAMES[role as BucketRole]]),
-    ),
-    ...Object.fromEntries(
-      Object.entries(TABLE_ENV).map(([role, name]) => [name, TABLE_NAMES[role as TableRole]]),
-    ),
   });
 
   const stateMachineArn = `arn:aws:states:${region}:${LOCAL_ACCOUNT}:stateMachine:nimbus-training-pipeline`;
@@ -193,6 +190,43 @@ function persistentApiKey(dataDir: string): string {
 export function writeEndpointsFile(file: string, endpoints: LocalEndpoints): void {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+}
+
+/**
+ * The environment that points the AWS SDK and the platform's own code (buckets and tables by the contract's
+ * names) at a local platform: what `npm start` sets for its handlers, and what a CLI reads from the endpoints.
+ */
+export function platformEnvironment(
+  endpoints: Pick<
+    LocalEndpoints,
+    | 's3'
+    | 'dynamodb'
+    | 'region'
+    | 'accessKeyId'
+    | 'secretAccessKey'
+    | 'datasetsBucket'
+    | 'artifactsBucket'
+    | 'tables'
+  >,
+): Record<string, string> {
+  const buckets: Record<BucketRole, string> = {
+    datasets: endpoints.datasetsBucket,
+    artifacts: endpoints.artifactsBucket,
+  };
+  return {
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_REGION: endpoints.region,
+    AWS_ACCESS_KEY_ID: endpoints.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: endpoints.secretAccessKey,
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    ...Object.fromEntries(
+      Object.entries(BUCKET_ENV).map(([role, name]) => [name, buckets[role as BucketRole]]),
+    ),
+    ...Object.fromEntries(
+      Object.entries(TABLE_ENV).map(([role, name]) => [name, endpoints.tables[role as TableRole]]),
+    ),
+  };
 }
 
 /** `export` lines that point awscli and the AWS SDKs at the local services. */

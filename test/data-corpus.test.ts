@@ -4,14 +4,20 @@
  * the right error finding, and no model may be registered. Warnings must not stop a run.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { KEYS } from '../core/contract.ts';
 import type { Baseline } from '../core/preprocess.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import type { ValidationReport } from '../core/validation.ts';
+import { writeEndpointsFile } from '../local/platform.ts';
 import { localPlatformFixture } from './helpers.ts';
+
+const run = promisify(execFile);
 
 const IRIS = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'), 'utf8');
 const irisLines = IRIS.trim().split(/\r?\n/);
@@ -173,6 +179,42 @@ describe('bad data, end to end', () => {
       const codes = report.findings.filter((f) => f.severity === 'error').map((f) => f.code);
       assert.ok(codes.includes(c.code), `${c.name}: expected ${c.code}, got ${codes.join(', ')}`);
       assert.deepEqual(await client.modelItems(c.name), [], `${c.name}: no model`);
+    }
+  });
+
+  it("shows a version's report on the command line: the findings, and a clear error for an unknown dataset", async () => {
+    const { platform } = local;
+    const dir = mkdtempSync(join(tmpdir(), 'nimbus-cli-'));
+    try {
+      const endpointsFile = join(dir, 'endpoints.json');
+      writeEndpointsFile(endpointsFile, platform.endpoints);
+      const cli = (args: string[]) =>
+        run(
+          process.execPath,
+          [
+            '--import',
+            'tsx',
+            join(REPO_ROOT, 'cli', 'dataset.ts'),
+            ...args,
+            '--endpoints-file',
+            endpointsFile,
+          ],
+          {
+            cwd: REPO_ROOT,
+          },
+        );
+      const { stdout } = await cli(['report', 'ragged']);
+      assert.match(stdout, /^ragged@[0-9a-f]{16} {2}INVALID {2}14 rows, csv/);
+      assert.match(stdout, /error {3}ragged-rows {10}2 row\(s\) have the wrong number of fields/);
+      const json = JSON.parse((await cli(['report', 'ragged', '--json'])).stdout) as ValidationReport;
+      assert.equal(json.valid, false);
+      await assert.rejects(cli(['report', 'nothing-here']), (error: { stderr?: string; code?: number }) => {
+        assert.equal(error.code, 1);
+        assert.match(error.stderr ?? '', /no dataset "nothing-here"/);
+        return true;
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
