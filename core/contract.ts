@@ -256,11 +256,15 @@ export const API = {
   /** Resource that API Gateway proxies to the predict function. */
   modelsResource: ['v1', 'models'] as const,
   apiKeyHeader: 'x-api-key',
-  /** `/v1/models/<name>:predict` → `{ model, verb }`; undefined when the path is not a model route. */
+  /**
+   * `/v1/models/<name>:predict` → `{ model, verb: 'predict' }`, `/v1/models/<name>/metadata` →
+   * `{ model, verb: 'metadata' }`, `/v1/models/<name>` → `{ model, verb: undefined }` (TF Serving's status);
+   * undefined when the path is not a model route.
+   */
   parseModelPath(path: string): { model: string; verb: string | undefined } | undefined {
-    const match = /^\/v1\/models\/([^/:]+)(?::([a-z]+))?\/?$/.exec(path);
+    const match = /^\/v1\/models\/([^/:]+)(?:(\/metadata)|:([a-z]+))?\/?$/.exec(path);
     if (!match?.[1]) return undefined;
-    return { model: decodeURIComponent(match[1]), verb: match[2] };
+    return { model: decodeURIComponent(match[1]), verb: match[2] ? 'metadata' : match[3] };
   },
   predictPath: (model: string): string => `/v1/models/${encodeURIComponent(model)}:predict`,
 } as const;

@@ -27,6 +27,12 @@ export class InvalidRequestError extends NimbusError {
   }
 }
 
+/** A request with more instances (or bytes) than one call may carry (HTTP 413). */
+export class PayloadTooLargeError extends InvalidRequestError {}
+
+/** A request body that is not JSON by its content type (HTTP 415). */
+export class UnsupportedMediaTypeError extends InvalidRequestError {}
+
 /** A model, version or alias that does not exist (HTTP 404). */
 export class NotFoundError extends NimbusError {}
 

@@ -4,7 +4,7 @@
  */
 import type sharpType from 'sharp';
 import type { ImageSpec } from './dataset.ts';
-import { InvalidRequestError, NimbusError } from './errors.ts';
+import { InvalidRequestError, NimbusError, PayloadTooLargeError } from './errors.ts';
 import { imageInput, imageSize } from './preprocess.ts';
 
 /**
@@ -83,7 +83,7 @@ export function parseImagePredictRequest(
     );
   }
   if (instances.length > maxInstances) {
-    throw new InvalidRequestError(
+    throw new PayloadTooLargeError(
       `"instances" has ${instances.length} items; at most ${maxInstances} are allowed`,
       'instances',
     );

@@ -3,7 +3,7 @@
  * Validation names the instance index and the field, so a client can fix its request.
  */
 import type { DatasetSchema, ImageSpec, TypedRow } from './dataset.ts';
-import { InvalidRequestError } from './errors.ts';
+import { InvalidRequestError, PayloadTooLargeError } from './errors.ts';
 import { argmax } from './metrics.ts';
 import { decodeTarget, type ImagePreprocessor, type Preprocessor } from './preprocess.ts';
 
@@ -83,7 +83,7 @@ export function parsePredictRequest(body: string | undefined | null, schema: Inp
     throw new InvalidRequestError('"instances" must be a non-empty array of objects', 'instances');
   }
   if (instances.length > MAX_INSTANCES) {
-    throw new InvalidRequestError(
+    throw new PayloadTooLargeError(
       `"instances" has ${instances.length} items; at most ${MAX_INSTANCES} are allowed`,
       'instances',
     );

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { KEYS } from '../core/contract.ts';
+import fc from 'fast-check';
+import { API, KEYS } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { bundleFunction, invokeBundle, localPlatformFixture } from './helpers.ts';
@@ -95,6 +96,65 @@ describe('the local platform, end to end', () => {
       await client.predict('nosuchmodel', { instances: [instance] }),
       404,
       /no version in production/,
+    );
+    const many = { instances: Array.from({ length: 1001 }, () => instance) };
+    await expectStatus(await client.predict('iris', many), 413, /at most 1000 are allowed/);
+    await expectStatus(
+      await client.predict('iris', 'sepal_length=5', {
+        raw: true,
+        contentType: 'application/x-www-form-urlencoded',
+      }),
+      415,
+      /application\/json, not application\/x-www-form-urlencoded/,
+    );
+    await expectStatus(await client.get(API.predictPath('iris')), 405, /use POST/);
+  });
+
+  it("answers TF Serving's model status and metadata routes", async () => {
+    const { client } = local;
+    const status = (await (await client.get('/v1/models/iris')).json()) as {
+      model_version_status: { version: string; state: string }[];
+    };
+    assert.deepEqual(
+      status.model_version_status.map((s) => [s.version, s.state]),
+      [['1', 'AVAILABLE']],
+    );
+    const metadata = (await (await client.get('/v1/models/iris/metadata')).json()) as {
+      model_spec: { name: string; version: string };
+      metadata: { signature_def: { features: { name: string }[]; classes: string[] } };
+    };
+    assert.deepEqual(metadata.model_spec, { name: 'iris', signature_name: 'serving_default', version: '1' });
+    assert.deepEqual(
+      metadata.metadata.signature_def.features.map((f) => f.name),
+      ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],
+    );
+    assert.equal((await client.get('/v1/models/nosuchmodel/metadata')).status, 404);
+  });
+
+  it('never answers a random body with a 5xx: every 4xx is JSON with an error message (fuzzed)', async () => {
+    const { client } = local;
+    const feature = fc.oneof(fc.double(), fc.string(), fc.constant(null), fc.boolean(), fc.integer());
+    const instanceArb = fc.dictionary(
+      fc.oneof(
+        fc.constantFrom('sepal_length', 'sepal_width', 'petal_length', 'petal_width', 'species'),
+        fc.string(),
+      ),
+      feature,
+    );
+    const body = fc.oneof(
+      fc.string(),
+      fc.json(),
+      fc.record({ instances: fc.array(instanceArb, { maxLength: 5 }) }).map((v) => JSON.stringify(v)),
+      fc.record({ instances: fc.anything() }).map((v) => JSON.stringify(v) ?? ''),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, async (raw) => {
+        const response = await client.predict('iris', raw, { raw: true });
+        assert.ok(response.status < 500, `${response.status} for ${raw.slice(0, 200)}`);
+        const answer = (await response.json()) as { error?: unknown; predictions?: unknown };
+        if (response.status !== 200) assert.equal(typeof answer.error, 'string', raw.slice(0, 200));
+      }),
+      { numRuns: 1500, seed: 42 },
     );
   });
 

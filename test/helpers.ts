@@ -173,8 +173,12 @@ export class PlatformClient {
     }
   }
 
-  predict(model: string, body: unknown, init: { apiKey?: string | null; raw?: boolean } = {}) {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
+  predict(
+    model: string,
+    body: unknown,
+    init: { apiKey?: string | null; raw?: boolean; contentType?: string } = {},
+  ) {
+    const headers: Record<string, string> = { 'content-type': init.contentType ?? 'application/json' };
     const key = init.apiKey === undefined ? this.endpoints.apiKey : init.apiKey;
     if (key !== null) headers[API.apiKeyHeader] = key;
     return fetch(`${this.endpoints.api}${API.predictPath(model)}`, {
@@ -182,6 +186,11 @@ export class PlatformClient {
       headers,
       body: init.raw ? String(body) : JSON.stringify(body),
     });
+  }
+
+  /** A GET of the API (TF Serving's model status and metadata routes). */
+  get(path: string) {
+    return fetch(`${this.endpoints.api}${path}`, { headers: { [API.apiKeyHeader]: this.endpoints.apiKey } });
   }
 
   destroy(): void {
