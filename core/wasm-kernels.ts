@@ -31,6 +31,30 @@ function kernel(name: string): KernelFunc {
   return config.kernelFunc;
 }
 
+/** Geometry of an NHWC convolution (depthwise: each input channel convolved with its own filters). */
+function convInfo(
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: {
+    strides: number | [number, number];
+    dilations?: number | [number, number];
+    pad: unknown;
+    dimRoundingMode?: unknown;
+  },
+  depthwise = false,
+) {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad as 'same',
+    attrs.dimRoundingMode as 'floor' | undefined,
+    depthwise,
+    'channelsLast',
+  );
+}
+
 const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: Info; dy: Info };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
@@ -40,16 +64,7 @@ const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
     const channelsLast = dataFormat !== 'NCHW';
     const xNhwc = channelsLast ? x : keep(run('Transpose', { x }, { perm: [0, 2, 3, 1] }));
     const dyNhwc = channelsLast ? dy : keep(run('Transpose', { x: dy }, { perm: [0, 2, 3, 1] }));
-    const info = tf.backend_util.computeConv2DInfo(
-      xNhwc.shape as [number, number, number, number],
-      filterShape,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const info = convInfo(xNhwc.shape, filterShape, { strides, pad, dimRoundingMode });
     const { top, bottom, left, right } = info.padInfo;
     const padded =
       top + bottom + left + right > 0
@@ -116,16 +131,7 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
     const shapeNhwc = (
       channelsLast ? inputShape : [inputShape[0], inputShape[2], inputShape[3], inputShape[1]]
     ) as [number, number, number, number];
-    const info = tf.backend_util.computeConv2DInfo(
-      shapeNhwc,
-      filter.shape as [number, number, number, number],
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const info = convInfo(shapeNhwc, filter.shape, { strides, pad, dimRoundingMode });
     const { batchSize: n, outHeight, outWidth, inHeight, inWidth, inChannels } = info;
     const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
     const dilated = spreadByStride(run, keep, dyNhwc, sh, sw);
@@ -234,29 +240,6 @@ function maxPoolGrad(native: KernelFunc): KernelFunc {
   };
 }
 
-/** Geometry of a depthwise convolution (NHWC only, as tfjs depthwise kernels are). */
-function depthwiseInfo(
-  xShape: number[],
-  filterShape: number[],
-  attrs: {
-    strides: number | [number, number];
-    dilations: number | [number, number];
-    pad: unknown;
-    dimRoundingMode?: unknown;
-  },
-) {
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides,
-    attrs.dilations,
-    attrs.pad as 'same',
-    attrs.dimRoundingMode as 'floor' | undefined,
-    true,
-    'channelsLast',
-  );
-}
-
 /**
  * The filter gradient of a depthwise convolution, one kernel tap (fh, fw) at a time:
  *   dW[fh, fw, c, m] = Σ_{n, oh, ow} xPadded[n, oh·s + fh·d, ow·s + fw·d, c] · dy[n, oh, ow, c·M + m]
@@ -265,7 +248,7 @@ function depthwiseInfo(
 const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: Info; dy: Info };
   const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropFilterAttrs;
-  const info = depthwiseInfo(x.shape, a.filterShape, a);
+  const info = convInfo(x.shape, a.filterShape, a, true);
   const { run, keep, release } = composer(backend);
   try {
     const { batchSize: n, outHeight: oh, outWidth: ow, inChannels: c } = info;
@@ -331,7 +314,7 @@ const depthwiseBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
 const depthwiseBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
   const { dy, filter } = inputs as { dy: Info; filter: Info };
   const a = attrs as unknown as tf.DepthwiseConv2dNativeBackpropInputAttrs;
-  const info = depthwiseInfo(a.inputShape, filter.shape, a);
+  const info = convInfo(a.inputShape, filter.shape, a, true);
   const { run, keep, release } = composer(backend);
   try {
     const { batchSize: n, outHeight: oh, outWidth: ow, inChannels: c, inHeight, inWidth } = info;
