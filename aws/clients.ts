@@ -4,10 +4,12 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 let s3: S3Client | undefined;
 let documents: DynamoDBDocumentClient | undefined;
+let sfn: SFNClient | undefined;
 
 export function s3Client(): S3Client {
   s3 ??= new S3Client({
@@ -25,4 +27,10 @@ export function documentClient(): DynamoDBDocumentClient {
     marshallOptions: { removeUndefinedValues: true },
   });
   return documents;
+}
+
+/** Step Functions (`AWS_ENDPOINT_URL_SFN` locally): the registry API answers a waiting pipeline's task token. */
+export function sfnClient(): SFNClient {
+  sfn ??= new SFNClient({});
+  return sfn;
 }

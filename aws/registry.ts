@@ -1,20 +1,19 @@
 /**
- * The registries in DynamoDB: dataset versions, pipeline runs, model versions and aliases.
+ * The registries in DynamoDB: dataset versions and pipeline runs (models are in models.ts).
  * Every write is a single-item (conditional) write: no transactions, so the same code runs on dynalite.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { MODEL_KEYS } from '../core/contract.ts';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DatasetSchema } from '../core/dataset.ts';
 import { ConflictError } from '../core/errors.ts';
 import type { ImageDatasetSchema } from '../core/image-dataset.ts';
-import type { ModelVersion, SearchSummary } from '../core/registry.ts';
+import type { SearchSummary } from '../core/registry.ts';
 import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
 
 const db = () => documentClient();
 
-function isConditionFailure(error: unknown): boolean {
+export function isConditionFailure(error: unknown): boolean {
   return (
     error instanceof ConditionalCheckFailedException ||
     (error as { name?: string }).name === 'ConditionalCheckFailedException'
@@ -161,6 +160,33 @@ export async function getRun(runId: string): Promise<RunRecord | undefined> {
 }
 
 /**
+ * Runs, newest first (trials are not runs): all of them, or one dataset's. A scan of the runs table, which
+ * holds one item per run and per trial.
+ */
+export async function listRuns(filter: { dataset?: string; limit?: number } = {}): Promise<RunRecord[]> {
+  const runs: RunRecord[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db().send(
+      new ScanCommand({
+        TableName: tableName('runs'),
+        ...(filter.dataset === undefined
+          ? { FilterExpression: 'attribute_exists(dataset)' }
+          : {
+              FilterExpression: 'dataset = :dataset',
+              ExpressionAttributeValues: { ':dataset': filter.dataset },
+            }),
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of out.Items ?? []) runs.push(item as RunRecord);
+    start = out.LastEvaluatedKey;
+  } while (start);
+  runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  return filter.limit === undefined ? runs : runs.slice(0, filter.limit);
+}
+
+/**
  * One trial of a run's hyperparameter search, in the runs table under `<runId>#trial-<n>` (no `dataset`
  * attribute, so listings of a dataset's runs do not see it).
  */
@@ -189,109 +215,6 @@ export async function putTrial(record: Omit<TrialRecord, 'runId' | 'kind'>): Pro
       Item: { ...record, runId: trialRecordId(record.parentRunId, record.trial), kind: 'trial' },
     }),
   );
-}
-
-// ---- models -----------------------------------------------------------------------------------------------
-
-/** The next version number of a model: one atomic counter per model, so numbers never repeat. */
-export async function allocateModelVersion(model: string): Promise<number> {
-  const out = await db().send(
-    new UpdateCommand({
-      TableName: tableName('models'),
-      Key: { model, sk: MODEL_KEYS.meta },
-      UpdateExpression: 'ADD latestVersion :one',
-      ExpressionAttributeValues: { ':one': 1 },
-      ReturnValues: 'UPDATED_NEW',
-    }),
-  );
-  return Number(out.Attributes?.latestVersion);
-}
-
-export async function putModelVersion(version: ModelVersion): Promise<void> {
-  await db().send(
-    new PutCommand({
-      TableName: tableName('models'),
-      Item: { ...version, sk: MODEL_KEYS.version(version.version) },
-      ConditionExpression: 'attribute_not_exists(sk)',
-    }),
-  );
-}
-
-export async function getModelVersion(model: string, version: number): Promise<ModelVersion | undefined> {
-  const out = await db().send(
-    new GetCommand({ TableName: tableName('models'), Key: { model, sk: MODEL_KEYS.version(version) } }),
-  );
-  return out.Item as ModelVersion | undefined;
-}
-
-export async function listModelVersions(model: string): Promise<ModelVersion[]> {
-  const out = await db().send(
-    new QueryCommand({
-      TableName: tableName('models'),
-      KeyConditionExpression: 'model = :model AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':model': model, ':prefix': MODEL_KEYS.versionPrefix },
-    }),
-  );
-  return (out.Items ?? []) as ModelVersion[];
-}
-
-export interface AliasRecord {
-  readonly model: string;
-  readonly alias: string;
-  readonly version: number;
-  readonly previousVersion?: number;
-  readonly reason: string;
-  readonly updatedAt: string;
-}
-
-export async function getAlias(model: string, alias: string): Promise<AliasRecord | undefined> {
-  const out = await db().send(
-    new GetCommand({ TableName: tableName('models'), Key: { model, sk: MODEL_KEYS.alias(alias) } }),
-  );
-  return out.Item as AliasRecord | undefined;
-}
-
-/**
- * Points an alias at a version, only if it still points where the caller last saw it
- * (`expected` undefined: only if no version holds it). A lost race is a ConflictError.
- */
-export async function setAlias(
-  model: string,
-  alias: string,
-  version: number,
-  expected: number | undefined,
-  reason: string,
-): Promise<void> {
-  const item = {
-    model,
-    sk: MODEL_KEYS.alias(alias),
-    alias,
-    version,
-    reason,
-    updatedAt: new Date().toISOString(),
-    ...(expected === undefined ? {} : { previousVersion: expected }),
-  };
-  try {
-    await db().send(
-      new PutCommand({
-        TableName: tableName('models'),
-        Item: item,
-        ...(expected === undefined
-          ? { ConditionExpression: 'attribute_not_exists(sk)' }
-          : {
-              ConditionExpression: 'version = :expected',
-              ExpressionAttributeValues: { ':expected': expected },
-            }),
-      }),
-    );
-  } catch (error) {
-    if (isConditionFailure(error)) {
-      throw new ConflictError(`alias ${alias} of ${model} changed while v${version} was being promoted`, {
-        cause: error,
-      });
-    }
-    throw error;
-  }
 }
 
 // ---- helpers ----------------------------------------------------------------------------------------------

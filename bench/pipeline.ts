@@ -17,7 +17,10 @@ const runs = Number(process.argv[2] ?? 5);
 const iris = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'));
 const instance = { sepal_length: 6.1, sepal_width: 2.8, petal_length: 4.7, petal_width: 1.2 };
 const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-bench-'));
-const platform = await startLocalPlatform({ dataDir, ports: { s3: 0, dynamodb: 0, api: 0 } });
+const platform = await startLocalPlatform({
+  dataDir,
+  ports: { s3: 0, dynamodb: 0, api: 0, stepFunctions: 0 },
+});
 const client = new PlatformClient(platform.endpoints);
 
 const stepStart = new Map<string, number>();

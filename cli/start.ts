@@ -31,6 +31,7 @@ interface StartOptions {
   readonly s3Port: number;
   readonly dynamodbPort: number;
   readonly apiPort: number;
+  readonly stepFunctionsPort: number;
   readonly training: 'batch' | 'sagemaker';
 }
 
@@ -49,7 +50,13 @@ const program = new Command('nimbus-start')
   .option('--once', 'run the demo, print a prediction and exit (0 on success)', false)
   .option('--s3-port <port>', 'S3 endpoint port', port, DEFAULT_PORTS.s3)
   .option('--dynamodb-port <port>', 'DynamoDB endpoint port', port, DEFAULT_PORTS.dynamodb)
-  .option('--api-port <port>', 'predict API port', port, DEFAULT_PORTS.api)
+  .option('--api-port <port>', 'predict and registry API port', port, DEFAULT_PORTS.api)
+  .option(
+    '--step-functions-port <port>',
+    'Step Functions task-token endpoint port (approvals)',
+    port,
+    DEFAULT_PORTS.stepFunctions,
+  )
   .addOption(
     new Option('--training <platform>', 'training task the pipeline takes')
       .choices(['batch', 'sagemaker'])
@@ -66,7 +73,12 @@ async function run(options: StartOptions): Promise<number> {
   try {
     platform = await startLocalPlatform({
       dataDir: options.dataDir,
-      ports: { s3: options.s3Port, dynamodb: options.dynamodbPort, api: options.apiPort },
+      ports: {
+        s3: options.s3Port,
+        dynamodb: options.dynamodbPort,
+        api: options.apiPort,
+        stepFunctions: options.stepFunctionsPort,
+      },
       trainingPlatform: options.training,
     });
   } catch (error) {
@@ -182,6 +194,7 @@ function printBanner(endpoints: LocalEndpoints, endpointsFile: string): void {
   S3         ${endpoints.s3}   (datasets bucket: ${endpoints.datasetsBucket})
   DynamoDB   ${endpoints.dynamodb}
   API        ${endpoints.api}   (header ${API.apiKeyHeader}: ${endpoints.apiKey})
+  Registry   ${endpoints.api}/v1/registry/models   (changes: header ${API.adminKeyHeader}: ${endpoints.adminKey})
 
 Point awscli or an AWS SDK at it:
 ${shellExports(endpoints)

@@ -20,6 +20,12 @@ export const ENV = {
   /** Root of the SageMaker container layout (`/opt/ml` in SageMaker). */
   sageMakerRoot: 'NIMBUS_SAGEMAKER_ROOT',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
+  /** The platform's default gate (JSON, core/registry.ts GateSpec); a manifest's `gate` overrides it. */
+  gate: 'NIMBUS_GATE',
+  /** Share of predictions written to the data capture (0–1). */
+  captureRate: 'NIMBUS_CAPTURE_RATE',
+  /** How long predict trusts what it read of an alias, in ms (a promotion serves within this). */
+  aliasCacheMs: 'NIMBUS_ALIAS_CACHE_MS',
 } as const;
 
 /** SageMaker hyperparameter carrying the training job spec (hyperparameters are string → string). */
@@ -60,8 +66,17 @@ export const TABLE_ENV: Record<TableRole, string> = {
 export const MODEL_KEYS = {
   meta: 'META',
   version: (version: number): string => `VERSION#${String(version).padStart(6, '0')}`,
-  alias: (alias: string): string => `ALIAS#${alias}`,
   versionPrefix: 'VERSION#',
+  /** The audit log: every alias change (`AUDIT#ALIAS#<alias>#<rev>`) and status change of a version. */
+  auditPrefix: 'AUDIT#',
+  aliasEntry: (alias: string, revision: number): string =>
+    `AUDIT#ALIAS#${alias}#${String(revision).padStart(8, '0')}`,
+  aliasPrefix: (alias: string): string => `AUDIT#ALIAS#${alias}#`,
+  statusEntry: (version: number, revision: number): string =>
+    `AUDIT#STATUS#${String(version).padStart(6, '0')}#${String(revision).padStart(4, '0')}`,
+  statusPrefix: (version: number): string => `AUDIT#STATUS#${String(version).padStart(6, '0')}#`,
+  /** A pipeline waiting for a person to approve a version: its task token. */
+  approval: (version: number): string => `APPROVAL#${String(version).padStart(6, '0')}`,
 } as const;
 
 /** The alias that the predict API serves by default. */
@@ -73,6 +88,27 @@ export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** S3 key layout. Datasets in the datasets bucket; everything a run produces in the artifacts bucket. */
 export const KEYS = {
   datasetsPrefix: 'datasets/',
+  /**
+   * Sampled predictions (artifacts bucket), JSON Lines partitioned by model, date and hour (UTC):
+   * `capture/<model>/date=YYYY-MM-DD/hour=HH/<time>-<id>.jsonl`.
+   */
+  capturePrefix: 'capture/',
+  /**
+   * Batch prediction: a CSV uploaded to `batch/<model>/<name>.csv` in the datasets bucket is predicted by the
+   * model's `production` version into `batch/<model>/<name>.predictions.csv` (and a `.summary.json`) in the
+   * artifacts bucket.
+   */
+  batchPrefix: 'batch/',
+  parseBatchKey(key: string): { model: string; name: string } | undefined {
+    const match = /^batch\/([a-z0-9][a-z0-9_-]{0,62})\/(.+)\.csv$/i.exec(key);
+    return match?.[1] && match[2] ? { model: match[1], name: match[2] } : undefined;
+  },
+  batchOutput: (model: string, name: string): string => `batch/${model}/${name}.predictions.csv`,
+  batchSummary: (model: string, name: string): string => `batch/${model}/${name}.summary.json`,
+  capture: (model: string, at: Date, id: string): string => {
+    const iso = at.toISOString();
+    return `capture/${model}/date=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/${iso.replace(/[-:.]/g, '')}-${id}.jsonl`;
+  },
   /** The optional manifest next to a dataset's files. */
   manifest: (dataset: string): string => `datasets/${dataset}/dataset.json`,
   manifestFile: 'dataset.json',
@@ -169,6 +205,21 @@ export function uploadEventPattern(datasetsBucket: string) {
   };
 }
 
+/** The rule that starts a batch prediction: a CSV under `batch/` in the datasets bucket. */
+export function batchEventPattern(datasetsBucket: string) {
+  return {
+    source: ['aws.s3'],
+    'detail-type': ['Object Created'],
+    detail: {
+      bucket: { name: [datasetsBucket] },
+      object: { key: [{ wildcard: `${KEYS.batchPrefix}*.csv` }, { wildcard: `${KEYS.batchPrefix}*.CSV` }] },
+    },
+  };
+}
+
+/** The batch prediction function (an EventBridge target, not a pipeline state). */
+export const BATCH_FUNCTION_DIR = 'batch-predict';
+
 /** The parts of an EventBridge "Object Created" event the pipeline reads. */
 export interface ObjectCreatedEvent {
   readonly version: string;
@@ -205,6 +256,7 @@ export const SUBSTITUTIONS = {
   evaluateFunction: 'EvaluateFunctionArn',
   registerModelFunction: 'RegisterModelFunctionArn',
   deployFunction: 'DeployFunctionArn',
+  gateFunction: 'GateFunctionArn',
   markFailedFunction: 'MarkFailedFunctionArn',
   trainingPlatform: 'TrainingPlatform',
   batchJobQueue: 'TrainingJobQueueArn',
@@ -243,10 +295,14 @@ export const FUNCTIONS = {
     states: ['RegisterModel'],
     arn: SUBSTITUTIONS.registerModelFunction,
   },
+  gate: { dir: 'gate', states: ['Gate', 'WaitForApproval'], arn: SUBSTITUTIONS.gateFunction },
   deploy: { dir: 'deploy', states: ['Deploy'], arn: SUBSTITUTIONS.deployFunction },
   markFailed: { dir: 'mark-failed', states: ['MarkFailed'], arn: SUBSTITUTIONS.markFailedFunction },
 } as const;
 export type PipelineFunction = keyof typeof FUNCTIONS;
+
+/** The `.waitForTaskToken` state where a run waits for a person to approve its version. */
+export const WAIT_FOR_APPROVAL_STATE = 'WaitForApproval';
 
 /** Task states that run the training container. */
 export const TRAINING_STATES = { batch: 'TrainOnBatch', sagemaker: 'TrainOnSageMaker' } as const;
@@ -256,15 +312,36 @@ export const API = {
   /** Resource that API Gateway proxies to the predict function. */
   modelsResource: ['v1', 'models'] as const,
   apiKeyHeader: 'x-api-key',
+  /** The registry API's resource (list and change models, versions, aliases; runs; the audit log). */
+  registryResource: ['v1', 'registry'] as const,
+  /** The local gateway's stand-in for IAM on the registry API's changes. */
+  adminKeyHeader: 'x-nimbus-admin-key',
+  /** The response header that says which version answered a prediction. */
+  versionHeader: 'x-nimbus-model-version',
   /**
-   * `/v1/models/<name>:predict` → `{ model, verb: 'predict' }`, `/v1/models/<name>/metadata` →
-   * `{ model, verb: 'metadata' }`, `/v1/models/<name>` → `{ model, verb: undefined }` (TF Serving's status);
-   * undefined when the path is not a model route.
+   * TF Serving's paths: `/v1/models/<name>[/versions/<v>|/labels/<alias>]` then `:predict` (verb
+   * `predict`), `/metadata` (verb `metadata`) or nothing (verb undefined: the version status). Undefined when
+   * the path is not a model route; `version` is a positive integer when present.
    */
-  parseModelPath(path: string): { model: string; verb: string | undefined } | undefined {
-    const match = /^\/v1\/models\/([^/:]+)(?:(\/metadata)|:([a-z]+))?\/?$/.exec(path);
+  parseModelPath(
+    path: string,
+  ): { model: string; version?: number; label?: string; verb: string | undefined } | undefined {
+    const match =
+      /^\/v1\/models\/([^/:]+)(?:\/versions\/(\d{1,9})|\/labels\/([^/:]+))?(?:(\/metadata)|:([a-z]+))?\/?$/.exec(
+        path,
+      );
     if (!match?.[1]) return undefined;
-    return { model: decodeURIComponent(match[1]), verb: match[2] ? 'metadata' : match[3] };
+    const [, model, version, label, metadata, verb] = match;
+    try {
+      return {
+        model: decodeURIComponent(model),
+        ...(version === undefined ? {} : { version: Number(version) }),
+        ...(label === undefined ? {} : { label: decodeURIComponent(label) }),
+        verb: metadata ? 'metadata' : verb,
+      };
+    } catch {
+      return undefined; // a malformed %-escape
+    }
   },
   predictPath: (model: string): string => `/v1/models/${encodeURIComponent(model)}:predict`,
 } as const;

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DatasetValidationError } from './errors.ts';
+import type { GateSpec } from './registry.ts';
 
 export type ColumnType = 'numeric' | 'categorical';
 export type TaskType = 'classification' | 'regression';
@@ -51,11 +52,14 @@ export interface DatasetManifest {
   /** Train/validation/test ratios (default 0.7/0.1/0.2) and the split's seed (default 0). */
   readonly split?: { readonly train: number; readonly validation: number; readonly test: number };
   readonly seed?: number;
+  /** The champion/challenger gate for versions trained on this dataset (core/registry.ts GateSpec). */
+  readonly gate?: GateSpec;
   /** Imputation, scaling and clipping of feature columns (core/preprocess.ts PreprocessingOptions). */
   readonly preprocessing?: {
     readonly impute?: 'mean' | 'median' | 'most-frequent';
     readonly scale?: 'zscore' | 'minmax' | 'robust' | 'none';
     readonly clip?: 'none' | 'iqr' | 'percentile';
+    readonly unknown?: 'error' | 'zeros';
   };
 }
 

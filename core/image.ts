@@ -4,7 +4,8 @@
  */
 import type sharpType from 'sharp';
 import type { ImageSpec } from './dataset.ts';
-import { InvalidRequestError, NimbusError, PayloadTooLargeError } from './errors.ts';
+import { InvalidRequestError, NimbusError } from './errors.ts';
+import { parseEnvelope } from './predict-request.ts';
 import { imageInput, imageSize } from './preprocess.ts';
 
 /**
@@ -63,31 +64,7 @@ export function parseImagePredictRequest(
   body: string | undefined | null,
   maxInstances: number,
 ): Uint8Array[] {
-  if (body === undefined || body === null || body.trim() === '') {
-    throw new InvalidRequestError(
-      'the request body is empty; send {"instances": [{"b64": "..."}]}',
-      'instances',
-    );
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch (error) {
-    throw new InvalidRequestError(`the request body is not valid JSON: ${(error as Error).message}`);
-  }
-  const instances = (parsed as { instances?: unknown } | null)?.instances;
-  if (!Array.isArray(instances) || instances.length === 0) {
-    throw new InvalidRequestError(
-      '"instances" must be a non-empty array of {"b64": "..."} objects',
-      'instances',
-    );
-  }
-  if (instances.length > maxInstances) {
-    throw new PayloadTooLargeError(
-      `"instances" has ${instances.length} items; at most ${maxInstances} are allowed`,
-      'instances',
-    );
-  }
+  const { instances } = parseEnvelope(body, maxInstances, '{"instances": [{"b64": "..."}]}');
   return instances.map((instance: unknown, index) => {
     const holder = (instance as { image?: unknown } | null)?.image ?? instance;
     const b64 = (holder as { b64?: unknown } | null)?.b64;

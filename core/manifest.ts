@@ -5,6 +5,7 @@
 import type { ColumnType, DatasetManifest, TaskType } from './dataset.ts';
 import { parseImageSpec } from './image-dataset.ts';
 import { PREPROCESSING_CHOICES, type PreprocessingOptions } from './preprocess.ts';
+import { parseGateSpec } from './registry.ts';
 
 export const MANIFEST_FIELDS = [
   'label',
@@ -17,6 +18,7 @@ export const MANIFEST_FIELDS = [
   'image',
   'hyperparameters',
   'search',
+  'gate',
 ] as const;
 
 export function parseManifest(value: unknown): DatasetManifest {
@@ -26,7 +28,8 @@ export function parseManifest(value: unknown): DatasetManifest {
   if (unknown.length > 0) {
     throw new Error(`unknown field(s) ${unknown.join(', ')}; a manifest has ${MANIFEST_FIELDS.join(', ')}`);
   }
-  const { label, task, types, ignore, split, seed, preprocessing, image, hyperparameters, search } = fields;
+  const { label, task, types, ignore, split, seed, preprocessing, image, hyperparameters, search, gate } =
+    fields;
   if (label !== undefined && typeof label !== 'string') throw new Error('"label" must be a string');
   if (task !== undefined && task !== 'classification' && task !== 'regression') {
     throw new Error('"task" must be "classification" or "regression"');
@@ -82,5 +85,6 @@ export function parseManifest(value: unknown): DatasetManifest {
     ...(image === undefined ? {} : { image: parseImageSpec(image) }),
     ...(hyperparameters === undefined ? {} : { hyperparameters: hyperparameters as Record<string, unknown> }),
     ...(search === undefined ? {} : { search }),
+    ...(gate === undefined ? {} : { gate: parseGateSpec(gate) }),
   };
 }

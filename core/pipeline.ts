@@ -27,6 +27,11 @@ export interface PipelineState {
   readonly trialResults?: readonly TrialResult[];
   readonly evaluation?: EvaluationResult;
   readonly model?: RegisterModelResult;
+  /** The champion/challenger gate's decision, and whether a person must approve. */
+  readonly gate?: GateResult;
+  /** WaitForApproval: what the approver decided (absent when the wait timed out: `approvalError`). */
+  readonly approval?: ApprovalResult;
+  readonly approvalError?: StepError;
   readonly deployment?: DeployResult;
   readonly error?: StepError;
 }
@@ -188,6 +193,31 @@ export type EvaluationResult = ModelMetrics;
 export interface RegisterModelResult {
   readonly model: string;
   readonly version: number;
+}
+
+export interface GateResult {
+  readonly passed: boolean;
+  readonly metric: string;
+  readonly reason: string;
+  readonly approval: 'auto' | 'manual';
+  readonly maxRegression: number;
+  /** The version that held `production` when the gate ran. */
+  readonly champion?: number;
+}
+
+/** What the registry API sends back to a waiting pipeline (SendTaskSuccess output). */
+export interface ApprovalResult {
+  readonly decision: 'approve' | 'reject';
+  readonly who: string;
+  readonly why: string;
+}
+
+/** WaitForApproval's payload: the gate's function records the task token for the registry API. */
+export interface ApprovalRequest {
+  readonly runId: string;
+  readonly model: RegisterModelResult;
+  readonly gate: GateResult;
+  readonly taskToken: string;
 }
 
 export interface DeployResult {

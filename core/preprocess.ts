@@ -34,8 +34,12 @@ export interface CategoricalFeature {
   readonly type: 'categorical';
   /** One-hot columns, in this order. */
   readonly categories: readonly string[];
-  /** A category not seen in training (and a missing cell, unless `impute` names a category): all zeros. */
-  readonly unknown: 'zeros';
+  /**
+   * A category not seen in training. In training and evaluation it is always all zeros (as a missing cell is,
+   * unless `impute` names a category); at serving, `error` answers 400 naming the field, `zeros` encodes it
+   * as in training. Absent in preprocessors written before the choice existed: `zeros`.
+   */
+  readonly unknown: 'zeros' | 'error';
   /** The category a missing cell takes (most-frequent imputation); absent: a missing cell is all zeros. */
   readonly impute?: string;
 }
@@ -47,12 +51,15 @@ export interface PreprocessingOptions {
   readonly scale?: 'zscore' | 'minmax' | 'robust' | 'none';
   /** Outliers clipped to Tukey's fences (1.5 IQR beyond the quartiles) or to the 1st–99th percentiles. */
   readonly clip?: 'none' | 'iqr' | 'percentile';
+  /** A category the training split never had, sent to the predict API: a 400 (`error`) or all zeros. */
+  readonly unknown?: 'error' | 'zeros';
 }
 
 export const PREPROCESSING_CHOICES = {
   impute: ['mean', 'median', 'most-frequent'],
   scale: ['zscore', 'minmax', 'robust', 'none'],
   clip: ['none', 'iqr', 'percentile'],
+  unknown: ['error', 'zeros'],
 } as const;
 
 export type FeatureTransform = NumericFeature | CategoricalFeature;
@@ -180,7 +187,7 @@ function fitFeature(
     name: column.name,
     type: 'categorical',
     categories,
-    unknown: 'zeros',
+    unknown: options.unknown ?? 'error',
     ...(impute === undefined ? {} : { impute }),
   };
 }

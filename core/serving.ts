@@ -3,8 +3,15 @@
  * Validation names the instance index and the field, so a client can fix its request.
  */
 import type { DatasetSchema, ImageSpec, TypedRow } from './dataset.ts';
-import { InvalidRequestError, PayloadTooLargeError } from './errors.ts';
+import { InvalidRequestError } from './errors.ts';
 import { argmax } from './metrics.ts';
+import {
+  isObject,
+  nonFiniteValue,
+  type PredictEnvelope,
+  parseEnvelope,
+  type RequestFormat,
+} from './predict-request.ts';
 import { decodeTarget, type ImagePreprocessor, type Preprocessor } from './preprocess.ts';
 
 /** `schema.json`: the input contract of a model version (tabular rows). */
@@ -19,7 +26,13 @@ export interface InputSchema {
 
 export type InputFeature =
   | { readonly name: string; readonly type: 'numeric' }
-  | { readonly name: string; readonly type: 'categorical'; readonly categories: readonly string[] };
+  | {
+      readonly name: string;
+      readonly type: 'categorical';
+      readonly categories: readonly string[];
+      /** A category outside `categories`: a 400 (`error`) or encoded as all zeros. Absent: `zeros`. */
+      readonly unknown?: 'error' | 'zeros';
+    };
 
 export function inputSchema(schema: DatasetSchema, pre: Preprocessor): InputSchema {
   return {
@@ -30,7 +43,7 @@ export function inputSchema(schema: DatasetSchema, pre: Preprocessor): InputSche
     features: pre.features.map((f) =>
       f.type === 'numeric'
         ? { name: f.name, type: 'numeric' }
-        : { name: f.name, type: 'categorical', categories: [...f.categories] },
+        : { name: f.name, type: 'categorical', categories: [...f.categories], unknown: f.unknown },
     ),
   };
 }
@@ -57,39 +70,43 @@ export function imageInputSchema(pre: ImagePreprocessor): ImageInputSchema {
 /** The most instances one request may carry. */
 export const MAX_INSTANCES = 1000;
 
+/** What a tabular predict request looks like, for error messages. */
+const EXAMPLE = '{"instances": [{"feature": value, ...}]}';
+
 /**
- * Parses `{"instances": [{feature: value, …}, …]}` into typed rows. Numeric features must be JSON numbers,
- * categorical features strings, and `null` is an unknown value (imputed as a missing cell is in training);
- * every feature is required; the label column, if sent, is ignored; any other field is an error.
+ * Parses a predict body (rows or columns) into typed rows, keeping which format it came in (the answer uses
+ * the same one).
  */
+export function parsePredictBody(
+  body: string | undefined | null,
+  schema: InputSchema,
+): { format: RequestFormat; rows: TypedRow[] } {
+  const envelope = parseEnvelope(body, MAX_INSTANCES, EXAMPLE);
+  return { format: envelope.format, rows: typedRows(envelope, schema) };
+}
+
+/** `parsePredictBody`'s rows. */
 export function parsePredictRequest(body: string | undefined | null, schema: InputSchema): TypedRow[] {
-  if (body === undefined || body === null || body.trim() === '') {
-    throw new InvalidRequestError('the request body is empty; send {"instances": [{...}]}', 'instances');
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch (error) {
-    throw new InvalidRequestError(`the request body is not valid JSON: ${(error as Error).message}`);
-  }
-  if (!isObject(parsed) || !('instances' in parsed)) {
-    throw new InvalidRequestError(
-      'the request body must be an object with an "instances" array',
-      'instances',
-    );
-  }
-  const instances = parsed.instances;
-  if (!Array.isArray(instances) || instances.length === 0) {
-    throw new InvalidRequestError('"instances" must be a non-empty array of objects', 'instances');
-  }
-  if (instances.length > MAX_INSTANCES) {
-    throw new PayloadTooLargeError(
-      `"instances" has ${instances.length} items; at most ${MAX_INSTANCES} are allowed`,
-      'instances',
-    );
-  }
+  return parsePredictBody(body, schema).rows;
+}
+
+/**
+ * Instances → typed rows. Numeric features must be finite JSON numbers (`NaN` and `Infinity` are refused by
+ * name), categorical features strings, and a category the model never saw is refused when the
+ * preprocessor's rule says `error`; `null` is an unknown value (imputed as a missing cell is in training);
+ * every feature is required; the label column, if sent, is ignored; any other field is an error. Every error
+ * names the instance index and the field.
+ */
+function typedRows(envelope: PredictEnvelope, schema: InputSchema): TypedRow[] {
+  const where = (index: number, field: string) =>
+    envelope.format === 'rows' ? `instances[${index}].${field}` : `inputs.${field}[${index}]`;
   const known = new Set([...schema.features.map((f) => f.name), schema.label]);
-  return instances.map((instance: unknown, index) => {
+  const categories = new Map(
+    schema.features.flatMap((f) =>
+      f.type === 'categorical' && f.unknown === 'error' ? [[f.name, new Set(f.categories)] as const] : [],
+    ),
+  );
+  return envelope.instances.map((instance: unknown, index) => {
     if (!isObject(instance)) {
       throw new InvalidRequestError(
         `instances[${index}] must be an object of feature values`,
@@ -99,18 +116,14 @@ export function parsePredictRequest(body: string | undefined | null, schema: Inp
     }
     const extra = Object.keys(instance).find((key) => !known.has(key));
     if (extra !== undefined) {
-      throw new InvalidRequestError(
-        `instances[${index}].${extra} is not a feature of this model`,
-        extra,
-        index,
-      );
+      throw new InvalidRequestError(`${where(index, extra)} is not a feature of this model`, extra, index);
     }
     const row: TypedRow = {};
     for (const feature of schema.features) {
       const value = instance[feature.name];
       if (value === undefined) {
         throw new InvalidRequestError(
-          `instances[${index}].${feature.name} is missing (send null for an unknown value)`,
+          `${where(index, feature.name)} is missing (send null for an unknown value)`,
           feature.name,
           index,
         );
@@ -120,24 +133,40 @@ export function parsePredictRequest(body: string | undefined | null, schema: Inp
         row[feature.name] = null;
         continue;
       }
+      const nonFinite = nonFiniteValue(value);
       if (feature.type === 'numeric' && (typeof value !== 'number' || !Number.isFinite(value))) {
         throw new InvalidRequestError(
-          `instances[${index}].${feature.name} must be a finite number, got ${describe(value)}`,
+          `${where(index, feature.name)} must be a finite number, got ${nonFinite === undefined ? describe(value) : String(nonFinite)}`,
           feature.name,
           index,
         );
       }
-      if (feature.type === 'categorical' && typeof value !== 'string') {
-        throw new InvalidRequestError(
-          `instances[${index}].${feature.name} must be a string, got ${describe(value)}`,
-          feature.name,
-          index,
-        );
+      if (feature.type === 'categorical') {
+        if (typeof value !== 'string' || nonFinite !== undefined) {
+          throw new InvalidRequestError(
+            `${where(index, feature.name)} must be a string, got ${nonFinite === undefined ? describe(value) : String(nonFinite)}`,
+            feature.name,
+            index,
+          );
+        }
+        const allowed = categories.get(feature.name);
+        if (allowed && !allowed.has(value)) {
+          throw new InvalidRequestError(
+            `${where(index, feature.name)} is ${describe(value)}, a category this model never saw (it knows ${listCategories(feature.categories)})`,
+            feature.name,
+            index,
+          );
+        }
       }
       row[feature.name] = value as number | string;
     }
     return row;
   });
+}
+
+function listCategories(categories: readonly string[]): string {
+  const shown = categories.slice(0, 10).map((c) => JSON.stringify(c));
+  return categories.length > 10 ? `${shown.join(', ')} and ${categories.length - 10} more` : shown.join(', ');
 }
 
 export type Prediction =
@@ -157,10 +186,6 @@ export function toPredictions(
     label: classes[argmax(row)] as string,
     probabilities: Object.fromEntries(classes.map((c, i) => [c, row[i] ?? 0])),
   }));
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function describe(value: unknown): string {

@@ -34,6 +34,7 @@ export const BUNDLE_EXTRAS: Readonly<Record<string, Pick<NimbusFunctionProps, 't
   preprocess: { images: true },
   evaluate: { tfjs: true },
   predict: { tfjs: true, images: true },
+  'batch-predict': { tfjs: true },
 };
 
 /**

@@ -3,14 +3,20 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { API } from '../core/contract.ts';
+import { API, ENV, KEYS } from '../core/contract.ts';
 import { NimbusFunction } from './function.ts';
 import { acknowledgeManagedPolicy } from './nag.ts';
 
 export interface InferenceApiProps {
   readonly artifacts: s3.IBucket;
   readonly models: dynamodb.ITable;
+  readonly runs: dynamodb.ITable;
+  /** The pipeline whose approval tasks the registry API answers. */
+  readonly pipeline: sfn.IStateMachine;
+  /** Share of predictions written to the data capture (0–1). @default 0.1 */
+  readonly captureRate?: number;
   /** Steady-state requests per second per API key. @default 100 */
   readonly rateLimit?: number;
   /** Burst of requests per API key. @default 200 */
@@ -20,14 +26,17 @@ export interface InferenceApiProps {
 }
 
 /**
- * The HTTPS predict API: API Gateway REST API (`/v1/models/{proxy+}`, TF Serving's paths) → predict Lambda.
- * Every method needs an API key; one key and a throttled usage plan are created. Access logs go to
- * CloudWatch Logs as JSON, execution logging and tracing are on.
+ * The HTTPS API, one API Gateway REST API:
+ * - `/v1/models/{proxy+}` (TF Serving's paths) → predict Lambda, with an API key under a throttled usage plan;
+ * - `/v1/registry/{proxy+}` → registry Lambda: reads (GET) with an API key, changes (POST: promote, canary,
+ *   rollback, approve, reject, archive) with IAM (SigV4) only — the admin credential.
+ * Access logs go to CloudWatch Logs as JSON, execution logging and tracing are on.
  */
 export class InferenceApi extends Construct {
   readonly api: apigateway.RestApi;
   readonly apiKey: apigateway.IApiKey;
   readonly predict: NimbusFunction;
+  readonly registry: NimbusFunction;
 
   constructor(scope: Construct, id: string, props: InferenceApiProps) {
     super(scope, id);
@@ -36,8 +45,14 @@ export class InferenceApi extends Construct {
       memorySize: props.memorySize ?? 1024,
       timeout: Duration.seconds(29),
     })
-      .bindBucket('artifacts', props.artifacts, 'read')
+      .bindBucket('artifacts', props.artifacts, 'readWrite', `${KEYS.capturePrefix}*`)
       .bindTable('models', props.models, 'read');
+    this.predict.function.addEnvironment(ENV.captureRate, String(props.captureRate ?? 0.1));
+
+    this.registry = new NimbusFunction(this, 'Registry', { dir: 'registry', timeout: Duration.seconds(29) })
+      .bindTable('models', props.models, 'readWrite')
+      .bindTable('runs', props.runs, 'read');
+    props.pipeline.grantTaskResponse(this.registry.function);
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
@@ -62,17 +77,32 @@ export class InferenceApi extends Construct {
       validateRequestParameters: true,
       validateRequestBody: true,
     });
-    const integration = new apigateway.LambdaIntegration(this.predict.function, { proxy: true });
-    let resource = this.api.root;
-    for (const part of API.modelsResource) resource = resource.addResource(part);
-    const proxy = resource.addResource('{proxy+}');
+    const proxyUnder = (parts: readonly string[]) => {
+      let resource = this.api.root;
+      for (const part of parts) resource = resource.getResource(part) ?? resource.addResource(part);
+      return resource.addResource('{proxy+}');
+    };
+    const predictions = new apigateway.LambdaIntegration(this.predict.function, { proxy: true });
+    const models = proxyUnder(API.modelsResource);
     for (const method of ['GET', 'POST']) {
-      proxy.addMethod(method, integration, {
+      models.addMethod(method, predictions, {
         apiKeyRequired: true,
         requestValidator: validator,
         requestParameters: { 'method.request.path.proxy': true },
       });
     }
+    const registryIntegration = new apigateway.LambdaIntegration(this.registry.function, { proxy: true });
+    const registry = proxyUnder(API.registryResource);
+    registry.addMethod('GET', registryIntegration, {
+      apiKeyRequired: true,
+      requestValidator: validator,
+      requestParameters: { 'method.request.path.proxy': true },
+    });
+    registry.addMethod('POST', registryIntegration, {
+      authorizationType: apigateway.AuthorizationType.IAM,
+      requestValidator: validator,
+      requestParameters: { 'method.request.path.proxy': true },
+    });
 
     this.apiKey = this.api.addApiKey('ApiKey', { description: 'Default Nimbus ML prediction key' });
     const plan = this.api.addUsagePlan('UsagePlan', {

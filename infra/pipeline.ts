@@ -9,6 +9,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
+  ENV,
   FUNCTIONS,
   KEYS,
   PIPELINE_DEFINITION_FILE,
@@ -18,6 +19,7 @@ import {
   type TableRole,
   uploadEventPattern,
 } from '../core/contract.ts';
+import { type GateSpec, parseGateSpec } from '../core/registry.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { NimbusFunction } from './function.ts';
 import { acknowledgeUnscopedActions } from './nag.ts';
@@ -28,6 +30,8 @@ export interface TrainingPipelineProps {
   readonly artifacts: s3.IBucket;
   readonly tables: Record<TableRole, dynamodb.ITable>;
   readonly training: TrainingCompute;
+  /** The platform's champion/challenger gate (a dataset's manifest may set its own). @default DEFAULT_GATE */
+  readonly gate?: GateSpec;
 }
 
 /**
@@ -71,11 +75,16 @@ export class TrainingPipeline extends Construct {
         .bindBucket('artifacts', artifacts, 'read')
         .bindTable('models', tables.models, 'readWrite')
         .bindTable('runs', tables.runs, 'readWrite'),
+      gate: fn('gate')
+        .bindTable('models', tables.models, 'readWrite')
+        .bindTable('runs', tables.runs, 'readWrite'),
       deploy: fn('deploy')
         .bindTable('models', tables.models, 'readWrite')
         .bindTable('runs', tables.runs, 'readWrite'),
       markFailed: fn('markFailed').bindTable('runs', tables.runs, 'readWrite'),
     };
+
+    this.functions.gate.function.addEnvironment(ENV.gate, JSON.stringify(parseGateSpec(props.gate)));
 
     const substitutions: Record<SubstitutionKey, string> = {
       ...(Object.fromEntries(

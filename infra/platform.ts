@@ -2,6 +2,8 @@ import { CfnOutput, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { OUTPUTS, type TrainingPlatform } from '../core/contract.ts';
+import type { GateSpec } from '../core/registry.ts';
+import { BatchPrediction } from './batch-prediction.ts';
 import { DataLake } from './data-lake.ts';
 import { InferenceApi } from './inference-api.ts';
 import { Monitoring } from './monitoring.ts';
@@ -24,6 +26,10 @@ export interface NimbusPlatformProps {
   readonly apiRateLimit?: number;
   /** Per-key burst of the predict API. @default 200 */
   readonly apiBurstLimit?: number;
+  /** The champion/challenger gate for every model, unless a dataset's manifest sets its own. @default DEFAULT_GATE */
+  readonly gate?: GateSpec;
+  /** Share of predictions written to the data capture (S3, JSON Lines by date and hour). @default 0.1 */
+  readonly captureRate?: number;
   /** Email for alarm notifications. @default no subscription (subscribe to the topic output yourself) */
   readonly alarmEmail?: string;
   /** Predict API p99 latency that raises an alarm. @default 1 second */
@@ -51,6 +57,7 @@ export class NimbusPlatform extends Construct {
   readonly training: TrainingCompute;
   readonly pipeline: TrainingPipeline;
   readonly inference: InferenceApi;
+  readonly batch: BatchPrediction;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: NimbusPlatformProps = {}) {
@@ -71,12 +78,21 @@ export class NimbusPlatform extends Construct {
       artifacts: this.dataLake.artifacts,
       tables: this.registries.tables,
       training: this.training,
+      ...(props.gate ? { gate: props.gate } : {}),
     });
     this.inference = new InferenceApi(this, 'Inference', {
       artifacts: this.dataLake.artifacts,
       models: this.registries.tables.models,
+      runs: this.registries.tables.runs,
+      pipeline: this.pipeline.stateMachine,
+      ...(props.captureRate === undefined ? {} : { captureRate: props.captureRate }),
       ...(props.apiRateLimit === undefined ? {} : { rateLimit: props.apiRateLimit }),
       ...(props.apiBurstLimit === undefined ? {} : { burstLimit: props.apiBurstLimit }),
+    });
+    this.batch = new BatchPrediction(this, 'BatchPrediction', {
+      datasets: this.dataLake.datasets,
+      artifacts: this.dataLake.artifacts,
+      models: this.registries.tables.models,
     });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stateMachine: this.pipeline.stateMachine,

@@ -1,6 +1,7 @@
 /**
- * The local stand-in for API Gateway: an HTTP server on 127.0.0.1 that checks the API key as a usage plan
- * does, builds the same REST proxy event, and calls the same predict handler.
+ * The local stand-in for API Gateway: an HTTP server on 127.0.0.1 that routes `/<resource>/{proxy+}` to the
+ * same handlers, checks each method's authorization as the deployed API does — the API key (usage plan), or
+ * IAM, for which the admin key stands in here — and builds the same REST proxy event.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,11 +13,25 @@ import { API } from '../core/contract.ts';
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const STAGE = 'local';
 
+export type LocalAuthorization = 'apiKey' | 'iam';
+
+/** One `/<resource>/{proxy+}` of the API: its handler and each method's authorization. */
+export interface LocalRoute {
+  readonly resource: readonly string[];
+  readonly methods: Readonly<Partial<Record<'GET' | 'POST', LocalAuthorization>>>;
+  readonly handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+}
+
 export interface LocalApiOptions {
   readonly port: number;
   readonly apiKey: string;
-  readonly handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+  /** What the `x-nimbus-admin-key` header must carry for an IAM-authorized method. */
+  readonly adminKey: string;
+  readonly routes: readonly LocalRoute[];
 }
+
+/** The principal an admin-key request acts as (what IAM would name as the caller). */
+export const LOCAL_ADMIN_ARN = 'arn:aws:iam::000000000000:user/local-admin';
 
 export interface LocalApi {
   readonly url: string;
@@ -41,12 +56,18 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
 async function handle(req: IncomingMessage, res: ServerResponse, options: LocalApiOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const method = req.method ?? 'GET';
-  const modelsPrefix = `/${API.modelsResource.join('/')}/`;
+  const route = options.routes.find((r) => url.pathname.startsWith(`/${r.resource.join('/')}/`));
+  const authorization = route?.methods[method as 'GET' | 'POST'];
   // API Gateway answers an unknown route, or a method not configured, with this 403.
-  if (!url.pathname.startsWith(modelsPrefix) || !['GET', 'POST'].includes(method)) {
+  if (!route || !authorization) return send(res, 403, { message: 'Missing Authentication Token' });
+  const prefix = `/${route.resource.join('/')}/`;
+  if (authorization === 'apiKey' && req.headers[API.apiKeyHeader] !== options.apiKey) {
+    return send(res, 403, { message: 'Forbidden' });
+  }
+  if (authorization === 'iam' && req.headers[API.adminKeyHeader] !== options.adminKey) {
+    // What API Gateway says to an unsigned request on an IAM-authorized method.
     return send(res, 403, { message: 'Missing Authentication Token' });
   }
-  if (req.headers[API.apiKeyHeader] !== options.apiKey) return send(res, 403, { message: 'Forbidden' });
 
   const chunks: Buffer[] = [];
   let size = 0;
@@ -65,14 +86,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalA
   const query = Object.fromEntries(url.searchParams.entries());
   const requestId = randomUUID();
   const event: APIGatewayProxyEvent = {
-    resource: `${modelsPrefix}{proxy+}`,
+    resource: `${prefix}{proxy+}`,
     path: url.pathname,
     httpMethod: method,
     headers,
     multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
     queryStringParameters: Object.keys(query).length > 0 ? query : null,
     multiValueQueryStringParameters: null,
-    pathParameters: { proxy: url.pathname.slice(modelsPrefix.length) },
+    pathParameters: { proxy: url.pathname.slice(prefix.length) },
     stageVariables: null,
     body,
     isBase64Encoded: false,
@@ -82,16 +103,19 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalA
       authorizer: undefined,
       protocol: `HTTP/${req.httpVersion}`,
       httpMethod: method,
-      identity: { apiKey: options.apiKey, sourceIp: req.socket.remoteAddress ?? '127.0.0.1' },
+      identity: {
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        ...(authorization === 'apiKey' ? { apiKey: options.apiKey } : { userArn: LOCAL_ADMIN_ARN }),
+      },
       path: `/${STAGE}${url.pathname}`,
       stage: STAGE,
       requestId,
       requestTimeEpoch: Date.now(),
       resourceId: 'local',
-      resourcePath: `${modelsPrefix}{proxy+}`,
+      resourcePath: `${prefix}{proxy+}`,
     } as unknown as APIGatewayProxyEvent['requestContext'],
   };
-  const result = await options.handler(event);
+  const result = await route.handler(event);
   res.writeHead(result.statusCode, { ...stringHeaders(result.headers), 'x-amzn-requestid': requestId });
   res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
 }

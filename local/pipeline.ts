@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { getBytes, listObjects } from '../aws/object-store.ts';
+import { TaskTokens } from './step-functions.ts';
 
 /** The event log entries of an execution (the library declares but does not export the type). */
 type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenerator<infer E> ? E : never;
@@ -25,6 +26,7 @@ import {
   type SubstitutionKey,
   TRAINING_RETRY,
   TRAINING_STATES,
+  WAIT_FOR_APPROVAL_STATE,
 } from '../core/contract.ts';
 
 type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -70,6 +72,8 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
   private readonly machine: StateMachine;
   private readonly running = new Map<string, Promise<ExecutionOutcome>>();
   private handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> | undefined;
+  /** The `.waitForTaskToken` tasks now waiting (the local Step Functions API answers them). */
+  readonly taskTokens = new TaskTokens();
 
   constructor(private readonly options: LocalPipelineOptions) {
     super();
@@ -121,6 +125,8 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
           Id: this.options.stateMachineArn,
           Name: this.options.stateMachineArn.split(':').pop() ?? '',
         },
+        // One token per execution: the pipeline has one `.waitForTaskToken` state.
+        Task: { Token: `${runId}.${randomUUID()}` },
       },
     });
     const relay = this.relayEvents(runId, execution.eventLogs);
@@ -164,6 +170,17 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
         handler: LambdaHandler;
       };
       for (const state of fn.states) handlers[state] = (input) => invokeLikeLambda(module.handler, input);
+    }
+    // `.waitForTaskToken`: the Lambda gets the Payload (with the token); the state ends when the token is answered.
+    const gate = handlers[WAIT_FOR_APPROVAL_STATE];
+    if (gate) {
+      handlers[WAIT_FOR_APPROVAL_STATE] = async (input) => {
+        const payload = (input as { Payload: { taskToken: string } & JsonValue }).Payload;
+        const answered = this.taskTokens.wait(payload.taskToken);
+        answered.catch(() => undefined);
+        await gate(payload);
+        return (await answered) as JsonValue;
+      };
     }
     handlers[TRAINING_STATES.batch] = (input) => this.runBatchJob(input as unknown as BatchSubmitJob);
     handlers[TRAINING_STATES.sagemaker] = (input) =>

@@ -10,8 +10,11 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import {
+  API,
+  BATCH_FUNCTION_DIR,
   BUCKET_ENV,
   type BucketRole,
+  batchEventPattern,
   ENV,
   FUNCTIONS,
   SUBSTITUTIONS,
@@ -26,8 +29,11 @@ import { startLocalApi } from './api-gateway.ts';
 import { startEmulators } from './emulators.ts';
 import { type EventPattern, matchesPattern, toEventBridgeEvent } from './event-bridge.ts';
 import { LocalPipeline } from './pipeline.ts';
+import { startStepFunctionsApi } from './step-functions.ts';
 
 export const LOCAL_ACCOUNT = '000000000000';
+
+type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
 /** Local resource names. */
 const BUCKET_NAMES: Record<BucketRole, string> = {
@@ -41,15 +47,24 @@ const TABLE_NAMES: Record<TableRole, string> = {
 };
 
 /** Fixed default ports, so that the printed `export` lines stay valid across restarts. */
-export const DEFAULT_PORTS = { s3: 4569, dynamodb: 4567, api: 3080 } as const;
+export const DEFAULT_PORTS = { s3: 4569, dynamodb: 4567, api: 3080, stepFunctions: 4585 } as const;
 
 export interface LocalPlatformOptions {
   /** Where datasets, registries and the API key live between runs. */
   readonly dataDir: string;
   /** 0 for any free port. @default DEFAULT_PORTS */
-  readonly ports?: { readonly s3: number; readonly dynamodb: number; readonly api: number };
+  readonly ports?: {
+    readonly s3: number;
+    readonly dynamodb: number;
+    readonly api: number;
+    readonly stepFunctions: number;
+  };
   /** @default a random key, kept in the data folder */
   readonly apiKey?: string;
+  /** The key registry changes need (IAM's stand-in). @default a random key, kept in the data folder */
+  readonly adminKey?: string;
+  /** Share of predictions written to the data capture. @default 0.1 */
+  readonly captureRate?: number;
   /** Which training Task the pipeline takes. @default 'batch' */
   readonly trainingPlatform?: TrainingPlatform;
   readonly region?: string;
@@ -62,10 +77,14 @@ export interface LocalEndpoints {
   readonly s3: string;
   readonly dynamodb: string;
   readonly api: string;
+  /** The task-token calls of the Step Functions API (approvals). */
+  readonly stepFunctions: string;
   readonly region: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly apiKey: string;
+  /** Registry changes (promote, roll back, approve…): the `x-nimbus-admin-key` header. */
+  readonly adminKey: string;
   readonly datasetsBucket: string;
   readonly artifactsBucket: string;
   readonly tables: Record<TableRole, string>;
@@ -84,7 +103,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const credentials = { accessKeyId: 'NIMBUSLOCAL', secretAccessKey: 'nimbus-local-secret' };
-  const apiKey = options.apiKey ?? persistentApiKey(dataDir);
+  const apiKey = options.apiKey ?? persistentKey(dataDir, 'api-key');
+  const adminKey = options.adminKey ?? persistentKey(dataDir, 'admin-key');
 
   const emulators = await startEmulators({
     dataDir,
@@ -108,6 +128,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       tables: TABLE_NAMES,
     }),
     [ENV.logLevel]: process.env[ENV.logLevel] ?? 'WARN',
+    [ENV.captureRate]: String(options.captureRate ?? 0.1),
   });
 
   const stateMachineArn = `arn:aws:states:${region}:${LOCAL_ACCOUNT}:stateMachine:nimbus-training-pipeline`;
@@ -119,17 +140,50 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   });
 
   const rule = uploadEventPattern(BUCKET_NAMES.datasets) as unknown as EventPattern;
+  const batchRule = batchEventPattern(BUCKET_NAMES.datasets) as unknown as EventPattern;
+  // The batch rule's target is a Lambda function, invoked asynchronously: here, the same handler in-process.
+  const batches = new Set<Promise<unknown>>();
   const unsubscribe = emulators.onObjectEvent((record) => {
     const event = toEventBridgeEvent(record, LOCAL_ACCOUNT, region);
     if (event && matchesPattern(rule, event)) pipeline.start(event);
+    if (event && matchesPattern(batchRule, event)) {
+      const done = import(join(REPO_ROOT, 'functions', BATCH_FUNCTION_DIR, 'handler.ts'))
+        .then((batch: { handler: (e: typeof event) => Promise<unknown> }) => batch.handler(event))
+        .catch((error: unknown) =>
+          console.error(`batch prediction of ${event.detail.object.key} failed:`, error),
+        )
+        .finally(() => batches.delete(done));
+      batches.add(done);
+    }
   });
 
-  const predict = (await import(join(REPO_ROOT, 'functions', 'predict', 'handler.ts'))) as {
-    handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
-  };
   let api: Awaited<ReturnType<typeof startLocalApi>>;
+  let stepFunctions: Awaited<ReturnType<typeof startStepFunctionsApi>>;
+  let predict: { handler: ApiHandler; flushCapture: () => Promise<void> };
   try {
-    api = await startLocalApi({ port: ports.api, apiKey, handler: predict.handler });
+    stepFunctions = await startStepFunctionsApi(pipeline.taskTokens, ports.stepFunctions);
+    process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.url;
+    predict = (await import(join(REPO_ROOT, 'functions', 'predict', 'handler.ts'))) as typeof predict;
+    const registry = (await import(join(REPO_ROOT, 'functions', 'registry', 'handler.ts'))) as {
+      handler: ApiHandler;
+    };
+    api = await startLocalApi({
+      port: ports.api,
+      apiKey,
+      adminKey,
+      routes: [
+        {
+          resource: API.modelsResource,
+          methods: { GET: 'apiKey', POST: 'apiKey' },
+          handler: predict.handler,
+        },
+        {
+          resource: API.registryResource,
+          methods: { GET: 'apiKey', POST: 'iam' },
+          handler: registry.handler,
+        },
+      ],
+    });
   } catch (error) {
     unsubscribe();
     await emulators.stop();
@@ -140,9 +194,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     s3: emulators.s3Endpoint,
     dynamodb: emulators.dynamodbEndpoint,
     api: api.url,
+    stepFunctions: stepFunctions.url,
     region,
     ...credentials,
     apiKey,
+    adminKey,
     datasetsBucket: BUCKET_NAMES.datasets,
     artifactsBucket: BUCKET_NAMES.artifacts,
     tables: TABLE_NAMES,
@@ -154,7 +210,11 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     async stop() {
       unsubscribe();
       await api.stop();
+      pipeline.taskTokens.abandon('the local platform stopped');
       await pipeline.idle();
+      await Promise.allSettled([...batches]);
+      await stepFunctions.stop();
+      await predict.flushCapture();
       await emulators.stop();
     },
   };
@@ -178,8 +238,8 @@ function localSubstitutions(region: string, platform: TrainingPlatform): Record<
   };
 }
 
-function persistentApiKey(dataDir: string): string {
-  const file = join(dataDir, 'api-key');
+function persistentKey(dataDir: string, name: 'api-key' | 'admin-key'): string {
+  const file = join(dataDir, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const key = randomBytes(24).toString('base64url');
   writeFileSync(file, `${key}\n`, { mode: 0o600 });

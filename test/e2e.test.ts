@@ -50,12 +50,14 @@ describe('the local platform, end to end', () => {
     const version = items.find((item) => item.sk === 'VERSION#000001') as
       | { lineage: { datasetHash: string; backend: string }; metrics: { accuracy: number } }
       | undefined;
-    const alias = items.find((item) => item.sk === 'ALIAS#production');
+    const alias = items.find((item) => item.sk === 'AUDIT#ALIAS#production#00000001') as
+      | { state: { version: number } }
+      | undefined;
     assert.ok(version && alias);
     assert.equal(version.lineage.datasetHash, createHash('sha256').update(readFileSync(IRIS)).digest('hex'));
     assert.equal(version.lineage.backend, 'wasm');
     assert.ok(version.metrics.accuracy >= 0.9);
-    assert.equal(alias.version, 1);
+    assert.equal(alias.state.version, 1);
   });
 
   it('answers 403 without the API key and 400 or 404 with a JSON error for bad requests', async () => {
@@ -156,6 +158,43 @@ describe('the local platform, end to end', () => {
       }),
       { numRuns: 1500, seed: 42 },
     );
+  });
+
+  it('predicts a CSV uploaded under batch/ into a predictions CSV, a bad row marked and the rest predicted', async () => {
+    const { client } = local;
+    const lines = readFileSync(IRIS, 'utf8').trim().split(/\r?\n/);
+    const rows = [lines[0], ...lines.slice(1, 40), '5.0,abc,1.4,0.2,setosa', ...lines.slice(40)];
+    await client.upload('batch/iris/all-flowers.csv', `${rows.join('\n')}\n`);
+    const summary = await client.waitForArtifact<{
+      rows: number;
+      failed: number;
+      version: number;
+      output: string;
+      error?: string;
+    }>(KEYS.batchSummary('iris', 'all-flowers'));
+    assert.equal(summary.error, undefined);
+    assert.deepEqual([summary.rows, summary.failed, summary.version], [151, 1, 1]);
+    const out = (await client.artifactText(KEYS.batchOutput('iris', 'all-flowers'))).trim().split('\n');
+    assert.equal(out.length, 152);
+    assert.equal(
+      out[0],
+      'sepal_length,sepal_width,petal_length,petal_width,species,prediction,probability_setosa,probability_versicolor,probability_virginica,error',
+    );
+    // CSV-quoted: the message has quotes in it.
+    assert.equal(out[40], '5.0,abc,1.4,0.2,setosa,,,,,"sepal_width: ""abc"" is not a finite number"');
+    const predicted = out
+      .slice(1)
+      .filter((line) => !line.includes('abc'))
+      .map((line) => line.split(','));
+    const correct = predicted.filter((cells) => cells[4] === cells[5]).length;
+    assert.ok(correct / predicted.length >= 0.9, `batch accuracy ${correct}/${predicted.length}`);
+
+    await client.upload('batch/iris/wrong.csv', 'a,b\n1,2\n');
+    const wrong = await client.waitForArtifact<{ error?: string }>(KEYS.batchSummary('iris', 'wrong'));
+    assert.match(wrong.error ?? '', /no column "sepal_length"/);
+    await client.upload('batch/nobody/x.csv', 'a\n1\n');
+    const none = await client.waitForArtifact<{ error?: string }>(KEYS.batchSummary('nobody', 'x'));
+    assert.match(none.error ?? '', /no version in production/);
   });
 
   it('starts no new run when the same bytes arrive again, under the same or another key', async () => {

@@ -31,13 +31,14 @@ import {
 export function localPlatformFixture(options: Omit<LocalPlatformOptions, 'dataDir' | 'ports'> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-test-'));
   const state = {} as { platform: LocalPlatform; client: PlatformClient };
-  const start = async (ports: LocalPlatformOptions['ports'], apiKey?: string) => {
+  const start = async (ports: LocalPlatformOptions['ports'], apiKey?: string, adminKey?: string) => {
     state.platform = await startLocalPlatform({
       retryIntervalMs: 10,
       ...options,
       dataDir,
       ports,
       ...(apiKey ? { apiKey } : {}),
+      ...(adminKey ? { adminKey } : {}),
     });
     state.client = new PlatformClient(state.platform.endpoints);
   };
@@ -45,7 +46,7 @@ export function localPlatformFixture(options: Omit<LocalPlatformOptions, 'dataDi
     state.client.destroy();
     await state.platform.stop();
   };
-  before(() => start({ s3: 0, dynamodb: 0, api: 0 }));
+  before(() => start({ s3: 0, dynamodb: 0, api: 0, stepFunctions: 0 }));
   after(async () => {
     await stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -62,8 +63,14 @@ export function localPlatformFixture(options: Omit<LocalPlatformOptions, 'dataDi
       const port = (url: string) => Number(new URL(url).port);
       await stop();
       await start(
-        { s3: port(endpoints.s3), dynamodb: port(endpoints.dynamodb), api: port(endpoints.api) },
+        {
+          s3: port(endpoints.s3),
+          dynamodb: port(endpoints.dynamodb),
+          api: port(endpoints.api),
+          stepFunctions: port(endpoints.stepFunctions),
+        },
         endpoints.apiKey,
+        endpoints.adminKey,
       );
     },
   };
@@ -103,6 +110,26 @@ export class PlatformClient {
       new GetObjectCommand({ Bucket: this.endpoints.artifactsBucket, Key: key }),
     );
     return JSON.parse(await (out.Body?.transformToString() ?? Promise.resolve('null'))) as T;
+  }
+
+  async artifactText(key: string): Promise<string> {
+    const out = await this.s3.send(
+      new GetObjectCommand({ Bucket: this.endpoints.artifactsBucket, Key: key }),
+    );
+    return (await out.Body?.transformToString()) ?? '';
+  }
+
+  /** Polls the artifacts bucket until a JSON object exists (bounded). */
+  async waitForArtifact<T>(key: string, timeoutMs = 60_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.artifactJson<T>(key);
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'NoSuchKey' || Date.now() > deadline) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
 
   async datasetJson<T>(key: string): Promise<T> {
@@ -176,12 +203,23 @@ export class PlatformClient {
   predict(
     model: string,
     body: unknown,
-    init: { apiKey?: string | null; raw?: boolean; contentType?: string } = {},
+    init: {
+      apiKey?: string | null;
+      raw?: boolean;
+      contentType?: string;
+      /** `/versions/<v>` or `/labels/<alias>` */
+      target?: string;
+      headers?: Record<string, string>;
+    } = {},
   ) {
-    const headers: Record<string, string> = { 'content-type': init.contentType ?? 'application/json' };
+    const headers: Record<string, string> = {
+      'content-type': init.contentType ?? 'application/json',
+      ...init.headers,
+    };
     const key = init.apiKey === undefined ? this.endpoints.apiKey : init.apiKey;
     if (key !== null) headers[API.apiKeyHeader] = key;
-    return fetch(`${this.endpoints.api}${API.predictPath(model)}`, {
+    const path = `/v1/models/${encodeURIComponent(model)}${init.target ?? ''}:predict`;
+    return fetch(`${this.endpoints.api}${path}`, {
       method: 'POST',
       headers,
       body: init.raw ? String(body) : JSON.stringify(body),
@@ -191,6 +229,29 @@ export class PlatformClient {
   /** A GET of the API (TF Serving's model status and metadata routes). */
   get(path: string) {
     return fetch(`${this.endpoints.api}${path}`, { headers: { [API.apiKeyHeader]: this.endpoints.apiKey } });
+  }
+
+  /**
+   * The registry API under `/v1/registry`: a GET with the API key; with a body, a POST with the admin key
+   * (`adminKey: null` sends none).
+   */
+  registry(path: string, body?: unknown, init: { adminKey?: string | null } = {}) {
+    const url = `${this.endpoints.api}/v1/registry${path}`;
+    if (body === undefined) return fetch(url, { headers: { [API.apiKeyHeader]: this.endpoints.apiKey } });
+    const key = init.adminKey === undefined ? this.endpoints.adminKey : init.adminKey;
+    return fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(key === null ? {} : { [API.adminKeyHeader]: key }) },
+      body: JSON.stringify(body),
+    });
+  }
+
+  /** A registry GET's JSON, asserting a 200. */
+  async registryJson<T>(path: string): Promise<T> {
+    const response = await this.registry(path);
+    const text = await response.text();
+    assert.equal(response.status, 200, text);
+    return JSON.parse(text) as T;
   }
 
   destroy(): void {

@@ -125,12 +125,19 @@ describe('NimbusPlatform', () => {
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
   });
 
-  it('requires an API key on every predict method, under a throttled usage plan, with access logs', () => {
-    const methods = template.findResources('AWS::ApiGateway::Method', {
-      Properties: { HttpMethod: Match.stringLikeRegexp('GET|POST') },
-    });
-    assert.equal(Object.keys(methods).length, 2);
-    for (const method of Object.values(methods)) assert.equal(method.Properties.ApiKeyRequired, true);
+  it('requires an API key on predictions and registry reads, IAM on registry changes, under a throttled usage plan', () => {
+    const methods = Object.values(
+      template.findResources('AWS::ApiGateway::Method', {
+        Properties: { HttpMethod: Match.stringLikeRegexp('GET|POST') },
+      }),
+    );
+    assert.equal(methods.length, 4);
+    const iam = methods.filter((m) => m.Properties.AuthorizationType === 'AWS_IAM');
+    assert.equal(iam.length, 1, 'one IAM method: registry changes');
+    assert.equal(iam[0]?.Properties.HttpMethod, 'POST');
+    for (const method of methods.filter((m) => m.Properties.AuthorizationType !== 'AWS_IAM')) {
+      assert.equal(method.Properties.ApiKeyRequired, true);
+    }
     template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
       Throttle: { RateLimit: 100, BurstLimit: 200 },
     });
@@ -163,7 +170,8 @@ describe('NimbusPlatform', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs24.x' },
     });
-    assert.equal(Object.keys(functions).length, Object.keys(FUNCTIONS).length + 1);
+    // The pipeline's functions, predict, registry and batch prediction.
+    assert.equal(Object.keys(functions).length, Object.keys(FUNCTIONS).length + 3);
     for (const fn of Object.values(functions)) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
       assert.deepEqual(fn.Properties.TracingConfig, { Mode: 'Active' });

@@ -11,6 +11,7 @@ import {
   SUBSTITUTIONS,
   TRAINING_JOB_PREFIX,
   TRAINING_STATES,
+  WAIT_FOR_APPROVAL_STATE,
 } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 
@@ -64,8 +65,32 @@ describe('the training pipeline definition', () => {
     for (const state of Object.values(TRAINING_STATES)) mapped.set(state, 'training');
     assert.deepEqual(tasks.map(({ name }) => name).sort(), [...mapped.keys()].sort());
     for (const { name, state } of tasks) {
-      if (mapped.get(name) !== 'training') assert.equal(state.Resource, mapped.get(name), name);
+      if (mapped.get(name) === 'training') continue;
+      if (name === WAIT_FOR_APPROVAL_STATE) {
+        // A callback task: the Lambda is invoked with the task token and the state waits for the answer.
+        assert.equal(state.Resource, 'arn:aws:states:::lambda:invoke.waitForTaskToken');
+        assert.equal(state.Parameters?.FunctionName, mapped.get(name));
+        assert.equal(
+          (state.Parameters?.Payload as Record<string, unknown> | undefined)?.['taskToken.$'],
+          '$$.Task.Token',
+        );
+      } else assert.equal(state.Resource, mapped.get(name), name);
     }
+  });
+
+  it('waits for approval only after a passed gate that asks for it, and goes on to Deploy on timeout', () => {
+    const choice = byName.get('NeedsApproval') as unknown as { Choices: unknown[]; Default: string };
+    assert.equal(choice.Default, 'Deploy');
+    assert.match(JSON.stringify(choice.Choices), /"\$\.gate\.passed".*"\$\.gate\.approval".*"manual"/);
+    const wait = byName.get(WAIT_FOR_APPROVAL_STATE);
+    assert.deepEqual(
+      wait?.Catch?.map((c) => [c.ErrorEquals, c.Next]),
+      [
+        [['States.Timeout'], 'Deploy'],
+        [['States.ALL'], 'MarkFailed'],
+      ],
+    );
+    assert.equal((wait as { Next?: string } | undefined)?.Next, 'Deploy');
   });
 
   it('passes the job spec under the contract names to Batch and SageMaker', () => {
@@ -99,7 +124,8 @@ describe('the training pipeline definition', () => {
 
   it("sends every failure except its own to MarkFailed (a trial's, to the Map's TrialFailed)", () => {
     for (const { name, state, inMap } of states) {
-      if (name === 'MarkFailed' || (state.Type !== 'Task' && state.Type !== 'Map')) continue;
+      if (name === 'MarkFailed' || name === WAIT_FOR_APPROVAL_STATE) continue;
+      if (state.Type !== 'Task' && state.Type !== 'Map') continue;
       assert.deepEqual(
         state.Catch?.map((c) => [c.ErrorEquals, c.Next]),
         [[['States.ALL'], inMap ? 'TrialFailed' : 'MarkFailed']],

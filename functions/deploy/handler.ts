@@ -1,13 +1,16 @@
 /**
- * Deploy: the new version takes the `production` alias when no version holds it or when it is at least as
- * good on the primary metric; the run is marked SUCCEEDED either way.
- * Input: PipelineState with `model` and `evaluation`. Output: DeployResult.
+ * Deploy: the new version takes the `production` alias when the gate passed and, where the gate asks for a
+ * person, when one approved it. The gate is decided again against the version that holds the alias at the
+ * moment of the change, so a concurrent promotion is not overwritten by a stale decision. The run is marked
+ * SUCCEEDED either way, with the reason.
+ * Input: PipelineState with `model`, `evaluation` and `gate`. Output: DeployResult.
  */
-import { getAlias, getModelVersion, setAlias, updateRun } from '../../aws/registry.ts';
+import { changeStatus, currentAlias, getModelVersion, promote } from '../../aws/models.ts';
+import { updateRun } from '../../aws/registry.ts';
 import { PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { ConflictError } from '../../core/errors.ts';
-import type { DeployResult, EvaluationResult, PipelineState } from '../../core/pipeline.ts';
-import { decidePromotion } from '../../core/registry.ts';
+import { type DeployResult, failureReason, type PipelineState } from '../../core/pipeline.ts';
+import { decideGate, describeAlias, type GateMetric, pipelineActor } from '../../core/registry.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('deploy');
@@ -15,16 +18,16 @@ const logger = createLogger('deploy');
 const ATTEMPTS = 3;
 
 export async function handler(state: PipelineState): Promise<DeployResult> {
-  const { model, evaluation } = state;
-  if (!model || !evaluation) throw new Error('Deploy needs $.model and $.evaluation');
+  const { model, evaluation, gate } = state;
+  if (!model || !evaluation || !gate) throw new Error('Deploy needs $.model, $.evaluation and $.gate');
   logger.appendKeys({ runId: state.runId });
-  const candidate = { version: model.version, metrics: evaluation };
-  const result = await promote(model.model, candidate);
+  const result = await deploy(state);
   await updateRun(state.runId, {
     status: 'SUCCEEDED',
     step: 'Deploy',
     modelVersion: model.version,
     promoted: result.promoted,
+    reason: result.reason,
     metrics: Object.fromEntries(
       Object.entries(evaluation).filter(([name, value]) => name !== 'count' && typeof value === 'number'),
     ),
@@ -34,24 +37,61 @@ export async function handler(state: PipelineState): Promise<DeployResult> {
   return result;
 }
 
-async function promote(
-  model: string,
-  candidate: { version: number; metrics: EvaluationResult },
-): Promise<DeployResult> {
+async function deploy(state: PipelineState): Promise<DeployResult> {
+  const model = state.model as NonNullable<PipelineState['model']>;
+  const gate = state.gate as NonNullable<PipelineState['gate']>;
+  const outcome = (promoted: boolean, reason: string): DeployResult => ({
+    promoted,
+    alias: PRODUCTION_ALIAS,
+    version: model.version,
+    reason,
+  });
+  if (!gate.passed) return outcome(false, gate.reason);
+  const who = pipelineActor(state.runId);
+  if (gate.approval === 'manual') {
+    if (!state.approval) {
+      return outcome(
+        false,
+        `no one approved v${model.version} in time (${failureReason(state.approvalError)})`,
+      );
+    }
+    if (state.approval.decision !== 'approve') {
+      return outcome(false, `${state.approval.who} rejected v${model.version}: ${state.approval.why}`);
+    }
+  } else {
+    await changeStatus(model.model, model.version, 'approve', { who, why: `gate: ${gate.reason}` });
+  }
+  const candidate = {
+    version: model.version,
+    metrics: state.evaluation as NonNullable<PipelineState['evaluation']>,
+  };
   for (let attempt = 1; ; attempt++) {
-    const alias = await getAlias(model, PRODUCTION_ALIAS);
-    const current = alias ? await getModelVersion(model, alias.version) : undefined;
-    const decision = decidePromotion(candidate, current);
-    if (!decision.promote)
-      return {
-        promoted: false,
-        alias: PRODUCTION_ALIAS,
-        version: candidate.version,
-        reason: decision.reason,
-      };
+    const alias = await currentAlias(model.model, PRODUCTION_ALIAS);
+    if (alias?.state.canary) {
+      return outcome(
+        false,
+        `${PRODUCTION_ALIAS} has a canary in progress (${describeAlias(alias.state)}); promote or roll it back first`,
+      );
+    }
+    const champion = alias ? await getModelVersion(model.model, alias.state.version) : undefined;
+    if (champion && champion.version !== gate.champion) {
+      // Another version took the alias since the gate ran: judge against that one.
+      const again = decideGate(candidate, champion, {
+        maxRegression: gate.maxRegression,
+        approval: gate.approval,
+        ...(gate.metric ? { metric: gate.metric as GateMetric } : {}),
+      });
+      if (!again.passed) return outcome(false, again.reason);
+    }
     try {
-      await setAlias(model, PRODUCTION_ALIAS, candidate.version, alias?.version, decision.reason);
-      return { promoted: true, alias: PRODUCTION_ALIAS, version: candidate.version, reason: decision.reason };
+      await promote(
+        model.model,
+        PRODUCTION_ALIAS,
+        model.version,
+        { who, why: gate.reason },
+        { expectedRevision: alias?.revision ?? 0 },
+      );
+      return outcome(true, gate.reason);
     } catch (error) {
       if (!(error instanceof ConflictError) || attempt >= ATTEMPTS) throw error;
       logger.warn('alias moved during promotion; deciding again', { attempt });

@@ -1,14 +1,24 @@
 /**
- * Predict (and TF Serving's `GET /v1/models/<name>` status and `GET /v1/models/<name>/metadata` signature):
- * `POST /v1/models/<name>:predict` with TF Serving's row format (`{"instances": [{feature: value}]}`,
- * or `{"instances": [{"b64": "<PNG/JPEG>"}]}` for an image model), served by the version that holds the
- * `production` alias. Answers JSON only; a bad request names the instance and field; no stack traces.
+ * The predict API, on TF Serving's REST paths:
+ * - `POST /v1/models/<name>[/versions/<v>|/labels/<alias>]:predict` with rows (`{"instances": [...]}`) or
+ *   columns (`{"inputs": {feature: [...]}}`); an image model takes `{"b64": "<PNG/JPEG>"}` instances.
+ *   Without a version or label, the `production` alias answers. An alias with a canary sends the canary's
+ *   share of requests to it (by a hash of the sticky header's value when the alias has one and the request
+ *   carries it). The answer says which version answered (`model_version` and the `x-nimbus-model-version`
+ *   header): `{"predictions": [...]}` for rows, `{"outputs": {...}}` for columns.
+ * - `GET /v1/models/<name>[/versions/<v>|/labels/<alias>]`: the versions that serve (TF Serving's status).
+ * - `GET …/metadata`: the input signature (`schema.json`).
+ * Answers JSON only; a bad request names the instance and field; no stack traces. A sampled share of
+ * predictions goes to the data capture (`NIMBUS_CAPTURE_RATE`).
+ * Models are loaded once per container; what an alias points at is re-read at most every
+ * `NIMBUS_ALIAS_CACHE_MS` (default 1 s), so a promotion serves within that.
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { DataCapture } from '../../aws/capture.ts';
 import { bucketName } from '../../aws/config.ts';
 import { loadServable } from '../../aws/model-store.ts';
-import { getAlias, getModelVersion } from '../../aws/registry.ts';
+import { currentAlias, getModelVersion } from '../../aws/models.ts';
 import { API, ENV, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import {
   InvalidRequestError,
@@ -18,11 +28,14 @@ import {
 } from '../../core/errors.ts';
 import { parseImagePredictRequest, requestImagesToInput } from '../../core/image.ts';
 import { flatten, selectBackend } from '../../core/model.ts';
+import type { RequestFormat } from '../../core/predict-request.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocess.ts';
+import { type AliasEntry, aliasVersions, type ModelVersion, routeVersion } from '../../core/registry.ts';
 import {
   type InputSchema,
   MAX_INSTANCES,
-  parsePredictRequest,
+  type Prediction,
+  parsePredictBody,
   toPredictions,
   toValuePredictions,
 } from '../../core/serving.ts';
@@ -33,62 +46,88 @@ const artifactsBucket = bucketName('artifacts');
 /** Started at cold start; awaited per request, so a failure is a 500 answer, not a crash. */
 const backend = selectBackend(process.env[ENV.tfBackend]);
 backend.catch(() => undefined);
+const registryTtlMs = Number(process.env[ENV.aliasCacheMs] ?? 1000);
+const capture = new DataCapture({
+  bucket: artifactsBucket,
+  rate: Number(process.env[ENV.captureRate] ?? 0),
+  ...(process.env.NIMBUS_CAPTURE_FLUSH_MS ? { flushMs: Number(process.env.NIMBUS_CAPTURE_FLUSH_MS) } : {}),
+  onError: (error) => logger.warn('data capture write failed', { error: error as Error }),
+});
+
+/** Writes what the data capture holds (the local platform calls it on stop). */
+export const flushCapture = (): Promise<void> => capture.flush();
 
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  const started = performance.now();
   try {
     const route = API.parseModelPath(event.path);
-    if (!route) throw new NotFoundError(`no route for ${event.path}`);
-    const method = route.verb === 'predict' ? 'POST' : 'GET';
-    if (route.verb !== undefined && route.verb !== 'predict' && route.verb !== 'metadata') {
+    if (!route || (route.verb !== undefined && route.verb !== 'predict' && route.verb !== 'metadata')) {
       throw new NotFoundError(`no route for ${event.httpMethod} ${event.path}`);
     }
+    const method = route.verb === 'predict' ? 'POST' : 'GET';
     if (event.httpMethod !== method) {
       return json(405, { error: `use ${method} for ${event.path}` }, { Allow: method });
     }
-    const alias = await getAlias(route.model, PRODUCTION_ALIAS);
-    if (!alias) throw new NotFoundError(`model "${route.model}" has no version in ${PRODUCTION_ALIAS}`);
-    const version = await getModelVersion(route.model, alias.version);
-    if (!version) throw new NotFoundError(`model "${route.model}" version ${alias.version} does not exist`);
-    if (route.verb === undefined) {
-      // TF Serving's model status: the version that serves.
-      return json(200, {
-        model_version_status: [
-          {
-            version: String(version.version),
-            state: 'AVAILABLE',
-            status: { error_code: 'OK', error_message: '' },
-          },
-        ],
-      });
-    }
+    if (route.verb === undefined) return json(200, { model_version_status: await versionStatus(route) });
+
+    const { version, alias } = await resolve(route, event.headers);
     await backend;
     const servable = await loadServable(artifactsBucket, version.artifactPrefix);
+    const answeredBy = { [API.versionHeader]: String(version.version) };
     if (route.verb === 'metadata') {
-      return json(200, {
-        model_spec: {
-          name: route.model,
-          signature_name: 'serving_default',
-          version: String(version.version),
+      return json(
+        200,
+        {
+          model_spec: {
+            name: route.model,
+            signature_name: 'serving_default',
+            version: String(version.version),
+          },
+          metadata: { signature_def: servable.schema },
         },
-        metadata: { signature_def: servable.schema },
-      });
+        answeredBy,
+      );
     }
 
     requireJson(event);
+    const keep = capture.sampled();
     const body =
       event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
     const pre = servable.preprocessor;
-    const x = isImagePreprocessor(pre)
-      ? await requestImagesToInput(parseImagePredictRequest(body, MAX_INSTANCES), pre.image)
-      : flatten(
-          parsePredictRequest(body, servable.schema as InputSchema).map((row) => transformRow(pre, row)),
-        );
-    const outputs = servable.model.predict(x);
+    let format: RequestFormat = 'rows';
+    let instances: readonly unknown[] = [];
+    let x: number[][] | Float32Array[] | Awaited<ReturnType<typeof requestImagesToInput>>;
+    if (isImagePreprocessor(pre)) {
+      x = await requestImagesToInput(parseImagePredictRequest(body, MAX_INSTANCES), pre.image);
+    } else {
+      const parsed = parsePredictBody(body, servable.schema as InputSchema);
+      format = parsed.format;
+      instances = parsed.rows;
+      x = flatten(parsed.rows.map((row) => transformRow(pre, row)));
+    }
+    const outputs = servable.model.predict(x as Parameters<typeof servable.model.predict>[0]);
     const predictions =
       !isImagePreprocessor(pre) && pre.task === 'regression'
         ? toValuePredictions(pre, outputs)
         : toPredictions(pre.classes, outputs);
-    return json(200, { predictions, model_version: version.version });
+    if (keep) {
+      capture.record({
+        time: new Date().toISOString(),
+        ...(event.requestContext?.requestId ? { requestId: event.requestContext.requestId } : {}),
+        model: route.model,
+        version: version.version,
+        ...(alias === undefined ? {} : { alias }),
+        format,
+        instances,
+        predictions,
+        latencyMs: Math.round((performance.now() - started) * 100) / 100,
+      });
+    }
+    const answer =
+      format === 'rows'
+        ? { predictions, model_version: version.version }
+        : { outputs: columns(predictions), model_version: version.version };
+    return json(200, answer, answeredBy);
   } catch (error) {
     if (error instanceof InvalidRequestError) {
       const status =
@@ -105,13 +144,91 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
   }
 }
 
+type Route = NonNullable<ReturnType<typeof API.parseModelPath>>;
+
+/** The version that answers this request, and the alias it came through (none for `/versions/<v>`). */
+async function resolve(
+  route: Route,
+  headers: APIGatewayProxyEvent['headers'],
+): Promise<{ version: ModelVersion; alias?: string }> {
+  if (route.version !== undefined) return { version: await servingVersion(route.model, route.version) };
+  const alias = route.label ?? PRODUCTION_ALIAS;
+  const entry = await aliasEntry(route.model, alias);
+  const sticky = entry.state.stickyHeader ? header(headers, entry.state.stickyHeader) : undefined;
+  return { version: await servingVersion(route.model, routeVersion(entry.state, sticky)), alias };
+}
+
+/** TF Serving's model status: every version the route can answer with. */
+async function versionStatus(route: Route) {
+  const versions =
+    route.version !== undefined
+      ? [(await servingVersion(route.model, route.version)).version]
+      : aliasVersions((await aliasEntry(route.model, route.label ?? PRODUCTION_ALIAS)).state);
+  return versions.map((version) => ({
+    version: String(version),
+    state: 'AVAILABLE',
+    status: { error_code: 'OK', error_message: '' },
+  }));
+}
+
+/** Columnar outputs: `{label: [...], probabilities: {class: [...]}}` or `{value: [...]}`. */
+function columns(predictions: readonly Prediction[]): Record<string, unknown> {
+  if (predictions.length > 0 && 'value' in (predictions[0] as Prediction)) {
+    return { value: predictions.map((p) => (p as { value: number }).value) };
+  }
+  const rows = predictions as readonly { label: string; probabilities: Record<string, number> }[];
+  const classes = Object.keys(rows[0]?.probabilities ?? {});
+  return {
+    label: rows.map((p) => p.label),
+    probabilities: Object.fromEntries(classes.map((c) => [c, rows.map((p) => p.probabilities[c] ?? 0)])),
+  };
+}
+
+// ---- what the registry says, cached for registryTtlMs ---------------------------------------------------
+
+const cache = new Map<string, { at: number; value: Promise<unknown> }>();
+
+function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+  const now = Date.now();
+  const hit = cache.get(key);
+  if (hit && now - hit.at < registryTtlMs) return hit.value as Promise<T>;
+  const value = load();
+  cache.set(key, { at: now, value });
+  value.catch(() => cache.delete(key));
+  return value;
+}
+
+async function aliasEntry(model: string, alias: string): Promise<AliasEntry> {
+  const entry = await cached(`alias:${model}:${alias}`, () => currentAlias(model, alias));
+  if (!entry) {
+    throw new NotFoundError(
+      alias === PRODUCTION_ALIAS
+        ? `model "${model}" has no version in ${PRODUCTION_ALIAS}`
+        : `model "${model}" has no label "${alias}"`,
+    );
+  }
+  return entry;
+}
+
+async function servingVersion(model: string, version: number): Promise<ModelVersion> {
+  const found = await cached(`version:${model}:${version}`, () => getModelVersion(model, version));
+  if (!found) throw new NotFoundError(`model "${model}" has no version ${version}`);
+  if (found.status === 'archived') throw new NotFoundError(`version ${version} of "${model}" is archived`);
+  return found;
+}
+
+function header(headers: APIGatewayProxyEvent['headers'], name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers ?? {})) {
+    if (key.toLowerCase() === name) return value ?? undefined;
+  }
+  return undefined;
+}
+
 /** A predict body must say it is JSON (`application/json`, or any `+json` type); no content type is taken as JSON. */
 function requireJson(event: APIGatewayProxyEvent): void {
-  const header = Object.entries(event.headers ?? {}).find(
-    ([name]) => name.toLowerCase() === 'content-type',
-  )?.[1];
-  if (header === undefined || header === '') return;
-  const type = header.split(';')[0]?.trim().toLowerCase() ?? '';
+  const value = header(event.headers, 'content-type');
+  if (value === undefined || value === '') return;
+  const type = value.split(';')[0]?.trim().toLowerCase() ?? '';
   if (type !== 'application/json' && !type.endsWith('+json')) {
     throw new UnsupportedMediaTypeError(`send the request as application/json, not ${type}`, 'content-type');
   }

@@ -4,10 +4,12 @@
  * Input: PipelineState with `dataset`, `preprocess`, `evaluation`. Output: RegisterModelResult.
  */
 import { bucketName } from '../../aws/config.ts';
+import { allocateModelVersion, putModelVersion } from '../../aws/models.ts';
 import { getJson } from '../../aws/object-store.ts';
-import { allocateModelVersion, putModelVersion, updateRun } from '../../aws/registry.ts';
+import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS } from '../../core/contract.ts';
 import type { PipelineState, RegisterModelResult, TrainingCard } from '../../core/pipeline.ts';
+import { pipelineActor } from '../../core/registry.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('register-model');
@@ -32,15 +34,20 @@ export async function handler(state: PipelineState): Promise<RegisterModelResult
   });
   const model = dataset.name;
   const version = await allocateModelVersion(model);
-  await putModelVersion({
-    model,
-    version,
-    status: 'registered',
-    artifactPrefix: preprocess.modelPrefix,
-    metrics: evaluation,
-    lineage: card.lineage,
-    createdAt: new Date().toISOString(),
-  });
+  await putModelVersion(
+    {
+      model,
+      version,
+      artifactPrefix: preprocess.modelPrefix,
+      metrics: evaluation,
+      lineage: card.lineage,
+      createdAt: new Date().toISOString(),
+    },
+    {
+      who: pipelineActor(state.runId),
+      why: `trained on ${dataset.name}@${dataset.version} by run ${state.runId}`,
+    },
+  );
   logger.info('model version registered', { model, version });
   return { model, version };
 }

@@ -1,0 +1,439 @@
+/**
+ * The model registry in DynamoDB: versions (numbered by one atomic counter per model), and an append-only
+ * audit log that is also the state of aliases and of version statuses. An alias points where its newest log
+ * entry says; a change is one conditional put of the next entry, so of two concurrent changes exactly one
+ * lands and the other is a ConflictError — no transactions needed (dynalite has none), and the log cannot
+ * disagree with the state because it is the state.
+ *
+ * Keys (one partition per model): `META` (the counter), `VERSION#<v>`, `AUDIT#ALIAS#<alias>#<rev>`,
+ * `AUDIT#STATUS#<v>#<rev>`.
+ */
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { MODEL_KEYS, NAME_PATTERN } from '../core/contract.ts';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../core/errors.ts';
+import {
+  type Actor,
+  ALIAS_PATTERN,
+  type AliasEntry,
+  type AuditEntry,
+  aliasAt,
+  aliasVersions,
+  describeAlias,
+  entryTime,
+  type ModelStatus,
+  type ModelVersion,
+  nextStatus,
+  rollbackTarget,
+  type StatusAction,
+  type StatusEntry,
+  servable,
+} from '../core/registry.ts';
+import { documentClient } from './clients.ts';
+import { tableName } from './config.ts';
+import { isConditionFailure } from './registry.ts';
+
+const db = () => documentClient();
+const table = () => tableName('models');
+
+// ---- versions ---------------------------------------------------------------------------------------------
+
+/** The next version number of a model: one atomic counter per model, so numbers never repeat. */
+export async function allocateModelVersion(model: string): Promise<number> {
+  const out = await db().send(
+    new UpdateCommand({
+      TableName: table(),
+      Key: { model, sk: MODEL_KEYS.meta },
+      UpdateExpression: 'ADD latestVersion :one',
+      ExpressionAttributeValues: { ':one': 1 },
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  return Number(out.Attributes?.latestVersion);
+}
+
+/** Writes a new version and the first entry of its status log (`registered`, by whom and why). */
+export async function putModelVersion(version: Omit<ModelVersion, 'status'>, actor: Actor): Promise<void> {
+  await db().send(
+    new PutCommand({
+      TableName: table(),
+      Item: { ...version, status: 'registered', sk: MODEL_KEYS.version(version.version) },
+      ConditionExpression: 'attribute_not_exists(sk)',
+    }),
+  );
+  await appendEntry<StatusEntry>({
+    model: version.model,
+    kind: 'status',
+    version: version.version,
+    revision: 1,
+    action: 'register',
+    status: 'registered',
+    ...actor,
+    at: version.createdAt,
+  });
+}
+
+/** A version with its current status (from its status log). */
+export async function getModelVersion(model: string, version: number): Promise<ModelVersion | undefined> {
+  const [item, status] = await Promise.all([
+    db().send(new GetCommand({ TableName: table(), Key: { model, sk: MODEL_KEYS.version(version) } })),
+    latestStatus(model, version),
+  ]);
+  if (!item.Item) return undefined;
+  return { ...(item.Item as ModelVersion), status: status?.status ?? 'registered' };
+}
+
+/** A version, or a NotFoundError that names it. */
+export async function requireModelVersion(model: string, version: number): Promise<ModelVersion> {
+  const found = await getModelVersion(model, version);
+  if (!found) throw new NotFoundError(`model "${model}" has no version ${version}`);
+  return found;
+}
+
+/** Every version of a model with its current status, oldest first. */
+export async function listModelVersions(model: string): Promise<ModelVersion[]> {
+  const [versions, audit] = await Promise.all([
+    queryPrefix<ModelVersion & { sk?: string }>(model, MODEL_KEYS.versionPrefix),
+    queryPrefix<StatusEntry>(model, 'AUDIT#STATUS#'),
+  ]);
+  const status = new Map<number, ModelStatus>();
+  for (const entry of audit) status.set(entry.version, entry.status);
+  return versions
+    .map(({ sk: _sk, ...version }) => ({ ...version, status: status.get(version.version) ?? version.status }))
+    .sort((a, b) => a.version - b.version);
+}
+
+export interface ModelSummary {
+  readonly model: string;
+  readonly latestVersion: number;
+}
+
+/** Every model that has a version. */
+export async function listModels(): Promise<ModelSummary[]> {
+  const models: ModelSummary[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db().send(
+      new ScanCommand({
+        TableName: table(),
+        FilterExpression: 'sk = :meta',
+        ExpressionAttributeValues: { ':meta': MODEL_KEYS.meta },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of out.Items ?? []) {
+      models.push({ model: String(item.model), latestVersion: Number(item.latestVersion) });
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return models.sort((a, b) => a.model.localeCompare(b.model));
+}
+
+// ---- status -----------------------------------------------------------------------------------------------
+
+async function latestStatus(model: string, version: number): Promise<StatusEntry | undefined> {
+  const out = await db().send(
+    new QueryCommand({
+      TableName: table(),
+      KeyConditionExpression: 'model = :model AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':model': model, ':prefix': MODEL_KEYS.statusPrefix(version) },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    }),
+  );
+  return out.Items?.[0] as StatusEntry | undefined;
+}
+
+/**
+ * Approves, rejects or archives a version. A version that an alias sends traffic to cannot be rejected or
+ * archived: move the alias first.
+ */
+export async function changeStatus(
+  model: string,
+  version: number,
+  action: Exclude<StatusAction, 'register'>,
+  actor: Actor,
+): Promise<StatusEntry> {
+  const current = await requireModelVersion(model, version);
+  const latest = await latestStatus(model, version);
+  const next = nextStatus(current.status, action);
+  if ('refused' in next) throw new ConflictError(`v${version}: ${next.refused}`);
+  if (!servable(next.status)) {
+    const holders = (await listAliases(model)).filter((a) => aliasVersions(a.state).includes(version));
+    if (holders.length > 0) {
+      throw new ConflictError(
+        `v${version} serves ${holders.map((a) => `${a.alias} (${describeAlias(a.state)})`).join(', ')}; ` +
+          `move the alias before you ${action} it`,
+      );
+    }
+  }
+  return appendEntry<StatusEntry>({
+    model,
+    kind: 'status',
+    version,
+    revision: (latest?.revision ?? 0) + 1,
+    action,
+    status: next.status,
+    previous: current.status,
+    ...actor,
+    at: entryTime(latest),
+  });
+}
+
+// ---- aliases ----------------------------------------------------------------------------------------------
+
+/** Every change of an alias, oldest first. */
+export function aliasHistory(model: string, alias: string): Promise<AliasEntry[]> {
+  return queryPrefix<AliasEntry>(model, MODEL_KEYS.aliasPrefix(alias));
+}
+
+/** Where an alias points now (its newest entry), read consistently. */
+export async function currentAlias(model: string, alias: string): Promise<AliasEntry | undefined> {
+  const out = await db().send(
+    new QueryCommand({
+      TableName: table(),
+      KeyConditionExpression: 'model = :model AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':model': model, ':prefix': MODEL_KEYS.aliasPrefix(alias) },
+      ScanIndexForward: false,
+      Limit: 1,
+      ConsistentRead: true,
+    }),
+  );
+  return out.Items?.[0] as AliasEntry | undefined;
+}
+
+/** The newest entry of every alias of a model. */
+export async function listAliases(model: string): Promise<AliasEntry[]> {
+  const latest = new Map<string, AliasEntry>();
+  for (const entry of await queryPrefix<AliasEntry>(model, 'AUDIT#ALIAS#')) latest.set(entry.alias, entry);
+  return [...latest.values()].sort((a, b) => a.alias.localeCompare(b.alias));
+}
+
+/** Where an alias pointed at an instant: "which version was in production at time T?". */
+export async function aliasAtTime(model: string, alias: string, at: Date): Promise<AliasEntry | undefined> {
+  return aliasAt(await aliasHistory(model, alias), at);
+}
+
+export interface AliasChangeOptions {
+  /** The revision the caller last saw: the change is refused if another landed since. */
+  readonly expectedRevision?: number;
+}
+
+/** Points an alias at one version (ending any canary): a promotion, or a canary's roll-forward. */
+export function promote(
+  model: string,
+  alias: string,
+  version: number,
+  actor: Actor,
+  options: AliasChangeOptions = {},
+): Promise<AliasEntry> {
+  return changeAlias(model, alias, actor, options, async (latest) => {
+    await requireServable(model, version);
+    if (latest && !latest.state.canary && latest.state.version === version) {
+      throw new ConflictError(`${alias} of ${model} already points at v${version}`);
+    }
+    return { action: 'promote', state: { version } };
+  });
+}
+
+/**
+ * Splits an alias's traffic: `weight` (between 0 and 1) goes to `canary`, the rest stays with the version
+ * that holds the alias. With `stickyHeader`, requests with the same value of that header get the same version.
+ */
+export function startCanary(
+  model: string,
+  alias: string,
+  canary: number,
+  weight: number,
+  actor: Actor,
+  options: AliasChangeOptions & { readonly stickyHeader?: string } = {},
+): Promise<AliasEntry> {
+  if (!(Number.isFinite(weight) && weight > 0 && weight < 1)) {
+    throw new InvalidRequestError('"weight" must be a number between 0 and 1 (exclusive)', 'weight');
+  }
+  const sticky = options.stickyHeader?.toLowerCase();
+  if (sticky !== undefined && !/^[a-z0-9-]{1,64}$/.test(sticky)) {
+    throw new InvalidRequestError('"stickyHeader" must be an HTTP header name', 'stickyHeader');
+  }
+  return changeAlias(model, alias, actor, options, async (latest) => {
+    if (!latest) {
+      throw new ConflictError(`${alias} of ${model} points at no version; promote one before a canary`);
+    }
+    if (latest.state.version === canary) {
+      throw new ConflictError(`v${canary} already holds ${alias}; a canary must be another version`);
+    }
+    await requireServable(model, canary);
+    return {
+      action: 'canary',
+      state: {
+        version: latest.state.version,
+        canary: { version: canary, weight },
+        ...(sticky === undefined ? {} : { stickyHeader: sticky }),
+      },
+    };
+  });
+}
+
+/** Puts an alias back where it was before its newest change that was not undone already. */
+export function rollback(
+  model: string,
+  alias: string,
+  actor: Actor,
+  options: AliasChangeOptions = {},
+): Promise<AliasEntry> {
+  return changeAlias(model, alias, actor, options, async (_latest, history) => {
+    const target = rollbackTarget(history);
+    if (!target) throw new ConflictError(`${alias} of ${model} has no earlier state to roll back to`);
+    for (const version of aliasVersions(target.state)) await requireServable(model, version);
+    return { action: 'rollback', state: target.state, undoes: target.undoes };
+  });
+}
+
+async function changeAlias(
+  model: string,
+  alias: string,
+  actor: Actor,
+  options: AliasChangeOptions,
+  decide: (
+    latest: AliasEntry | undefined,
+    history: AliasEntry[],
+  ) => Promise<Pick<AliasEntry, 'action' | 'state' | 'undoes'>>,
+): Promise<AliasEntry> {
+  if (!NAME_PATTERN.test(model)) throw new InvalidRequestError(`"${model}" is not a model name`, 'model');
+  if (!ALIAS_PATTERN.test(alias)) {
+    throw new InvalidRequestError(
+      `"${alias}" is not an alias name (lowercase letters, digits, - and _, starting with a letter)`,
+      'alias',
+    );
+  }
+  const history = await aliasHistory(model, alias);
+  const latest = history.at(-1);
+  const revision = latest?.revision ?? 0;
+  if (options.expectedRevision !== undefined && options.expectedRevision !== revision) {
+    throw new ConflictError(
+      `${alias} of ${model} is at revision ${revision} (${describeAlias(latest?.state)}), ` +
+        `not ${options.expectedRevision}: it changed since you read it`,
+    );
+  }
+  const change = await decide(latest, history);
+  return appendEntry<AliasEntry>({
+    model,
+    kind: 'alias',
+    alias,
+    revision: revision + 1,
+    action: change.action,
+    state: change.state,
+    ...(latest ? { previous: latest.state } : {}),
+    ...(change.undoes === undefined ? {} : { undoes: change.undoes }),
+    ...actor,
+    at: entryTime(latest),
+  });
+}
+
+async function requireServable(model: string, version: number): Promise<void> {
+  const found = await requireModelVersion(model, version);
+  if (!servable(found.status)) throw new ConflictError(`v${version} of ${model} is ${found.status}`);
+}
+
+// ---- the audit log ----------------------------------------------------------------------------------------
+
+/** Every change of a model's aliases and statuses, in time order. */
+export async function auditLog(model: string): Promise<AuditEntry[]> {
+  const entries = await queryPrefix<AuditEntry & { sk?: string }>(model, MODEL_KEYS.auditPrefix);
+  return entries
+    .map(({ sk: _sk, ...entry }) => entry as AuditEntry)
+    .sort((a, b) => a.at.localeCompare(b.at) || a.revision - b.revision);
+}
+
+/** Appends an entry; a lost race (the revision exists) is a ConflictError and writes nothing. */
+async function appendEntry<T extends AuditEntry>(entry: T): Promise<T> {
+  const sk =
+    entry.kind === 'alias'
+      ? MODEL_KEYS.aliasEntry(entry.alias, entry.revision)
+      : MODEL_KEYS.statusEntry(entry.version, entry.revision);
+  try {
+    await db().send(
+      new PutCommand({
+        TableName: table(),
+        Item: { ...entry, sk },
+        ConditionExpression: 'attribute_not_exists(sk)',
+      }),
+    );
+    return entry;
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    const subject =
+      entry.kind === 'alias' ? `${entry.alias} of ${entry.model}` : `v${entry.version} of ${entry.model}`;
+    throw new ConflictError(
+      `another change of ${subject} landed first (revision ${entry.revision}); read it and try again`,
+      { cause: error },
+    );
+  }
+}
+
+async function queryPrefix<T>(model: string, prefix: string): Promise<T[]> {
+  const items: T[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db().send(
+      new QueryCommand({
+        TableName: table(),
+        KeyConditionExpression: 'model = :model AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':model': model, ':prefix': prefix },
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    for (const item of out.Items ?? []) items.push(item as T);
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return items;
+}
+
+// ---- approvals --------------------------------------------------------------------------------------------
+
+/** A pipeline waiting for a person: the Step Functions task token that resumes it. */
+export interface ApprovalRecord {
+  readonly model: string;
+  readonly version: number;
+  readonly runId: string;
+  readonly taskToken: string;
+  readonly reason: string;
+  readonly requestedAt: string;
+  readonly resolvedAt?: string;
+}
+
+export async function putApproval(record: Omit<ApprovalRecord, 'resolvedAt'>): Promise<void> {
+  await db().send(
+    new PutCommand({ TableName: table(), Item: { ...record, sk: MODEL_KEYS.approval(record.version) } }),
+  );
+}
+
+export async function getApproval(model: string, version: number): Promise<ApprovalRecord | undefined> {
+  const out = await db().send(
+    new GetCommand({
+      TableName: table(),
+      Key: { model, sk: MODEL_KEYS.approval(version) },
+      ConsistentRead: true,
+    }),
+  );
+  return out.Item as ApprovalRecord | undefined;
+}
+
+/** Marks an approval answered, once: a second answer is a ConflictError. */
+export async function resolveApproval(model: string, version: number): Promise<void> {
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: table(),
+        Key: { model, sk: MODEL_KEYS.approval(version) },
+        UpdateExpression: 'SET resolvedAt = :now',
+        ConditionExpression: 'attribute_exists(sk) AND attribute_not_exists(resolvedAt)',
+        ExpressionAttributeValues: { ':now': new Date().toISOString() },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+    throw new ConflictError(`v${version} of ${model} has no pending approval`, { cause: error });
+  }
+}

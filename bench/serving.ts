@@ -1,0 +1,341 @@
+/**
+ * Serving on the local platform, against targets:
+ * - throughput and latency of `POST /v1/models/iris:predict` (one instance per request, API key checked, the
+ *   local API gateway and the predict handler in this process with the emulators), against a peer — a bare
+ *   `node:http` server that reads the body and answers a fixed JSON (bench/serving-peer.ts, its own process).
+ *   Both under the same autocannon load (50 connections, after a 2 s warm-up), generated from a child process
+ *   (bench/serving-load.ts) so that each server has its process's event loop to itself: the platform shares
+ *   this one only with its own emulators (idle but for the handler's registry reads and its data capture, 10%
+ *   of requests), the peer with nothing.
+ *   Targets: platform/peer req/s ≥ 0.6, platform p99 ≤ 20 ms.
+ * - cold start: a fresh Node process that loads the predict handler — the esbuild bundle as deployed, and
+ *   handler.ts through tsx — and answers one REST proxy event against this platform. Time from spawn to the
+ *   answer (seen here) and from the child's process start (`performance.now()` there); medians of 3. Target
+ *   (the bundle, spawn → answer) ≤ 300 ms. The model comes from the local emulators, not over a network. The
+ *   bundle is the arm64 one measured below: its JavaScript runs anywhere, and sharp loads only for images.
+ * - the predict bundle's zipped size as bench/bundles.ts counts it (arm64, sharp included). Target ≤ 5 MB.
+ * Exits 0 when targets are missed, non-zero when something fails to run.
+ *
+ *   npm run bench:serving -- [seconds]       (or BENCH_SECONDS; default 30)
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { deflateRawSync } from 'node:zlib';
+import { App, type CfnResource, Stack } from 'aws-cdk-lib';
+import { API, ENV } from '../core/contract.ts';
+import { REPO_ROOT } from '../core/repo.ts';
+import { NimbusFunction } from '../infra/function.ts';
+import { type LocalEndpoints, platformEnvironment, startLocalPlatform } from '../local/platform.ts';
+import { PlatformClient } from '../test/helpers.ts';
+import type { LoadOptions, LoadResult } from './serving-load.ts';
+
+const SECONDS = Number(process.argv[2] ?? process.env.BENCH_SECONDS ?? 30);
+if (!(SECONDS > 0)) throw new Error(`the duration must be a positive number of seconds, not ${SECONDS}`);
+const CONNECTIONS = 50;
+const WARMUP_SECONDS = 2;
+const COLD_RUNS = 3;
+const TARGETS = { ratio: 0.6, p99Ms: 20, coldStartMs: 300, bundleMb: 5 } as const;
+
+const MODEL = 'iris';
+const instance = { sepal_length: 6.1, sepal_width: 2.8, petal_length: 4.7, petal_width: 1.2 };
+const body = JSON.stringify({ instances: [instance] });
+const bench = join(REPO_ROOT, 'bench');
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+/** autocannon's latency histogram counts whole milliseconds. */
+const wholeMs = (value: number) => `${value.toFixed(0)} ms`;
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+
+/** The predict bundle as `cdk synth` builds it (bench/bundles.ts's way): for Lambda's arm64, sharp included. */
+function buildPredictBundle(outdir: string): string {
+  process.env.CDK_VALIDATION = 'false';
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new Stack(app, 'Serving');
+  const fn = new NimbusFunction(stack, 'predict', { dir: 'predict' });
+  const template = app.synth().getStackByName('Serving').template as {
+    Resources: Record<string, { Metadata?: Record<string, string> }>;
+  };
+  const logicalId = stack.resolve((fn.function.node.defaultChild as CfnResource).logicalId) as string;
+  const asset = template.Resources[logicalId]?.Metadata?.['aws:asset:path'];
+  if (!asset) throw new Error('the predict function has no bundled asset');
+  return join(outdir, asset);
+}
+
+/** Sizes as bench/bundles.ts counts them: zipped is raw deflate per file plus 100 bytes of zip headers. */
+function bundleSizes(dir: string) {
+  let unzipped = 0;
+  let zipped = 0;
+  let code = 0;
+  for (const file of readdirSync(dir, { recursive: true }) as string[]) {
+    if (!statSync(join(dir, file)).isFile()) continue;
+    const bytes = readFileSync(join(dir, file));
+    const deflated = deflateRawSync(bytes, { level: 9 }).byteLength + 100;
+    unzipped += bytes.byteLength;
+    zipped += deflated;
+    if (!file.endsWith('.map')) code += deflated;
+  }
+  return { unzipped, zipped, code };
+}
+
+/** Runs bench/serving-load.ts (autocannon) against `url` and checks that every answer was a 2xx. */
+async function load(name: string, url: string, headers: Record<string, string>): Promise<LoadResult> {
+  const options: LoadOptions = {
+    url,
+    headers,
+    body,
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    warmupSeconds: WARMUP_SECONDS,
+  };
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', join(bench, 'serving-load.ts'), JSON.stringify(options)],
+    { encoding: 'utf8', timeout: (SECONDS + WARMUP_SECONDS + 60) * 1000, maxBuffer: 1024 * 1024 },
+  );
+  const result = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as LoadResult;
+  if (result.non2xx > 0 || result.errors > 0 || result.ok === 0) {
+    const sample = await fetch(url, { method: 'POST', headers, body }).then(
+      async (response) => `${response.status} ${(await response.text()).slice(0, 300)}`,
+      (error: unknown) => String(error),
+    );
+    throw new Error(
+      `${name}: ${result.ok} 2xx, ${result.non2xx} non-2xx, ${result.errors} errors ` +
+        `(${result.timeouts} timeouts) under load; one request now answers: ${sample}`,
+    );
+  }
+  return result;
+}
+
+/** Starts bench/serving-peer.ts; resolves with its URL and a stop function. */
+async function startPeer(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(bench, 'serving-peer.ts')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString('utf8');
+      const line = out.split('\n')[0];
+      if (out.includes('\n') && line) resolve((JSON.parse(line) as { url: string }).url);
+    });
+    child.once('exit', (code) => reject(new Error(`the peer exited (${code}) before listening`)));
+  });
+  return {
+    url,
+    async stop() {
+      child.stdin.end();
+      const timer = setTimeout(() => child.kill(), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+interface ColdStart {
+  /** Parent's clock: spawn → the answer's line on stdout. */
+  readonly spawnToAnswer: number;
+  /** Child's clock (`performance.now()`, from its process start): to the script's first line, to the module loaded, to the answer. */
+  readonly booted: number;
+  readonly loaded: number;
+  readonly answered: number;
+}
+
+/**
+ * One fresh Node process that loads the handler (`load`: a JS expression) and answers one predict event,
+ * pointed at the platform as a deployed function is (NIMBUS_TF_BACKEND=wasm; no data capture, so that
+ * nothing but the answer is timed).
+ */
+async function coldStart(args: string[], load: string, endpoints: LocalEndpoints): Promise<ColdStart> {
+  const event = {
+    resource: '/v1/models/{proxy+}',
+    path: API.predictPath(MODEL),
+    httpMethod: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    isBase64Encoded: false,
+    requestContext: { requestId: 'cold-start' },
+  };
+  const script = `const booted = performance.now();
+    (async () => {
+      const fn = await ${load};
+      const loaded = performance.now();
+      const result = await fn.handler(${JSON.stringify(event)});
+      const answered = performance.now();
+      process.stdout.write(JSON.stringify({ statusCode: result.statusCode, body: result.body, booted, loaded, answered }) + '\\n');
+      process.exit(0);
+    })().catch((error) => { console.error(error); process.exit(1); });`;
+  // An extra CA bundle in the environment (read at every Node start; 100 ms on some machines) is none of
+  // Lambda's, and the handler speaks plain HTTP to the emulators.
+  const { NODE_EXTRA_CA_CERTS: _caBundle, ...inherited } = process.env;
+  const started = performance.now();
+  const child = spawn(process.execPath, [...args, '-e', script], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...inherited,
+      ...platformEnvironment(endpoints),
+      NODE_PATH: join(REPO_ROOT, 'node_modules'),
+      [ENV.tfBackend]: 'wasm',
+      [ENV.captureRate]: '0',
+    },
+  });
+  let out = '';
+  let err = '';
+  let answeredAt = 0;
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString('utf8');
+    if (!answeredAt && out.includes('\n')) answeredAt = performance.now();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString('utf8');
+  });
+  const timer = setTimeout(() => child.kill(), 60_000);
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearTimeout(timer);
+  if (code !== 0 || !answeredAt) throw new Error(`cold start failed (exit ${code}): ${err.slice(-1000)}`);
+  const answer = JSON.parse(out) as Omit<ColdStart, 'spawnToAnswer'> & { statusCode: number; body: string };
+  if (answer.statusCode !== 200) throw new Error(`cold start answered ${answer.statusCode}: ${answer.body}`);
+  return {
+    spawnToAnswer: answeredAt - started,
+    booted: answer.booted,
+    loaded: answer.loaded,
+    answered: answer.answered,
+  };
+}
+
+const outdir = mkdtempSync(join(tmpdir(), 'nimbus-bench-serving-cdk-'));
+const dataDir = mkdtempSync(join(tmpdir(), 'nimbus-bench-serving-'));
+let stopPlatform: (() => Promise<void>) | undefined;
+let stopPeer: (() => Promise<void>) | undefined;
+try {
+  // The bundle first: synth blocks the event loop (esbuild, npm install of sharp), the platform is not up yet.
+  const bundleDir = buildPredictBundle(outdir);
+  const sizes = bundleSizes(bundleDir);
+
+  const platform = await startLocalPlatform({
+    dataDir,
+    ports: { s3: 0, dynamodb: 0, api: 0, stepFunctions: 0 },
+  });
+  const client = new PlatformClient(platform.endpoints);
+  stopPlatform = async () => {
+    client.destroy();
+    await platform.stop();
+  };
+  const { endpoints } = platform;
+  const headers = { 'content-type': 'application/json', [API.apiKeyHeader]: endpoints.apiKey };
+  const predictUrl = `${endpoints.api}${API.predictPath(MODEL)}`;
+
+  await client.upload(`datasets/${MODEL}/iris.csv`, readFileSync(join(REPO_ROOT, 'examples', 'iris.csv')));
+  const [run] = await client.waitForRuns(MODEL, 1, 180_000);
+  if (run?.status !== 'SUCCEEDED') throw new Error(`the iris run did not succeed: ${run?.reason}`);
+  for (const deadline = Date.now() + 30_000; ; ) {
+    const response = await fetch(predictUrl, { method: 'POST', headers, body });
+    const text = await response.text();
+    if (response.status === 200) break;
+    if (Date.now() > deadline) throw new Error(`iris not served after its run: ${response.status} ${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+
+  // Cold starts while the machine is otherwise quiet.
+  const variants = [
+    {
+      name: 'bundle (esbuild, as deployed)',
+      args: [],
+      load: `require(${JSON.stringify(join(bundleDir, 'index.js'))})`,
+    },
+    {
+      name: 'handler.ts via tsx',
+      args: ['--import', 'tsx'],
+      load: `import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'functions', 'predict', 'handler.ts')).href)})`,
+    },
+  ];
+  const cold = [];
+  for (const variant of variants) {
+    const runs: ColdStart[] = [];
+    for (let i = 0; i < COLD_RUNS; i++) runs.push(await coldStart(variant.args, variant.load, endpoints));
+    cold.push({
+      name: variant.name,
+      spawnToAnswer: median(runs.map((r) => r.spawnToAnswer)),
+      answered: median(runs.map((r) => r.answered)),
+      booted: median(runs.map((r) => r.booted)),
+      load: median(runs.map((r) => r.loaded - r.booted)),
+      firstCall: median(runs.map((r) => r.answered - r.loaded)),
+    });
+  }
+
+  const load1 = loadavg()[0] ?? 0;
+  const ours = await load('platform', predictUrl, headers);
+  const peer = await startPeer();
+  stopPeer = peer.stop;
+  const theirs = await load('peer', peer.url, headers);
+
+  const ratio = ours.requestsPerSecond / theirs.requestsPerSecond;
+  const bundleCold = cold[0]?.spawnToAnswer ?? Number.NaN;
+  console.log(
+    `Serving iris (MLP, 4 features, 3 classes), one instance per request: autocannon, ${CONNECTIONS} connections, ` +
+      `${SECONDS} s after a ${WARMUP_SECONDS} s warm-up, from its own process; tfjs wasm; latency in whole ms`,
+  );
+  console.log(
+    `  this machine: ${availableParallelism()} CPUs, load average ${load1.toFixed(2)} before the runs`,
+  );
+  console.log(
+    `  ${'server'.padEnd(44)} ${'req/s'.padStart(8)} ${'p50'.padStart(9)} ${'p99'.padStart(9)} ${'2xx'.padStart(9)}`,
+  );
+  for (const [name, r] of [
+    [`platform: POST ${API.predictPath(MODEL)}`, ours],
+    ['peer: bare node:http, fixed JSON (own process)', theirs],
+  ] as const) {
+    console.log(
+      `  ${name.padEnd(44)} ${r.requestsPerSecond.toFixed(0).padStart(8)} ${wholeMs(r.p50).padStart(9)} ` +
+        `${wholeMs(r.p99).padStart(9)} ${String(r.ok).padStart(9)}`,
+    );
+  }
+  console.log(`  ratio platform/peer ${ratio.toFixed(2)}`);
+  console.log(`Cold start: fresh process → first prediction (medians of ${COLD_RUNS}; model from local S3)`);
+  console.log(
+    `  ${'predict handler'.padEnd(32)} ${'spawn→answer'.padStart(13)} ${'start→answer'.padStart(13)} ` +
+      `${'node boot'.padStart(10)} ${'import'.padStart(9)} ${'1st call'.padStart(9)}`,
+  );
+  for (const c of cold) {
+    console.log(
+      `  ${c.name.padEnd(32)} ${ms(c.spawnToAnswer).padStart(13)} ${ms(c.answered).padStart(13)} ` +
+        `${ms(c.booted).padStart(10)} ${ms(c.load).padStart(9)} ${ms(c.firstCall).padStart(9)}`,
+    );
+  }
+  console.log(
+    `Predict bundle (arm64, sharp included): ${mb(sizes.zipped)} zipped, ${mb(sizes.code)} zipped code only ` +
+      `(no source maps), ${mb(sizes.unzipped)} unzipped`,
+  );
+  console.log('Targets');
+  const targets: [string, string, boolean][] = [
+    [`throughput platform/peer ≥ ${TARGETS.ratio}`, ratio.toFixed(2), ratio >= TARGETS.ratio],
+    [`platform p99 latency ≤ ${TARGETS.p99Ms} ms`, wholeMs(ours.p99), ours.p99 <= TARGETS.p99Ms],
+    [
+      `cold start, bundle spawn→answer ≤ ${TARGETS.coldStartMs} ms`,
+      ms(bundleCold),
+      bundleCold <= TARGETS.coldStartMs,
+    ],
+    [
+      `predict bundle zipped ≤ ${TARGETS.bundleMb} MB`,
+      mb(sizes.zipped),
+      sizes.zipped <= TARGETS.bundleMb * 1024 * 1024,
+    ],
+  ];
+  for (const [name, value, ok] of targets) {
+    console.log(`  ${name.padEnd(44)} ${value.padStart(10)}  ${verdict(ok)}`);
+  }
+} catch (error) {
+  console.error('bench:serving failed:', error);
+  process.exitCode = 1;
+} finally {
+  await stopPeer?.();
+  await stopPlatform?.();
+  rmSync(outdir, { recursive: true, force: true });
+  rmSync(dataDir, { recursive: true, force: true });
+}

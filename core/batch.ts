@@ -1,0 +1,62 @@
+/**
+ * Batch prediction: a CSV of feature rows in, the same rows with their predictions out. A row that does not
+ * fit the model's input contract gets an `error` cell naming the column, and the rest of the file goes on.
+ */
+import type { TypedRow } from './dataset.ts';
+import type { InputSchema, Prediction } from './serving.ts';
+
+/** The output header: the input's columns, then the prediction's. */
+export function outputHeader(inputHeader: readonly string[], schema: InputSchema): string[] {
+  const answer =
+    schema.task === 'regression'
+      ? ['prediction']
+      : ['prediction', ...schema.classes.map((c) => `probability_${c}`)];
+  return [...inputHeader, ...answer, 'error'];
+}
+
+/** Checks the header: every feature must be a column (the label and other columns are carried along). */
+export function checkHeader(header: readonly string[], schema: InputSchema): void {
+  const missing = schema.features.map((f) => f.name).filter((name) => !header.includes(name));
+  if (missing.length > 0) {
+    throw new Error(
+      `the file has no column ${missing.map((m) => JSON.stringify(m)).join(', ')}; the model needs ${schema.features.map((f) => f.name).join(', ')}`,
+    );
+  }
+}
+
+/** One CSV record → typed row, or why it cannot be predicted. Empty cells are unknown values (imputed). */
+export function batchRow(
+  schema: InputSchema,
+  header: readonly string[],
+  cells: readonly string[],
+): { row: TypedRow } | { error: string } {
+  if (cells.length !== header.length) {
+    return { error: `the row has ${cells.length} fields, the header has ${header.length}` };
+  }
+  const row: TypedRow = {};
+  for (const feature of schema.features) {
+    const raw = (cells[header.indexOf(feature.name)] ?? '').trim();
+    if (raw === '') {
+      row[feature.name] = null;
+      continue;
+    }
+    if (feature.type === 'numeric') {
+      const value = Number(raw);
+      if (!Number.isFinite(value))
+        return { error: `${feature.name}: ${JSON.stringify(raw)} is not a finite number` };
+      row[feature.name] = value;
+    } else {
+      if (feature.unknown === 'error' && !feature.categories.includes(raw)) {
+        return { error: `${feature.name}: ${JSON.stringify(raw)} is a category this model never saw` };
+      }
+      row[feature.name] = raw;
+    }
+  }
+  return { row };
+}
+
+/** The prediction's cells, in `outputHeader`'s order. */
+export function predictionCells(prediction: Prediction, schema: InputSchema): string[] {
+  if ('value' in prediction) return [String(prediction.value)];
+  return [prediction.label, ...schema.classes.map((c) => String(prediction.probabilities[c] ?? 0))];
+}

@@ -1,0 +1,71 @@
+/**
+ * Gate and WaitForApproval.
+ *
+ * - Gate (after RegisterModel): the challenger against the version that holds `production`, by the gate of
+ *   the dataset's manifest or else the platform's (`NIMBUS_GATE`): not worse than the champion by more than
+ *   `maxRegression` on `metric`. Says whether a person must approve (`approval: 'manual'`).
+ * - WaitForApproval (a `.waitForTaskToken` task): records the task token on the version, so that the registry
+ *   API's approve or reject resumes the pipeline. The pipeline waits until then (or its timeout).
+ * Input: PipelineState (Gate) or ApprovalRequest (WaitForApproval). Output: GateResult, or nothing.
+ */
+import { currentAlias, getModelVersion, putApproval } from '../../aws/models.ts';
+import { updateRun } from '../../aws/registry.ts';
+import { ENV, PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { ConfigurationError } from '../../core/errors.ts';
+import type { ApprovalRequest, GateResult, PipelineState } from '../../core/pipeline.ts';
+import { DEFAULT_GATE, decideGate, type GateSpec, parseGateSpec } from '../../core/registry.ts';
+import { createLogger } from '../logger.ts';
+
+const logger = createLogger('gate');
+
+export async function handler(input: PipelineState | ApprovalRequest): Promise<GateResult | undefined> {
+  if ('taskToken' in input) {
+    await requestApproval(input);
+    return undefined;
+  }
+  return gate(input);
+}
+
+async function gate(state: PipelineState): Promise<GateResult> {
+  const { model, evaluation, dataset } = state;
+  if (!model || !evaluation || !dataset || dataset.skip) {
+    throw new Error('Gate needs $.dataset, $.model and $.evaluation');
+  }
+  logger.appendKeys({ runId: state.runId });
+  const spec = dataset.manifest?.gate ?? platformGate();
+  const alias = await currentAlias(model.model, PRODUCTION_ALIAS);
+  const champion = alias ? await getModelVersion(model.model, alias.state.version) : undefined;
+  const decision = decideGate({ version: model.version, metrics: evaluation }, champion, spec);
+  await updateRun(state.runId, { step: 'Gate' });
+  logger.info('gate decided', { ...decision, approval: spec.approval, champion: champion?.version });
+  return {
+    ...decision,
+    approval: spec.approval,
+    maxRegression: spec.maxRegression,
+    ...(champion ? { champion: champion.version } : {}),
+  };
+}
+
+async function requestApproval(request: ApprovalRequest): Promise<void> {
+  logger.appendKeys({ runId: request.runId });
+  await putApproval({
+    model: request.model.model,
+    version: request.model.version,
+    runId: request.runId,
+    taskToken: request.taskToken,
+    reason: request.gate.reason,
+    requestedAt: new Date().toISOString(),
+  });
+  await updateRun(request.runId, { step: 'WaitForApproval' });
+  logger.info('waiting for approval', { model: request.model.model, version: request.model.version });
+}
+
+function platformGate(): GateSpec {
+  const raw = process.env[ENV.gate];
+  if (!raw) return DEFAULT_GATE;
+  try {
+    return parseGateSpec(JSON.parse(raw));
+  } catch (error) {
+    throw new ConfigurationError(`${ENV.gate} is not a gate: ${(error as Error).message}`);
+  }
+}

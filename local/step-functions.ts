@@ -1,0 +1,102 @@
+/**
+ * The local stand-in for the Step Functions API's task-token calls (SendTaskSuccess, SendTaskFailure,
+ * SendTaskHeartbeat), over the same JSON protocol the AWS SDK speaks, so the registry API's handler answers a
+ * waiting pipeline with the same SDK call locally and in AWS. `aws-local-stepfunctions` has no
+ * `.waitForTaskToken`: the local pipeline waits on `TaskTokens.wait` instead.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+type Settle = { resolve: (output: unknown) => void; reject: (error: Error) => void };
+
+export class TaskTokens {
+  private readonly waiting = new Map<string, Settle>();
+
+  /** Resolves with the output a SendTaskSuccess carries; rejects, named by its `error`, on SendTaskFailure. */
+  wait(token: string): Promise<unknown> {
+    return new Promise((resolve, reject) => this.waiting.set(token, { resolve, reject }));
+  }
+
+  /** Tasks still waiting. */
+  get pending(): number {
+    return this.waiting.size;
+  }
+
+  /** Fails every waiting task (the platform is stopping). */
+  abandon(reason: string): void {
+    for (const [token, settle] of this.waiting) {
+      this.waiting.delete(token);
+      settle.reject(Object.assign(new Error(reason), { name: 'States.TaskFailed' }));
+    }
+  }
+
+  /** One API call; returns the HTTP status and the JSON answer. */
+  call(target: string, input: Record<string, unknown>): { status: number; body: unknown } {
+    const action = target.replace(/^AWSStepFunctions\./, '');
+    const token = typeof input.taskToken === 'string' ? input.taskToken : '';
+    const settle = this.waiting.get(token);
+    if (!['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'].includes(action)) {
+      return {
+        status: 400,
+        body: { __type: 'UnknownOperationException', message: `${action} is not emulated` },
+      };
+    }
+    if (!settle) {
+      return { status: 400, body: { __type: 'TaskDoesNotExist', message: 'Task does not exist anymore' } };
+    }
+    if (action === 'SendTaskSuccess') {
+      let output: unknown;
+      try {
+        output = JSON.parse(String(input.output ?? 'null'));
+      } catch {
+        return { status: 400, body: { __type: 'InvalidOutput', message: 'output is not JSON' } };
+      }
+      this.waiting.delete(token);
+      settle.resolve(output);
+    } else if (action === 'SendTaskFailure') {
+      this.waiting.delete(token);
+      const error = new Error(String(input.cause ?? ''));
+      error.name = String(input.error ?? 'States.TaskFailed');
+      settle.reject(error);
+    }
+    return { status: 200, body: {} };
+  }
+}
+
+export interface LocalStepFunctionsApi {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Serves `tokens` on 127.0.0.1 (`AWS_ENDPOINT_URL_SFN`). */
+export async function startStepFunctionsApi(
+  tokens: TaskTokens,
+  port: number,
+): Promise<LocalStepFunctionsApi> {
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+    let input: Record<string, unknown> = {};
+    try {
+      input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+    } catch {
+      // answered as an unknown task below
+    }
+    const answer = tokens.call(String(req.headers['x-amz-target'] ?? ''), input);
+    res.writeHead(answer.status, { 'Content-Type': 'application/x-amz-json-1.0' });
+    res.end(JSON.stringify(answer.body));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  const { port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${bound}`,
+    stop: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
