@@ -2,7 +2,13 @@
 import type * as tf from '@tensorflow/tfjs';
 import { ARTIFACTS } from '../core/contract.ts';
 import { combinePredictions, type EnsembleManifest } from '../core/ensemble.ts';
-import { deserializeModel, type ModelFiles, predictProbabilities, serializeModel } from '../core/model.ts';
+import {
+  denseForward,
+  deserializeModel,
+  type ModelFiles,
+  predictProbabilities,
+  serializeModel,
+} from '../core/model.ts';
 import type { AnyPreprocessor } from '../core/preprocess.ts';
 import type { ImageInputSchema, InputSchema } from '../core/serving.ts';
 import { getBytes, getBytesIfExists, getJson, putBytes, putJson } from './object-store.ts';
@@ -36,18 +42,19 @@ export async function loadPredictor(bucket: string, prefix: string): Promise<Pre
   const manifestBytes = await getBytesIfExists(bucket, prefix + ARTIFACTS.ensemble);
   if (!manifestBytes) {
     const model = await loadModel(bucket, prefix);
-    return { members: 1, predict: (x) => predictProbabilities(model, x), dispose: () => model.dispose() };
+    return { members: 1, predict: forward(model), dispose: () => model.dispose() };
   }
   const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as EnsembleManifest;
   const models = await Promise.all(
     manifest.members.map((member) => loadModel(bucket, prefix + member.folder)),
   );
+  const forwards = models.map(forward);
   return {
     members: models.length,
     predict: (x) =>
       combinePredictions(
         manifest.method,
-        models.map((model) => predictProbabilities(model, x)),
+        forwards.map((predict) => predict(x)),
       ),
     dispose: () => {
       for (const model of models) model.dispose();
@@ -81,4 +88,9 @@ export function loadServable(bucket: string, prefix: string): Promise<ServableMo
     cache.set(key, entry);
   }
   return entry;
+}
+
+/** A dense model's plain-JS forward pass (core/model.ts `denseForward`), else tfjs. */
+function forward(model: tf.LayersModel): (x: Float32Array) => number[][] {
+  return denseForward(model) ?? ((x) => predictProbabilities(model, x));
 }

@@ -279,7 +279,7 @@ try {
   const bundleCold = cold[0]?.spawnToAnswer ?? Number.NaN;
   console.log(
     `Serving iris (MLP, 4 features, 3 classes), one instance per request: autocannon, ${CONNECTIONS} connections, ` +
-      `${SECONDS} s after a ${WARMUP_SECONDS} s warm-up, from its own process; tfjs wasm; latency in whole ms`,
+      `${SECONDS} s after a ${WARMUP_SECONDS} s warm-up, from its own process; a dense model runs as a plain-JS forward pass (tfjs loads on wasm); latency in whole ms`,
   );
   console.log(
     `  this machine: ${availableParallelism()} CPUs, load average ${load1.toFixed(2)} before the runs`,

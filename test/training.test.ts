@@ -7,7 +7,9 @@ import {
   augment,
   buildCnn,
   buildMlp,
+  denseForward,
   type LabelledData,
+  predictProbabilities,
   selectBackend,
   smote,
   trainClassifier,
@@ -56,6 +58,32 @@ describe('the training loop', () => {
       return history;
     };
     assert.deepEqual(await cnn(), await cnn());
+  });
+
+  it('serves a dense model by a plain-JS forward pass that agrees with tfjs (classifier and regressor)', async () => {
+    const data = blobs(60, 40, 3);
+    for (const task of ['classification', 'regression'] as const) {
+      const model = buildMlp(4, 2, { ...DEFAULT_MLP, hiddenUnits: [16, 8], dropout: 0.2, epochs: 3 }, task);
+      await trainClassifier(model, data, undefined, { ...DEFAULT_MLP, epochs: 3 });
+      const forward = denseForward(model);
+      assert.ok(forward, 'an MLP has a plain-JS forward pass');
+      const expected = predictProbabilities(model, data.x);
+      const actual = forward(data.x);
+      assert.equal(actual.length, 100);
+      for (const [i, row] of actual.entries()) {
+        for (const [j, value] of row.entries()) {
+          assert.ok(Math.abs(value - (expected[i]?.[j] ?? Number.NaN)) < 1e-5, `${task} ${i},${j}`);
+        }
+      }
+      model.dispose();
+    }
+    const cnn = buildCnn([8, 8, 1], 2, {
+      ...DEFAULT_CNN,
+      blockFilters: [4],
+      denseUnits: [8],
+    });
+    assert.equal(denseForward(cnn), undefined, 'a CNN stays on tfjs');
+    cnn.dispose();
   });
 
   it('adds L2 weight decay to the loss when asked, and only then', async () => {
