@@ -6,15 +6,20 @@
  *
  *   npm run bench:bundles
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
-import { FUNCTIONS } from '../core/contract.ts';
+import { BATCH_FUNCTION_DIR, FUNCTIONS } from '../core/contract.ts';
 import { NimbusFunction } from '../infra/function.ts';
+import { bundleSizes } from './bundle-size.ts';
 
-const functions = [...Object.values(FUNCTIONS).map((fn) => fn.dir), 'predict'];
+const functions = [
+  ...Object.values(FUNCTIONS).map((fn) => fn.dir),
+  'predict',
+  'registry',
+  BATCH_FUNCTION_DIR,
+];
 const outdir = mkdtempSync(join(tmpdir(), 'nimbus-bundles-'));
 process.env.CDK_VALIDATION = 'false';
 const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
@@ -37,17 +42,7 @@ for (const fn of built) {
     (fn.construct.function.node.defaultChild as CfnResource).logicalId,
   ) as string;
   const dir = join(outdir, template.Resources[logicalId]?.Metadata?.['aws:asset:path'] ?? '');
-  let unzipped = 0;
-  let zipped = 0;
-  let code = 0;
-  for (const file of readdirSync(dir, { recursive: true }) as string[]) {
-    if (!statSync(join(dir, file)).isFile()) continue;
-    const bytes = readFileSync(join(dir, file));
-    const deflated = deflateRawSync(bytes, { level: 9 }).byteLength + 100;
-    unzipped += bytes.byteLength;
-    zipped += deflated;
-    if (!file.endsWith('.map')) code += deflated;
-  }
+  const { unzipped, zipped, code } = bundleSizes(dir);
   console.log(
     `  ${fn.dir.padEnd(18)} ${kb(unzipped).padStart(10)} ${kb(zipped).padStart(10)} ${kb(code).padStart(10)}`,
   );

@@ -19,18 +19,18 @@
  *   npm run bench:serving -- [seconds]       (or BENCH_SECONDS; default 30)
  */
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { deflateRawSync } from 'node:zlib';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import { API, ENV } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { NimbusFunction } from '../infra/function.ts';
 import { type LocalEndpoints, platformEnvironment, startLocalPlatform } from '../local/platform.ts';
 import { PlatformClient } from '../test/helpers.ts';
+import { bundleSizes } from './bundle-size.ts';
 import type { LoadOptions, LoadResult } from './serving-load.ts';
 
 const SECONDS = Number(process.argv[2] ?? process.env.BENCH_SECONDS ?? 30);
@@ -65,22 +65,6 @@ function buildPredictBundle(outdir: string): string {
   const asset = template.Resources[logicalId]?.Metadata?.['aws:asset:path'];
   if (!asset) throw new Error('the predict function has no bundled asset');
   return join(outdir, asset);
-}
-
-/** Sizes as bench/bundles.ts counts them: zipped is raw deflate per file plus 100 bytes of zip headers. */
-function bundleSizes(dir: string) {
-  let unzipped = 0;
-  let zipped = 0;
-  let code = 0;
-  for (const file of readdirSync(dir, { recursive: true }) as string[]) {
-    if (!statSync(join(dir, file)).isFile()) continue;
-    const bytes = readFileSync(join(dir, file));
-    const deflated = deflateRawSync(bytes, { level: 9 }).byteLength + 100;
-    unzipped += bytes.byteLength;
-    zipped += deflated;
-    if (!file.endsWith('.map')) code += deflated;
-  }
-  return { unzipped, zipped, code };
 }
 
 /** Runs bench/serving-load.ts (autocannon) against `url` and checks that every answer was a 2xx. */
