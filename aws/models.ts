@@ -130,18 +130,23 @@ export async function listModels(): Promise<ModelSummary[]> {
 
 // ---- status -----------------------------------------------------------------------------------------------
 
-async function latestStatus(model: string, version: number): Promise<StatusEntry | undefined> {
+function latestStatus(model: string, version: number): Promise<StatusEntry | undefined> {
+  return newestWithPrefix<StatusEntry>(model, MODEL_KEYS.statusPrefix(version));
+}
+
+/** The newest item under a key prefix (the highest revision), read consistently. */
+async function newestWithPrefix<T>(model: string, prefix: string): Promise<T | undefined> {
   const out = await db().send(
     new QueryCommand({
       TableName: table(),
       KeyConditionExpression: 'model = :model AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':model': model, ':prefix': MODEL_KEYS.statusPrefix(version) },
+      ExpressionAttributeValues: { ':model': model, ':prefix': prefix },
       ScanIndexForward: false,
       Limit: 1,
       ConsistentRead: true,
     }),
   );
-  return out.Items?.[0] as StatusEntry | undefined;
+  return out.Items?.[0] as T | undefined;
 }
 
 /**
@@ -188,18 +193,8 @@ export function aliasHistory(model: string, alias: string): Promise<AliasEntry[]
 }
 
 /** Where an alias points now (its newest entry), read consistently. */
-export async function currentAlias(model: string, alias: string): Promise<AliasEntry | undefined> {
-  const out = await db().send(
-    new QueryCommand({
-      TableName: table(),
-      KeyConditionExpression: 'model = :model AND begins_with(sk, :prefix)',
-      ExpressionAttributeValues: { ':model': model, ':prefix': MODEL_KEYS.aliasPrefix(alias) },
-      ScanIndexForward: false,
-      Limit: 1,
-      ConsistentRead: true,
-    }),
-  );
-  return out.Items?.[0] as AliasEntry | undefined;
+export function currentAlias(model: string, alias: string): Promise<AliasEntry | undefined> {
+  return newestWithPrefix<AliasEntry>(model, MODEL_KEYS.aliasPrefix(alias));
 }
 
 /** The newest entry of every alias of a model. */

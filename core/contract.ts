@@ -24,6 +24,8 @@ export const ENV = {
   gate: 'NIMBUS_GATE',
   /** Share of predictions written to the data capture (0–1). */
   captureRate: 'NIMBUS_CAPTURE_RATE',
+  /** Longest time a captured prediction waits in memory before it is written, in ms (default 10 s). */
+  captureFlushMs: 'NIMBUS_CAPTURE_FLUSH_MS',
   /** How long predict trusts what it read of an alias, in ms (a promotion serves within this). */
   aliasCacheMs: 'NIMBUS_ALIAS_CACHE_MS',
 } as const;

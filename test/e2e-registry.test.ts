@@ -17,7 +17,7 @@ import { localPlatformFixture } from './helpers.ts';
 
 // Every request sees the newest alias (the default trusts it for 1 s), and every capture is written at once.
 process.env[ENV.aliasCacheMs] = '0';
-process.env.NIMBUS_CAPTURE_FLUSH_MS = '0';
+process.env[ENV.captureFlushMs] = '0';
 
 const MODEL = 'flowers';
 const IRIS_LINES = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'), 'utf8')

@@ -50,7 +50,7 @@ const registryTtlMs = Number(process.env[ENV.aliasCacheMs] ?? 1000);
 const capture = new DataCapture({
   bucket: artifactsBucket,
   rate: Number(process.env[ENV.captureRate] ?? 0),
-  ...(process.env.NIMBUS_CAPTURE_FLUSH_MS ? { flushMs: Number(process.env.NIMBUS_CAPTURE_FLUSH_MS) } : {}),
+  ...(process.env[ENV.captureFlushMs] ? { flushMs: Number(process.env[ENV.captureFlushMs]) } : {}),
   onError: (error) => logger.warn('data capture write failed', { error: error as Error }),
 });
 
@@ -96,7 +96,7 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
     const pre = servable.preprocessor;
     let format: RequestFormat = 'rows';
     let instances: readonly unknown[] = [];
-    let x: number[][] | Float32Array[] | Awaited<ReturnType<typeof requestImagesToInput>>;
+    let x: Float32Array;
     if (isImagePreprocessor(pre)) {
       x = await requestImagesToInput(parseImagePredictRequest(body, MAX_INSTANCES), pre.image);
     } else {
@@ -105,7 +105,7 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       instances = parsed.rows;
       x = flatten(parsed.rows.map((row) => transformRow(pre, row)));
     }
-    const outputs = servable.model.predict(x as Parameters<typeof servable.model.predict>[0]);
+    const outputs = servable.model.predict(x);
     const predictions =
       !isImagePreprocessor(pre) && pre.task === 'regression'
         ? toValuePredictions(pre, outputs)
