@@ -79,12 +79,21 @@ export async function copyObject(bucket: string, from: string, to: string): Prom
 }
 
 /**
- * Every object under `prefix`, in key order (all pages). ListObjects (v1), paged by marker = the last key:
+ * Every object under `prefix` (after `options.after`), in key order (all pages). ListObjects (v1), paged by marker = the last key:
  * s3rver's v2 continuation tokens use DES, which OpenSSL 3 no longer offers, so v2 fails past 1,000 keys there.
  */
-export async function listObjects(bucket: string, prefix: string): Promise<{ key: string; etag?: string }[]> {
+export async function listObjects(
+  bucket: string,
+  prefix: string,
+  options: {
+    /** Only keys after this one. */
+    readonly after?: string;
+    /** Stop after about this many keys (whole pages). */
+    readonly limit?: number;
+  } = {},
+): Promise<{ key: string; etag?: string }[]> {
   const objects: { key: string; etag?: string }[] = [];
-  let marker: string | undefined;
+  let marker: string | undefined = options.after;
   for (;;) {
     const page = await s3Client().send(
       new ListObjectsCommand({ Bucket: bucket, Prefix: prefix, ...(marker ? { Marker: marker } : {}) }),
@@ -93,7 +102,9 @@ export async function listObjects(bucket: string, prefix: string): Promise<{ key
       if (object.Key) objects.push({ key: object.Key, ...(object.ETag ? { etag: object.ETag } : {}) });
     }
     const last = page.Contents?.[page.Contents.length - 1]?.Key;
-    if (!page.IsTruncated || !last) return objects;
+    if (!page.IsTruncated || !last || objects.length >= (options.limit ?? Number.POSITIVE_INFINITY)) {
+      return objects;
+    }
     marker = page.NextMarker ?? last;
   }
 }

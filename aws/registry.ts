@@ -121,6 +121,8 @@ export interface RunRecord {
   readonly datasetVersion?: string;
   readonly datasetKey: string;
   readonly step?: string;
+  /** Every step the run entered, in order, with when. */
+  readonly steps?: readonly { readonly name: string; readonly at: string }[];
   readonly reason?: string;
   readonly modelVersion?: number;
   readonly promoted?: boolean;
@@ -144,14 +146,28 @@ export async function createRun(run: Pick<RunRecord, 'runId' | 'dataset' | 'data
   await db().send(
     new PutCommand({
       TableName: tableName('runs'),
-      Item: { ...run, status: 'RUNNING', step: 'RegisterDataset', startedAt: now, updatedAt: now },
+      Item: {
+        ...run,
+        status: 'RUNNING',
+        step: 'RegisterDataset',
+        steps: [{ name: 'RegisterDataset', at: now }],
+        startedAt: now,
+        updatedAt: now,
+      },
       ConditionExpression: 'attribute_not_exists(runId)',
     }),
   );
 }
 
+/** Sets fields of a run; a new `step` is also appended, with the time, to the run's `steps`. */
 export async function updateRun(runId: string, fields: Partial<Omit<RunRecord, 'runId'>>): Promise<void> {
-  await update('runs', { runId }, { ...fields, updatedAt: new Date().toISOString() });
+  const now = new Date().toISOString();
+  await update(
+    'runs',
+    { runId },
+    { ...fields, updatedAt: now },
+    fields.step === undefined ? undefined : { steps: { name: fields.step, at: now } },
+  );
 }
 
 export async function getRun(runId: string): Promise<RunRecord | undefined> {
@@ -219,20 +235,31 @@ export async function putTrial(record: Omit<TrialRecord, 'runId' | 'kind'>): Pro
 
 // ---- helpers ----------------------------------------------------------------------------------------------
 
+/** Sets the fields given (undefined ones are left alone) and appends to one list attribute. */
 async function update(
   role: 'datasets' | 'runs',
   key: Record<string, string>,
   fields: Record<string, unknown>,
+  append?: Record<string, unknown>,
 ) {
   const entries = Object.entries(fields).filter(([, value]) => value !== undefined);
-  if (entries.length === 0) return;
+  const [list, item] = Object.entries(append ?? {})[0] ?? [];
+  if (entries.length === 0 && list === undefined) return;
+  const sets = entries.map((_, i) => `#f${i} = :v${i}`);
+  if (list !== undefined) sets.push('#list = list_append(if_not_exists(#list, :empty), :item)');
   await db().send(
     new UpdateCommand({
       TableName: tableName(role),
       Key: key,
-      UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :v${i}`).join(', ')}`,
-      ExpressionAttributeNames: Object.fromEntries(entries.map(([name], i) => [`#f${i}`, name])),
-      ExpressionAttributeValues: Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ExpressionAttributeNames: {
+        ...Object.fromEntries(entries.map(([name], i) => [`#f${i}`, name])),
+        ...(list === undefined ? {} : { '#list': list }),
+      },
+      ExpressionAttributeValues: {
+        ...Object.fromEntries(entries.map(([, value], i) => [`:v${i}`, value])),
+        ...(list === undefined ? {} : { ':empty': [], ':item': [item] }),
+      },
     }),
   );
 }

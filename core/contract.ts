@@ -28,6 +28,10 @@ export const ENV = {
   captureFlushMs: 'NIMBUS_CAPTURE_FLUSH_MS',
   /** How long predict trusts what it read of an alias, in ms (a promotion serves within this). */
   aliasCacheMs: 'NIMBUS_ALIAS_CACHE_MS',
+  /** What an alarm does besides notifying (JSON, core/alarms.ts AlarmActions). */
+  alarmActions: 'NIMBUS_ALARM_ACTIONS',
+  /** The training pipeline, for alarm actions that start a retraining run. */
+  stateMachineArn: 'NIMBUS_STATE_MACHINE_ARN',
 } as const;
 
 /** SageMaker hyperparameter carrying the training job spec (hyperparameters are string → string). */
@@ -79,6 +83,18 @@ export const MODEL_KEYS = {
   statusPrefix: (version: number): string => `AUDIT#STATUS#${String(version).padStart(6, '0')}#`,
   /** A pipeline waiting for a person to approve a version: its task token. */
   approval: (version: number): string => `APPROVAL#${String(version).padStart(6, '0')}`,
+} as const;
+
+/**
+ * Alarm states, as the alarm-state handler records them (in the models table, under a partition key no model
+ * name can take): the current state per alarm, and every transition in time order.
+ */
+export const ALARM_KEYS = {
+  partition: '#alarms',
+  current: (alarm: string): string => `STATE#${alarm}`,
+  currentPrefix: 'STATE#',
+  transition: (at: string, alarm: string): string => `HISTORY#${at}#${alarm}`,
+  transitionPrefix: 'HISTORY#',
 } as const;
 
 /** The alias that the predict API serves by default. */
@@ -144,6 +160,21 @@ export const KEYS = {
     `artifacts/${model}/runs/${runId}/${trial === undefined ? '' : `trials/${trial}/`}checkpoint/`,
   /** The servable model folder of a run (see ArtifactFile). */
   modelPrefix: (model: string, runId: string): string => `artifacts/${model}/runs/${runId}/model/`,
+  /** The epochs so far of one training job of a run (trial 0 without a search): rewritten as it trains. */
+  trainingProgress: (model: string, runId: string, trial: number): string =>
+    `artifacts/${model}/runs/${runId}/progress/trial-${String(trial).padStart(4, '0')}.json`,
+  trainingProgressPrefix: (model: string, runId: string): string =>
+    `artifacts/${model}/runs/${runId}/progress/`,
+  /** What the drift monitor writes (artifacts bucket): reports and where it left off, per model. */
+  monitoringPrefix: 'monitoring/',
+  /** Drift reports of a model (artifacts bucket), one per monitor run that saw traffic, in time order. */
+  driftPrefix: (model: string): string => `monitoring/${model}/drift/`,
+  driftReport: (model: string, at: Date): string => {
+    const iso = at.toISOString();
+    return `monitoring/${model}/drift/date=${iso.slice(0, 10)}/${iso.replace(/[-:.]/g, '')}.json`;
+  },
+  /** Where the drift monitor left off in a model's capture: the last capture object it read. */
+  monitorState: (model: string): string => `monitoring/${model}/state.json`,
 } as const;
 
 export type DataFile = 'train.json' | 'validation.json' | 'test.json' | 'test-rows.json';
@@ -316,6 +347,10 @@ export const API = {
   apiKeyHeader: 'x-api-key',
   /** The registry API's resource (list and change models, versions, aliases; runs; the audit log). */
   registryResource: ['v1', 'registry'] as const,
+  /** The monitoring API's resource (alarm states and history, drift reports). Reads only, API key. */
+  monitoringResource: ['v1', 'monitoring'] as const,
+  /** The web dashboard's page and assets: no key to load; the page asks for the API key to read data. */
+  dashboardResource: ['dashboard'] as const,
   /** The local gateway's stand-in for IAM on the registry API's changes. */
   adminKeyHeader: 'x-nimbus-admin-key',
   /** The response header that says which version answered a prediction. */
@@ -360,4 +395,46 @@ export const OUTPUTS = {
   apiKeyId: 'ApiKeyId',
   alarmTopic: 'AlarmTopicArn',
   dashboard: 'DashboardName',
+} as const;
+
+/**
+ * CloudWatch metrics the handlers and the training container write (EMF, with Powertools), in one namespace.
+ * Every metric carries the `service` dimension; per-model metrics also `model`, and some one more dimension.
+ */
+export const METRICS = {
+  namespace: 'NimbusML',
+  service: 'nimbus-ml',
+  dimensions: {
+    model: 'model',
+    /** Which side of a canary split answered: `primary` or `canary`. */
+    variant: 'variant',
+    /** Predicted class (classification). */
+    class: 'class',
+    /** Why a request failed: `BadRequest`, `NotFound`, `Internal`… */
+    errorType: 'errorType',
+    feature: 'feature',
+  },
+  /** predict: one per answered request. */
+  predictions: 'Predictions',
+  /** predict: instances in the request. */
+  instances: 'Instances',
+  /** predict: milliseconds from the request to the answer. */
+  latency: 'PredictLatency',
+  /** predict: 1 for a request answered 5xx, else 0; its Average is the 5xx rate. */
+  fault: 'Fault',
+  /** predict: requests answered 4xx or 5xx, by errorType. */
+  errors: 'PredictErrors',
+  /** predict: instances predicted as each class. */
+  classPredictions: 'ClassPredictions',
+  /** Drift monitor: PSI per feature, the largest of them (the model's drift score), and of the predictions. */
+  featureDrift: 'FeatureDrift',
+  driftScore: 'DriftScore',
+  predictionDrift: 'PredictionDrift',
+  driftSamples: 'DriftSamples',
+  /** Training container. */
+  trainingSeconds: 'TrainingSeconds',
+  trainingEpochs: 'TrainingEpochs',
+  /** Pipeline outcomes, one per run: deployed or not, or failed. */
+  pipelineSucceeded: 'PipelineSucceeded',
+  pipelineFailed: 'PipelineFailed',
 } as const;

@@ -37,6 +37,8 @@ export class InferenceApi extends Construct {
   readonly apiKey: apigateway.IApiKey;
   readonly predict: NimbusFunction;
   readonly registry: NimbusFunction;
+  /** The monitoring API: alarm states and history, drift reports. */
+  readonly monitoring: NimbusFunction;
 
   constructor(scope: Construct, id: string, props: InferenceApiProps) {
     super(scope, id);
@@ -53,6 +55,13 @@ export class InferenceApi extends Construct {
       .bindTable('models', props.models, 'readWrite')
       .bindTable('runs', props.runs, 'read');
     props.pipeline.grantTaskResponse(this.registry.function);
+
+    this.monitoring = new NimbusFunction(this, 'Monitoring', {
+      dir: 'monitoring',
+      timeout: Duration.seconds(29),
+    })
+      .bindBucket('artifacts', props.artifacts, 'read')
+      .bindTable('models', props.models, 'read');
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
@@ -103,6 +112,15 @@ export class InferenceApi extends Construct {
       requestValidator: validator,
       requestParameters: { 'method.request.path.proxy': true },
     });
+    proxyUnder(API.monitoringResource).addMethod(
+      'GET',
+      new apigateway.LambdaIntegration(this.monitoring.function, { proxy: true }),
+      {
+        apiKeyRequired: true,
+        requestValidator: validator,
+        requestParameters: { 'method.request.path.proxy': true },
+      },
+    );
 
     this.apiKey = this.api.addApiKey('ApiKey', { description: 'Default Nimbus ML prediction key' });
     const plan = this.api.addUsagePlan('UsagePlan', {

@@ -1,6 +1,7 @@
 import { CfnOutput, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
+import type { AlarmActions } from '../core/alarms.ts';
 import { OUTPUTS, type TrainingPlatform } from '../core/contract.ts';
 import type { GateSpec } from '../core/registry.ts';
 import { BatchPrediction } from './batch-prediction.ts';
@@ -34,6 +35,15 @@ export interface NimbusPlatformProps {
   readonly alarmEmail?: string;
   /** Predict API p99 latency that raises an alarm. @default 1 second */
   readonly latencyP99Threshold?: Duration;
+  /**
+   * Models with alarms and dashboard rows of their own (the alarms over all models cover every model).
+   * @default none
+   */
+  readonly monitoredModels?: readonly string[];
+  /** How often the drift monitor compares captured traffic with the baselines. @default 15 minutes */
+  readonly monitorInterval?: Duration;
+  /** What alarms do besides notifying. @default canary alarms roll their canary back */
+  readonly alarmActions?: AlarmActions;
   /**
    * What happens to buckets and tables when the stack is deleted. DESTROY also empties the buckets.
    * @default RemovalPolicy.RETAIN
@@ -97,6 +107,11 @@ export class NimbusPlatform extends Construct {
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stateMachine: this.pipeline.stateMachine,
       api: this.inference.api,
+      artifacts: this.dataLake.artifacts,
+      models: this.registries.tables.models,
+      ...(props.monitoredModels ? { monitoredModels: props.monitoredModels } : {}),
+      ...(props.monitorInterval ? { monitorInterval: props.monitorInterval } : {}),
+      ...(props.alarmActions ? { alarmActions: props.alarmActions } : {}),
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
       ...(props.latencyP99Threshold ? { latencyP99Threshold: props.latencyP99Threshold } : {}),
     });

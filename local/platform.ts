@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { type AlarmActions, type AlarmState, DEFAULT_ALARM_SETTINGS } from '../core/alarms.ts';
 import {
   API,
   BATCH_FUNCTION_DIR,
@@ -28,6 +29,7 @@ import { REPO_ROOT } from '../core/repo.ts';
 import { startLocalApi } from './api-gateway.ts';
 import { startEmulators } from './emulators.ts';
 import { type EventPattern, matchesPattern, toEventBridgeEvent } from './event-bridge.ts';
+import { captureEmf, LocalMonitoring } from './monitoring.ts';
 import { LocalPipeline } from './pipeline.ts';
 import { startStepFunctionsApi } from './step-functions.ts';
 
@@ -70,6 +72,12 @@ export interface LocalPlatformOptions {
   readonly region?: string;
   /** Retry waits in the pipeline, in ms. @default 1000 */
   readonly retryIntervalMs?: number;
+  /** How often the drift monitor runs (and the drift alarm's period), in seconds. @default 900 */
+  readonly monitorIntervalSeconds?: number;
+  /** What alarms do besides changing state. @default rolls canaries back */
+  readonly alarmActions?: AlarmActions;
+  /** Longest time a captured prediction waits before it is written, in ms. @default 10000 */
+  readonly captureFlushMs?: number;
 }
 
 /** What `.nimbus/endpoints.json` holds: everything a client needs to reach the platform. */
@@ -94,6 +102,10 @@ export interface LocalEndpoints {
 export interface LocalPlatform {
   readonly endpoints: LocalEndpoints;
   readonly pipeline: LocalPipeline;
+  /** The local CloudWatch: metrics from the handlers' EMF lines, alarms, the drift monitor's schedule. */
+  readonly monitoring: LocalMonitoring;
+  /** Writes the predictions the data capture holds now (as its flush interval would). */
+  flushCapture(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -129,6 +141,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     }),
     [ENV.logLevel]: process.env[ENV.logLevel] ?? 'WARN',
     [ENV.captureRate]: String(options.captureRate ?? 0.1),
+    ...(options.captureFlushMs === undefined ? {} : { [ENV.captureFlushMs]: String(options.captureFlushMs) }),
+    ...(options.alarmActions ? { [ENV.alarmActions]: JSON.stringify(options.alarmActions) } : {}),
   });
 
   const stateMachineArn = `arn:aws:states:${region}:${LOCAL_ACCOUNT}:stateMachine:nimbus-training-pipeline`;
@@ -160,11 +174,18 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   let api: Awaited<ReturnType<typeof startLocalApi>>;
   let stepFunctions: Awaited<ReturnType<typeof startStepFunctionsApi>>;
   let predict: { handler: ApiHandler; flushCapture: () => Promise<void> };
+  let monitoring: LocalMonitoring;
+  let releaseStdout = () => {};
   try {
+    monitoring = await startMonitoring(options, region);
+    releaseStdout = captureEmf(monitoring.metrics);
     stepFunctions = await startStepFunctionsApi(pipeline.taskTokens, ports.stepFunctions);
     process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.url;
     predict = (await import(join(REPO_ROOT, 'functions', 'predict', 'handler.ts'))) as typeof predict;
     const registry = (await import(join(REPO_ROOT, 'functions', 'registry', 'handler.ts'))) as {
+      handler: ApiHandler;
+    };
+    const monitoringApi = (await import(join(REPO_ROOT, 'functions', 'monitoring', 'handler.ts'))) as {
       handler: ApiHandler;
     };
     api = await startLocalApi({
@@ -182,9 +203,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           methods: { GET: 'apiKey', POST: 'iam' },
           handler: registry.handler,
         },
+        {
+          resource: API.monitoringResource,
+          methods: { GET: 'apiKey' },
+          handler: monitoringApi.handler,
+        },
       ],
     });
+    monitoring.start();
   } catch (error) {
+    releaseStdout();
     unsubscribe();
     await emulators.stop();
     throw error;
@@ -207,17 +235,44 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   return {
     endpoints,
     pipeline,
+    monitoring,
+    flushCapture: () => predict.flushCapture(),
     async stop() {
       unsubscribe();
       await api.stop();
+      await monitoring.stop();
       pipeline.taskTokens.abandon('the local platform stopped');
       await pipeline.idle();
       await Promise.allSettled([...batches]);
       await stepFunctions.stop();
       await predict.flushCapture();
+      releaseStdout();
       await emulators.stop();
     },
   };
+}
+
+/** The local alarms, with the states they had when the platform last stopped, and the drift monitor. */
+async function startMonitoring(options: LocalPlatformOptions, region: string): Promise<LocalMonitoring> {
+  const fn = <T>(dir: string) => import(join(REPO_ROOT, 'functions', dir, 'handler.ts')) as Promise<T>;
+  type Handler = { handler: (event?: unknown) => Promise<unknown> };
+  const [alarmState, driftMonitor, { listAlarmStates }] = await Promise.all([
+    fn<Handler>('alarm-state'),
+    fn<Handler>('drift-monitor'),
+    import('../aws/alarms.ts'),
+  ]);
+  const recorded = await listAlarmStates();
+  return new LocalMonitoring({
+    settings: {
+      ...DEFAULT_ALARM_SETTINGS,
+      ...(options.monitorIntervalSeconds ? { monitorIntervalSeconds: options.monitorIntervalSeconds } : {}),
+    },
+    initialStates: new Map<string, AlarmState>(recorded.map((a) => [a.name, a.state])),
+    onStateChange: (event) => alarmState.handler(event),
+    runDriftMonitor: () => driftMonitor.handler(),
+    region,
+    account: LOCAL_ACCOUNT,
+  });
 }
 
 function localSubstitutions(region: string, platform: TrainingPlatform): Record<SubstitutionKey, string> {

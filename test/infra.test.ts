@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Duration, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { FUNCTIONS, OUTPUTS, SUBSTITUTIONS, TABLES } from '../core/contract.ts';
+import { alarmDefinitions } from '../core/alarms.ts';
+import { FUNCTIONS, METRICS, OUTPUTS, SUBSTITUTIONS, TABLES } from '../core/contract.ts';
+import { DRIFT_THRESHOLD } from '../core/drift.ts';
 import type { NimbusPlatformProps } from '../infra/platform.ts';
 import { NimbusStack } from '../infra/stack.ts';
 
@@ -131,7 +133,8 @@ describe('NimbusPlatform', () => {
         Properties: { HttpMethod: Match.stringLikeRegexp('GET|POST') },
       }),
     );
-    assert.equal(methods.length, 4);
+    // predict GET/POST, registry GET/POST, monitoring GET.
+    assert.equal(methods.length, 5);
     const iam = methods.filter((m) => m.Properties.AuthorizationType === 'AWS_IAM');
     assert.equal(iam.length, 1, 'one IAM method: registry changes');
     assert.equal(iam[0]?.Properties.HttpMethod, 'POST');
@@ -166,12 +169,51 @@ describe('NimbusPlatform', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
+  it('deploys the same alarm definitions the local platform evaluates, per listed model and over all models', () => {
+    const monitored = synth({ monitoredModels: ['iris'], monitorInterval: Duration.minutes(5) }).template();
+    const names = Object.values(monitored.findResources('AWS::CloudWatch::Alarm'))
+      .map((a) => a.Properties.AlarmName as string | undefined)
+      .filter((n): n is string => n !== undefined)
+      .sort();
+    const expected = [undefined, 'iris']
+      .flatMap((model) => alarmDefinitions(model, { prefix: 'Test' }))
+      .map((a) => a.name)
+      .sort();
+    assert.deepEqual(names, expected);
+    monitored.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Test/iris/drift',
+      Namespace: METRICS.namespace,
+      MetricName: METRICS.driftScore,
+      Dimensions: Match.arrayWith([{ Name: 'model', Value: 'iris' }]),
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: DRIFT_THRESHOLD,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'ignore',
+    });
+    monitored.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Test/_all/latency',
+      MetricName: METRICS.latency,
+      ExtendedStatistic: 'p99',
+      Dimensions: [{ Name: 'service', Value: METRICS.service }],
+    });
+    monitored.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    monitored.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.cloudwatch'],
+        'detail-type': ['CloudWatch Alarm State Change'],
+        detail: { alarmName: [{ prefix: 'Test/' }] },
+      },
+    });
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(15 minutes)' });
+  });
+
   it('runs the functions on Node.js 24 arm64 with tracing, and outputs every endpoint, bucket and table', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs24.x' },
     });
-    // The pipeline's functions, predict, registry and batch prediction.
-    assert.equal(Object.keys(functions).length, Object.keys(FUNCTIONS).length + 3);
+    // The pipeline's functions, predict, registry, monitoring, batch prediction, drift monitor, alarm state.
+    assert.equal(Object.keys(functions).length, Object.keys(FUNCTIONS).length + 6);
     for (const fn of Object.values(functions)) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
       assert.deepEqual(fn.Properties.TracingConfig, { Mode: 'Active' });

@@ -17,7 +17,13 @@ import { basename, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { saveModelFiles } from '../../aws/model-store.ts';
 import { getBytes, getBytesIfExists, getJson, putBytes, putJson } from '../../aws/object-store.ts';
-import { ARTIFACTS, CHECKPOINT_LATEST, ENV, SAGEMAKER_JOB_HYPERPARAMETER } from '../../core/contract.ts';
+import {
+  ARTIFACTS,
+  CHECKPOINT_LATEST,
+  ENV,
+  KEYS,
+  SAGEMAKER_JOB_HYPERPARAMETER,
+} from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
 import type { ModelHyperparameters } from '../../core/hyperparameters.ts';
 import {
@@ -115,9 +121,26 @@ export async function train(job: JobSource): Promise<void> {
     progress('resumed', { runId: spec.runId, epoch: checkpoint.latest.epoch, epochs: hp.epochs });
   }
   const checkpoints = new CheckpointWriter(spec.bucket, spec.checkpointPrefix);
+  const progressKey = KEYS.trainingProgress(spec.model, spec.runId, spec.trial ?? 0);
+  const writeProgress = (history: readonly EpochLog[], done: boolean) =>
+    putJson(spec.bucket, progressKey, {
+      runId: spec.runId,
+      trial: spec.trial ?? 0,
+      epoch: history.length,
+      epochs: hp.epochs,
+      done,
+      history,
+      updatedAt: new Date().toISOString(),
+    });
+  let progressWritten = 0;
   const result = await trainClassifier(model, trainData, validationData, hp, {
     history: checkpoint?.latest.history ?? [],
     onEpoch: async (log, history) => {
+      // The learning curve so far, for `nimbus runs watch` and the dashboard: at most about once a second.
+      if (Date.now() - progressWritten >= 1000) {
+        progressWritten = Date.now();
+        await writeProgress(history, false);
+      }
       await checkpoints.epochEnded(model, history);
       if (log.epoch % 10 === 0 || log.epoch === hp.epochs || hp.epochs <= 30)
         progress('epoch', { runId: spec.runId, ...log, epochs: hp.epochs });
@@ -155,6 +178,7 @@ export async function train(job: JobSource): Promise<void> {
   };
   await saveModelFiles(spec.bucket, spec.modelPrefix, model);
   await putJson(spec.bucket, spec.modelPrefix + ARTIFACTS.card, card);
+  await writeProgress(history, true);
   if (job.sageMakerRoot) {
     const dir = join(job.sageMakerRoot, 'model');
     mkdirSync(dir, { recursive: true });

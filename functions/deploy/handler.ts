@@ -5,15 +5,18 @@
  * SUCCEEDED either way, with the reason.
  * Input: PipelineState with `model`, `evaluation` and `gate`. Output: DeployResult.
  */
+
+import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { changeStatus, currentAlias, getModelVersion, promote } from '../../aws/models.ts';
 import { updateRun } from '../../aws/registry.ts';
-import { PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { ConflictError } from '../../core/errors.ts';
 import { type DeployResult, failureReason, type PipelineState } from '../../core/pipeline.ts';
 import { decideGate, describeAlias, type GateMetric, pipelineActor } from '../../core/registry.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('deploy');
+const metrics = createMetrics();
 /** Attempts when another promotion of the same alias lands in between. */
 const ATTEMPTS = 3;
 
@@ -33,6 +36,10 @@ export async function handler(state: PipelineState): Promise<DeployResult> {
     ),
     finishedAt: new Date().toISOString(),
   });
+  publishModelMetrics(metrics, model.model, [
+    [METRICS.pipelineSucceeded, MetricUnit.Count, 1],
+    [METRICS.pipelineFailed, MetricUnit.Count, 0],
+  ]);
   logger.info('deployment decided', { ...result });
   return result;
 }

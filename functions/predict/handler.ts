@@ -17,9 +17,10 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DataCapture } from '../../aws/capture.ts';
 import { bucketName } from '../../aws/config.ts';
+import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { loadServable } from '../../aws/model-store.ts';
 import { currentAlias, getModelVersion } from '../../aws/models.ts';
-import { API, ENV, PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { API, ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import {
   InvalidRequestError,
   NotFoundError,
@@ -42,6 +43,7 @@ import {
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('predict');
+const metrics = createMetrics();
 const artifactsBucket = bucketName('artifacts');
 /** Started at cold start; awaited per request, so a failure is a 500 answer, not a crash. */
 const backend = selectBackend(process.env[ENV.tfBackend]);
@@ -57,8 +59,80 @@ const capture = new DataCapture({
 /** Writes what the data capture holds (the local platform calls it on stop). */
 export const flushCapture = (): Promise<void> => capture.flush();
 
+/** What a request did, for its metrics. */
+interface Outcome {
+  model?: string;
+  variant?: 'primary' | 'canary';
+  instances: number;
+  predictions?: readonly Prediction[];
+}
+
 export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
   const started = performance.now();
+  const outcome: Outcome = { instances: 0 };
+  const result = await answer(event, started, outcome);
+  record(outcome, result.statusCode, performance.now() - started);
+  return result;
+}
+
+/**
+ * Metrics of one request: on a prediction, `Predictions`, `Instances`, `PredictLatency` and `Fault` (0) by
+ * model and for all, the same by variant when a canary split answered, and the predicted classes; on an
+ * error, `PredictErrors` by type and, for a 5xx, `Fault` 1.
+ */
+function record(outcome: Outcome, status: number, latencyMs: number): void {
+  const { model } = outcome;
+  const fault = status >= 500 ? 1 : 0;
+  if (status < 400 && outcome.predictions) {
+    publishModelMetrics(metrics, model, [
+      [METRICS.predictions, MetricUnit.Count, 1],
+      [METRICS.instances, MetricUnit.Count, outcome.instances],
+      [METRICS.latency, MetricUnit.Milliseconds, latencyMs],
+      [METRICS.fault, MetricUnit.Count, 0],
+    ]);
+    const classes = new Map<string, number>();
+    for (const p of outcome.predictions) {
+      if ('label' in p) classes.set(p.label, (classes.get(p.label) ?? 0) + 1);
+    }
+    for (const [label, count] of classes) {
+      publishModelMetrics(metrics, model, [[METRICS.classPredictions, MetricUnit.Count, count]], {
+        [METRICS.dimensions.class]: label,
+      });
+    }
+  } else {
+    const type = ERROR_TYPES[status] ?? (fault ? 'Internal' : 'BadRequest');
+    publishModelMetrics(metrics, model, [[METRICS.fault, MetricUnit.Count, fault]]);
+    publishModelMetrics(metrics, model, [[METRICS.errors, MetricUnit.Count, 1]], {
+      [METRICS.dimensions.errorType]: type,
+    });
+  }
+  if (outcome.variant && (status < 400 || fault)) {
+    publishModelMetrics(
+      metrics,
+      model,
+      [
+        [METRICS.latency, MetricUnit.Milliseconds, latencyMs],
+        [METRICS.fault, MetricUnit.Count, fault],
+      ],
+      { [METRICS.dimensions.variant]: outcome.variant },
+    );
+  }
+}
+
+const ERROR_TYPES: Record<number, string> = {
+  400: 'BadRequest',
+  404: 'NotFound',
+  405: 'MethodNotAllowed',
+  413: 'PayloadTooLarge',
+  415: 'UnsupportedMediaType',
+  500: 'Internal',
+};
+
+async function answer(
+  event: APIGatewayProxyEvent,
+  started: number,
+  outcome: Outcome,
+): Promise<APIGatewayProxyResult> {
   try {
     const route = API.parseModelPath(event.path);
     if (!route || (route.verb !== undefined && route.verb !== 'predict' && route.verb !== 'metadata')) {
@@ -68,9 +142,11 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
     if (event.httpMethod !== method) {
       return json(405, { error: `use ${method} for ${event.path}` }, { Allow: method });
     }
+    outcome.model = route.model;
     if (route.verb === undefined) return json(200, { model_version_status: await versionStatus(route) });
 
-    const { version, alias } = await resolve(route, event.headers);
+    const { version, alias, variant } = await resolve(route, event.headers);
+    if (variant) outcome.variant = variant;
     await backend;
     const servable = await loadServable(artifactsBucket, version.artifactPrefix);
     const answeredBy = { [API.versionHeader]: String(version.version) };
@@ -110,6 +186,8 @@ export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayPr
       !isImagePreprocessor(pre) && pre.task === 'regression'
         ? toValuePredictions(pre, outputs)
         : toPredictions(pre.classes, outputs);
+    outcome.predictions = predictions;
+    outcome.instances = predictions.length;
     if (keep) {
       capture.record({
         time: new Date().toISOString(),
@@ -150,12 +228,22 @@ type Route = NonNullable<ReturnType<typeof API.parseModelPath>>;
 async function resolve(
   route: Route,
   headers: APIGatewayProxyEvent['headers'],
-): Promise<{ version: ModelVersion; alias?: string }> {
+): Promise<{ version: ModelVersion; alias?: string; variant?: 'primary' | 'canary' }> {
   if (route.version !== undefined) return { version: await servingVersion(route.model, route.version) };
   const alias = route.label ?? PRODUCTION_ALIAS;
   const entry = await aliasEntry(route.model, alias);
   const sticky = entry.state.stickyHeader ? header(headers, entry.state.stickyHeader) : undefined;
-  return { version: await servingVersion(route.model, routeVersion(entry.state, sticky)), alias };
+  const chosen = routeVersion(entry.state, sticky);
+  const variant = entry.state.canary
+    ? chosen === entry.state.canary.version && chosen !== entry.state.version
+      ? 'canary'
+      : 'primary'
+    : undefined;
+  return {
+    version: await servingVersion(route.model, chosen),
+    alias,
+    ...(variant === undefined ? {} : { variant }),
+  };
 }
 
 /** TF Serving's model status: every version the route can answer with. */

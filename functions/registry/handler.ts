@@ -7,18 +7,18 @@
  *
  * Reads: GET models · models/:model · models/:model/versions[/:version] · models/:model/aliases[/:alias]
  * (`?at=<ISO time>`: where it pointed then) · models/:model/aliases/:alias/history · models/:model/audit ·
- * runs (`?dataset=&limit=`) · runs/:runId.
+ * models/:model/versions/:version/artifacts/{metrics,card,baseline,schema} · runs (`?dataset=&limit=`) ·
+ * runs/:runId · runs/:runId/progress (steps, and the epochs of its training so far).
  * Changes: POST models/:model/aliases/:alias {version} · …/canary {version, weight, stickyHeader?} ·
  * …/rollback · models/:model/versions/:version/{approve,reject,archive}; each with {reason,
  * expectedRevision?} (aliases).
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 
-import { Router } from '@aws-lambda-powertools/event-handler/http';
-import type { RequestContext as Ctx } from '@aws-lambda-powertools/event-handler/types';
 import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { sfnClient } from '../../aws/clients.ts';
+import { bucketName } from '../../aws/config.ts';
 import {
   aliasAtTime,
   aliasHistory,
@@ -35,24 +35,36 @@ import {
   rollback,
   startCanary,
 } from '../../aws/models.ts';
-import { getRun, listRuns } from '../../aws/registry.ts';
-import { API, NAME_PATTERN } from '../../core/contract.ts';
+import { getBytesIfExists, getJson, listObjects, mapLimit } from '../../aws/object-store.ts';
+import { getRun, listRuns, type RunRecord } from '../../aws/registry.ts';
+import { API, ARTIFACTS, KEYS, NAME_PATTERN } from '../../core/contract.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
-import type { ApprovalResult } from '../../core/pipeline.ts';
+import type { ApprovalResult, EpochLog } from '../../core/pipeline.ts';
 import type { Actor } from '../../core/registry.ts';
+import { type Ctx, jsonApi } from '../http.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('registry');
-const router = new Router({ prefix: `/${API.registryResource.join('/')}` });
+const artifactsBucket = bucketName('artifacts');
+const VERSION_FILES = {
+  metrics: ARTIFACTS.metrics,
+  card: ARTIFACTS.card,
+  baseline: ARTIFACTS.baseline,
+  schema: ARTIFACTS.schema,
+} as const;
+
+/** What the training container writes as it goes (containers/training/entrypoint.ts). */
+interface TrainingProgress {
+  readonly trial: number;
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly done: boolean;
+  readonly history: readonly EpochLog[];
+}
 const MAX_REASON = 500;
 
-/** Routes answer JSON: whatever the function returns, with 200. */
-const ok = (value: unknown) =>
-  new Response(JSON.stringify(value), { status: 200, headers: { 'Content-Type': 'application/json' } });
-const get = (path: `/${string}`, fn: (ctx: Ctx) => Promise<unknown>) =>
-  router.get(path, async (ctx) => ok(await fn(ctx)));
-const post = (path: `/${string}`, fn: (ctx: Ctx) => Promise<unknown>) =>
-  router.post(path, async (ctx) => ok(await fn(ctx)));
+class ForbiddenChange extends Error {}
+const { router, get, post } = jsonApi(API.registryResource, logger, [[ForbiddenChange, 403]]);
 
 // ---- reads ------------------------------------------------------------------------------------------------
 
@@ -72,6 +84,19 @@ get('/models/:model/versions', async ({ params }) => ({
 get('/models/:model/versions/:version', async ({ params }) =>
   requireModelVersion(modelParam(params), versionParam(params)),
 );
+
+/** A JSON file of a version's folder: its test metrics (and confusion matrix), card (learning curve, lineage), baseline or schema. */
+get('/models/:model/versions/:version/artifacts/:name', async ({ params }) => {
+  const name = params.name as string;
+  if (!Object.hasOwn(VERSION_FILES, name)) {
+    throw new NotFoundError(`no artifact "${name}" (one of: ${Object.keys(VERSION_FILES).join(', ')})`);
+  }
+  const version = await requireModelVersion(modelParam(params), versionParam(params));
+  const file = VERSION_FILES[name as keyof typeof VERSION_FILES];
+  const bytes = await getBytesIfExists(artifactsBucket, version.artifactPrefix + file);
+  if (!bytes) throw new NotFoundError(`version ${version.version} of ${version.model} has no ${file}`);
+  return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+});
 
 get('/models/:model/aliases', async ({ params }) => ({
   aliases: (await listAliases(modelParam(params))).map(aliasView),
@@ -117,10 +142,27 @@ get('/runs', async ({ req }) => {
   };
 });
 
-get('/runs/:runId', async ({ params }) => {
-  const run = await getRun(params.runId as string);
-  if (!run) throw new NotFoundError(`no run ${params.runId}`);
-  return run;
+get('/runs/:runId', async ({ params }) => requireRun(params.runId as string));
+
+/** Where a run is: its steps so far, and each training job's epochs (its learning curve) when it trains. */
+get('/runs/:runId/progress', async ({ params }) => {
+  const run = await requireRun(params.runId as string);
+  const prefix = KEYS.trainingProgressPrefix(run.dataset, run.runId);
+  const files = await listObjects(artifactsBucket, prefix);
+  const trials = await mapLimit(files, 8, (file) => getJson<TrainingProgress>(artifactsBucket, file.key));
+  const training = trials.sort((a, b) => a.trial - b.trial);
+  return {
+    runId: run.runId,
+    dataset: run.dataset,
+    status: run.status,
+    step: run.step,
+    steps: run.steps ?? [],
+    ...(run.reason ? { reason: run.reason } : {}),
+    ...(run.modelVersion === undefined ? {} : { modelVersion: run.modelVersion }),
+    // The first (or only) trial's curve, and every trial's when there is a search.
+    ...(training[0] ? { training: training[0] } : {}),
+    ...(training.length > 1 ? { trials: training } : {}),
+  };
 });
 
 // ---- changes (admin) --------------------------------------------------------------------------------------
@@ -225,6 +267,12 @@ function versionField(body: Record<string, unknown>): number {
   return version;
 }
 
+async function requireRun(runId: string): Promise<RunRecord> {
+  const run = await getRun(runId);
+  if (!run) throw new NotFoundError(`no run ${runId}`);
+  return run;
+}
+
 function modelParam(params: Record<string, string>): string {
   const model = params.model ?? '';
   if (!NAME_PATTERN.test(model)) throw new NotFoundError(`no model "${model}"`);
@@ -241,35 +289,6 @@ function aliasView(entry: Awaited<ReturnType<typeof listAliases>>[number]) {
   const { alias, state, revision, action, who, why, at } = entry;
   return { alias, ...state, revision, changedBy: who, reason: why, action, changedAt: at };
 }
-
-// ---- errors -----------------------------------------------------------------------------------------------
-
-class ForbiddenChange extends Error {}
-
-const problem = (status: number, error: Error & { field?: string }) =>
-  new Response(JSON.stringify({ error: error.message, ...(error.field ? { field: error.field } : {}) }), {
-    status,
-    headers: { 'Content-Type': 'application/json' },
-  });
-
-router.errorHandler(InvalidRequestError, async (error) => problem(400, error));
-router.errorHandler(ForbiddenChange, async (error) => problem(403, error));
-router.errorHandler(NotFoundError, async (error) => problem(404, error));
-router.errorHandler(ConflictError, async (error) => problem(409, error));
-router.notFound(async (_error, ctx) =>
-  problem(404, new Error(`no registry route for ${ctx.req.method} ${new URL(ctx.req.url).pathname}`)),
-);
-router.methodNotAllowed(async (_error, ctx) =>
-  problem(405, new Error(`${ctx.req.method} is not allowed on ${new URL(ctx.req.url).pathname}`)),
-);
-router.errorHandler(Error, async (error, ctx) => {
-  const requestId = (ctx.event as APIGatewayProxyEvent).requestContext?.requestId;
-  logger.error('registry request failed', { error, requestId });
-  return new Response(JSON.stringify({ error: 'internal error', requestId }), {
-    status: 500,
-    headers: { 'Content-Type': 'application/json' },
-  });
-});
 
 export function handler(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> {
   return router.resolve(event, context ?? ({} as Context));
