@@ -174,7 +174,8 @@ async function coldStart(args: string[], load: string, endpoints: LocalEndpoints
   let answeredAt = 0;
   child.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString('utf8');
-    if (!answeredAt && out.includes('\n')) answeredAt = performance.now();
+    // The handler's EMF metric lines come first (as in Lambda); the answer is the line that follows them.
+    if (!answeredAt && out.includes('{"statusCode"')) answeredAt = performance.now();
   });
   child.stderr.on('data', (chunk: Buffer) => {
     err += chunk.toString('utf8');
@@ -183,7 +184,8 @@ async function coldStart(args: string[], load: string, endpoints: LocalEndpoints
   const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
   clearTimeout(timer);
   if (code !== 0 || !answeredAt) throw new Error(`cold start failed (exit ${code}): ${err.slice(-1000)}`);
-  const answer = JSON.parse(out) as Omit<ColdStart, 'spawnToAnswer'> & { statusCode: number; body: string };
+  const line = out.split('\n').find((l) => l.startsWith('{"statusCode"')) ?? '';
+  const answer = JSON.parse(line) as Omit<ColdStart, 'spawnToAnswer'> & { statusCode: number; body: string };
   if (answer.statusCode !== 200) throw new Error(`cold start answered ${answer.statusCode}: ${answer.body}`);
   return {
     spawnToAnswer: answeredAt - started,

@@ -434,6 +434,13 @@ export const METRICS = {
   /** Training container. */
   trainingSeconds: 'TrainingSeconds',
   trainingEpochs: 'TrainingEpochs',
+  /** RegisterDataset: a dataset version accepted (1) or refused by validation (0), per dataset. */
+  datasetAccepted: 'DatasetVersionAccepted',
+  /** Gate: 1 when a new version passed the champion/challenger gate, else 0. */
+  gatePassed: 'GatePassed',
+  /** Batch prediction: rows predicted, and rows that could not be. */
+  batchRows: 'BatchRows',
+  batchRowErrors: 'BatchRowErrors',
   /** Pipeline outcomes, one per run: deployed or not, or failed. */
   pipelineSucceeded: 'PipelineSucceeded',
   pipelineFailed: 'PipelineFailed',

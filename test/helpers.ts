@@ -292,7 +292,7 @@ export async function invokeBundle(
   endpoints: LocalEndpoints,
 ): Promise<{ statusCode: number; body: string }> {
   const script = `require(${JSON.stringify(join(bundleDir, 'index.js'))}).handler(${JSON.stringify(event)})
-    .then((r) => process.stdout.write(JSON.stringify(r)))`;
+    .then((r) => process.stdout.write('\\n' + JSON.stringify(r)))`;
   const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
     encoding: 'utf8',
     timeout: 60_000,
@@ -305,5 +305,6 @@ export async function invokeBundle(
       [ENV.modelsTable]: endpoints.tables.models,
     },
   });
-  return JSON.parse(stdout) as { statusCode: number; body: string };
+  // The handler's own output (its EMF metric lines, as in Lambda) comes first; the result is the last line.
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as { statusCode: number; body: string };
 }

@@ -12,11 +12,12 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { stringify } from 'csv-stringify';
 import { s3Client } from '../../aws/clients.ts';
 import { bucketName } from '../../aws/config.ts';
+import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { loadServable } from '../../aws/model-store.ts';
 import { currentAlias, getModelVersion } from '../../aws/models.ts';
 import { getStream, putJson } from '../../aws/object-store.ts';
 import { batchRow, checkHeader, outputHeader, predictionCells } from '../../core/batch.ts';
-import { ENV, KEYS, type ObjectCreatedEvent, PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { ENV, KEYS, METRICS, type ObjectCreatedEvent, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import type { TypedRow } from '../../core/dataset.ts';
 import { flatten, selectBackend } from '../../core/model.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocess.ts';
@@ -25,6 +26,7 @@ import { streamRecords } from '../../core/validation.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('batch-predict');
+const metrics = createMetrics();
 const artifactsBucket = bucketName('artifacts');
 const backend = selectBackend(process.env[ENV.tfBackend]);
 backend.catch(() => undefined);
@@ -61,6 +63,10 @@ export async function handler(event: ObjectCreatedEvent): Promise<BatchSummary> 
       finishedAt: new Date().toISOString(),
     };
     await putJson(artifactsBucket, KEYS.batchSummary(target.model, target.name), summary);
+    publishModelMetrics(metrics, target.model, [
+      [METRICS.batchRows, MetricUnit.Count, summary.rows],
+      [METRICS.batchRowErrors, MetricUnit.Count, summary.failed],
+    ]);
     logger.info('batch prediction finished', { ...summary });
     return summary;
   };

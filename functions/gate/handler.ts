@@ -8,15 +8,17 @@
  *   API's approve or reject resumes the pipeline. The pipeline waits until then (or its timeout).
  * Input: PipelineState (Gate) or ApprovalRequest (WaitForApproval). Output: GateResult, or nothing.
  */
+import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { currentAlias, getModelVersion, putApproval } from '../../aws/models.ts';
 import { updateRun } from '../../aws/registry.ts';
-import { ENV, PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
 import type { ApprovalRequest, GateResult, PipelineState } from '../../core/pipeline.ts';
 import { DEFAULT_GATE, decideGate, type GateSpec, parseGateSpec } from '../../core/registry.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('gate');
+const metrics = createMetrics();
 
 export async function handler(input: PipelineState | ApprovalRequest): Promise<GateResult | undefined> {
   if ('taskToken' in input) {
@@ -37,6 +39,9 @@ async function gate(state: PipelineState): Promise<GateResult> {
   const champion = alias ? await getModelVersion(model.model, alias.state.version) : undefined;
   const decision = decideGate({ version: model.version, metrics: evaluation }, champion, spec);
   await updateRun(state.runId, { step: 'Gate' });
+  publishModelMetrics(metrics, model.model, [
+    [METRICS.gatePassed, MetricUnit.Count, decision.passed ? 1 : 0],
+  ]);
   logger.info('gate decided', { ...decision, approval: spec.approval, champion: champion?.version });
   return {
     ...decision,

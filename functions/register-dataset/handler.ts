@@ -5,6 +5,7 @@
  * version's index (`versions/<name>/<version>.json`).
  * Input: PipelineState (runId, bucket, key). Output: RegisterDatasetResult. Error: DatasetValidationError.
  */
+import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { getBytes, getBytesIfExists, getStream, listObjects, putJson } from '../../aws/object-store.ts';
 import {
   claimDatasetVersion,
@@ -12,7 +13,7 @@ import {
   listDatasetVersions,
   setDatasetOutcome,
 } from '../../aws/registry.ts';
-import { datasetTrigger, KEYS, NAME_PATTERN } from '../../core/contract.ts';
+import { datasetTrigger, KEYS, METRICS, NAME_PATTERN } from '../../core/contract.ts';
 import { contentHash, type DatasetManifest } from '../../core/dataset.ts';
 import { DatasetValidationError } from '../../core/errors.ts';
 import {
@@ -34,6 +35,7 @@ import {
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('register-dataset');
+const metrics = createMetrics();
 
 export async function handler(state: PipelineState): Promise<RegisterDatasetResult> {
   logger.appendKeys({ runId: state.runId, key: state.key });
@@ -119,6 +121,7 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
       if (!schema || !baseline) throw validationError(report, `s3://${state.bucket}/${reportKey}`);
       await putJson(state.bucket, KEYS.datasetBaseline(name, version), baseline);
       await setDatasetOutcome(name, version, { status: 'REGISTERED', schema, reportKey });
+      publishModelMetrics(metrics, name, [[METRICS.datasetAccepted, MetricUnit.Count, 1]]);
       logger.info('dataset registered', {
         version,
         rows: schema.rowCount,
@@ -148,6 +151,7 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
     const indexKey = KEYS.datasetVersionIndex(name, version);
     await putJson(state.bucket, indexKey, index);
     await setDatasetOutcome(name, version, { status: 'REGISTERED', schema });
+    publishModelMetrics(metrics, name, [[METRICS.datasetAccepted, MetricUnit.Count, 1]]);
     logger.info('image dataset registered', { version, images: schema.imageCount, classes: schema.classes });
     return { skip: false, name, version, hash, key: state.key, schema, indexKey, manifest };
   } catch (error) {
@@ -157,6 +161,7 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
         reason: error.message,
         ...(reportKey ? { reportKey } : {}),
       });
+      publishModelMetrics(metrics, name, [[METRICS.datasetAccepted, MetricUnit.Count, 0]]);
       logger.warn('dataset rejected', { version, findings: error.findings });
     }
     throw error;
