@@ -275,6 +275,8 @@ export interface ObjectCreatedEvent {
     readonly 'request-id'?: string;
     readonly requester?: string;
     readonly reason?: string;
+    /** Not S3's: set when the platform starts a run again on a dataset (an alarm action), and why. */
+    readonly retrain?: { readonly reason: string; readonly by: string };
   };
 }
 

@@ -5,7 +5,7 @@
  * key (`ResultPath`), so a later step reads what earlier steps produced and nothing is overwritten.
  * A caught error lands in `error` (`{ Error, Cause }`) and goes to `MarkFailed`.
  */
-import type { TrainingPlatform } from './contract.ts';
+import type { ObjectCreatedEvent, TrainingPlatform } from './contract.ts';
 import type { DatasetManifest, DatasetSchema, ImageSpec } from './dataset.ts';
 import type { ModelHyperparameters } from './hyperparameters.ts';
 import type { ImageDatasetSchema } from './image-dataset.ts';
@@ -19,6 +19,8 @@ export interface PipelineState {
   readonly bucket: string;
   readonly key: string;
   readonly trainingPlatform: TrainingPlatform;
+  /** Present when the run trains again on content seen before: an alarm action asked for it, and why. */
+  readonly retrain?: RetrainRequest;
   readonly dataset?: RegisterDatasetResult;
   readonly preprocess?: PreprocessResult;
   /** PlanTrials / RecordTrials: the search so far and the next round of trials. */
@@ -35,6 +37,9 @@ export interface PipelineState {
   readonly deployment?: DeployResult;
   readonly error?: StepError;
 }
+
+/** What a retraining run is started with (the event's `detail.retrain`): why, and who asked (an alarm). */
+export type RetrainRequest = NonNullable<ObjectCreatedEvent['detail']['retrain']>;
 
 /**
  * `RegisterDataset`: `skip` ends the execution without a run — the same bytes were seen before, or the object

@@ -3,9 +3,12 @@
  *   -c trainingPlatform=batch|sagemaker   (default batch)
  *   -c alarmEmail=you@example.com         (optional)
  *   -c stackName=NimbusMl                 (default NimbusMl)
+ *   -c monitoredModels=iris,wine          (models with alarms and dashboard rows of their own; optional)
+ *   -c monitorIntervalMinutes=15          (the drift monitor's schedule; default 15)
+ *   -c retrainOnDrift=true                (a drift alarm starts a training run; default false)
  * cdk-nag's AwsSolutions checks run on every synth.
  */
-import { App, Validations } from 'aws-cdk-lib';
+import { App, Duration, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { TrainingPlatform } from '../core/contract.ts';
 import { NimbusStack } from './stack.ts';
@@ -16,8 +19,32 @@ if (platform !== undefined && platform !== 'batch' && platform !== 'sagemaker') 
   throw new Error(`context trainingPlatform must be "batch" or "sagemaker", not "${platform}"`);
 }
 const alarmEmail = app.node.tryGetContext('alarmEmail') as string | undefined;
+const monitored = app.node.tryGetContext('monitoredModels') as string | undefined;
+const intervalMinutes = app.node.tryGetContext('monitorIntervalMinutes') as string | number | undefined;
+if (
+  intervalMinutes !== undefined &&
+  !(Number.isInteger(Number(intervalMinutes)) && Number(intervalMinutes) >= 1)
+) {
+  throw new Error(
+    `context monitorIntervalMinutes must be a whole number of minutes, not "${intervalMinutes}"`,
+  );
+}
+const retrainOnDrift = String(app.node.tryGetContext('retrainOnDrift') ?? 'false') === 'true';
 new NimbusStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'NimbusMl', {
-  platform: { ...(platform ? { trainingPlatform: platform } : {}), ...(alarmEmail ? { alarmEmail } : {}) },
+  platform: {
+    ...(platform ? { trainingPlatform: platform } : {}),
+    ...(alarmEmail ? { alarmEmail } : {}),
+    ...(monitored
+      ? {
+          monitoredModels: monitored
+            .split(',')
+            .map((m) => m.trim())
+            .filter(Boolean),
+        }
+      : {}),
+    ...(intervalMinutes === undefined ? {} : { monitorInterval: Duration.minutes(Number(intervalMinutes)) }),
+    ...(retrainOnDrift ? { alarmActions: { retrainOnDrift } } : {}),
+  },
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
 app.synth();

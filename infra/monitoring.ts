@@ -19,14 +19,16 @@ import {
   DEFAULT_ALARM_SETTINGS,
   type MissingData,
 } from '../core/alarms.ts';
-import { ENV, KEYS, METRICS } from '../core/contract.ts';
+import { BUCKET_ENV, ENV, KEYS, METRICS } from '../core/contract.ts';
 import { NimbusFunction } from './function.ts';
 
 export interface MonitoringProps {
   readonly stateMachine: sfn.IStateMachine;
   readonly api: apigateway.RestApi;
   readonly artifacts: s3.IBucket;
+  readonly datasets: s3.IBucket;
   readonly models: dynamodb.ITable;
+  readonly datasetsTable: dynamodb.ITable;
   /** Email address subscribed to the alarm topic. @default no subscription */
   readonly alarmEmail?: string;
   /** p99 latency of the predict API (API Gateway's figure) that raises an alarm. @default 1 second */
@@ -95,11 +97,13 @@ export class Monitoring extends Construct {
     });
 
     // Alarm state changes: recorded for the monitoring API and the dashboard; canary alarms roll back.
-    this.alarmState = new NimbusFunction(this, 'AlarmState', { dir: 'alarm-state' }).bindTable(
-      'models',
-      props.models,
-      'readWrite',
-    );
+    this.alarmState = new NimbusFunction(this, 'AlarmState', { dir: 'alarm-state' })
+      .bindTable('models', props.models, 'readWrite')
+      .bindTable('datasets', props.datasetsTable, 'read');
+    // Retraining starts the pipeline on an object of the datasets bucket: its name, and StartExecution.
+    this.alarmState.function.addEnvironment(BUCKET_ENV.datasets, props.datasets.bucketName);
+    this.alarmState.function.addEnvironment(ENV.stateMachineArn, props.stateMachine.stateMachineArn);
+    props.stateMachine.grantStartExecution(this.alarmState.function);
     this.alarmState.function.addEnvironment(
       ENV.alarmActions,
       JSON.stringify({ rollbackCanary: true, ...props.alarmActions }),

@@ -73,7 +73,11 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
   private readonly running = new Map<string, Promise<ExecutionOutcome>>();
   private handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> | undefined;
   /** The `.waitForTaskToken` tasks now waiting (the local Step Functions API answers them). */
-  readonly taskTokens = new TaskTokens();
+  /** Task tokens, and StartExecution: the calls the local Step Functions endpoint serves. */
+  readonly taskTokens = new TaskTokens((name, input) => {
+    this.start(input as ObjectCreatedEvent, name);
+    return `${this.options.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  });
 
   constructor(private readonly options: LocalPipelineOptions) {
     super();
@@ -89,9 +93,9 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     return this.running.size;
   }
 
-  /** Starts an execution for an upload event, as the EventBridge rule's target does. */
-  start(event: ObjectCreatedEvent): { runId: string; outcome: Promise<ExecutionOutcome> } {
-    const runId = randomUUID();
+  /** Starts an execution for an upload event, as the EventBridge rule's target does (or StartExecution). */
+  start(event: ObjectCreatedEvent, name?: string): { runId: string; outcome: Promise<ExecutionOutcome> } {
+    const runId = name ?? randomUUID();
     const outcome = this.execute(runId, event).finally(() => this.running.delete(runId));
     this.running.set(runId, outcome);
     this.emit('started', runId, event.detail.object.key);

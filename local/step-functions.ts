@@ -1,7 +1,8 @@
 /**
  * The local stand-in for the Step Functions API's task-token calls (SendTaskSuccess, SendTaskFailure,
- * SendTaskHeartbeat), over the same JSON protocol the AWS SDK speaks, so the registry API's handler answers a
- * waiting pipeline with the same SDK call locally and in AWS. `aws-local-stepfunctions` has no
+ * SendTaskHeartbeat) and StartExecution, over the same JSON protocol the AWS SDK speaks, so the registry API's
+ * handler answers a waiting pipeline, and an alarm action starts a run, with the same SDK calls locally and in
+ * AWS. `aws-local-stepfunctions` has no
  * `.waitForTaskToken`: the local pipeline waits on `TaskTokens.wait` instead.
  */
 import { createServer, type Server } from 'node:http';
@@ -11,6 +12,9 @@ type Settle = { resolve: (output: unknown) => void; reject: (error: Error) => vo
 
 export class TaskTokens {
   private readonly waiting = new Map<string, Settle>();
+
+  /** @param startExecution runs the pipeline on an input (StartExecution); returns the execution's ARN */
+  constructor(private readonly startExecution?: (name: string, input: unknown) => string) {}
 
   /** Resolves with the output a SendTaskSuccess carries; rejects, named by its `error`, on SendTaskFailure. */
   wait(token: string): Promise<unknown> {
@@ -33,6 +37,7 @@ export class TaskTokens {
   /** One API call; returns the HTTP status and the JSON answer. */
   call(target: string, input: Record<string, unknown>): { status: number; body: unknown } {
     const action = target.replace(/^AWSStepFunctions\./, '');
+    if (action === 'StartExecution' && this.startExecution) return this.start(input);
     const token = typeof input.taskToken === 'string' ? input.taskToken : '';
     const settle = this.waiting.get(token);
     if (!['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'].includes(action)) {
@@ -60,6 +65,18 @@ export class TaskTokens {
       settle.reject(error);
     }
     return { status: 200, body: {} };
+  }
+
+  private start(input: Record<string, unknown>): { status: number; body: unknown } {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(String(input.input ?? '{}'));
+    } catch {
+      return { status: 400, body: { __type: 'InvalidExecutionInput', message: 'input is not JSON' } };
+    }
+    const name = typeof input.name === 'string' && input.name !== '' ? input.name : crypto.randomUUID();
+    const executionArn = this.startExecution?.(name, parsed) ?? '';
+    return { status: 200, body: { executionArn, startDate: Date.now() / 1000 } };
   }
 }
 

@@ -37,7 +37,12 @@ const CANARY_ALARM = `nimbus/${MODEL}/canary`;
 
 describe('monitoring: metrics, drift alarms and canary alarms', () => {
   // The drift monitor runs every 2 s here (15 min by default), and every prediction is captured at once.
-  const local = localPlatformFixture({ captureRate: 1, captureFlushMs: 0, monitorIntervalSeconds: 2 });
+  const local = localPlatformFixture({
+    captureRate: 1,
+    captureFlushMs: 0,
+    monitorIntervalSeconds: 2,
+    alarmActions: { retrainOnDrift: true },
+  });
 
   const monitoring = async <T>(path: string): Promise<T> => {
     const response = await local.client.get(`/v1/monitoring${path}`);
@@ -102,6 +107,14 @@ describe('monitoring: metrics, drift alarms and canary alarms', () => {
     assert.ok((last.features.sepal_width?.psi ?? 0) > threshold, JSON.stringify(last.features));
     assert.ok(last.samples >= 30);
 
+    // The alarm's action: a training run on the dataset as it is now, though its content was seen before.
+    const [retrain] = await local.client.waitForRuns(MODEL, 2);
+    const runs = await local.client.runs(MODEL);
+    const again = runs.find((r) => r.runId.startsWith(`retrain-${MODEL}-`));
+    assert.ok(again, `a retraining run: ${JSON.stringify(runs.map((r) => r.runId))}`);
+    assert.equal(again.datasetVersion, runs.find((r) => r !== again)?.datasetVersion);
+    assert.ok(retrain);
+
     await trafficUntil(ROWS, DRIFT_ALARM, 'OK');
     const { reports: after } = await monitoring<{ reports: DriftReport[] }>(`/models/${MODEL}/drift`);
     assert.ok((after.at(-1)?.score ?? 1) < threshold, `normal traffic: ${JSON.stringify(after.at(-1))}`);
@@ -117,24 +130,27 @@ describe('monitoring: metrics, drift alarms and canary alarms', () => {
       `datasets/${MODEL}/iris-again.csv`,
       `${[LINES[0], ...LINES.slice(1).reverse()].join('\n')}\n`,
     );
-    const runs = await client.waitForRuns(MODEL, 2);
-    assert.ok(runs.every((r) => r.status === 'SUCCEEDED'));
+    const runs = await client.waitForRuns(MODEL, 3);
+    assert.ok(
+      runs.every((r) => r.status === 'SUCCEEDED'),
+      JSON.stringify(runs),
+    );
     const change = async (path: string, body: object) => {
       const response = await client.registry(path, body);
       assert.equal(response.status, 200, await response.text());
     };
     await change(`/models/${MODEL}/aliases/production`, { version: 1, reason: 'pin v1' });
-    // Version 2's weights are corrupted: every request the canary gets fails with a 500.
-    const v2 = await client.registryJson<ModelVersion>(`/models/${MODEL}/versions/2`);
+    // The newest version (never served yet) gets corrupted weights: every request it gets fails with a 500.
+    const broken = await client.registryJson<ModelVersion>(`/models/${MODEL}/versions/3`);
     await client.s3.send(
       new PutObjectCommand({
         Bucket: client.endpoints.artifactsBucket,
-        Key: v2.artifactPrefix + ARTIFACTS.weights,
+        Key: broken.artifactPrefix + ARTIFACTS.weights,
         Body: new Uint8Array(3),
       }),
     );
     await change(`/models/${MODEL}/aliases/production/canary`, {
-      version: 2,
+      version: 3,
       weight: 0.5,
       reason: 'try v2 on half',
     });

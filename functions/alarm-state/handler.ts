@@ -12,6 +12,7 @@ import { type AlarmActions, type AlarmStateChangeEvent, parseAlarmName } from '.
 import { ENV, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { ConflictError } from '../../core/errors.ts';
 import { createLogger } from '../logger.ts';
+import { startRetraining } from './retrain.ts';
 
 const logger = createLogger('alarm-state');
 /** Who the registry's audit log names for what an alarm does on its own. */
@@ -76,6 +77,11 @@ export async function handler(event: AlarmStateChangeEvent): Promise<AlarmStateR
       if (error instanceof ConflictError) return done(`not rolled back: ${error.message}`);
       throw error;
     }
+  }
+  if (parsed.kind === 'drift' && actions.retrainOnDrift) {
+    const action = await startRetraining(parsed.model, alarmName, state.reason);
+    logger.warn('retraining on drift', { model: parsed.model, action });
+    return done(action);
   }
   return done();
 }

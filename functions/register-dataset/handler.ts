@@ -99,7 +99,9 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
     firstRunId: state.runId,
     ...(previous ? { previousVersion: previous.version } : {}),
   });
-  if (!claim.created) {
+  if (!claim.created && state.retrain) {
+    logger.info('training again on a version seen before', { version, ...state.retrain });
+  } else if (!claim.created) {
     logger.info('same content seen before: no new run', { version, firstRunId: claim.existing.firstRunId });
     return {
       skip: true,
