@@ -9,15 +9,9 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { API } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
+import { type LocalEndpoints, shellExports, writeEndpointsFile } from '../local/endpoints.ts';
 import type { ExecutionOutcome } from '../local/pipeline.ts';
-import {
-  DEFAULT_PORTS,
-  type LocalEndpoints,
-  type LocalPlatform,
-  shellExports,
-  startLocalPlatform,
-  writeEndpointsFile,
-} from '../local/platform.ts';
+import { DEFAULT_PORTS, type LocalPlatform, startLocalPlatform } from '../local/platform.ts';
 
 const DEMO_DATASET = 'iris';
 const DEMO_FILE = join(REPO_ROOT, 'examples', 'iris.csv');
@@ -33,6 +27,13 @@ interface StartOptions {
   readonly apiPort: number;
   readonly stepFunctionsPort: number;
   readonly training: 'batch' | 'sagemaker';
+  readonly monitorInterval: number;
+}
+
+function positiveSeconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number of seconds, at least 1');
+  return n;
 }
 
 function port(value: string): number {
@@ -57,6 +58,12 @@ const program = new Command('nimbus-start')
     port,
     DEFAULT_PORTS.stepFunctions,
   )
+  .option(
+    '--monitor-interval <seconds>',
+    "how often the drift monitor compares captured traffic with the baselines (the drift alarms' period)",
+    positiveSeconds,
+    900,
+  )
   .addOption(
     new Option('--training <platform>', 'training task the pipeline takes')
       .choices(['batch', 'sagemaker'])
@@ -80,6 +87,7 @@ async function run(options: StartOptions): Promise<number> {
         stepFunctions: options.stepFunctionsPort,
       },
       trainingPlatform: options.training,
+      monitorIntervalSeconds: options.monitorInterval,
     });
   } catch (error) {
     const message = (error as Error).message;
@@ -116,6 +124,14 @@ async function run(options: StartOptions): Promise<number> {
       `${elapsed()}  run ${short(progress.runId)}    epoch ${p.epoch}/${p.epochs}  loss ${p.loss.toFixed(4)}${validation}`,
     );
   });
+  platform.monitoring.on('change', ({ alarm, from, to, reason }) => {
+    // Alarms settling from INSUFFICIENT_DATA to OK at start are not news.
+    if (from === 'INSUFFICIENT_DATA' && to === 'OK') return;
+    console.log(`${elapsed()}  alarm ${alarm.name}  ${from} → ${to}: ${reason}`);
+  });
+  platform.monitoring.on('monitorError', (error) =>
+    console.error(`${elapsed()}  monitoring: ${(error as Error).message}`),
+  );
   platform.pipeline.on('finished', (outcome) => {
     const reason = outcome.status === 'FAILED' ? `: ${outcome.cause ?? outcome.error}` : '';
     console.log(`${elapsed()}  run ${short(outcome.runId)}  ${outcome.status}${reason}`);
@@ -195,6 +211,7 @@ function printBanner(endpoints: LocalEndpoints, endpointsFile: string): void {
   DynamoDB   ${endpoints.dynamodb}
   API        ${endpoints.api}   (header ${API.apiKeyHeader}: ${endpoints.apiKey})
   Registry   ${endpoints.api}/v1/registry/models   (changes: header ${API.adminKeyHeader}: ${endpoints.adminKey})
+  Dashboard  ${endpoints.dashboard ?? `${endpoints.api}/${API.dashboardResource.join('/')}/`}#key=${encodeURIComponent(endpoints.apiKey)}
 
 Point awscli or an AWS SDK at it:
 ${shellExports(endpoints)

@@ -23,6 +23,11 @@ export interface NimbusFunctionProps {
   readonly tfjs?: boolean;
   /** Install sharp (native image decoding) for the function's architecture into the bundle. @default false */
   readonly images?: boolean;
+  /**
+   * Build the web dashboard's page (functions/dashboard/page-build.ts) into the bundle's `page/` folder, where
+   * the dashboard handler reads it. @default false
+   */
+  readonly dashboardPage?: boolean;
   /** @default ARM_64 */
   readonly architecture?: lambda.Architecture;
   /** @default one month */
@@ -30,12 +35,21 @@ export interface NimbusFunctionProps {
 }
 
 /** What each function's bundle carries besides its code: tfjs's wasm binaries, sharp for images. */
-export const BUNDLE_EXTRAS: Readonly<Record<string, Pick<NimbusFunctionProps, 'tfjs' | 'images'>>> = {
+export const BUNDLE_EXTRAS: Readonly<
+  Record<string, Pick<NimbusFunctionProps, 'tfjs' | 'images' | 'dashboardPage'>>
+> = {
   preprocess: { images: true },
   evaluate: { tfjs: true },
   predict: { tfjs: true, images: true },
   'batch-predict': { tfjs: true },
+  dashboard: { dashboardPage: true },
 };
+
+/**
+ * `import.meta.url` in a bundle: the bundle's own file (esbuild leaves `import.meta` empty in CommonJS), so a
+ * module finds the files shipped next to it (`new URL('./page/', import.meta.url)`) as it does in the sources.
+ */
+const IMPORT_META_URL = '__nimbus_import_meta_url';
 
 /**
  * One Lambda function of the platform, with the choices made once: Node.js 24 on arm64, X-Ray tracing,
@@ -72,17 +86,22 @@ export class NimbusFunction extends Construct {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
+        define: { 'import.meta.url': IMPORT_META_URL },
+        banner: `const ${IMPORT_META_URL} = require('node:url').pathToFileURL(__filename).href;`,
         externalModules: [
           '@aws-sdk/*',
           '@tensorflow/tfjs-node',
           '@tensorflow/tfjs-node-gpu',
           ...(props.images ? ['sharp'] : []),
+          // The dashboard builds its page with esbuild only from the sources; its bundle has the page built.
+          ...(props.dashboardPage ? ['esbuild'] : []),
         ],
-        ...(props.tfjs || props.images
+        ...(props.tfjs || props.images || props.dashboardPage
           ? {
               commandHooks: bundleHooks({
                 wasm: props.tfjs ?? false,
                 sharp: props.images ?? false,
+                dashboardPage: props.dashboardPage ?? false,
                 architecture,
               }),
             }
@@ -153,11 +172,13 @@ export function grantObjects(
 /**
  * Files a bundle needs besides its JavaScript: tfjs-backend-wasm loads its .wasm files from the bundle's own
  * folder; sharp is a native module, installed for Lambda's OS and CPU (not the building machine's) at the
- * version this repository locks.
+ * version this repository locks; the dashboard's page (static files and its browser bundle, built by esbuild
+ * with the options the handler would use) goes to `page/`.
  */
 function bundleHooks(options: {
   wasm: boolean;
   sharp: boolean;
+  dashboardPage: boolean;
   architecture: lambda.Architecture;
 }): nodejs.ICommandHooks {
   return {
@@ -174,6 +195,12 @@ function bundleHooks(options: {
             `npm install --prefix ${outputDir} --no-save --no-package-lock --no-audit --no-fund --os=linux ` +
               `--cpu=${options.architecture === lambda.Architecture.ARM_64 ? 'arm64' : 'x64'} --libc=glibc ` +
               `sharp@${lockedVersion('sharp')}`,
+          ]
+        : []),
+      ...(options.dashboardPage
+        ? [
+            `node ${join(inputDir, 'node_modules', 'tsx', 'dist', 'cli.mjs')} ` +
+              `${join(inputDir, 'functions', 'dashboard', 'page-build.ts')} ${join(outputDir, 'page')}`,
           ]
         : []),
     ],

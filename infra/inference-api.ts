@@ -30,6 +30,8 @@ export interface InferenceApiProps {
  * - `/v1/models/{proxy+}` (TF Serving's paths) → predict Lambda, with an API key under a throttled usage plan;
  * - `/v1/registry/{proxy+}` → registry Lambda: reads (GET) with an API key, changes (POST: promote, canary,
  *   rollback, approve, reject, archive) with IAM (SigV4) only — the admin credential.
+ * - `/dashboard/` → dashboard Lambda: the web dashboard's static page, no key to load it (throttled by the
+ *   stage); the page asks for the API key and reads the registry and monitoring APIs with it.
  * Access logs go to CloudWatch Logs as JSON, execution logging and tracing are on.
  */
 export class InferenceApi extends Construct {
@@ -39,6 +41,8 @@ export class InferenceApi extends Construct {
   readonly registry: NimbusFunction;
   /** The monitoring API: alarm states and history, drift reports. */
   readonly monitoring: NimbusFunction;
+  /** The web dashboard's static page and files (`/dashboard/`), loaded without a key. */
+  readonly dashboard: NimbusFunction;
 
   constructor(scope: Construct, id: string, props: InferenceApiProps) {
     super(scope, id);
@@ -63,6 +67,14 @@ export class InferenceApi extends Construct {
       .bindBucket('artifacts', props.artifacts, 'read')
       .bindTable('models', props.models, 'read');
 
+    // Serves only the page's files (built into its bundle), so no data access.
+    this.dashboard = new NimbusFunction(this, 'Dashboard', {
+      dir: 'dashboard',
+      memorySize: 256,
+      timeout: Duration.seconds(10),
+    });
+
+    const dashboardPath = `/${API.dashboardResource.join('/')}`;
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
@@ -80,17 +92,30 @@ export class InferenceApi extends Construct {
         dataTraceEnabled: false,
         metricsEnabled: true,
         tracingEnabled: true,
+        // The dashboard's methods take no key, so no usage plan throttles them: the stage does.
+        methodOptions: Object.fromEntries(
+          [dashboardPath, `${dashboardPath}/{proxy+}`].map((path) => [
+            `${path}/GET`,
+            {
+              throttlingRateLimit: 20,
+              throttlingBurstLimit: 40,
+              loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+              metricsEnabled: true,
+            },
+          ]),
+        ),
       },
     });
     const validator = this.api.addRequestValidator('Validator', {
       validateRequestParameters: true,
       validateRequestBody: true,
     });
-    const proxyUnder = (parts: readonly string[]) => {
+    const resourceAt = (parts: readonly string[]) => {
       let resource = this.api.root;
       for (const part of parts) resource = resource.getResource(part) ?? resource.addResource(part);
-      return resource.addResource('{proxy+}');
+      return resource;
     };
+    const proxyUnder = (parts: readonly string[]) => resourceAt(parts).addResource('{proxy+}');
     const predictions = new apigateway.LambdaIntegration(this.predict.function, { proxy: true });
     const models = proxyUnder(API.modelsResource);
     for (const method of ['GET', 'POST']) {
@@ -121,6 +146,34 @@ export class InferenceApi extends Construct {
         requestParameters: { 'method.request.path.proxy': true },
       },
     );
+    // The dashboard: `/dashboard` (which redirects to `/dashboard/`) and its files, without a key — a browser
+    // loading a page cannot send one; the page asks for the key and sends it to the APIs above.
+    const dashboardIntegration = new apigateway.LambdaIntegration(this.dashboard.function, { proxy: true });
+    const dashboardPage = resourceAt(API.dashboardResource);
+    const dashboardMethods = [
+      dashboardPage.addMethod('GET', dashboardIntegration, {
+        authorizationType: apigateway.AuthorizationType.NONE,
+        apiKeyRequired: false,
+      }),
+      dashboardPage.addResource('{proxy+}').addMethod('GET', dashboardIntegration, {
+        authorizationType: apigateway.AuthorizationType.NONE,
+        apiKeyRequired: false,
+        requestValidator: validator,
+        requestParameters: { 'method.request.path.proxy': true },
+      }),
+    ];
+    for (const method of dashboardMethods) {
+      Validations.of(method).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          'The dashboard method serves only its static page and files (no data); the page reads the data APIs with the API key.',
+      });
+      Validations.of(method).acknowledge({
+        id: 'AwsSolutions-COG4',
+        reason:
+          'The dashboard method serves only static files; the data it shows comes from API-key methods, not through it.',
+      });
+    }
 
     this.apiKey = this.api.addApiKey('ApiKey', { description: 'Default Nimbus ML prediction key' });
     const plan = this.api.addUsagePlan('UsagePlan', {

@@ -1,7 +1,8 @@
 /**
  * The local stand-in for API Gateway: an HTTP server on 127.0.0.1 that routes `/<resource>/{proxy+}` to the
- * same handlers, checks each method's authorization as the deployed API does — the API key (usage plan), or
- * IAM, for which the admin key stands in here — and builds the same REST proxy event.
+ * same handlers, checks each method's authorization as the deployed API does — the API key (usage plan),
+ * IAM, for which the admin key stands in here, or none (the dashboard's static page) — and builds the same
+ * REST proxy event.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,11 +14,13 @@ import { API } from '../core/contract.ts';
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const STAGE = 'local';
 
-export type LocalAuthorization = 'apiKey' | 'iam';
+export type LocalAuthorization = 'apiKey' | 'iam' | 'none';
 
 /** One `/<resource>/{proxy+}` of the API: its handler and each method's authorization. */
 export interface LocalRoute {
   readonly resource: readonly string[];
+  /** `/<resource>` itself answers too (a method on the resource besides `{proxy+}`). @default false */
+  readonly root?: boolean;
   readonly methods: Readonly<Partial<Record<'GET' | 'POST', LocalAuthorization>>>;
   readonly handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 }
@@ -56,11 +59,16 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
 async function handle(req: IncomingMessage, res: ServerResponse, options: LocalApiOptions): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const method = req.method ?? 'GET';
-  const route = options.routes.find((r) => url.pathname.startsWith(`/${r.resource.join('/')}/`));
+  const route = options.routes.find(
+    (r) =>
+      url.pathname.startsWith(`/${r.resource.join('/')}/`) ||
+      (r.root && url.pathname === `/${r.resource.join('/')}`),
+  );
   const authorization = route?.methods[method as 'GET' | 'POST'];
   // API Gateway answers an unknown route, or a method not configured, with this 403.
   if (!route || !authorization) return send(res, 403, { message: 'Missing Authentication Token' });
   const prefix = `/${route.resource.join('/')}/`;
+  const resource = url.pathname.startsWith(prefix) ? `${prefix}{proxy+}` : prefix.slice(0, -1);
   if (authorization === 'apiKey' && req.headers[API.apiKeyHeader] !== options.apiKey) {
     return send(res, 403, { message: 'Forbidden' });
   }
@@ -86,14 +94,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalA
   const query = Object.fromEntries(url.searchParams.entries());
   const requestId = randomUUID();
   const event: APIGatewayProxyEvent = {
-    resource: `${prefix}{proxy+}`,
+    resource,
     path: url.pathname,
     httpMethod: method,
     headers,
     multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
     queryStringParameters: Object.keys(query).length > 0 ? query : null,
     multiValueQueryStringParameters: null,
-    pathParameters: { proxy: url.pathname.slice(prefix.length) },
+    pathParameters: url.pathname.startsWith(prefix) ? { proxy: url.pathname.slice(prefix.length) } : null,
     stageVariables: null,
     body,
     isBase64Encoded: false,
@@ -105,14 +113,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalA
       httpMethod: method,
       identity: {
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        ...(authorization === 'apiKey' ? { apiKey: options.apiKey } : { userArn: LOCAL_ADMIN_ARN }),
+        ...(authorization === 'apiKey' ? { apiKey: options.apiKey } : {}),
+        ...(authorization === 'iam' ? { userArn: LOCAL_ADMIN_ARN } : {}),
       },
       path: `/${STAGE}${url.pathname}`,
       stage: STAGE,
       requestId,
       requestTimeEpoch: Date.now(),
       resourceId: 'local',
-      resourcePath: `${prefix}{proxy+}`,
+      resourcePath: resource,
     } as unknown as APIGatewayProxyEvent['requestContext'],
   };
   const result = await route.handler(event);

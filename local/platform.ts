@@ -7,20 +7,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type AlarmActions, type AlarmState, DEFAULT_ALARM_SETTINGS } from '../core/alarms.ts';
 import {
   API,
   BATCH_FUNCTION_DIR,
-  BUCKET_ENV,
   type BucketRole,
   batchEventPattern,
   ENV,
   FUNCTIONS,
   SUBSTITUTIONS,
   type SubstitutionKey,
-  TABLE_ENV,
   type TableRole,
   type TrainingPlatform,
   uploadEventPattern,
@@ -28,6 +26,7 @@ import {
 import { REPO_ROOT } from '../core/repo.ts';
 import { startLocalApi } from './api-gateway.ts';
 import { startEmulators } from './emulators.ts';
+import { type LocalEndpoints, platformEnvironment } from './endpoints.ts';
 import { type EventPattern, matchesPattern, toEventBridgeEvent } from './event-bridge.ts';
 import { captureEmf, LocalMonitoring } from './monitoring.ts';
 import { LocalPipeline } from './pipeline.ts';
@@ -81,24 +80,6 @@ export interface LocalPlatformOptions {
 }
 
 /** What `.nimbus/endpoints.json` holds: everything a client needs to reach the platform. */
-export interface LocalEndpoints {
-  readonly s3: string;
-  readonly dynamodb: string;
-  readonly api: string;
-  /** The task-token calls of the Step Functions API (approvals). */
-  readonly stepFunctions: string;
-  readonly region: string;
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly apiKey: string;
-  /** Registry changes (promote, roll back, approve…): the `x-nimbus-admin-key` header. */
-  readonly adminKey: string;
-  readonly datasetsBucket: string;
-  readonly artifactsBucket: string;
-  readonly tables: Record<TableRole, string>;
-  readonly stateMachineArn: string;
-}
-
 export interface LocalPlatform {
   readonly endpoints: LocalEndpoints;
   readonly pipeline: LocalPipeline;
@@ -181,11 +162,16 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     releaseStdout = captureEmf(monitoring.metrics);
     stepFunctions = await startStepFunctionsApi(pipeline.taskTokens, ports.stepFunctions);
     process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.url;
+    process.env[ENV.stateMachineArn] = stateMachineArn;
     predict = (await import(join(REPO_ROOT, 'functions', 'predict', 'handler.ts'))) as typeof predict;
     const registry = (await import(join(REPO_ROOT, 'functions', 'registry', 'handler.ts'))) as {
       handler: ApiHandler;
     };
     const monitoringApi = (await import(join(REPO_ROOT, 'functions', 'monitoring', 'handler.ts'))) as {
+      handler: ApiHandler;
+    };
+    // The web dashboard: a static page (no key to load it) that reads the APIs above with the API key.
+    const dashboard = (await import(join(REPO_ROOT, 'functions', 'dashboard', 'handler.ts'))) as {
       handler: ApiHandler;
     };
     api = await startLocalApi({
@@ -208,6 +194,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
           methods: { GET: 'apiKey' },
           handler: monitoringApi.handler,
         },
+        { resource: API.dashboardResource, root: true, methods: { GET: 'none' }, handler: dashboard.handler },
       ],
     });
     monitoring.start();
@@ -231,6 +218,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     artifactsBucket: BUCKET_NAMES.artifacts,
     tables: TABLE_NAMES,
     stateMachineArn,
+    dashboard: `${api.url}/${API.dashboardResource.join('/')}/`,
   };
   return {
     endpoints,
@@ -299,59 +287,4 @@ function persistentKey(dataDir: string, name: 'api-key' | 'admin-key'): string {
   const key = randomBytes(24).toString('base64url');
   writeFileSync(file, `${key}\n`, { mode: 0o600 });
   return key;
-}
-
-/** Writes the endpoints for other tools (awscli, the tests, scripts) to read. */
-export function writeEndpointsFile(file: string, endpoints: LocalEndpoints): void {
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
-}
-
-/**
- * The environment that points the AWS SDK and the platform's own code (buckets and tables by the contract's
- * names) at a local platform: what `npm start` sets for its handlers, and what a CLI reads from the endpoints.
- */
-export function platformEnvironment(
-  endpoints: Pick<
-    LocalEndpoints,
-    | 's3'
-    | 'dynamodb'
-    | 'region'
-    | 'accessKeyId'
-    | 'secretAccessKey'
-    | 'datasetsBucket'
-    | 'artifactsBucket'
-    | 'tables'
-  >,
-): Record<string, string> {
-  const buckets: Record<BucketRole, string> = {
-    datasets: endpoints.datasetsBucket,
-    artifacts: endpoints.artifactsBucket,
-  };
-  return {
-    AWS_ENDPOINT_URL_S3: endpoints.s3,
-    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
-    AWS_REGION: endpoints.region,
-    AWS_ACCESS_KEY_ID: endpoints.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: endpoints.secretAccessKey,
-    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
-    ...Object.fromEntries(
-      Object.entries(BUCKET_ENV).map(([role, name]) => [name, buckets[role as BucketRole]]),
-    ),
-    ...Object.fromEntries(
-      Object.entries(TABLE_ENV).map(([role, name]) => [name, endpoints.tables[role as TableRole]]),
-    ),
-  };
-}
-
-/** `export` lines that point awscli and the AWS SDKs at the local services. */
-export function shellExports(endpoints: LocalEndpoints): string[] {
-  return [
-    `export AWS_ENDPOINT_URL_S3=${endpoints.s3}`,
-    `export AWS_ENDPOINT_URL_DYNAMODB=${endpoints.dynamodb}`,
-    `export AWS_REGION=${endpoints.region}`,
-    `export AWS_ACCESS_KEY_ID=${endpoints.accessKeyId}`,
-    `export AWS_SECRET_ACCESS_KEY=${endpoints.secretAccessKey}`,
-    'export AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED',
-  ];
 }

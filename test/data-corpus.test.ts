@@ -14,7 +14,7 @@ import { KEYS } from '../core/contract.ts';
 import type { Baseline } from '../core/preprocess.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import type { ValidationReport } from '../core/validation.ts';
-import { writeEndpointsFile } from '../local/platform.ts';
+import { writeEndpointsFile } from '../local/endpoints.ts';
 import { localPlatformFixture } from './helpers.ts';
 
 const run = promisify(execFile);
@@ -194,7 +194,8 @@ describe('bad data, end to end', () => {
           [
             '--import',
             'tsx',
-            join(REPO_ROOT, 'cli', 'dataset.ts'),
+            join(REPO_ROOT, 'cli', 'nimbus.ts'),
+            'datasets',
             ...args,
             '--endpoints-file',
             endpointsFile,
@@ -209,7 +210,7 @@ describe('bad data, end to end', () => {
       const json = JSON.parse((await cli(['report', 'ragged', '--json'])).stdout) as ValidationReport;
       assert.equal(json.valid, false);
       await assert.rejects(cli(['report', 'nothing-here']), (error: { stderr?: string; code?: number }) => {
-        assert.equal(error.code, 1);
+        assert.equal(error.code, 3, 'not found');
         assert.match(error.stderr ?? '', /no dataset "nothing-here"/);
         return true;
       });

@@ -4,28 +4,18 @@
  * to OK on normal ones; a canary that fails is rolled back by its alarm. Over real HTTP and the real SDK.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AlarmStatus } from '../aws/alarms.ts';
 import { ARTIFACTS, ENV, METRICS } from '../core/contract.ts';
 import type { DriftReport } from '../core/drift.ts';
 import type { ModelVersion } from '../core/registry.ts';
-import { REPO_ROOT } from '../core/repo.ts';
-import { localPlatformFixture } from './helpers.ts';
+import { irisExample, localPlatformFixture } from './helpers.ts';
 
 process.env[ENV.aliasCacheMs] = '0';
 
 const MODEL = 'iris';
-const LINES = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'), 'utf8')
-  .trim()
-  .split(/\r?\n/);
-const HEADER = (LINES[0] as string).split(',');
-const ROWS = LINES.slice(1).map((line) => {
-  const cells = line.split(',');
-  return Object.fromEntries(HEADER.slice(0, 4).map((name, i) => [name, Number(cells[i])]));
-});
+const { lines: LINES, rows: ROWS } = irisExample();
 /** The same flowers, measured by a miscalibrated instrument: petals 2.5 cm longer, sepals 40% wider. */
 const SHIFTED = ROWS.map((r) => ({
   ...r,

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -17,12 +17,8 @@ import type { DatasetVersionRecord, RunRecord, TrialRecord } from '../aws/regist
 import { API, ENV } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { NimbusFunction } from '../infra/function.ts';
-import {
-  type LocalEndpoints,
-  type LocalPlatform,
-  type LocalPlatformOptions,
-  startLocalPlatform,
-} from '../local/platform.ts';
+import type { LocalEndpoints } from '../local/endpoints.ts';
+import { type LocalPlatform, type LocalPlatformOptions, startLocalPlatform } from '../local/platform.ts';
 
 /**
  * A local platform for one test file: started before its tests on free ports in a fresh data folder, with a
@@ -41,6 +37,9 @@ export function localPlatformFixture(options: Omit<LocalPlatformOptions, 'dataDi
       ...(adminKey ? { adminKey } : {}),
     });
     state.client = new PlatformClient(state.platform.endpoints);
+    // An alarm action or drift-monitor run that fails is retried quietly by the platform: say so here, or a
+    // test waiting for what it should have done times out without a reason.
+    state.platform.monitoring.on('monitorError', (error) => console.error('# monitoring error:', error));
   };
   const stop = async () => {
     state.client.destroy();
@@ -307,4 +306,20 @@ export async function invokeBundle(
   });
   // The handler's own output (its EMF metric lines, as in Lambda) comes first; the result is the last line.
   return JSON.parse(stdout.trim().split('\n').pop() ?? '') as { statusCode: number; body: string };
+}
+
+/**
+ * The iris example (examples/iris.csv) for traffic: its lines as uploaded, and each flower's four
+ * measurements as a predict instance.
+ */
+export function irisExample(): { lines: string[]; rows: Record<string, number>[] } {
+  const lines = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'), 'utf8')
+    .trim()
+    .split(/\r?\n/);
+  const header = (lines[0] ?? '').split(',');
+  const rows = lines.slice(1).map((line) => {
+    const cells = line.split(',');
+    return Object.fromEntries(header.slice(0, 4).map((name, i) => [name, Number(cells[i])]));
+  });
+  return { lines, rows };
 }

@@ -133,12 +133,25 @@ describe('NimbusPlatform', () => {
         Properties: { HttpMethod: Match.stringLikeRegexp('GET|POST') },
       }),
     );
-    // predict GET/POST, registry GET/POST, monitoring GET.
-    assert.equal(methods.length, 5);
+    // predict GET/POST, registry GET/POST, monitoring GET, dashboard GET (the page and its files).
+    assert.equal(methods.length, 7);
     const iam = methods.filter((m) => m.Properties.AuthorizationType === 'AWS_IAM');
     assert.equal(iam.length, 1, 'one IAM method: registry changes');
     assert.equal(iam[0]?.Properties.HttpMethod, 'POST');
-    for (const method of methods.filter((m) => m.Properties.AuthorizationType !== 'AWS_IAM')) {
+    const open = methods.filter(
+      (m) => m.Properties.AuthorizationType === 'NONE' && !m.Properties.ApiKeyRequired,
+    );
+    assert.deepEqual(
+      open.map((m) => [m.Properties.HttpMethod, /Dashboard/.test(JSON.stringify(m.Properties.Integration))]),
+      [
+        ['GET', true],
+        ['GET', true],
+      ],
+      'only the dashboard page loads without a key',
+    );
+    for (const method of methods.filter(
+      (m) => m.Properties.AuthorizationType !== 'AWS_IAM' && !open.includes(m),
+    )) {
       assert.equal(method.Properties.ApiKeyRequired, true);
     }
     template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
@@ -148,6 +161,14 @@ describe('NimbusPlatform', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       AccessLogSetting: Match.objectLike({ DestinationArn: Match.anyValue() }),
       TracingEnabled: true,
+      // The keyless dashboard methods are throttled by the stage, not a usage plan.
+      MethodSettings: Match.arrayWith([
+        Match.objectLike({
+          ResourcePath: '/~1dashboard~1{proxy+}',
+          HttpMethod: 'GET',
+          ThrottlingRateLimit: 20,
+        }),
+      ]),
     });
   });
 
@@ -212,8 +233,9 @@ describe('NimbusPlatform', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs24.x' },
     });
-    // The pipeline's functions, predict, registry, monitoring, batch prediction, drift monitor, alarm state.
-    assert.equal(Object.keys(functions).length, Object.keys(FUNCTIONS).length + 6);
+    // The pipeline's functions, predict, registry, monitoring, batch prediction, drift monitor, alarm state,
+    // dashboard.
+    assert.equal(Object.keys(functions).length, Object.keys(FUNCTIONS).length + 7);
     for (const fn of Object.values(functions)) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
       assert.deepEqual(fn.Properties.TracingConfig, { Mode: 'Active' });

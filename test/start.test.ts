@@ -34,6 +34,7 @@ describe('npm start -- --once', () => {
       const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
       assert.equal(code, 0, output);
       assert.match(output, /export AWS_ENDPOINT_URL_S3=http:\/\/127\.0\.0\.1:\d+/);
+      assert.match(output, /Dashboard\s+http:\/\/127\.0\.0\.1:\d+\/dashboard\/#key=\S+/);
       for (const step of [
         'RegisterDataset',
         'Preprocess',

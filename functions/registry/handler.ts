@@ -149,8 +149,16 @@ get('/runs/:runId/progress', async ({ params }) => {
   const run = await requireRun(params.runId as string);
   const prefix = KEYS.trainingProgressPrefix(run.dataset, run.runId);
   const files = await listObjects(artifactsBucket, prefix);
-  const trials = await mapLimit(files, 8, (file) => getJson<TrainingProgress>(artifactsBucket, file.key));
-  const training = trials.sort((a, b) => a.trial - b.trial);
+  // A file being rewritten as it is read (the local S3's writes are not atomic) is left out of this answer.
+  const trials = await mapLimit(files, 8, (file) =>
+    getJson<TrainingProgress>(artifactsBucket, file.key).catch((error: unknown) => {
+      logger.warn('training progress unreadable', { key: file.key, error: error as Error });
+      return undefined;
+    }),
+  );
+  const training = trials
+    .filter((t): t is TrainingProgress => t !== undefined)
+    .sort((a, b) => a.trial - b.trial);
   return {
     runId: run.runId,
     dataset: run.dataset,

@@ -1,0 +1,151 @@
+/**
+ * The web dashboard (`/dashboard/`): serves one static page — index.html, styles.css, favicon.svg and app.js,
+ * its logic (page/app.ts with Chart.js, bundled for the browser). Loading it needs no key; the page asks for
+ * the API key once and reads the registry and monitoring APIs on the same origin with it, so this function
+ * touches no data.
+ *
+ * Where app.js comes from — one rule, both substrates: the page folder next to this module (`page/`,
+ * `import.meta.url`-relative; NimbusFunction's bundles define `import.meta.url` as the bundle's own file) holds
+ * either the built page or its sources.
+ * - In Lambda, NodejsFunction's `afterBundling` hook (infra/function.ts) runs page-build.ts to write app.js
+ *   and the static files into the bundle's `page/` folder at synth time; the handler reads them (esbuild is
+ *   not in the bundle).
+ * - On one machine, local/platform.ts imports this module from the sources, where `page/` has app.ts and no
+ *   app.js: the first request bundles it with esbuild (page-build.ts), in memory, once per process.
+ *
+ * Answers: GET /dashboard → 301 to /dashboard/ (the page's URLs are relative to it); GET /dashboard/ →
+ * index.html; GET /dashboard/<file> → that file; anything else 404 (JSON); a method other than GET, 405.
+ * Every answer carries a strict Content-Security-Policy (scripts, styles and data from this origin only) and
+ * `X-Content-Type-Options: nosniff`. index.html is revalidated on every load (ETag); it names the other files
+ * with a `?v=<content hash>`, which may be cached for a year.
+ * Input: API Gateway REST proxy event. Output: proxy result.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { createLogger } from '../logger.ts';
+import { APP_BUNDLE, STATIC_FILES } from './page-build.ts';
+
+const logger = createLogger('dashboard');
+/** The built page in the Lambda bundle, or the page's sources (see above). */
+const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
+const INDEX = 'index.html';
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
+
+/** Same-origin only, no inline script or style, no framing. */
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; '),
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+} as const;
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const REVALIDATE = 'no-cache';
+
+interface Asset {
+  readonly body: string;
+  readonly contentType: string;
+  /** A prefix of the SHA-256 of the body: the ETag, and the `?v=` that index.html names the file with. */
+  readonly hash: string;
+}
+
+let assets: Promise<ReadonlyMap<string, Asset>> | undefined;
+
+/** The page's files, read (and app.js built, from the sources) once per process. */
+export function loadPage(dir: string = PAGE_DIR): Promise<ReadonlyMap<string, Asset>> {
+  assets ??= readPage(dir).catch((error: unknown) => {
+    assets = undefined; // try again on the next request
+    throw error;
+  });
+  return assets;
+}
+
+async function readPage(dir: string): Promise<ReadonlyMap<string, Asset>> {
+  const files = new Map<string, Asset>();
+  const built = join(dir, APP_BUNDLE);
+  const app = existsSync(built)
+    ? await readFile(built, 'utf8')
+    : await (await import('./page-build.ts')).bundleApp(dir);
+  files.set(APP_BUNDLE, asset(APP_BUNDLE, app));
+  for (const name of STATIC_FILES) {
+    if (name !== INDEX) files.set(name, asset(name, await readFile(join(dir, name), 'utf8')));
+  }
+  // index.html names each file with its content hash, so a new deployment is never served stale files.
+  let index = await readFile(join(dir, INDEX), 'utf8');
+  for (const [name, file] of files) index = index.replaceAll(`"${name}"`, `"${name}?v=${file.hash}"`);
+  files.set(INDEX, asset(INDEX, index));
+  return files;
+}
+
+function asset(name: string, body: string): Asset {
+  const extension = name.slice(name.lastIndexOf('.'));
+  return {
+    body,
+    contentType: CONTENT_TYPES[extension] ?? 'application/octet-stream',
+    hash: createHash('sha256').update(body).digest('base64url').slice(0, 16),
+  };
+}
+
+export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+  if (event.httpMethod !== 'GET') {
+    return json(405, { error: `${event.httpMethod} is not allowed on ${event.path}` }, { Allow: 'GET' });
+  }
+  // `/dashboard/{proxy+}` names a file; `/dashboard` itself (a trailing slash reaches it too in API Gateway)
+  // is the page, at the URL with the slash, which the page's relative URLs need.
+  const proxy = event.resource?.endsWith('{proxy+}') ? (event.pathParameters?.proxy ?? '') : undefined;
+  if (proxy === undefined && !event.path.endsWith('/')) {
+    const last = event.path.slice(event.path.lastIndexOf('/') + 1);
+    return { statusCode: 301, headers: { ...SECURITY_HEADERS, Location: `${last}/` }, body: '' };
+  }
+  const name = proxy || INDEX;
+  let page: ReadonlyMap<string, Asset>;
+  try {
+    page = await loadPage();
+  } catch (error) {
+    logger.error('the dashboard page could not be loaded', { error: error as Error });
+    return json(500, { error: 'internal error', requestId: event.requestContext?.requestId });
+  }
+  const file = page.get(name);
+  if (!file) return json(404, { error: `no dashboard file ${event.path}` });
+
+  const etag = `"${file.hash}"`;
+  const versioned = name !== INDEX && event.queryStringParameters?.v === file.hash;
+  const headers = {
+    ...SECURITY_HEADERS,
+    'Content-Type': file.contentType,
+    'Cache-Control': versioned ? IMMUTABLE : REVALIDATE,
+    ETag: etag,
+  };
+  const ifNoneMatch = Object.entries(event.headers ?? {}).find(
+    ([header]) => header.toLowerCase() === 'if-none-match',
+  )?.[1];
+  if (ifNoneMatch?.split(/\s*,\s*/).includes(etag)) return { statusCode: 304, headers, body: '' };
+  return { statusCode: 200, headers, body: file.body };
+}
+
+function json(status: number, value: unknown, extra: Record<string, string> = {}): APIGatewayProxyResult {
+  return {
+    statusCode: status,
+    headers: { ...SECURITY_HEADERS, 'Content-Type': 'application/json', ...extra },
+    body: JSON.stringify(value),
+  };
+}

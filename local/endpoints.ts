@@ -1,0 +1,86 @@
+/**
+ * What a running local platform is reached at (`.nimbus/endpoints.json`), and the environment and shell lines
+ * that point the AWS SDK, awscli and the platform's own code at it. Kept apart from platform.ts so that a
+ * client (the `nimbus` CLI) reads them without loading the emulators and the pipeline runner.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { BUCKET_ENV, type BucketRole, TABLE_ENV, type TableRole } from '../core/contract.ts';
+
+export interface LocalEndpoints {
+  readonly s3: string;
+  readonly dynamodb: string;
+  readonly api: string;
+  /** The task-token calls of the Step Functions API (approvals). */
+  readonly stepFunctions: string;
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly apiKey: string;
+  /** Registry changes (promote, roll back, approve…): the `x-nimbus-admin-key` header. */
+  readonly adminKey: string;
+  readonly datasetsBucket: string;
+  readonly artifactsBucket: string;
+  readonly tables: Record<TableRole, string>;
+  readonly stateMachineArn: string;
+  /**
+   * The web dashboard's page (it asks for the API key; `#key=<apiKey>` after it fills it in). Optional for
+   * endpoint files written before it.
+   */
+  readonly dashboard?: string;
+}
+
+/** Writes the endpoints for other tools (awscli, the tests, scripts) to read. */
+export function writeEndpointsFile(file: string, endpoints: LocalEndpoints): void {
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o600 });
+}
+
+/**
+ * The environment that points the AWS SDK and the platform's own code (buckets and tables by the contract's
+ * names) at a local platform: what `npm start` sets for its handlers, and what a CLI reads from the endpoints.
+ */
+export function platformEnvironment(
+  endpoints: Pick<
+    LocalEndpoints,
+    | 's3'
+    | 'dynamodb'
+    | 'region'
+    | 'accessKeyId'
+    | 'secretAccessKey'
+    | 'datasetsBucket'
+    | 'artifactsBucket'
+    | 'tables'
+  >,
+): Record<string, string> {
+  const buckets: Record<BucketRole, string> = {
+    datasets: endpoints.datasetsBucket,
+    artifacts: endpoints.artifactsBucket,
+  };
+  return {
+    AWS_ENDPOINT_URL_S3: endpoints.s3,
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
+    AWS_REGION: endpoints.region,
+    AWS_ACCESS_KEY_ID: endpoints.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: endpoints.secretAccessKey,
+    AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
+    ...Object.fromEntries(
+      Object.entries(BUCKET_ENV).map(([role, name]) => [name, buckets[role as BucketRole]]),
+    ),
+    ...Object.fromEntries(
+      Object.entries(TABLE_ENV).map(([role, name]) => [name, endpoints.tables[role as TableRole]]),
+    ),
+  };
+}
+
+/** `export` lines that point awscli and the AWS SDKs at the local services. */
+export function shellExports(endpoints: LocalEndpoints): string[] {
+  return [
+    `export AWS_ENDPOINT_URL_S3=${endpoints.s3}`,
+    `export AWS_ENDPOINT_URL_DYNAMODB=${endpoints.dynamodb}`,
+    `export AWS_REGION=${endpoints.region}`,
+    `export AWS_ACCESS_KEY_ID=${endpoints.accessKeyId}`,
+    `export AWS_SECRET_ACCESS_KEY=${endpoints.secretAccessKey}`,
+    'export AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED',
+  ];
+}
