@@ -11,15 +11,22 @@
  *   of the predicted values against the target's histogram (regression).
  *
  * PSI reads by the usual rule of thumb: below 0.1 no shift, 0.1–0.25 a moderate one, above 0.25 a significant
- * one. With n samples in k bins, sampling noise alone gives a PSI of about (k − 1)/n, so a window needs some
- * hundreds of samples before small values mean anything: the monitor skips windows below MIN_DRIFT_SAMPLES.
+ * one. Sampling noise alone gives a PSI of about (k − 1)/n with n samples in k bins, and much more where a
+ * bin comes out empty by chance (its proportion is floored, and the log of a tiny one is large). So the counts
+ * are smoothed first (SMOOTHING added to every bin, baseline and window alike), and the monitor waits for
+ * MIN_DRIFT_SAMPLES instances before it reports a window. Measured on iris, windows drawn from the training
+ * data itself (the score is the largest of four features): unsmoothed, 99.9% of 30-instance windows and 0.3%
+ * of 200-instance ones scored above 0.25; smoothed, none of 20,000 windows of 200 did, while petals 1 cm
+ * longer still scored above it in every window of 30 (test/monitoring.test.ts).
  */
 import type { Baseline, NumericBaseline } from './preprocess.ts';
 
 /** The PSI above which a feature (and so the model) counts as drifted. */
 export const DRIFT_THRESHOLD = 0.25;
 /** Fewer captured instances than this in a window give no drift figures (too noisy to alarm on). */
-export const MIN_DRIFT_SAMPLES = 30;
+export const MIN_DRIFT_SAMPLES = 200;
+/** The pseudo-count added to every bin before PSI (additive smoothing, as Jeffreys' prior does). */
+export const SMOOTHING = 0.5;
 /** The bin name for categories the baseline never saw. */
 export const UNSEEN_CATEGORY = '<unseen>';
 /** Proportions are floored at this, so an empty bin gives a large but finite PSI. */
@@ -82,7 +89,10 @@ export function binCounts(histogram: NumericBaseline['histogram'], values: reado
 export function numericDrift(baseline: NumericBaseline, values: readonly number[]): FeatureDrift {
   return {
     kind: 'numeric',
-    psi: populationStabilityIndex(baseline.histogram.counts, binCounts(baseline.histogram, values)),
+    psi: populationStabilityIndex(
+      smoothed(baseline.histogram.counts),
+      smoothed(binCounts(baseline.histogram, values)),
+    ),
     samples: values.length,
   };
 }
@@ -102,7 +112,7 @@ export function categoricalDrift(
   const { statistic, pValue } = chiSquareTest(expected, actual);
   return {
     kind: 'categorical',
-    psi: populationStabilityIndex(expected, actual),
+    psi: populationStabilityIndex(smoothed(expected), smoothed(actual)),
     chiSquare: statistic,
     pValue,
     samples: values.length,
@@ -181,6 +191,10 @@ function predictionDrift(baseline: Baseline, predictions: readonly (string | num
   }
   if (Object.keys(baseline.label).length === 0) return undefined;
   return categoricalDrift(baseline.label, predictions.map(String)).psi;
+}
+
+function smoothed(counts: readonly number[]): number[] {
+  return counts.map((c) => c + SMOOTHING);
 }
 
 function proportions(counts: readonly number[]): number[] {

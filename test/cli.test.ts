@@ -16,6 +16,7 @@ import { typedInstance } from '../cli/predict.ts';
 import { localTarget, stackTarget } from '../cli/target.ts';
 import { epochsOf, stepsDone } from '../cli/watch.ts';
 import { OUTPUTS } from '../core/contract.ts';
+import { MIN_DRIFT_SAMPLES } from '../core/drift.ts';
 import type { AliasEntry, ModelVersion } from '../core/registry.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { writeEndpointsFile } from '../local/endpoints.ts';
@@ -491,11 +492,13 @@ describe('nimbus CLI against a local platform', () => {
 
   it('shows the alarms and the newest drift report of each model; --check fails while one is in ALARM', async () => {
     const { client, platform } = local;
-    // Iris measured with petals 2.5 cm too long: one monitor window of drifted traffic.
-    const shifted = irisExample().rows.map((row) => ({
+    // Iris measured with petals 2.5 cm too long, each flower twice: one monitor window of drifted traffic
+    // (a window needs MIN_DRIFT_SAMPLES instances).
+    const shifted = [...irisExample().rows, ...irisExample().rows].map((row) => ({
       ...row,
       petal_length: (row.petal_length ?? 0) + 2.5,
     }));
+    assert.ok(shifted.length >= MIN_DRIFT_SAMPLES);
     const response = await client.predict('iris', { instances: shifted });
     assert.equal(response.status, 200, await response.text());
     await platform.flushCapture();

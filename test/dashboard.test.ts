@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { ENV } from '../core/contract.ts';
+import { MIN_DRIFT_SAMPLES } from '../core/drift.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { bundleFunction, irisExample, localPlatformFixture } from './helpers.ts';
 
@@ -215,8 +216,10 @@ describe('web dashboard', () => {
 
   it('shows drift per feature against the alarm threshold, and the alarms', async () => {
     const { client, platform } = local;
-    // Three monitoring windows: normal traffic, drifted traffic, normal again.
-    for (const rows of [ROWS, SHIFTED, ROWS]) {
+    // Three monitoring windows (each flower twice, as a window needs MIN_DRIFT_SAMPLES instances): normal
+    // traffic, drifted traffic, normal again.
+    for (const rows of [ROWS, SHIFTED, ROWS].map((once) => [...once, ...once])) {
+      assert.ok(rows.length >= MIN_DRIFT_SAMPLES);
       for (let i = 0; i < rows.length; i += 50) {
         const response = await client.predict(MODEL, { instances: rows.slice(i, i + 50) });
         assert.equal(response.status, 200, await response.text());

@@ -1,5 +1,7 @@
 /** Drift statistics, alarm evaluation (CloudWatch's rules) and the local reading of EMF lines. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { alarmDefinitions, alarmName, evaluateAlarm, parseAlarmName, statistic } from '../core/alarms.ts';
 import { METRICS } from '../core/contract.ts';
@@ -7,12 +9,16 @@ import {
   binCounts,
   categoricalDrift,
   chiSquareTest,
+  DRIFT_THRESHOLD,
   driftReport,
+  MIN_DRIFT_SAMPLES,
   numericDrift,
   populationStabilityIndex,
   upperGammaRegularized,
 } from '../core/drift.ts';
 import { baselineStatistics } from '../core/preprocess.ts';
+import { createRandom } from '../core/random.ts';
+import { REPO_ROOT } from '../core/repo.ts';
 import { MetricStore } from '../local/monitoring.ts';
 
 const range = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
@@ -92,6 +98,52 @@ describe('drift statistics', () => {
     assert.equal(report.score, Math.max(report.features.x?.psi ?? 0, report.features.colour?.psi ?? 0));
     assert.ok((report.predictions?.psi ?? 0) > 0.25);
     assert.equal(report.samples, 200);
+  });
+});
+
+describe('drift of iris traffic: no false alarms on windows like the training data', () => {
+  const [head = '', ...body] = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'), 'utf8')
+    .trim()
+    .split('\n');
+  const names = head.split(',');
+  const features = names.slice(0, 4);
+  const rows = body.map((line) => {
+    const cells = line.split(',');
+    return Object.fromEntries(names.map((name, i) => [name, i < 4 ? Number(cells[i]) : cells[i]]));
+  });
+  const baseline = baselineStatistics(
+    {
+      task: 'classification',
+      label: 'species',
+      features: features.map((name) => ({ name, type: 'numeric' })),
+    } as never,
+    rows as never,
+  );
+  const random = createRandom(11);
+  /** `n` flowers drawn at random from the training data, as traffic would send them. */
+  const window = (n: number) =>
+    range(n, () => rows[Math.floor(random() * rows.length)] as Record<string, unknown>);
+  const score = (instances: Record<string, unknown>[]) =>
+    driftReport({
+      model: 'iris',
+      version: 1,
+      baseline,
+      windowStart: 'a',
+      windowEnd: 'b',
+      instances,
+      predictions: instances.map((row) => String(row.species)),
+    }).score;
+
+  it(`keeps windows of ${MIN_DRIFT_SAMPLES} ordinary flowers under the threshold`, () => {
+    const scores = range(500, () => score(window(MIN_DRIFT_SAMPLES)));
+    assert.ok(Math.max(...scores) < DRIFT_THRESHOLD, `largest of 500: ${Math.max(...scores)}`);
+  });
+
+  it('still sees petals 1 cm longer in a window of 30', () => {
+    const shifted = range(200, () =>
+      score(window(30).map((row) => ({ ...row, petal_length: (row.petal_length as number) + 1 }))),
+    );
+    assert.ok(Math.min(...shifted) > DRIFT_THRESHOLD, `smallest of 200: ${Math.min(...shifted)}`);
   });
 });
 
