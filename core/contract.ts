@@ -433,7 +433,7 @@ export const METRICS = {
   driftScore: 'DriftScore',
   predictionDrift: 'PredictionDrift',
   driftSamples: 'DriftSamples',
-  /** Training container. */
+  /** Training container, once per job (a search's trials each): its seconds, and the model's epochs. */
   trainingSeconds: 'TrainingSeconds',
   trainingEpochs: 'TrainingEpochs',
   /** RegisterDataset: a dataset version accepted (1) or refused by validation (0), per dataset. */

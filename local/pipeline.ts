@@ -65,6 +65,8 @@ export interface LocalPipelineEvents {
   started: [runId: string, key: string];
   step: [StepEvent];
   training: [TrainingProgress];
+  /** An EMF line the training process wrote (its metrics, read as CloudWatch Logs reads a job's log). */
+  metrics: [line: string];
   finished: [ExecutionOutcome];
 }
 
@@ -285,6 +287,10 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
   }
 
   private relayTrainingLine(line: string, pid: number | undefined): void {
+    if (line.startsWith('{"_aws"')) {
+      this.emit('metrics', line);
+      return;
+    }
     try {
       const event = JSON.parse(line) as { event?: string; runId?: string };
       if (typeof event.event === 'string') {

@@ -160,6 +160,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   try {
     monitoring = await startMonitoring(options, region);
     releaseStdout = captureEmf(monitoring.metrics);
+    const metrics = monitoring.metrics;
+    pipeline.on('metrics', (line) => metrics.ingestLine(line));
     stepFunctions = await startStepFunctionsApi(pipeline.taskTokens, ports.stepFunctions);
     process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.url;
     process.env[ENV.stateMachineArn] = stateMachineArn;

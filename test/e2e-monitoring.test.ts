@@ -85,6 +85,11 @@ describe('monitoring: metrics, drift alarms and canary alarms', () => {
       errorType: 'NotFound',
     });
     assert.equal(notFound.length, 1, 'errors by type');
+    // The training container's own EMF line, read off its stdout as CloudWatch Logs reads a job's log.
+    const [seconds] = metrics.datapoints(METRICS.trainingSeconds, byModel);
+    const [epochs] = metrics.datapoints(METRICS.trainingEpochs, byModel);
+    assert.ok((seconds?.value ?? 0) > 0, 'training seconds');
+    assert.equal(epochs?.value, run?.training?.epochs);
   });
 
   it('raises the drift alarm on shifted inputs, and clears it on normal ones', async () => {

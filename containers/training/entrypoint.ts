@@ -10,11 +10,15 @@
  * Data is read from the SageMaker channels `train` and `validation` when present, else from S3 (the spec
  * names the keys); the model folder is written to S3. Exit code 0 means the model
  * folder is complete; anything else is a failure, with the reason as the last line on stderr.
+ * Stdout carries JSON progress lines and, at the end of a job, one EMF line (Powertools) with
+ * `TrainingSeconds` and `TrainingEpochs`: the job's log stream in CloudWatch Logs (Batch's awslogs driver,
+ * SageMaker's TrainingJobs log group) turns it into metrics, as Lambda's does, and `npm start` reads it.
  */
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
+import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { saveModelFiles } from '../../aws/model-store.ts';
 import { getBytes, getBytesIfExists, getJson, putBytes, putJson } from '../../aws/object-store.ts';
 import {
@@ -22,6 +26,7 @@ import {
   CHECKPOINT_LATEST,
   ENV,
   KEYS,
+  METRICS,
   SAGEMAKER_JOB_HYPERPARAMETER,
 } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
@@ -187,6 +192,11 @@ export async function train(job: JobSource): Promise<void> {
     writeFileSync(join(dir, ARTIFACTS.weights), files.weights);
     writeFileSync(join(dir, ARTIFACTS.card), JSON.stringify(card));
   }
+  // One EMF line per job (each trial of a search is a job): what training costs, per model.
+  publishModelMetrics(createMetrics(), spec.model, [
+    [METRICS.trainingSeconds, MetricUnit.Seconds, seconds],
+    [METRICS.trainingEpochs, MetricUnit.Count, history.length],
+  ]);
   progress('finished', {
     runId: spec.runId,
     seconds,

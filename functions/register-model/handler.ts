@@ -4,18 +4,16 @@
  * Input: PipelineState with `dataset`, `preprocess`, `evaluation`. Output: RegisterModelResult.
  */
 import { bucketName } from '../../aws/config.ts';
-import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { allocateModelVersion, putModelVersion } from '../../aws/models.ts';
 import { getJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
-import { ARTIFACTS, METRICS } from '../../core/contract.ts';
+import { ARTIFACTS } from '../../core/contract.ts';
 import type { PipelineState, RegisterModelResult, TrainingCard } from '../../core/pipeline.ts';
 import { pipelineActor } from '../../core/registry.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('register-model');
 const artifactsBucket = bucketName('artifacts');
-const metrics = createMetrics();
 
 export async function handler(state: PipelineState): Promise<RegisterModelResult> {
   const { dataset, preprocess, evaluation } = state;
@@ -35,12 +33,6 @@ export async function handler(state: PipelineState): Promise<RegisterModelResult
     },
   });
   const model = dataset.name;
-  // The training job's figures, from its card: the container's own stdout is not an EMF log in Batch or
-  // SageMaker, so this step reports them.
-  publishModelMetrics(metrics, model, [
-    [METRICS.trainingSeconds, MetricUnit.Seconds, training.seconds],
-    [METRICS.trainingEpochs, MetricUnit.Count, training.epochs],
-  ]);
   const version = await allocateModelVersion(model);
   await putModelVersion(
     {
