@@ -170,6 +170,53 @@ export async function updateRun(runId: string, fields: Partial<Omit<RunRecord, '
   );
 }
 
+/**
+ * Records the end of a run that nothing else ended (its execution failed outside the pipeline's catch, timed
+ * out or was stopped): FAILED with the reason, only while it is still RUNNING or has no record yet, so a run
+ * the pipeline already ended keeps its own outcome. Returns whether it changed the run.
+ */
+export async function endUnfinishedRun(
+  runId: string,
+  fields: Pick<RunRecord, 'reason' | 'dataset' | 'datasetKey' | 'finishedAt'>,
+): Promise<boolean> {
+  const now = new Date().toISOString();
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName('runs'),
+        Key: { runId },
+        UpdateExpression:
+          'SET #status = :failed, #reason = :reason, #finishedAt = :finishedAt, #updatedAt = :now, ' +
+          '#dataset = if_not_exists(#dataset, :dataset), #datasetKey = if_not_exists(#datasetKey, :datasetKey), ' +
+          '#startedAt = if_not_exists(#startedAt, :now)',
+        ConditionExpression: 'attribute_not_exists(runId) OR #status = :running',
+        ExpressionAttributeNames: {
+          '#status': 'status',
+          '#reason': 'reason',
+          '#finishedAt': 'finishedAt',
+          '#updatedAt': 'updatedAt',
+          '#dataset': 'dataset',
+          '#datasetKey': 'datasetKey',
+          '#startedAt': 'startedAt',
+        },
+        ExpressionAttributeValues: {
+          ':failed': 'FAILED',
+          ':running': 'RUNNING',
+          ':reason': fields.reason,
+          ':finishedAt': fields.finishedAt,
+          ':now': now,
+          ':dataset': fields.dataset,
+          ':datasetKey': fields.datasetKey,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
 export async function getRun(runId: string): Promise<RunRecord | undefined> {
   const out = await db().send(new GetCommand({ TableName: tableName('runs'), Key: { runId } }));
   return out.Item as RunRecord | undefined;

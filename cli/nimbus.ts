@@ -30,6 +30,7 @@ import {
   table,
   time,
 } from './output.ts';
+import { stopExecution } from './pipeline.ts';
 import { bodyFromFile, bodyFromJson, type PredictBody } from './predict.ts';
 import {
   DEFAULT_ENDPOINTS_FILE,
@@ -398,6 +399,38 @@ runs
     ),
   );
 
+runs
+  .command('stop')
+  .description(
+    'stop a running run: its execution and training jobs stop, and the run ends FAILED with the reason',
+  )
+  .argument('<runId>', 'the run')
+  .option('--reason <text>', "why: recorded as the run's reason", 'stopped with nimbus runs stop')
+  .action(
+    action(async (ctx, runId: string, options: { reason: string }) => {
+      const api = await ctx.api();
+      const path = registryPath('runs', runId);
+      const run = await api.get<RunRecord>(path, { notFoundHint: 'nimbus runs list shows the runs' });
+      if (run.status !== 'RUNNING') {
+        throw new CliError(`run ${runId} already ended ${run.status}`, EXIT.failed, 'nothing to stop');
+      }
+      await stopExecution(await ctx.target(), runId, options.reason);
+      // The run's end is recorded by the execution-ended function, a moment after the execution stops.
+      const deadline = Date.now() + 30_000;
+      let ended = await api.get<RunRecord>(path);
+      while (ended.status === 'RUNNING' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        ended = await api.get<RunRecord>(path);
+      }
+      if (ctx.json) return printJson(ended);
+      printLines([
+        ended.status === 'RUNNING'
+          ? `run ${runId}: stopping (its end is not recorded yet; nimbus runs watch ${runId} follows it)`
+          : `run ${runId} ${ended.status}: ${ended.reason ?? 'no reason recorded'}`,
+      ]);
+    }),
+  );
+
 /** Watches a run to its end, then reads its record (metrics, model version, promotion). */
 async function followRun(
   ctx: Context,
@@ -612,13 +645,13 @@ for (const [verb, description] of [
     .addOption(reasonOption())
     .action(
       action(async (ctx, model: string, version: number, options: { reason: string }) => {
-        const entry = await (await ctx.api()).post<AuditEntry & { status: string }>(
+        const entry = await (await ctx.api()).post<AuditEntry & { status: string; pipeline?: string }>(
           registryPath('models', model, 'versions', version, verb),
           { reason: options.reason },
           { notFoundHint: MODELS_HINT },
         );
         if (ctx.json) return printJson(entry);
-        printLines([`${model} v${version}: ${entry.status}`]);
+        printLines([`${model} v${version}: ${entry.status}`, ...(entry.pipeline ? [entry.pipeline] : [])]);
       }),
     );
 }

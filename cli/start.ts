@@ -133,7 +133,8 @@ async function run(options: StartOptions): Promise<number> {
     console.error(`${elapsed()}  monitoring: ${(error as Error).message}`),
   );
   platform.pipeline.on('finished', (outcome) => {
-    const reason = outcome.status === 'FAILED' ? `: ${outcome.cause ?? outcome.error}` : '';
+    const why = outcome.cause ?? outcome.error;
+    const reason = outcome.status !== 'SUCCEEDED' && why ? `: ${why}` : '';
     console.log(`${elapsed()}  run ${short(outcome.runId)}  ${outcome.status}${reason}`);
   });
 
@@ -185,7 +186,9 @@ async function demo(platform: LocalPlatform, elapsed: () => string): Promise<num
   s3.destroy();
   const outcome = await finished;
   if (outcome.status !== 'SUCCEEDED') {
-    console.error(`\nThe demo run failed: ${outcome.cause ?? outcome.error}`);
+    console.error(
+      `\nThe demo run ended ${outcome.status}: ${outcome.cause ?? outcome.error ?? 'no reason given'}`,
+    );
     return 1;
   }
 

@@ -280,6 +280,49 @@ export interface ObjectCreatedEvent {
   };
 }
 
+/**
+ * The pipeline's executions that end other than by succeeding — failed outside its own catch, timed out, or
+ * stopped (StopExecution, the console, `nimbus runs stop`): Step Functions sends one of these events, and the
+ * execution-ended function records the run's end, so no run stays RUNNING for ever.
+ */
+export const EXECUTION_ENDED_FUNCTION_DIR = 'execution-ended';
+export const EXECUTION_ENDED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
+export type ExecutionEndedStatus = (typeof EXECUTION_ENDED_STATUSES)[number];
+
+export function executionEndedEventPattern(stateMachineArn: string) {
+  return {
+    source: ['aws.states'],
+    'detail-type': ['Step Functions Execution Status Change'],
+    detail: { stateMachineArn: [stateMachineArn], status: [...EXECUTION_ENDED_STATUSES] },
+  };
+}
+
+/** Step Functions' "Execution Status Change" event (the fields the platform reads). */
+export interface ExecutionStatusChangeEvent {
+  readonly version: string;
+  readonly id: string;
+  readonly 'detail-type': 'Step Functions Execution Status Change';
+  readonly source: 'aws.states';
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: string[];
+  readonly detail: {
+    readonly executionArn: string;
+    readonly stateMachineArn: string;
+    /** The execution's name: the run's id. */
+    readonly name: string;
+    readonly status: 'RUNNING' | 'SUCCEEDED' | ExecutionEndedStatus;
+    /** Epoch milliseconds. */
+    readonly startDate: number;
+    readonly stopDate: number | null;
+    /** The execution's input as JSON text (null when too large to include). */
+    readonly input: string | null;
+    readonly error?: string | null;
+    readonly cause?: string | null;
+  };
+}
+
 /** The state machine definition file, relative to the repository root. */
 export const PIPELINE_DEFINITION_FILE = 'state-machines/training-pipeline.asl.json';
 

@@ -271,3 +271,35 @@ export function failureReason(error: StepError | undefined): string {
   }
   return reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
 }
+
+/**
+ * Why a run ended when its execution did not end it (ExecutionEnded): timed out, stopped (with the cause its
+ * stopper gave), or failed outside the pipeline's catch; after how long, and in which step.
+ */
+export function executionEndReason(
+  status: 'FAILED' | 'TIMED_OUT' | 'ABORTED',
+  facts: { took: number; step?: string; error?: string; cause?: string },
+): string {
+  const after = `after ${humanDuration(facts.took)}${facts.step ? `, in ${facts.step}` : ''}`;
+  let reason: string;
+  if (status === 'TIMED_OUT') reason = `the pipeline ran past its time limit ${after}`;
+  else if (status === 'ABORTED') {
+    const why = facts.cause || facts.error;
+    reason = `stopped ${after}${why ? `: ${why}` : ''}`;
+  } else {
+    const failure = facts.error
+      ? failureReason({ Error: facts.error, ...(facts.cause ? { Cause: facts.cause } : {}) })
+      : 'the execution failed';
+    reason = `${failure} (${after})`;
+  }
+  return reason.length > MAX_REASON ? `${reason.slice(0, MAX_REASON)}…` : reason;
+}
+
+function humanDuration(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 120) return `${seconds} s`;
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 120) return `${minutes} min`;
+  const hours = Math.round(minutes / 6) / 10;
+  return hours < 48 ? `${hours} h` : `${Math.round(hours / 2.4) / 10} days`;
+}

@@ -10,6 +10,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
   ENV,
+  EXECUTION_ENDED_FUNCTION_DIR,
+  executionEndedEventPattern,
   FUNCTIONS,
   KEYS,
   PIPELINE_DEFINITION_FILE,
@@ -37,12 +39,15 @@ export interface TrainingPipelineProps {
 /**
  * The training pipeline: the Lambda steps, the state machine loaded from
  * `state-machines/training-pipeline.asl.json` with its placeholders filled, and the EventBridge rule that
- * starts it when an object is created under `datasets/` in the datasets bucket.
+ * starts it when an object is created under `datasets/` in the datasets bucket; and the rule that sends the
+ * executions that end other than by succeeding to the execution-ended function (no run stays RUNNING).
  */
 export class TrainingPipeline extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly functions: Record<PipelineFunction, NimbusFunction>;
   readonly uploadRule: events.Rule;
+  /** Records the end of runs whose execution timed out, was stopped or failed outside the pipeline's catch. */
+  readonly executionEnded: NimbusFunction;
 
   constructor(scope: Construct, id: string, props: TrainingPipelineProps) {
     super(scope, id);
@@ -135,6 +140,16 @@ export class TrainingPipeline extends Construct {
           maxEventAge: Duration.hours(24),
         }),
       ],
+    });
+
+    this.executionEnded = new NimbusFunction(this, 'ExecutionEnded', {
+      dir: EXECUTION_ENDED_FUNCTION_DIR,
+    }).bindTable('runs', tables.runs, 'readWrite');
+    const ended = executionEndedEventPattern(this.stateMachine.stateMachineArn);
+    new events.Rule(this, 'ExecutionEndedRule', {
+      description: 'Pipeline executions that failed, timed out or were stopped → the run is marked FAILED',
+      eventPattern: { source: ended.source, detailType: ended['detail-type'], detail: ended.detail },
+      targets: [new targets.LambdaFunction(this.executionEnded.function, { retryAttempts: 4 })],
     });
 
     acknowledgeUnscopedActions(

@@ -1,10 +1,12 @@
 /**
- * The local stand-in for S3 → EventBridge: s3rver's notification records become EventBridge
- * "Object Created" events, matched against the same rule pattern the CDK app deploys.
+ * The local stand-in for EventBridge: s3rver's notification records become EventBridge "Object Created"
+ * events, and the local pipeline's ended executions Step Functions' "Execution Status Change" events, matched
+ * against the same rule patterns the CDK app deploys.
  */
 import { randomUUID } from 'node:crypto';
-import type { ObjectCreatedEvent } from '../core/contract.ts';
+import type { ExecutionStatusChangeEvent, ObjectCreatedEvent } from '../core/contract.ts';
 import type { S3NotificationRecord } from './emulators.ts';
+import type { ExecutionOutcome } from './pipeline.ts';
 
 /** S3 notification → the EventBridge event S3 sends for the same upload; undefined for non-create events. */
 export function toEventBridgeEvent(
@@ -36,6 +38,37 @@ export function toEventBridgeEvent(
       'request-id': record.responseElements?.['x-amz-request-id'] ?? randomUUID(),
       requester: account,
       reason: action === 'Post' ? 'CompleteMultipartUpload' : `${action}Object`,
+    },
+  };
+}
+
+/** An execution's end → the event Step Functions sends to EventBridge for it. */
+export function toExecutionStatusChangeEvent(
+  outcome: ExecutionOutcome,
+  stateMachineArn: string,
+  account: string,
+  region: string,
+): ExecutionStatusChangeEvent {
+  const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${outcome.runId}`;
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Step Functions Execution Status Change',
+    source: 'aws.states',
+    account,
+    time: new Date(outcome.stopDate).toISOString().replace(/\.\d+Z$/, 'Z'),
+    region,
+    resources: [executionArn],
+    detail: {
+      executionArn,
+      stateMachineArn,
+      name: outcome.runId,
+      status: outcome.status,
+      startDate: outcome.startDate,
+      stopDate: outcome.stopDate,
+      input: JSON.stringify(outcome.input),
+      error: outcome.error ?? null,
+      cause: outcome.cause ?? null,
     },
   };
 }

@@ -4,7 +4,7 @@
  * speaking the Batch (or SageMaker) contract.
  */
 import './polyfills.ts';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -55,10 +55,15 @@ export interface TrainingProgress {
 
 export interface ExecutionOutcome {
   readonly runId: string;
-  readonly status: 'SUCCEEDED' | 'FAILED';
+  /** As Step Functions says it: TIMED_OUT past the definition's TimeoutSeconds, ABORTED when stopped. */
+  readonly status: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
   readonly output?: unknown;
   readonly error?: string;
   readonly cause?: string;
+  /** The execution's input (the upload's event) and when it started and stopped (epoch ms). */
+  readonly input: unknown;
+  readonly startDate: number;
+  readonly stopDate: number;
 }
 
 export interface LocalPipelineEvents {
@@ -73,13 +78,23 @@ export interface LocalPipelineEvents {
 export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
   private readonly machine: StateMachine;
   private readonly running = new Map<string, Promise<ExecutionOutcome>>();
+  /** How to stop each running execution, and why it was stopped once it was. */
+  private readonly executions = new Map<
+    string,
+    { abort: () => void; stopped?: { error?: string; cause?: string } }
+  >();
+  /** Training processes now running, by their job's name (`nimbus-<runId>-t<trial>`). */
+  private readonly jobs = new Map<string, ChildProcess>();
   private handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> | undefined;
   /** The `.waitForTaskToken` tasks now waiting (the local Step Functions API answers them). */
   /** Task tokens, and StartExecution: the calls the local Step Functions endpoint serves. */
-  readonly taskTokens = new TaskTokens((name, input) => {
-    this.start(input as ObjectCreatedEvent, name);
-    return `${this.options.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
-  });
+  readonly taskTokens = new TaskTokens(
+    (name, input) => {
+      this.start(input as ObjectCreatedEvent, name);
+      return `${this.options.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+    },
+    (name, why) => this.stop(name, why),
+  );
 
   constructor(private readonly options: LocalPipelineOptions) {
     super();
@@ -102,6 +117,19 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     this.running.set(runId, outcome);
     this.emit('started', runId, event.detail.object.key);
     return { runId, outcome };
+  }
+
+  /**
+   * Stops a running execution, as StopExecution does: the execution ends ABORTED (with the error and cause
+   * given) and its training jobs are stopped. Returns false when no execution of that name is running.
+   */
+  stop(runId: string, why: { error?: string; cause?: string } = {}): boolean {
+    const execution = this.executions.get(runId);
+    if (!execution || execution.stopped) return false;
+    execution.stopped = why;
+    execution.abort();
+    for (const [name, child] of this.jobs) if (name.startsWith(`nimbus-${runId}-t`)) child.kill('SIGTERM');
+    return true;
   }
 
   /** Resolves when every execution started so far has finished. */
@@ -135,18 +163,38 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
         Task: { Token: `${runId}.${randomUUID()}` },
       },
     });
+    const startDate = Date.now();
+    const entry: { abort: () => void; stopped?: { error?: string; cause?: string } } = {
+      abort: () => execution.abort(),
+    };
+    this.executions.set(runId, entry);
     const relay = this.relayEvents(runId, execution.eventLogs);
     let outcome: ExecutionOutcome;
     try {
-      outcome = { runId, status: 'SUCCEEDED', output: await execution.result };
+      const output = await execution.result;
+      outcome = { runId, status: 'SUCCEEDED', output, input, startDate, stopDate: Date.now() };
     } catch (error) {
       const failure = error as { name?: string; message?: string; cause?: unknown };
-      outcome = {
-        runId,
-        status: 'FAILED',
-        error: failure.name ?? 'Error',
-        cause: typeof failure.cause === 'string' ? failure.cause : failure.message,
-      };
+      const ended = { runId, input, startDate, stopDate: Date.now() };
+      if (failure.name === 'ExecutionAbortedError') {
+        const { error: name, cause } = entry.stopped ?? {};
+        outcome = {
+          ...ended,
+          status: 'ABORTED',
+          ...(name ? { error: name } : {}),
+          ...(cause ? { cause } : {}),
+        };
+      } else if (failure.name === 'ExecutionTimeoutError') {
+        outcome = { ...ended, status: 'TIMED_OUT', error: 'States.Timeout' };
+      } else {
+        const cause = typeof failure.cause === 'string' ? failure.cause : failure.message;
+        const error = failure.name ?? 'Error';
+        outcome = { ...ended, status: 'FAILED', error, ...(cause === undefined ? {} : { cause }) };
+      }
+    } finally {
+      this.executions.delete(runId);
+      // A stopped or timed-out execution's task tokens answer TaskDoesNotExist from now on, as in AWS.
+      this.taskTokens.forget(`${runId}.`);
     }
     await relay;
     this.emit('finished', outcome);
@@ -205,9 +253,10 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     const jobId = randomUUID();
     let failure: string | undefined;
     for (let attempt = 1; attempt <= TRAINING_RETRY.attempts; attempt++) {
-      const exit = await this.runTrainingProcess(env);
+      const exit = await this.runTrainingProcess(env, job.JobName);
       failure = exit.failure;
-      if (!exit.stoppedFromOutside) break;
+      // A job of a stopped execution is not retried: Step Functions terminates it with the execution.
+      if (!exit.stoppedFromOutside || this.isStopped(job.JobName)) break;
     }
     if (failure !== undefined) {
       // What Step Functions reports for a failed Batch job: the job description as the Cause.
@@ -227,7 +276,7 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
       if (!job.HyperParameters[SAGEMAKER_JOB_HYPERPARAMETER])
         throw new Error('no training job hyperparameter');
       await downloadChannels(job.InputDataConfig ?? [], join(root, 'input', 'data'));
-      const { failure } = await this.runTrainingProcess({ [ENV.sageMakerRoot]: root });
+      const { failure } = await this.runTrainingProcess({ [ENV.sageMakerRoot]: root }, job.TrainingJobName);
       if (failure !== undefined) {
         // SageMaker's FailureReason is what the container wrote to /opt/ml/output/failure.
         const file = join(root, 'output', 'failure');
@@ -251,12 +300,17 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
    */
   private runTrainingProcess(
     env: Record<string, string>,
+    jobName: string,
   ): Promise<{ failure?: string; stoppedFromOutside: boolean }> {
     const entrypoint = join(this.options.repoRoot, 'containers', 'training', 'main.ts');
     const child = spawn(process.execPath, ['--import', 'tsx', entrypoint], {
       cwd: this.options.repoRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.jobs.set(jobName, child);
+    child.once('close', () => {
+      if (this.jobs.get(jobName) === child) this.jobs.delete(jobName);
     });
     let stderr = '';
     let buffered = '';
@@ -284,6 +338,14 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
         });
       });
     });
+  }
+
+  /** Whether the execution a training job belongs to was stopped. */
+  private isStopped(jobName: string): boolean {
+    for (const [runId, execution] of this.executions) {
+      if (execution.stopped && jobName.startsWith(`nimbus-${runId}-t`)) return true;
+    }
+    return false;
   }
 
   private relayTrainingLine(line: string, pid: number | undefined): void {

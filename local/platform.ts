@@ -16,6 +16,8 @@ import {
   type BucketRole,
   batchEventPattern,
   ENV,
+  EXECUTION_ENDED_FUNCTION_DIR,
+  executionEndedEventPattern,
   FUNCTIONS,
   SUBSTITUTIONS,
   type SubstitutionKey,
@@ -27,7 +29,12 @@ import { REPO_ROOT } from '../core/repo.ts';
 import { startLocalApi } from './api-gateway.ts';
 import { startEmulators } from './emulators.ts';
 import { type LocalEndpoints, platformEnvironment } from './endpoints.ts';
-import { type EventPattern, matchesPattern, toEventBridgeEvent } from './event-bridge.ts';
+import {
+  type EventPattern,
+  matchesPattern,
+  toEventBridgeEvent,
+  toExecutionStatusChangeEvent,
+} from './event-bridge.ts';
 import { captureEmf, LocalMonitoring } from './monitoring.ts';
 import { LocalPipeline } from './pipeline.ts';
 import { startStepFunctionsApi } from './step-functions.ts';
@@ -134,6 +141,20 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
   });
 
+  // Step Functions' event for an execution that ended other than by succeeding → the execution-ended
+  // function, as the deployed rule sends it (asynchronously, retried by EventBridge in AWS).
+  const endedRule = executionEndedEventPattern(stateMachineArn) as unknown as EventPattern;
+  const ended = new Set<Promise<unknown>>();
+  pipeline.on('finished', (outcome) => {
+    const event = toExecutionStatusChangeEvent(outcome, stateMachineArn, LOCAL_ACCOUNT, region);
+    if (!matchesPattern(endedRule, event)) return;
+    const done = import(join(REPO_ROOT, 'functions', EXECUTION_ENDED_FUNCTION_DIR, 'handler.ts'))
+      .then((fn: { handler: (e: typeof event) => Promise<unknown> }) => fn.handler(event))
+      .catch((error: unknown) => console.error(`recording the end of run ${outcome.runId} failed:`, error))
+      .finally(() => ended.delete(done));
+    ended.add(done);
+  });
+
   const rule = uploadEventPattern(BUCKET_NAMES.datasets) as unknown as EventPattern;
   const batchRule = batchEventPattern(BUCKET_NAMES.datasets) as unknown as EventPattern;
   // The batch rule's target is a Lambda function, invoked asynchronously: here, the same handler in-process.
@@ -233,7 +254,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       await monitoring.stop();
       pipeline.taskTokens.abandon('the local platform stopped');
       await pipeline.idle();
-      await Promise.allSettled([...batches]);
+      await Promise.allSettled([...batches, ...ended]);
       await stepFunctions.stop();
       await predict.flushCapture();
       releaseStdout();

@@ -1,6 +1,6 @@
 /**
  * The local stand-in for the Step Functions API's task-token calls (SendTaskSuccess, SendTaskFailure,
- * SendTaskHeartbeat) and StartExecution, over the same JSON protocol the AWS SDK speaks, so the registry API's
+ * SendTaskHeartbeat), StartExecution and StopExecution, over the same JSON protocol the AWS SDK speaks, so the registry API's
  * handler answers a waiting pipeline, and an alarm action starts a run, with the same SDK calls locally and in
  * AWS. `aws-local-stepfunctions` has no
  * `.waitForTaskToken`: the local pipeline waits on `TaskTokens.wait` instead.
@@ -13,8 +13,14 @@ type Settle = { resolve: (output: unknown) => void; reject: (error: Error) => vo
 export class TaskTokens {
   private readonly waiting = new Map<string, Settle>();
 
-  /** @param startExecution runs the pipeline on an input (StartExecution); returns the execution's ARN */
-  constructor(private readonly startExecution?: (name: string, input: unknown) => string) {}
+  /**
+   * @param startExecution runs the pipeline on an input (StartExecution); returns the execution's ARN
+   * @param stopExecution stops a running execution by name (StopExecution); false when none runs by it
+   */
+  constructor(
+    private readonly startExecution?: (name: string, input: unknown) => string,
+    private readonly stopExecution?: (name: string, why: { error?: string; cause?: string }) => boolean,
+  ) {}
 
   /** Resolves with the output a SendTaskSuccess carries; rejects, named by its `error`, on SendTaskFailure. */
   wait(token: string): Promise<unknown> {
@@ -24,6 +30,15 @@ export class TaskTokens {
   /** Tasks still waiting. */
   get pending(): number {
     return this.waiting.size;
+  }
+
+  /** Drops the tasks whose tokens start with `prefix` (their execution ended): they can no longer be answered. */
+  forget(prefix: string): void {
+    for (const [token, settle] of this.waiting) {
+      if (!token.startsWith(prefix)) continue;
+      this.waiting.delete(token);
+      settle.reject(Object.assign(new Error('the execution ended'), { name: 'States.TaskFailed' }));
+    }
   }
 
   /** Fails every waiting task (the platform is stopping). */
@@ -38,6 +53,7 @@ export class TaskTokens {
   call(target: string, input: Record<string, unknown>): { status: number; body: unknown } {
     const action = target.replace(/^AWSStepFunctions\./, '');
     if (action === 'StartExecution' && this.startExecution) return this.start(input);
+    if (action === 'StopExecution' && this.stopExecution) return this.stop(input);
     const token = typeof input.taskToken === 'string' ? input.taskToken : '';
     const settle = this.waiting.get(token);
     if (!['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'].includes(action)) {
@@ -65,6 +81,22 @@ export class TaskTokens {
       settle.reject(error);
     }
     return { status: 200, body: {} };
+  }
+
+  private stop(input: Record<string, unknown>): { status: number; body: unknown } {
+    const arn = typeof input.executionArn === 'string' ? input.executionArn : '';
+    const name = arn.split(':').pop() ?? '';
+    const why = {
+      ...(typeof input.error === 'string' ? { error: input.error } : {}),
+      ...(typeof input.cause === 'string' ? { cause: input.cause } : {}),
+    };
+    if (!name || !this.stopExecution?.(name, why)) {
+      return {
+        status: 400,
+        body: { __type: 'ExecutionDoesNotExist', message: `Execution Does Not Exist: '${arn}'` },
+      };
+    }
+    return { status: 200, body: { stopDate: Date.now() / 1000 } };
   }
 
   private start(input: Record<string, unknown>): { status: number; body: unknown } {

@@ -20,6 +20,7 @@ import { MIN_DRIFT_SAMPLES } from '../core/drift.ts';
 import type { AliasEntry, ModelVersion } from '../core/registry.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { writeEndpointsFile } from '../local/endpoints.ts';
+import type { TrainingProgress } from '../local/pipeline.ts';
 import { irisExample, localPlatformFixture } from './helpers.ts';
 
 const IRIS = join(REPO_ROOT, 'examples', 'iris.csv');
@@ -96,6 +97,7 @@ describe('nimbus CLI: targets and signing (no AWS)', () => {
       datasetsBucket: 'nimbus-datasets-123',
       artifactsBucket: 'nimbus-artifacts-123',
       tables: { datasets: 'Nimbus-Datasets', runs: 'Nimbus-Runs', models: 'Nimbus-Models' },
+      stateMachineArn: 'arn:aws:states:eu-west-1:1:stateMachine:p',
     });
     assert.equal(target.local, undefined, 'a stack uses the default credential chain');
   });
@@ -131,9 +133,11 @@ describe('nimbus CLI: targets and signing (no AWS)', () => {
     );
     assert.equal(target.api, 'http://127.0.0.1:3');
     assert.equal(target.adminKey, 'admin');
+    assert.equal(target.stateMachineArn, 'arn');
     assert.deepEqual(target.local, {
       s3: 'http://127.0.0.1:1',
       dynamodb: 'http://127.0.0.1:2',
+      stepFunctions: 'http://127.0.0.1:4',
       accessKeyId: 'A',
       secretAccessKey: 'S',
     });
@@ -525,7 +529,54 @@ describe('nimbus CLI against a local platform', () => {
     expectExit(check, EXIT.failed);
     assert.match(check.stderr, /nimbus\/iris\/drift/);
   });
+
+  it('stops a running run: its training job ends, and the run is FAILED with the reason', async () => {
+    const { client, platform } = local;
+    // A job that would train for hours: a million epochs, no early stopping.
+    const training = new Promise<{ runId: string; pid: number }>((resolve) => {
+      const listener = (event: TrainingProgress) => {
+        if (event.event !== 'epoch' || typeof event.pid !== 'number') return;
+        platform.pipeline.off('training', listener);
+        resolve({ runId: event.runId, pid: event.pid });
+      };
+      platform.pipeline.on('training', listener);
+    });
+    await client.upload(
+      'datasets/endless/dataset.json',
+      JSON.stringify({ hyperparameters: { epochs: 1_000_000, patience: 0 } }),
+    );
+    await client.upload('datasets/endless/iris.csv', readFileSync(IRIS, 'utf8'));
+    const { runId: stopped, pid } = await training;
+
+    const stop = expectExit(await cli('runs', 'stop', stopped, '--reason', 'wrong file'), 0);
+    assert.match(stop.stdout, new RegExp(`run ${stopped} FAILED: stopped after \\d+ s, in \\w+: wrong file`));
+    const run = await client.registryJson<RunRecord>(`/runs/${stopped}`);
+    assert.equal(run.status, 'FAILED');
+    assert.match(run.reason ?? '', /wrong file/);
+    assert.ok(run.finishedAt, 'when it ended');
+    // The training process was stopped with its execution, not left to run its million epochs.
+    const deadline = Date.now() + 10_000;
+    while (isAlive(pid)) {
+      assert.ok(Date.now() < deadline, `training process ${pid} still runs`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal((await client.registry('/models/endless')).status, 404, 'no model registered');
+
+    const again = await cli('runs', 'stop', stopped);
+    expectExit(again, EXIT.failed);
+    assert.match(again.stderr, /already ended FAILED/);
+    expectExit(await cli('runs', 'stop', 'no-such-run'), EXIT.notFound);
+  });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('nimbus local up', () => {
   it('starts the platform in the foreground, writes its endpoints, and stops cleanly on Ctrl+C', async () => {

@@ -5,7 +5,7 @@ import { API, KEYS } from '../core/contract.ts';
 import { chooseLabel, contentHash, typedRow } from '../core/dataset.ts';
 import { DatasetValidationError, InvalidRequestError } from '../core/errors.ts';
 import { classificationMetrics, regressionMetrics } from '../core/metrics.ts';
-import { failureReason } from '../core/pipeline.ts';
+import { executionEndReason, failureReason } from '../core/pipeline.ts';
 import {
   baselineStatistics,
   decodeTarget,
@@ -460,6 +460,29 @@ describe('contract', () => {
       'DatasetValidationError: the file is empty',
     );
     assert.equal(failureReason({ Error: 'States.Timeout' }), 'States.Timeout');
+  });
+
+  it('says how a run ended when its execution ended it: timed out, stopped or failed, when and where', () => {
+    const hours = (h: number) => h * 3_600_000;
+    assert.equal(
+      executionEndReason('TIMED_OUT', { took: hours(24 * 14), step: 'WaitForApproval' }),
+      'the pipeline ran past its time limit after 14 days, in WaitForApproval',
+    );
+    assert.equal(
+      executionEndReason('ABORTED', { took: 95_000, step: 'Train', error: 'x', cause: 'wrong file' }),
+      'stopped after 95 s, in Train: wrong file',
+    );
+    assert.equal(executionEndReason('ABORTED', { took: hours(3) }), 'stopped after 3 h');
+    assert.equal(
+      executionEndReason('FAILED', {
+        took: 600_000,
+        step: 'Evaluate',
+        error: 'States.Runtime',
+        cause: 'The JSONPath $.model could not be found',
+      }),
+      'States.Runtime: The JSONPath $.model could not be found (after 10 min, in Evaluate)',
+    );
+    assert.ok(executionEndReason('ABORTED', { took: 0, cause: 'x'.repeat(5000) }).length <= 2001, 'capped');
   });
 
   it("reads a failed training job's reason from the Batch and SageMaker job descriptions", () => {

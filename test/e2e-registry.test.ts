@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
+import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { RunRecord } from '../aws/registry.ts';
 import { API, ENV } from '../core/contract.ts';
 import type { AliasEntry, AuditEntry, ModelVersion } from '../core/registry.ts';
@@ -358,5 +359,32 @@ describe('model registry and serving', () => {
     assert.equal(line.model, MODEL);
     assert.ok(Array.isArray(line.instances) && Array.isArray(line.predictions));
     assert.equal(typeof line.version, 'number');
+  });
+
+  it('ends a run whose execution is stopped while it waits, and says so to whoever approves it later', async () => {
+    const { client } = local;
+    const run = await trainAndWait(3);
+    const { endpoints } = client;
+    const sfn = new SFNClient({
+      endpoint: endpoints.stepFunctions,
+      region: endpoints.region,
+      credentials: { accessKeyId: endpoints.accessKeyId, secretAccessKey: endpoints.secretAccessKey },
+    });
+    await sfn.send(
+      new StopExecutionCommand({
+        executionArn: `${endpoints.stateMachineArn.replace(':stateMachine:', ':execution:')}:${run.runId}`,
+        cause: 'the reviewer left',
+      }),
+    );
+    sfn.destroy();
+    const done = await finished(run.runId);
+    assert.equal(done.status, 'FAILED');
+    assert.match(done.reason ?? '', /^stopped after \d+ s, in WaitForApproval: the reviewer left$/);
+
+    // The version can still be approved; nothing waits to deploy it, and the answer says so.
+    const entry = await post(`/models/${MODEL}/versions/4/approve`, { reason: 'late' }, 200);
+    assert.equal(entry.status, 'approved');
+    assert.match(String(entry.pipeline), new RegExp(`run ${run.runId} no longer waits.*promote v4 yourself`));
+    assert.equal(await predictVersion(), 3, 'production unchanged');
   });
 });

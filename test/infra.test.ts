@@ -83,6 +83,22 @@ describe('NimbusPlatform', () => {
     assert.ok(machine.Properties.DefinitionS3Location, 'the definition ships as the ASL file asset');
   });
 
+  it("sends the pipeline's failed, timed-out and stopped executions to the execution-ended function", () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [{ Ref: Match.stringLikeRegexp('StateMachine') }],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+      Targets: [
+        Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ExecutionEnded'), 'Arn'] } }),
+      ],
+    });
+  });
+
   it('starts the pipeline on a CSV, a zip or a _SUCCESS marker created under datasets/, nothing else', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
@@ -234,8 +250,8 @@ describe('NimbusPlatform', () => {
       Properties: { Runtime: 'nodejs24.x' },
     });
     // The pipeline's functions, predict, registry, monitoring, batch prediction, drift monitor, alarm state,
-    // dashboard.
-    assert.equal(Object.keys(functions).length, Object.keys(FUNCTIONS).length + 7);
+    // dashboard, execution ended.
+    assert.equal(Object.keys(functions).length, Object.keys(FUNCTIONS).length + 8);
     for (const fn of Object.values(functions)) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
       assert.deepEqual(fn.Properties.TracingConfig, { Mode: 'Active' });

@@ -22,6 +22,7 @@ const validate = createRequire(import.meta.url)('asl-validator') as (
 
 interface State {
   Type: string;
+  TimeoutSeconds?: number;
   Resource?: string;
   Parameters?: Record<string, unknown>;
   Catch?: { ErrorEquals: string[]; Next: string }[];
@@ -30,7 +31,11 @@ interface State {
 }
 
 const text = readFileSync(join(REPO_ROOT, PIPELINE_DEFINITION_FILE), 'utf8');
-const definition = JSON.parse(text) as { StartAt: string; States: Record<string, State> };
+const definition = JSON.parse(text) as {
+  StartAt: string;
+  TimeoutSeconds?: number;
+  States: Record<string, State>;
+};
 /** Every state, the Map's own included, with the Map it runs in (if any). */
 const states = Object.entries(definition.States).flatMap(([name, state]) => [
   { name, state, inMap: undefined as string | undefined },
@@ -120,6 +125,30 @@ describe('the training pipeline definition', () => {
     )) {
       assert.equal(inMap, map.name, name);
     }
+  });
+
+  it('gives an execution time for a round of training and the whole approval wait, within what a timer can hold', () => {
+    // The longest path through one round of trials: every Task's own limit, one training job per round.
+    const limit = (name: string) => byName.get(name)?.TimeoutSeconds ?? 0;
+    const path = [
+      'RegisterDataset',
+      'Preprocess',
+      'PlanTrials',
+      TRAINING_STATES.batch,
+      'RecordTrials',
+      'Evaluate',
+      'RegisterModel',
+      'Gate',
+      WAIT_FOR_APPROVAL_STATE,
+      'Deploy',
+      'MarkFailed',
+    ];
+    const needed = path.reduce((sum, name) => sum + limit(name), 0);
+    assert.ok(limit(WAIT_FOR_APPROVAL_STATE) >= 7 * 24 * 3600, 'a week to approve');
+    const execution = definition.TimeoutSeconds ?? Number.POSITIVE_INFINITY;
+    assert.ok(execution > needed, `execution limit ${execution} s, one round needs ${needed} s`);
+    // The local interpreter times the execution with setTimeout, which fires at once past 2^31 − 1 ms.
+    assert.ok(execution * 1000 < 2 ** 31 - 1, `${execution} s overflows a timer`);
   });
 
   it("sends every failure except its own to MarkFailed (a trial's, to the Map's TrialFailed)", () => {

@@ -211,26 +211,47 @@ for (const action of ['approve', 'reject', 'archive'] as const) {
     const model = modelParam(ctx.params);
     const version = versionParam(ctx.params);
     const entry = await changeStatus(model, version, action, actor);
-    if (action !== 'archive') await answerPipeline(model, version, action, actor);
-    return entry;
+    if (action === 'archive') return entry;
+    const pipeline = await answerPipeline(model, version, action, actor);
+    return pipeline ? { ...entry, pipeline } : entry;
   });
 }
 
-/** Resumes a pipeline that waits on this version, once. */
-async function answerPipeline(model: string, version: number, decision: 'approve' | 'reject', actor: Actor) {
+/** Step Functions' answers for a token whose execution is gone: timed out, stopped, or the wait timed out. */
+const ENDED_TASK_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+
+/**
+ * Resumes a pipeline that waits on this version, once. Returns what happened to the run that waited: resumed,
+ * or — when its execution has ended meanwhile (timed out, stopped) — that nothing will deploy the version.
+ */
+async function answerPipeline(
+  model: string,
+  version: number,
+  decision: 'approve' | 'reject',
+  actor: Actor,
+): Promise<string | undefined> {
   const pending = await getApproval(model, version);
-  if (!pending || pending.resolvedAt) return;
+  if (!pending || pending.resolvedAt) return undefined;
   try {
     await resolveApproval(model, version);
   } catch (error) {
-    if (error instanceof ConflictError) return; // answered by a concurrent call
+    if (error instanceof ConflictError) return undefined; // answered by a concurrent call
     throw error;
   }
   const output: ApprovalResult = { decision, who: actor.who, why: actor.why };
-  await sfnClient().send(
-    new SendTaskSuccessCommand({ taskToken: pending.taskToken, output: JSON.stringify(output) }),
-  );
+  try {
+    await sfnClient().send(
+      new SendTaskSuccessCommand({ taskToken: pending.taskToken, output: JSON.stringify(output) }),
+    );
+  } catch (error) {
+    if (!ENDED_TASK_ERRORS.has((error as Error).name)) throw error;
+    logger.warn('the run waiting for this version has ended', { model, version, runId: pending.runId });
+    return decision === 'approve'
+      ? `run ${pending.runId} no longer waits (its execution ended): promote v${version} yourself to deploy it`
+      : `run ${pending.runId} no longer waits (its execution ended)`;
+  }
   logger.info('pipeline resumed', { model, version, decision, runId: pending.runId });
+  return `run ${pending.runId} resumed`;
 }
 
 /** A change's body and caller: the caller is the IAM principal (the admin key's principal locally). */
