@@ -58,9 +58,12 @@ const IMPORT_META_URL = '__nimbus_import_meta_url';
  */
 export class NimbusFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
+  /** The handler's folder under functions/. */
+  readonly dir: string;
 
   constructor(scope: Construct, id: string, props: NimbusFunctionProps) {
     super(scope, id);
+    this.dir = props.dir;
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,

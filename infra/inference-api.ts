@@ -55,7 +55,9 @@ export class InferenceApi extends Construct {
       .bindTable('models', props.models, 'read');
     this.predict.function.addEnvironment(ENV.captureRate, String(props.captureRate ?? 0.1));
 
+    // Reads version artifacts (metrics, card, baseline, schema) and training progress from the artifacts bucket.
     this.registry = new NimbusFunction(this, 'Registry', { dir: 'registry', timeout: Duration.seconds(29) })
+      .bindBucket('artifacts', props.artifacts, 'read')
       .bindTable('models', props.models, 'readWrite')
       .bindTable('runs', props.runs, 'read');
     props.pipeline.grantTaskResponse(this.registry.function);

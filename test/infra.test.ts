@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { App, Duration, Validations } from 'aws-cdk-lib';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { App, type CfnResource, Duration, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { alarmDefinitions } from '../core/alarms.ts';
 import { FUNCTIONS, METRICS, OUTPUTS, SUBSTITUTIONS, TABLES } from '../core/contract.ts';
 import { DRIFT_THRESHOLD } from '../core/drift.ts';
+import { REPO_ROOT } from '../core/repo.ts';
+import { NimbusFunction } from '../infra/function.ts';
 import type { NimbusPlatformProps } from '../infra/platform.ts';
 import { NimbusStack } from '../infra/stack.ts';
 
@@ -257,6 +263,64 @@ describe('NimbusPlatform', () => {
       assert.deepEqual(fn.Properties.TracingConfig, { Mode: 'Active' });
     }
     for (const key of Object.values(OUTPUTS)) template.hasOutput(key, {});
+  });
+
+  it('gives every function the environment its handler needs to start, as Lambda starts it', async () => {
+    // Each handler is loaded in a process of its own with only its function's variables (and the region and
+    // credentials Lambda provides): a bucket or table the handler reads but the stack never bound fails here,
+    // where the local platform (one process, every variable set) cannot see it.
+    const { stack, template: synthesized } = synth();
+    const resources = synthesized().toJSON().Resources as Record<
+      string,
+      { Properties: { Environment?: { Variables?: Record<string, unknown> } } }
+    >;
+    const functions = stack.node.findAll().filter((c): c is NimbusFunction => c instanceof NimbusFunction);
+    assert.ok(functions.length >= Object.keys(FUNCTIONS).length + 8, `${functions.length} functions`);
+    const failures: string[] = [];
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < functions.length; i = next++) {
+        const fn = functions[i] as NimbusFunction;
+        const id = stack.getLogicalId(fn.function.node.defaultChild as CfnResource);
+        const variables = resources[id]?.Properties.Environment?.Variables ?? {};
+        const env: Record<string, string> = {
+          PATH: process.env.PATH ?? '',
+          HOME: process.env.HOME ?? '',
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'secret',
+          AWS_LAMBDA_FUNCTION_NAME: fn.dir,
+          // A reference (a bucket's or table's name) resolves at deploy time: any name will do here.
+          ...Object.fromEntries(
+            Object.entries(variables).map(([name, value]) => [
+              name,
+              typeof value === 'string' ? value : name,
+            ]),
+          ),
+        };
+        const handler = pathToFileURL(join(REPO_ROOT, 'functions', fn.dir, 'handler.ts')).href;
+        try {
+          await promisify(execFile)(
+            process.execPath,
+            [
+              '--import',
+              'tsx',
+              '--input-type=module',
+              '-e',
+              `await import(${JSON.stringify(handler)}); process.exit(0);`,
+            ],
+            { cwd: REPO_ROOT, env, timeout: 60_000 },
+          );
+        } catch (error) {
+          const { stderr = '' } = error as { stderr?: string };
+          const reason =
+            /^\w*Error: .*$/m.exec(stderr)?.[0] ?? stderr.trim().split('\n').at(-1) ?? String(error);
+          failures.push(`${fn.dir}: ${reason.trim()}`);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, worker));
+    assert.deepEqual(failures, []);
   });
 
   it('grants the state machine invoke on exactly the pipeline functions', () => {
