@@ -92,7 +92,58 @@ export async function listDatasetVersions(name: string): Promise<DatasetVersionR
     items.push(...((out.Items ?? []) as DatasetVersionRecord[]));
     start = out.LastEvaluatedKey;
   } while (start);
-  return items.sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.version.localeCompare(b.version));
+  return oldestFirst(items);
+}
+
+/** One dataset of the registry: how many versions, and its newest one. */
+export interface DatasetSummary {
+  readonly name: string;
+  readonly versions: number;
+  readonly latestVersion: string;
+  readonly status: DatasetStatus;
+  readonly rows?: number;
+  readonly updatedAt: string;
+}
+
+/** The rows of a version: its table's rows or its images, once it was registered. */
+export function rowsOf(record: Pick<DatasetVersionRecord, 'schema'>): number | undefined {
+  const schema = record.schema as { rowCount?: number; imageCount?: number } | undefined;
+  return schema?.rowCount ?? schema?.imageCount;
+}
+
+/** Every dataset, by name: a scan of the datasets table (one item per version). */
+export async function listDatasets(): Promise<DatasetSummary[]> {
+  const byName = new Map<string, DatasetVersionRecord[]>();
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db().send(
+      new ScanCommand({ TableName: tableName('datasets'), ...(start ? { ExclusiveStartKey: start } : {}) }),
+    );
+    for (const item of (out.Items ?? []) as DatasetVersionRecord[]) {
+      byName.set(item.name, [...(byName.get(item.name) ?? []), item]);
+    }
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return [...byName.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, versions]) => {
+      const latest = oldestFirst(versions).at(-1) as DatasetVersionRecord;
+      const rows = rowsOf(latest);
+      return {
+        name,
+        versions: versions.length,
+        latestVersion: latest.version,
+        status: latest.status,
+        ...(rows === undefined ? {} : { rows }),
+        updatedAt: latest.createdAt,
+      };
+    });
+}
+
+function oldestFirst(versions: readonly DatasetVersionRecord[]): DatasetVersionRecord[] {
+  return [...versions].sort(
+    (a, b) => a.createdAt.localeCompare(b.createdAt) || a.version.localeCompare(b.version),
+  );
 }
 
 export async function setDatasetOutcome(

@@ -1,29 +1,21 @@
 /**
  * Datasets as `nimbus datasets` reaches them: uploads go to the datasets bucket with the AWS SDK (which starts
- * a pipeline run, as `aws s3 cp` would), versions are read from the datasets table, validation reports from
- * the bucket. Works on the local emulators (static credentials) and on a stack (the default credential chain).
+ * a pipeline run, as `aws s3 cp` would); versions and validation reports are read through the registry API
+ * with the API key, like the rest of the registry. Works on the local emulators (static credentials) and on a
+ * stack (the default credential chain, for the upload only).
  */
 import { createHash } from 'node:crypto';
 import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { DatasetVersionRecord } from '../aws/registry.ts';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { DatasetSummary, DatasetVersionRecord } from '../aws/registry.ts';
 import { type DatasetTrigger, datasetTrigger, KEYS, NAME_PATTERN } from '../core/contract.ts';
 import type { ValidationReport } from '../core/validation.ts';
+import { type ApiClient, HttpError, registryPath } from './api.ts';
 import { CliError, EXIT } from './output.ts';
 import { awsError, type Target } from './target.ts';
 
-/** One dataset of `nimbus datasets list`. */
-export interface DatasetSummary {
-  readonly name: string;
-  readonly versions: number;
-  readonly latestVersion: string;
-  readonly status: string;
-  readonly rows?: number;
-  readonly updatedAt: string;
-}
+export type { DatasetSummary };
 
 export interface Upload {
   readonly bucket: string;
@@ -35,12 +27,6 @@ export interface Upload {
   readonly version?: string;
   /** The version already registered with this content: the upload starts no new run. */
   readonly existing?: DatasetVersionRecord;
-}
-
-/** The rows of a version: its table's rows or its images, when it was registered. */
-export function rowsOf(record: DatasetVersionRecord): number | undefined {
-  const schema = record.schema as { rowCount?: number; imageCount?: number } | undefined;
-  return schema?.rowCount ?? schema?.imageCount;
 }
 
 /** The default dataset name of a file: its base name without extension, when that is a valid name. */
@@ -58,9 +44,11 @@ export function datasetNameOf(file: string): string {
 
 export class DatasetStore {
   private readonly s3: S3Client;
-  private readonly db: DynamoDBDocumentClient;
 
-  constructor(private readonly target: Target) {
+  constructor(
+    private readonly target: Target,
+    private readonly api: ApiClient,
+  ) {
     const local = target.local;
     const common = {
       region: target.region,
@@ -74,9 +62,6 @@ export class DatasetStore {
       ...(local ? { endpoint: local.s3, forcePathStyle: true } : {}),
       requestChecksumCalculation: 'WHEN_REQUIRED',
     });
-    this.db = DynamoDBDocumentClient.from(
-      new DynamoDBClient({ ...common, ...(local ? { endpoint: local.dynamodb } : {}) }),
-    );
   }
 
   /** Uploads a file to `datasets/<name>/<file>`: the pipeline starts on it as on any upload. */
@@ -140,73 +125,30 @@ export class DatasetStore {
     }
   }
 
-  version(name: string, version: string): Promise<DatasetVersionRecord | undefined> {
-    return this.aws(`cannot read dataset ${name}`, async () => {
-      const out = await this.db.send(
-        new GetCommand({ TableName: this.target.tables.datasets, Key: { name, version } }),
-      );
-      return out.Item as DatasetVersionRecord | undefined;
-    });
+  /** One version's record; undefined while no run has registered it. */
+  async version(name: string, version: string): Promise<DatasetVersionRecord | undefined> {
+    try {
+      return await this.api.get<DatasetVersionRecord>(registryPath('datasets', name, 'versions', version));
+    } catch (error) {
+      if (error instanceof HttpError && error.status === 404) return undefined;
+      throw error;
+    }
   }
 
   /** Every dataset: its versions, the newest one's status and rows. */
-  list(): Promise<DatasetSummary[]> {
-    return this.aws('cannot list datasets', async () => {
-      const byName = new Map<string, DatasetVersionRecord[]>();
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await this.db.send(
-          new ScanCommand({
-            TableName: this.target.tables.datasets,
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        for (const item of (out.Items ?? []) as DatasetVersionRecord[]) {
-          byName.set(item.name, [...(byName.get(item.name) ?? []), item]);
-        }
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return [...byName.entries()]
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(([name, versions]) => {
-          const latest = oldestFirst(versions).at(-1) as DatasetVersionRecord;
-          const rows = rowsOf(latest);
-          return {
-            name,
-            versions: versions.length,
-            latestVersion: latest.version,
-            status: latest.status,
-            ...(rows === undefined ? {} : { rows }),
-            updatedAt: latest.createdAt,
-          };
-        });
-    });
+  async list(): Promise<DatasetSummary[]> {
+    return (await this.api.get<{ datasets: DatasetSummary[] }>(registryPath('datasets'))).datasets;
   }
 
   /** A dataset's versions, oldest first; not found when it has none. */
   async versions(name: string): Promise<DatasetVersionRecord[]> {
-    const items = await this.aws(`cannot read dataset ${name}`, async () => {
-      const all: DatasetVersionRecord[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const out = await this.db.send(
-          new QueryCommand({
-            TableName: this.target.tables.datasets,
-            KeyConditionExpression: '#name = :name',
-            ExpressionAttributeNames: { '#name': 'name' },
-            ExpressionAttributeValues: { ':name': name },
-            ...(start ? { ExclusiveStartKey: start } : {}),
-          }),
-        );
-        all.push(...((out.Items ?? []) as DatasetVersionRecord[]));
-        start = out.LastEvaluatedKey;
-      } while (start);
-      return all;
-    });
-    if (items.length === 0) {
-      throw new CliError(`no dataset "${name}"`, EXIT.notFound, '`nimbus datasets list` shows the datasets');
-    }
-    return oldestFirst(items);
+    const { versions } = await this.api.get<{ versions: DatasetVersionRecord[] }>(
+      registryPath('datasets', name),
+      {
+        notFoundHint: '`nimbus datasets list` shows the datasets',
+      },
+    );
+    return versions;
   }
 
   /** A version's validation report: the newest version's, or the one whose id starts with `prefix`. */
@@ -223,25 +165,14 @@ export class DatasetStore {
         `its versions: ${versions.map((v) => v.version).join(', ')}`,
       );
     }
-    if (!version.reportKey) {
-      throw new CliError(
-        `${name}@${version.version} has no validation report (image datasets and older versions have none)`,
-        EXIT.notFound,
-      );
-    }
-    const reportKey = version.reportKey;
-    const report = await this.aws(`cannot read the report of ${name}@${version.version}`, async () => {
-      const out = await this.s3.send(
-        new GetObjectCommand({ Bucket: this.target.datasetsBucket, Key: reportKey }),
-      );
-      return JSON.parse((await out.Body?.transformToString()) ?? 'null') as ValidationReport;
-    });
+    const report = await this.api.get<ValidationReport>(
+      registryPath('datasets', name, 'versions', version.version, 'report'),
+    );
     return { version, report };
   }
 
   destroy(): void {
     this.s3.destroy();
-    this.db.destroy();
   }
 
   private async aws<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -275,12 +206,6 @@ export function reportLines(name: string, version: DatasetVersionRecord, report:
     ),
     ...report.findings.map((f) => `  ${f.severity.padEnd(7)} ${f.code.padEnd(20)} ${f.message}`),
   ];
-}
-
-function oldestFirst(versions: readonly DatasetVersionRecord[]): DatasetVersionRecord[] {
-  return [...versions].sort(
-    (a, b) => a.createdAt.localeCompare(b.createdAt) || a.version.localeCompare(b.version),
-  );
 }
 
 async function sha256(file: string): Promise<string> {

@@ -10,13 +10,13 @@ import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import type { RunRecord } from '../aws/registry.ts';
+import { type RunRecord, rowsOf } from '../aws/registry.ts';
 import { PRODUCTION_ALIAS } from '../core/contract.ts';
 import type { AliasEntry, AliasState, AuditEntry, ModelVersion } from '../core/registry.ts';
 import type { InputSchema, Prediction } from '../core/serving.ts';
 import { shellExports } from '../local/endpoints.ts';
 import { ApiClient, monitoringPath, registryPath } from './api.ts';
-import { DatasetStore, datasetNameOf, reportLines, rowsOf } from './datasets.ts';
+import { DatasetStore, datasetNameOf, reportLines } from './datasets.ts';
 import {
   CliError,
   type Column,
@@ -72,7 +72,7 @@ class Context {
   }
 
   async datasets(): Promise<DatasetStore> {
-    this.store ??= new DatasetStore(await this.target());
+    this.store ??= new DatasetStore(await this.target(), await this.api());
     return this.store;
   }
 

@@ -123,16 +123,26 @@ export class NimbusFunction extends Construct {
   }
 
   /**
-   * Sets the bucket's env var and grants object reads (and writes when asked, to `writeKeys`): GetObject and
-   * PutObject on its objects, ListBucket on the bucket (so a missing key reads as NoSuchKey, not AccessDenied). No deletes.
+   * Sets the bucket's env var and grants object reads (of `readKeys`; and writes when asked, to `writeKeys`):
+   * GetObject and PutObject on its objects, ListBucket on the bucket (so a missing key reads as NoSuchKey, not
+   * AccessDenied). No deletes.
    */
-  bindBucket(role: BucketRole, bucket: s3.IBucket, access: 'read' | 'readWrite', writeKeys = '*'): this {
+  bindBucket(
+    role: BucketRole,
+    bucket: s3.IBucket,
+    access: 'read' | 'readWrite',
+    writeKeys = '*',
+    readKeys = '*',
+  ): this {
     this.function.addEnvironment(BUCKET_ENV[role], bucket.bucketName);
-    grantObjects(this.function, bucket, access, writeKeys);
+    grantObjects(this.function, bucket, access, writeKeys, readKeys);
     acknowledgeObjectAccess(
       this,
       bucket,
-      `Objects under per-dataset and per-run keys of the ${role} bucket.`,
+      readKeys === '*'
+        ? `Objects under per-dataset and per-run keys of the ${role} bucket.`
+        : `Reads only under ${readKeys} of the ${role} bucket.`,
+      readKeys,
     );
     if (access === 'readWrite' && writeKeys !== '*') {
       acknowledgeObjectAccess(
@@ -160,9 +170,14 @@ export function grantObjects(
   bucket: s3.IBucket,
   access: 'read' | 'readWrite',
   writeKeys = '*',
+  readKeys = '*',
 ): void {
   iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [bucket.bucketArn] });
-  iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [bucket.arnForObjects('*')] });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:GetObject'],
+    resourceArns: [bucket.arnForObjects(readKeys)],
+  });
   if (access === 'readWrite') {
     iam.Grant.addToPrincipal({
       grantee,

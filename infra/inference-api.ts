@@ -11,6 +11,9 @@ import { acknowledgeManagedPolicy } from './nag.ts';
 
 export interface InferenceApiProps {
   readonly artifacts: s3.IBucket;
+  /** The datasets bucket and table: the registry API reads dataset versions and their validation reports. */
+  readonly datasets: s3.IBucket;
+  readonly datasetsTable: dynamodb.ITable;
   readonly models: dynamodb.ITable;
   readonly runs: dynamodb.ITable;
   /** The pipeline whose approval tasks the registry API answers. */
@@ -55,11 +58,14 @@ export class InferenceApi extends Construct {
       .bindTable('models', props.models, 'read');
     this.predict.function.addEnvironment(ENV.captureRate, String(props.captureRate ?? 0.1));
 
-    // Reads version artifacts (metrics, card, baseline, schema) and training progress from the artifacts bucket.
+    // Reads version artifacts (metrics, card, baseline, schema) and training progress from the artifacts bucket,
+    // the dataset versions and their validation reports.
     this.registry = new NimbusFunction(this, 'Registry', { dir: 'registry', timeout: Duration.seconds(29) })
       .bindBucket('artifacts', props.artifacts, 'read')
+      .bindBucket('datasets', props.datasets, 'read', '*', `${KEYS.datasetVersionsPrefix}*`)
       .bindTable('models', props.models, 'readWrite')
-      .bindTable('runs', props.runs, 'read');
+      .bindTable('runs', props.runs, 'read')
+      .bindTable('datasets', props.datasetsTable, 'read');
     props.pipeline.grantTaskResponse(this.registry.function);
 
     this.monitoring = new NimbusFunction(this, 'Monitoring', {

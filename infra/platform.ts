@@ -92,6 +92,8 @@ export class NimbusPlatform extends Construct {
     });
     this.inference = new InferenceApi(this, 'Inference', {
       artifacts: this.dataLake.artifacts,
+      datasets: this.dataLake.datasets,
+      datasetsTable: this.registries.tables.datasets,
       models: this.registries.tables.models,
       runs: this.registries.tables.runs,
       pipeline: this.pipeline.stateMachine,

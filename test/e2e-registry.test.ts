@@ -343,6 +343,27 @@ describe('model registry and serving', () => {
     assert.equal(runs.length, 2);
     assert.ok((runs[0]?.startedAt ?? '') >= (runs[1]?.startedAt ?? ''), 'newest first');
     assert.equal((await client.registry('/runs/none')).status, 404);
+    const { datasets } = await client.registryJson<{ datasets: { name: string; versions: number }[] }>(
+      '/datasets',
+    );
+    assert.deepEqual(
+      datasets.map((d) => [d.name, d.versions]),
+      [[MODEL, 3]],
+    );
+    const { versions: datasetVersions } = await client.registryJson<{ versions: { version: string }[] }>(
+      `/datasets/${MODEL}`,
+    );
+    const newest = datasetVersions.at(-1)?.version ?? '';
+    const report = await client.registryJson<{ valid: boolean; rowCount: number }>(
+      `/datasets/${MODEL}/versions/${newest}/report`,
+    );
+    assert.deepEqual([report.valid, report.rowCount], [true, 150]);
+    for (const path of [
+      '/datasets/none',
+      `/datasets/${MODEL}/versions/0000`,
+      `/datasets/${MODEL}/versions/x/report`,
+    ])
+      assert.equal((await client.registry(path)).status, 404, path);
     assert.equal((await client.registry('/models/none/audit')).status, 200);
 
     const listed = await client.s3.send(

@@ -8,7 +8,8 @@
  * Reads: GET models · models/:model · models/:model/versions[/:version] · models/:model/aliases[/:alias]
  * (`?at=<ISO time>`: where it pointed then) · models/:model/aliases/:alias/history · models/:model/audit ·
  * models/:model/versions/:version/artifacts/{metrics,card,baseline,schema} · runs (`?dataset=&limit=`) ·
- * runs/:runId · runs/:runId/progress (steps, and the epochs of its training so far).
+ * runs/:runId · runs/:runId/progress (steps, and the epochs of its training so far) · datasets ·
+ * datasets/:name (its versions) · datasets/:name/versions/:version[/report] (the validation report).
  * Changes: POST models/:model/aliases/:alias {version} · …/canary {version, weight, stickyHeader?} ·
  * …/rollback · models/:model/versions/:version/{approve,reject,archive}; each with {reason,
  * expectedRevision?} (aliases).
@@ -36,7 +37,14 @@ import {
   startCanary,
 } from '../../aws/models.ts';
 import { getBytesIfExists, getJson, listObjects, mapLimit } from '../../aws/object-store.ts';
-import { getRun, listRuns, type RunRecord } from '../../aws/registry.ts';
+import {
+  getDatasetVersion,
+  getRun,
+  listDatasets,
+  listDatasetVersions,
+  listRuns,
+  type RunRecord,
+} from '../../aws/registry.ts';
 import { API, ARTIFACTS, KEYS, NAME_PATTERN } from '../../core/contract.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import type { ApprovalResult, EpochLog } from '../../core/pipeline.ts';
@@ -46,6 +54,7 @@ import { createLogger } from '../logger.ts';
 
 const logger = createLogger('registry');
 const artifactsBucket = bucketName('artifacts');
+const datasetsBucket = bucketName('datasets');
 const VERSION_FILES = {
   metrics: ARTIFACTS.metrics,
   card: ARTIFACTS.card,
@@ -126,6 +135,30 @@ get('/models/:model/aliases/:alias/history', async ({ params }) => ({
 }));
 
 get('/models/:model/audit', async ({ params }) => ({ audit: await auditLog(modelParam(params)) }));
+
+get('/datasets', async () => ({ datasets: await listDatasets() }));
+
+/** A dataset's versions, oldest first: status, rows, the run that registered each. */
+get('/datasets/:name', async ({ params }) => {
+  const name = datasetParam(params);
+  const versions = await listDatasetVersions(name);
+  if (versions.length === 0) throw new NotFoundError(`no dataset "${name}"`);
+  return { name, versions };
+});
+
+get('/datasets/:name/versions/:version', async ({ params }) => requireDatasetVersion(params));
+
+/** A tabular version's validation report (RegisterDataset wrote it next to the version's index). */
+get('/datasets/:name/versions/:version/report', async ({ params }) => {
+  const version = await requireDatasetVersion(params);
+  const bytes = version.reportKey ? await getBytesIfExists(datasetsBucket, version.reportKey) : undefined;
+  if (!bytes) {
+    throw new NotFoundError(
+      `${version.name}@${version.version} has no validation report (image datasets and older versions have none)`,
+    );
+  }
+  return JSON.parse(new TextDecoder().decode(bytes)) as unknown;
+});
 
 get('/runs', async ({ req }) => {
   const query = new URL(req.url).searchParams;
@@ -306,6 +339,20 @@ function modelParam(params: Record<string, string>): string {
   const model = params.model ?? '';
   if (!NAME_PATTERN.test(model)) throw new NotFoundError(`no model "${model}"`);
   return model;
+}
+
+function datasetParam(params: Record<string, string>): string {
+  const name = params.name ?? '';
+  if (!NAME_PATTERN.test(name)) throw new NotFoundError(`no dataset "${name}"`);
+  return name;
+}
+
+async function requireDatasetVersion(params: Record<string, string>) {
+  const name = datasetParam(params);
+  const id = params.version ?? '';
+  const version = /^[0-9a-f]{1,64}$/.test(id) ? await getDatasetVersion(name, id) : undefined;
+  if (!version) throw new NotFoundError(`dataset "${name}" has no version "${id}"`);
+  return version;
 }
 
 function versionParam(params: Record<string, string>): number {
