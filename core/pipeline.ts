@@ -303,3 +303,17 @@ function humanDuration(ms: number): string {
   const hours = Math.round(minutes / 6) / 10;
   return hours < 48 ? `${hours} h` : `${Math.round(hours / 2.4) / 10} days`;
 }
+
+/**
+ * The name of a retraining run's execution (its run id): `retrain-<UTC yyyymmddhhmmss>-<8 hex>`, 31
+ * characters. The model is not in it: a run id also names its training jobs (`nimbus-<runId>-t<trial>`), and
+ * SageMaker's job names allow 63 characters of letters, digits and hyphens, which a model name of up to 63
+ * characters with underscores would break. The run record names the dataset.
+ */
+export function retrainRunName(now: Date, id: string): string {
+  const stamp = now.toISOString().replace(/\D/g, '').slice(0, 14);
+  return `retrain-${stamp}-${id
+    .replace(/[^0-9a-f]/gi, '')
+    .slice(0, 8)
+    .toLowerCase()}`;
+}

@@ -44,7 +44,14 @@ export class DataLake extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       serverAccessLogsBucket: this.accessLogs,
       serverAccessLogsPrefix: logPrefix,
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 90) }],
+      // Parts of uploads that never completed (a CLI upload interrupted, a batch output cut off by a timeout)
+      // are billed until aborted: after a day they are.
+      lifecycleRules: [
+        {
+          noncurrentVersionExpiration: Duration.days(props.noncurrentVersionDays ?? 90),
+          abortIncompleteMultipartUploadAfter: Duration.days(1),
+        },
+      ],
       removalPolicy,
       autoDeleteObjects,
     });

@@ -179,9 +179,10 @@ export function grantObjects(
     resourceArns: [bucket.arnForObjects(readKeys)],
   });
   if (access === 'readWrite') {
+    // AbortMultipartUpload: a streamed upload (lib-storage) that fails cleans up its parts.
     iam.Grant.addToPrincipal({
       grantee,
-      actions: ['s3:PutObject'],
+      actions: ['s3:PutObject', 's3:AbortMultipartUpload'],
       resourceArns: [bucket.arnForObjects(writeKeys)],
     });
   }

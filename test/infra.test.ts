@@ -47,6 +47,9 @@ describe('NimbusPlatform', () => {
         RestrictPublicBuckets: true,
       },
       LoggingConfiguration: Match.objectLike({ LogFilePrefix: Match.anyValue() }),
+      LifecycleConfiguration: {
+        Rules: [Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })],
+      },
     };
     assert.equal(
       Object.keys(template.findResources('AWS::S3::Bucket', { Properties: Match.objectLike(secured) }))

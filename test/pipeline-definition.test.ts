@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import {
   TRAINING_STATES,
   WAIT_FOR_APPROVAL_STATE,
 } from '../core/contract.ts';
+import { retrainRunName } from '../core/pipeline.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 
 const validate = createRequire(import.meta.url)('asl-validator') as (
@@ -107,6 +109,18 @@ describe('the training pipeline definition', () => {
         `${SAGEMAKER_JOB_HYPERPARAMETER}.$`,
       ),
     );
+  });
+
+  it('gives run ids that make valid execution names and, with any trial, valid SageMaker and Batch job names', () => {
+    // Step Functions: at most 80 of letters, digits, - and _. SageMaker jobs: 63 of letters, digits and -.
+    const execution = /^[A-Za-z0-9_-]{1,80}$/;
+    const sageMaker = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$/;
+    const runIds = [randomUUID(), retrainRunName(new Date('2026-11-27T07:00:00Z'), randomUUID())];
+    assert.match(runIds[1] ?? '', /^retrain-20261127070000-[0-9a-f]{8}$/);
+    for (const runId of runIds) {
+      assert.match(runId, execution);
+      assert.match(`${TRAINING_JOB_PREFIX}${runId}-t999`, sageMaker, runId);
+    }
   });
 
   it("names every trial's training job with the prefix IAM is scoped to, run and trial in the name", () => {

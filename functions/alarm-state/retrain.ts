@@ -9,6 +9,7 @@ import { sfnClient } from '../../aws/clients.ts';
 import { bucketName, requireEnv } from '../../aws/config.ts';
 import { listDatasetVersions } from '../../aws/registry.ts';
 import { ENV, type ObjectCreatedEvent } from '../../core/contract.ts';
+import { retrainRunName } from '../../core/pipeline.ts';
 
 /** Starts the run; returns what it did, for the alarm's log. */
 export async function startRetraining(model: string, by: string, reason: string): Promise<string> {
@@ -34,8 +35,7 @@ export async function startRetraining(model: string, by: string, reason: string)
       retrain: { by, reason },
     },
   };
-  // Execution names: at most 80 of [A-Za-z0-9-_]; this one says what it is.
-  const name = `retrain-${model}-${now.toISOString().replace(/\D/g, '').slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+  const name = retrainRunName(now, randomUUID());
   const out = await sfnClient().send(
     new StartExecutionCommand({
       stateMachineArn: requireEnv(ENV.stateMachineArn),
