@@ -1,9 +1,11 @@
 /**
  * Data capture: a sampled share of predictions (request, response, version, latency) buffered in memory and
- * written to S3 as JSON Lines, one object per flush, partitioned by model, date and hour (KEYS.capture).
- * Flushes run after the response is computed and are not awaited by the request that starts them; a failed
- * flush is logged and its records dropped (capture must never fail a prediction). What is buffered when a
- * container is retired is lost: at most `maxRecords` records or `flushMs` of traffic.
+ * written to S3 as JSON Lines, one object per flush, partitioned by model, date and hour and named by the
+ * time of the write (KEYS.capture), so keys sort in the order objects were written.
+ * The request whose record makes a flush due waits for it before it answers: Lambda freezes a container as
+ * soon as its handler returns, and a write left running would stall until the next request, or be lost. A
+ * failed flush is logged and its records dropped (capture must never fail a prediction). What is buffered
+ * when a container is retired is lost: at most `maxRecords` records or `flushMs` of traffic.
  */
 import { randomUUID } from 'node:crypto';
 import { KEYS } from '../core/contract.ts';
@@ -45,14 +47,14 @@ export class DataCapture {
     return this.options.rate > 0 && (this.options.random ?? Math.random)() < this.options.rate;
   }
 
-  /** Buffers one record; starts a flush when one is due. */
-  record(record: CaptureRecord): void {
+  /** Buffers one record; when a flush is due, writes and resolves once it is written (else at once). */
+  record(record: CaptureRecord): Promise<void> {
     if (this.buffer.length === 0) this.oldest = Date.now();
     this.buffer.push(record);
     const due =
       this.buffer.length >= (this.options.maxRecords ?? 200) ||
       Date.now() - this.oldest >= (this.options.flushMs ?? 10_000);
-    if (due) void this.flush();
+    return due ? this.flush() : Promise.resolve();
   }
 
   /** Writes what is buffered (one object per model); resolves when every flush so far has finished. */
@@ -62,10 +64,11 @@ export class DataCapture {
     if (records.length > 0) {
       const byModel = new Map<string, CaptureRecord[]>();
       for (const r of records) byModel.set(r.model, [...(byModel.get(r.model) ?? []), r]);
+      const now = new Date();
       const writes = [...byModel].map(([model, items]) =>
         putBytes(
           this.options.bucket,
-          KEYS.capture(model, new Date(items[0]?.time ?? Date.now()), randomUUID()),
+          KEYS.capture(model, now, randomUUID()),
           Buffer.from(`${items.map((item) => JSON.stringify(item)).join('\n')}\n`),
           'application/x-ndjson',
         ),

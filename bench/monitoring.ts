@@ -162,7 +162,7 @@ try {
       `bound (capture flush or ${MIN_DRIFT_SAMPLES} samples ${s(fill)} + interval ${INTERVAL_S} s + evaluation 1 s) ${s(bound)}`,
   );
   console.log(
-    `  in AWS (interval 15 min): up to 10 s + 15 min + CloudWatch's alarm evaluation (about a minute)`,
+    `  in AWS (interval 15 min): up to 10 s flush + 30 s settle + 15 min + CloudWatch's alarm evaluation (about a minute)`,
   );
 
   // ---- cost per run ----------------------------------------------------------------------------------------

@@ -26,6 +26,11 @@ export const ENV = {
   captureRate: 'NIMBUS_CAPTURE_RATE',
   /** Longest time a captured prediction waits in memory before it is written, in ms (default 10 s). */
   captureFlushMs: 'NIMBUS_CAPTURE_FLUSH_MS',
+  /**
+   * The drift monitor reads only capture objects at least this old, in ms (default 30 s), so a write still in
+   * flight in another container cannot land behind the place it has read up to.
+   */
+  captureSettleMs: 'NIMBUS_CAPTURE_SETTLE_MS',
   /** How long predict trusts what it read of an alias, in ms (a promotion serves within this). */
   aliasCacheMs: 'NIMBUS_ALIAS_CACHE_MS',
   /** What an alarm does besides notifying (JSON, core/alarms.ts AlarmActions). */
@@ -126,6 +131,13 @@ export const KEYS = {
   capture: (model: string, at: Date, id: string): string => {
     const iso = at.toISOString();
     return `capture/${model}/date=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/${iso.replace(/[-:.]/g, '')}-${id}.jsonl`;
+  },
+  /** When a capture object was written (the time in its key); undefined for another key. */
+  captureTime: (key: string): Date | undefined => {
+    const match = /\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z-[^/]*\.jsonl$/.exec(key);
+    if (!match) return undefined;
+    const [, y, mo, d, h, mi, s, ms] = match;
+    return new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}.${ms}Z`);
   },
   /** The optional manifest next to a dataset's files. */
   manifest: (dataset: string): string => `datasets/${dataset}/dataset.json`,

@@ -252,3 +252,21 @@ function logGamma(x: number): number {
   for (let i = 1; i < 9; i++) a += (g[i] as number) / (z + i);
   return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(a);
 }
+
+/**
+ * The capture objects a monitor run may read: the leading ones (keys sort by write time) written at or before
+ * `cutoff` (epoch ms). It stops at the first newer one, so an object still being written elsewhere cannot
+ * land behind the last key read. Keys without a capture time count as old.
+ */
+export function settledCapture<T extends { readonly key: string }>(
+  objects: readonly T[],
+  cutoff: number,
+  timeOf: (key: string) => Date | undefined,
+): T[] {
+  const settled: T[] = [];
+  for (const object of objects) {
+    if ((timeOf(object.key)?.getTime() ?? 0) > cutoff) break;
+    settled.push(object);
+  }
+  return settled;
+}

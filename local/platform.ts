@@ -84,6 +84,11 @@ export interface LocalPlatformOptions {
   readonly alarmActions?: AlarmActions;
   /** Longest time a captured prediction waits before it is written, in ms. @default 10000 */
   readonly captureFlushMs?: number;
+  /**
+   * How old a capture object must be before the drift monitor reads it, in ms. @default 0 here (one process
+   * writes them all, in order), 30000 in AWS (ENV.captureSettleMs)
+   */
+  readonly captureSettleMs?: number;
 }
 
 /** What `.nimbus/endpoints.json` holds: everything a client needs to reach the platform. */
@@ -130,6 +135,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     [ENV.logLevel]: process.env[ENV.logLevel] ?? 'WARN',
     [ENV.captureRate]: String(options.captureRate ?? 0.1),
     ...(options.captureFlushMs === undefined ? {} : { [ENV.captureFlushMs]: String(options.captureFlushMs) }),
+    [ENV.captureSettleMs]: String(options.captureSettleMs ?? 0),
     ...(options.alarmActions ? { [ENV.alarmActions]: JSON.stringify(options.alarmActions) } : {}),
   });
 

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { alarmDefinitions, alarmName, evaluateAlarm, parseAlarmName, statistic } from '../core/alarms.ts';
-import { METRICS } from '../core/contract.ts';
+import { KEYS, METRICS } from '../core/contract.ts';
 import {
   binCounts,
   categoricalDrift,
@@ -14,6 +14,7 @@ import {
   MIN_DRIFT_SAMPLES,
   numericDrift,
   populationStabilityIndex,
+  settledCapture,
   upperGammaRegularized,
 } from '../core/drift.ts';
 import { baselineStatistics } from '../core/preprocess.ts';
@@ -144,6 +145,29 @@ describe('drift of iris traffic: no false alarms on windows like the training da
       score(window(30).map((row) => ({ ...row, petal_length: (row.petal_length as number) + 1 }))),
     );
     assert.ok(Math.min(...shifted) > DRIFT_THRESHOLD, `smallest of 200: ${Math.min(...shifted)}`);
+  });
+});
+
+describe('capture objects for the drift monitor', () => {
+  it('names each object by the time it was written, and reads that time back', () => {
+    const at = new Date('2026-11-27T07:59:58.123Z');
+    const key = KEYS.capture('iris', at, 'e0b1');
+    assert.equal(key, 'capture/iris/date=2026-11-27/hour=07/20261127T075958123Z-e0b1.jsonl');
+    assert.equal(KEYS.captureTime(key)?.toISOString(), at.toISOString());
+    assert.equal(KEYS.captureTime('capture/iris/state.json'), undefined);
+  });
+
+  it('reads only objects old enough, stopping at the first newer one', () => {
+    const keys = [0, 10, 20, 40, 25].map((s) => ({
+      key: KEYS.capture('m', new Date(Date.UTC(2026, 0, 1, 0, 0, s)), `k${s}`),
+    }));
+    const cutoff = Date.UTC(2026, 0, 1, 0, 0, 30);
+    assert.deepEqual(
+      settledCapture(keys, cutoff, KEYS.captureTime).map((o) => /-(k\d+)\.jsonl$/.exec(o.key)?.[1]),
+      ['k0', 'k10', 'k20'],
+      'the 25 s object after a 40 s one waits with it',
+    );
+    assert.equal(settledCapture(keys, Date.UTC(2025, 0, 1), KEYS.captureTime).length, 0);
   });
 });
 

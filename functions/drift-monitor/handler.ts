@@ -1,7 +1,8 @@
 /**
  * The drift monitor, run on a schedule (EventBridge, every 15 minutes by default). For each model with a
  * `production` version it reads the predictions captured since its last report (`capture/<model>/…`, in key
- * order after the last object it read), compares their inputs and predicted classes with that version's
+ * order after the last object it read, objects written at least 30 s ago), compares their inputs and
+ * predicted classes with that version's
  * `baseline.json` (core/drift.ts: PSI per feature, chi-square for categories, PSI of the predictions), writes
  * the report to `monitoring/<model>/drift/…` and emits `FeatureDrift` (per feature), `DriftScore`,
  * `PredictionDrift` and `DriftSamples`, which the drift alarms watch. A window with fewer than
@@ -13,8 +14,8 @@ import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { currentAlias, getModelVersion, listModels } from '../../aws/models.ts';
 import { getBytes, getBytesIfExists, listObjects, mapLimit, putJson } from '../../aws/object-store.ts';
-import { ARTIFACTS, KEYS, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
-import { type DriftReport, driftReport, MIN_DRIFT_SAMPLES } from '../../core/drift.ts';
+import { ARTIFACTS, ENV, KEYS, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { type DriftReport, driftReport, MIN_DRIFT_SAMPLES, settledCapture } from '../../core/drift.ts';
 import type { Baseline } from '../../core/preprocess.ts';
 import { createLogger } from '../logger.ts';
 
@@ -23,6 +24,8 @@ const metrics = createMetrics();
 const artifactsBucket = bucketName('artifacts');
 /** Capture objects read per model per run: past this, the rest waits for the next run. */
 const MAX_OBJECTS = 2_000;
+/** How old a capture object must be to be read (ENV.captureSettleMs). */
+const SETTLE_MS = Number(process.env[ENV.captureSettleMs] ?? 30_000);
 
 /** Where the monitor left off in a model's capture. */
 interface MonitorState {
@@ -68,7 +71,9 @@ async function monitor(model: string): Promise<ModelDriftSummary> {
     ...(state.lastKey ? { after: state.lastKey } : {}),
     limit: MAX_OBJECTS,
   });
-  const batch = objects.slice(0, MAX_OBJECTS);
+  // Only objects written at least SETTLE_MS ago: one still being written elsewhere cannot then land before
+  // the place this run records (keys sort by write time), to be skipped for ever.
+  const batch = settledCapture(objects.slice(0, MAX_OBJECTS), Date.now() - SETTLE_MS, KEYS.captureTime);
   const records = (
     await mapLimit(batch, 8, async ({ key }) =>
       parseLines(new TextDecoder().decode(await getBytes(artifactsBucket, key))),

@@ -189,7 +189,7 @@ async function answer(
     outcome.predictions = predictions;
     outcome.instances = predictions.length;
     if (keep) {
-      capture.record({
+      await capture.record({
         time: new Date().toISOString(),
         ...(event.requestContext?.requestId ? { requestId: event.requestContext.requestId } : {}),
         model: route.model,
