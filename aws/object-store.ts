@@ -57,9 +57,11 @@ export async function putBytes(
   key: string,
   body: Uint8Array,
   contentType: string,
+  options: { readonly abortSignal?: AbortSignal } = {},
 ): Promise<void> {
   await s3Client().send(
     new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+    options.abortSignal ? { abortSignal: options.abortSignal } : {},
   );
 }
 

@@ -228,7 +228,7 @@ export async function updateRun(runId: string, fields: Partial<Omit<RunRecord, '
  */
 export async function endUnfinishedRun(
   runId: string,
-  fields: Pick<RunRecord, 'reason' | 'dataset' | 'datasetKey' | 'finishedAt'>,
+  fields: Pick<RunRecord, 'reason' | 'dataset' | 'datasetKey' | 'startedAt' | 'finishedAt'>,
 ): Promise<boolean> {
   const now = new Date().toISOString();
   try {
@@ -239,7 +239,7 @@ export async function endUnfinishedRun(
         UpdateExpression:
           'SET #status = :failed, #reason = :reason, #finishedAt = :finishedAt, #updatedAt = :now, ' +
           '#dataset = if_not_exists(#dataset, :dataset), #datasetKey = if_not_exists(#datasetKey, :datasetKey), ' +
-          '#startedAt = if_not_exists(#startedAt, :now)',
+          '#startedAt = if_not_exists(#startedAt, :startedAt)',
         ConditionExpression: 'attribute_not_exists(runId) OR #status = :running',
         ExpressionAttributeNames: {
           '#status': 'status',
@@ -258,6 +258,7 @@ export async function endUnfinishedRun(
           ':now': now,
           ':dataset': fields.dataset,
           ':datasetKey': fields.datasetKey,
+          ':startedAt': fields.startedAt,
         },
       }),
     );

@@ -130,7 +130,10 @@ export class DatasetStore {
     try {
       return await this.api.get<DatasetVersionRecord>(registryPath('datasets', name, 'versions', version));
     } catch (error) {
-      if (error instanceof HttpError && error.status === 404) return undefined;
+      // Not registered yet; any other 404 (a platform without this route) is an error of its own.
+      if (error instanceof HttpError && error.status === 404 && /has no version/.test(error.message)) {
+        return undefined;
+      }
       throw error;
     }
   }

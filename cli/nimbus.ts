@@ -30,7 +30,6 @@ import {
   table,
   time,
 } from './output.ts';
-import { stopExecution } from './pipeline.ts';
 import { bodyFromFile, bodyFromJson, type PredictBody } from './predict.ts';
 import {
   DEFAULT_ENDPOINTS_FILE,
@@ -410,15 +409,15 @@ runs
     action(async (ctx, runId: string, options: { reason: string }) => {
       const api = await ctx.api();
       const path = registryPath('runs', runId);
-      const run = await api.get<RunRecord>(path, { notFoundHint: 'nimbus runs list shows the runs' });
-      if (run.status !== 'RUNNING') {
-        throw new CliError(`run ${runId} already ended ${run.status}`, EXIT.failed, 'nothing to stop');
-      }
-      await stopExecution(await ctx.target(), runId, options.reason);
-      // The run's end is recorded by the execution-ended function, a moment after the execution stops.
+      const answer = await api.post<{ run: RunRecord; stopping: boolean }>(
+        registryPath('runs', runId, 'stop'),
+        { reason: options.reason },
+        { notFoundHint: 'nimbus runs list shows the runs' },
+      );
+      // The end of a stopped execution is recorded by the execution-ended function, a moment later.
+      let ended = answer.run;
       const deadline = Date.now() + 30_000;
-      let ended = await api.get<RunRecord>(path);
-      while (ended.status === 'RUNNING' && Date.now() < deadline) {
+      while (answer.stopping && ended.status === 'RUNNING' && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 500));
         ended = await api.get<RunRecord>(path);
       }

@@ -36,13 +36,10 @@ export interface Target {
   readonly datasetsBucket: string;
   readonly artifactsBucket: string;
   readonly tables: Readonly<Record<TableRole, string>>;
-  /** The training pipeline (`nimbus runs stop` stops its executions). */
-  readonly stateMachineArn?: string;
   /** The local emulators' endpoints and static credentials; a stack uses the default AWS credential chain. */
   readonly local?: {
     readonly s3: string;
     readonly dynamodb: string;
-    readonly stepFunctions: string;
     readonly accessKeyId: string;
     readonly secretAccessKey: string;
   };
@@ -86,11 +83,9 @@ export function localTarget(endpoints: LocalEndpoints, file: string): Target {
     datasetsBucket: endpoints.datasetsBucket,
     artifactsBucket: endpoints.artifactsBucket,
     tables: endpoints.tables,
-    stateMachineArn: endpoints.stateMachineArn,
     local: {
       s3: endpoints.s3,
       dynamodb: endpoints.dynamodb,
-      stepFunctions: endpoints.stepFunctions,
       accessKeyId: endpoints.accessKeyId,
       secretAccessKey: endpoints.secretAccessKey,
     },
@@ -137,7 +132,6 @@ export function stackTarget(
       runs: output(OUTPUTS.runsTable),
       models: output(OUTPUTS.modelsTable),
     },
-    ...(outputs[OUTPUTS.stateMachine] ? { stateMachineArn: output(OUTPUTS.stateMachine) } : {}),
   };
 }
 

@@ -7,7 +7,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { API, ENV, KEYS } from '../core/contract.ts';
 import { NimbusFunction } from './function.ts';
-import { acknowledgeManagedPolicy } from './nag.ts';
+import { acknowledgeExecutions, acknowledgeManagedPolicy } from './nag.ts';
 
 export interface InferenceApiProps {
   readonly artifacts: s3.IBucket;
@@ -67,6 +67,14 @@ export class InferenceApi extends Construct {
       .bindTable('runs', props.runs, 'read')
       .bindTable('datasets', props.datasetsTable, 'read');
     props.pipeline.grantTaskResponse(this.registry.function);
+    // `POST runs/<id>/stop`: DescribeExecution and StopExecution on the pipeline's executions.
+    this.registry.function.addEnvironment(ENV.stateMachineArn, props.pipeline.stateMachineArn);
+    props.pipeline.grantExecution(this.registry.function, 'states:DescribeExecution', 'states:StopExecution');
+    acknowledgeExecutions(
+      this.registry,
+      props.pipeline,
+      "A run's execution is named by its run id: the registry may describe and stop any of the pipeline's.",
+    );
 
     this.monitoring = new NimbusFunction(this, 'Monitoring', {
       dir: 'monitoring',

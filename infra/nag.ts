@@ -23,6 +23,18 @@ export function acknowledgeObjectAccess(
   });
 }
 
+/** Actions on every execution of a state machine (`…:execution:<name>:*`, what `grantExecution` grants). */
+export function acknowledgeExecutions(scope: IConstruct, stateMachine: IConstruct, reason: string): void {
+  const cfn = stateMachine.node.defaultChild;
+  if (!CfnResource.isCfnResource(cfn)) return;
+  const logicalId = Stack.of(stateMachine).resolve(cfn.logicalId) as string;
+  const name = `{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId}"}]}]}`;
+  Validations.of(scope).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}:*]`,
+    reason,
+  });
+}
+
 /** An AWS-managed policy attached to roles under `scope`. */
 export function acknowledgeManagedPolicy(scope: IConstruct, policy: string, reason: string): void {
   Validations.of(scope).acknowledge({

@@ -78,23 +78,23 @@ export interface LocalPipelineEvents {
 export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
   private readonly machine: StateMachine;
   private readonly running = new Map<string, Promise<ExecutionOutcome>>();
-  /** How to stop each running execution, and why it was stopped once it was. */
-  private readonly executions = new Map<
-    string,
-    { abort: () => void; stopped?: { error?: string; cause?: string } }
-  >();
+  /** How to stop each running execution (from the moment it is started), and why it was stopped once it was. */
+  private readonly executions = new Map<string, ExecutionHandle>();
+  /** Runs whose execution has ended: none of their training jobs may start any more. */
+  private readonly ended = new Set<string>();
   /** Training processes now running, by their job's name (`nimbus-<runId>-t<trial>`). */
   private readonly jobs = new Map<string, ChildProcess>();
   private handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> | undefined;
   /** The `.waitForTaskToken` tasks now waiting (the local Step Functions API answers them). */
   /** Task tokens, and StartExecution: the calls the local Step Functions endpoint serves. */
-  readonly taskTokens = new TaskTokens(
-    (name, input) => {
+  readonly taskTokens = new TaskTokens({
+    start: (name, input) => {
       this.start(input as ObjectCreatedEvent, name);
       return `${this.options.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
     },
-    (name, why) => this.stop(name, why),
-  );
+    stop: (name, why) => this.stop(name, why),
+    isRunning: (name) => this.executions.has(name),
+  });
 
   constructor(private readonly options: LocalPipelineOptions) {
     super();
@@ -113,6 +113,8 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
   /** Starts an execution for an upload event, as the EventBridge rule's target does (or StartExecution). */
   start(event: ObjectCreatedEvent, name?: string): { runId: string; outcome: Promise<ExecutionOutcome> } {
     const runId = name ?? randomUUID();
+    // Stoppable at once, before the interpreter runs: a stop meanwhile aborts it as soon as it does.
+    this.executions.set(runId, { abort: () => undefined });
     const outcome = this.execute(runId, event).finally(() => this.running.delete(runId));
     this.running.set(runId, outcome);
     this.emit('started', runId, event.detail.object.key);
@@ -128,8 +130,12 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     if (!execution || execution.stopped) return false;
     execution.stopped = why;
     execution.abort();
-    for (const [name, child] of this.jobs) if (name.startsWith(`nimbus-${runId}-t`)) child.kill('SIGTERM');
     return true;
+  }
+
+  /** Training jobs now running (their job names). */
+  get runningJobs(): string[] {
+    return [...this.jobs.keys()];
   }
 
   /** Resolves when every execution started so far has finished. */
@@ -164,10 +170,10 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
       },
     });
     const startDate = Date.now();
-    const entry: { abort: () => void; stopped?: { error?: string; cause?: string } } = {
-      abort: () => execution.abort(),
-    };
+    const entry = this.executions.get(runId) ?? { abort: () => undefined };
     this.executions.set(runId, entry);
+    entry.abort = () => execution.abort();
+    if (entry.stopped) execution.abort();
     const relay = this.relayEvents(runId, execution.eventLogs);
     let outcome: ExecutionOutcome;
     try {
@@ -193,7 +199,10 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
       }
     } finally {
       this.executions.delete(runId);
-      // A stopped or timed-out execution's task tokens answer TaskDoesNotExist from now on, as in AWS.
+      // As Step Functions does when an execution ends however it ends: its `.sync` training jobs are stopped
+      // (and none starts again), and its task tokens answer TaskDoesNotExist from now on.
+      this.ended.add(runId);
+      for (const [name, child] of this.jobs) if (runOfJob(name) === runId) child.kill('SIGTERM');
       this.taskTokens.forget(`${runId}.`);
     }
     await relay;
@@ -255,8 +264,8 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     for (let attempt = 1; attempt <= TRAINING_RETRY.attempts; attempt++) {
       const exit = await this.runTrainingProcess(env, job.JobName);
       failure = exit.failure;
-      // A job of a stopped execution is not retried: Step Functions terminates it with the execution.
-      if (!exit.stoppedFromOutside || this.isStopped(job.JobName)) break;
+      // A job of an ended execution is not retried: Step Functions terminates it with the execution.
+      if (!exit.stoppedFromOutside || this.hasEnded(job.JobName)) break;
     }
     if (failure !== undefined) {
       // What Step Functions reports for a failed Batch job: the job description as the Cause.
@@ -302,6 +311,12 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     env: Record<string, string>,
     jobName: string,
   ): Promise<{ failure?: string; stoppedFromOutside: boolean }> {
+    if (this.hasEnded(jobName)) {
+      return Promise.resolve({
+        failure: 'its execution ended before the job started',
+        stoppedFromOutside: false,
+      });
+    }
     const entrypoint = join(this.options.repoRoot, 'containers', 'training', 'main.ts');
     const child = spawn(process.execPath, ['--import', 'tsx', entrypoint], {
       cwd: this.options.repoRoot,
@@ -340,12 +355,10 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     });
   }
 
-  /** Whether the execution a training job belongs to was stopped. */
-  private isStopped(jobName: string): boolean {
-    for (const [runId, execution] of this.executions) {
-      if (execution.stopped && jobName.startsWith(`nimbus-${runId}-t`)) return true;
-    }
-    return false;
+  /** Whether the execution a training job belongs to has ended. */
+  private hasEnded(jobName: string): boolean {
+    const runId = runOfJob(jobName);
+    return runId !== undefined && this.ended.has(runId);
   }
 
   private relayTrainingLine(line: string, pid: number | undefined): void {
@@ -362,6 +375,16 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
       // not a progress line (a library's own output)
     }
   }
+}
+
+interface ExecutionHandle {
+  abort: () => void;
+  stopped?: { error?: string; cause?: string };
+}
+
+/** The run a training job belongs to, from its name (`nimbus-<runId>-t<trial>`, the definition's format). */
+function runOfJob(jobName: string): string | undefined {
+  return /^nimbus-(.+)-t\d+$/.exec(jobName)?.[1];
 }
 
 interface BatchSubmitJob {

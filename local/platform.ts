@@ -85,8 +85,9 @@ export interface LocalPlatformOptions {
   /** Longest time a captured prediction waits before it is written, in ms. @default 10000 */
   readonly captureFlushMs?: number;
   /**
-   * How old a capture object must be before the drift monitor reads it, in ms. @default 0 here (one process
-   * writes them all, in order), 30000 in AWS (ENV.captureSettleMs)
+   * How old a capture object must be before the drift monitor reads it, in ms. @default 0 here, so tests
+   * and demos see drift at once (concurrent writes finishing out of order may then lose a few samples to the
+   * monitor); 30000 in AWS (ENV.captureSettleMs)
    */
   readonly captureSettleMs?: number;
 }
@@ -185,6 +186,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   let monitoring: LocalMonitoring;
   let releaseStdout = () => {};
   try {
+    await endOrphanedRuns();
     monitoring = await startMonitoring(options, region);
     releaseStdout = captureEmf(monitoring.metrics);
     const metrics = monitoring.metrics;
@@ -267,6 +269,25 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       await emulators.stop();
     },
   };
+}
+
+/**
+ * Runs left RUNNING by a platform that was killed (no execution survives its process): FAILED, with why, as
+ * execution-ended records an execution that ends without the pipeline's say in AWS.
+ */
+async function endOrphanedRuns(): Promise<void> {
+  const { endUnfinishedRun, listRuns } = await import('../aws/registry.ts');
+  const now = new Date().toISOString();
+  for (const run of await listRuns()) {
+    if (run.status !== 'RUNNING') continue;
+    await endUnfinishedRun(run.runId, {
+      reason: `the local platform stopped while the run was in ${run.step ?? 'its first step'}`,
+      dataset: run.dataset,
+      datasetKey: run.datasetKey,
+      startedAt: run.startedAt,
+      finishedAt: now,
+    });
+  }
 }
 
 /** The local alarms, with the states they had when the platform last stopped, and the drift monitor. */

@@ -1,6 +1,6 @@
 /**
  * The local stand-in for the Step Functions API's task-token calls (SendTaskSuccess, SendTaskFailure,
- * SendTaskHeartbeat), StartExecution and StopExecution, over the same JSON protocol the AWS SDK speaks, so the registry API's
+ * SendTaskHeartbeat), StartExecution, StopExecution and DescribeExecution (of running executions), over the same JSON protocol the AWS SDK speaks, so the registry API's
  * handler answers a waiting pipeline, and an alarm action starts a run, with the same SDK calls locally and in
  * AWS. `aws-local-stepfunctions` has no
  * `.waitForTaskToken`: the local pipeline waits on `TaskTokens.wait` instead.
@@ -13,14 +13,7 @@ type Settle = { resolve: (output: unknown) => void; reject: (error: Error) => vo
 export class TaskTokens {
   private readonly waiting = new Map<string, Settle>();
 
-  /**
-   * @param startExecution runs the pipeline on an input (StartExecution); returns the execution's ARN
-   * @param stopExecution stops a running execution by name (StopExecution); false when none runs by it
-   */
-  constructor(
-    private readonly startExecution?: (name: string, input: unknown) => string,
-    private readonly stopExecution?: (name: string, why: { error?: string; cause?: string }) => boolean,
-  ) {}
+  constructor(private readonly executions: LocalExecutions = {}) {}
 
   /** Resolves with the output a SendTaskSuccess carries; rejects, named by its `error`, on SendTaskFailure. */
   wait(token: string): Promise<unknown> {
@@ -52,8 +45,9 @@ export class TaskTokens {
   /** One API call; returns the HTTP status and the JSON answer. */
   call(target: string, input: Record<string, unknown>): { status: number; body: unknown } {
     const action = target.replace(/^AWSStepFunctions\./, '');
-    if (action === 'StartExecution' && this.startExecution) return this.start(input);
-    if (action === 'StopExecution' && this.stopExecution) return this.stop(input);
+    if (action === 'StartExecution' && this.executions.start) return this.start(input);
+    if (action === 'StopExecution' && this.executions.stop) return this.stop(input);
+    if (action === 'DescribeExecution' && this.executions.isRunning) return this.describe(input);
     const token = typeof input.taskToken === 'string' ? input.taskToken : '';
     const settle = this.waiting.get(token);
     if (!['SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat'].includes(action)) {
@@ -90,13 +84,16 @@ export class TaskTokens {
       ...(typeof input.error === 'string' ? { error: input.error } : {}),
       ...(typeof input.cause === 'string' ? { cause: input.cause } : {}),
     };
-    if (!name || !this.stopExecution?.(name, why)) {
-      return {
-        status: 400,
-        body: { __type: 'ExecutionDoesNotExist', message: `Execution Does Not Exist: '${arn}'` },
-      };
-    }
+    if (!name || !this.executions.stop?.(name, why)) return noSuchExecution(arn);
     return { status: 200, body: { stopDate: Date.now() / 1000 } };
+  }
+
+  /** DescribeExecution of a running execution (the local pipeline keeps no history of ended ones). */
+  private describe(input: Record<string, unknown>): { status: number; body: unknown } {
+    const arn = typeof input.executionArn === 'string' ? input.executionArn : '';
+    const name = arn.split(':').pop() ?? '';
+    if (!name || !this.executions.isRunning?.(name)) return noSuchExecution(arn);
+    return { status: 200, body: { executionArn: arn, name, status: 'RUNNING' } };
   }
 
   private start(input: Record<string, unknown>): { status: number; body: unknown } {
@@ -107,9 +104,25 @@ export class TaskTokens {
       return { status: 400, body: { __type: 'InvalidExecutionInput', message: 'input is not JSON' } };
     }
     const name = typeof input.name === 'string' && input.name !== '' ? input.name : crypto.randomUUID();
-    const executionArn = this.startExecution?.(name, parsed) ?? '';
+    const executionArn = this.executions.start?.(name, parsed) ?? '';
     return { status: 200, body: { executionArn, startDate: Date.now() / 1000 } };
   }
+}
+
+/** What the local pipeline does for the execution calls (StartExecution, StopExecution, DescribeExecution). */
+export interface LocalExecutions {
+  /** Runs the pipeline on an input; returns the execution's ARN. */
+  readonly start?: (name: string, input: unknown) => string;
+  /** Stops a running execution by name; false when none runs by it. */
+  readonly stop?: (name: string, why: { error?: string; cause?: string }) => boolean;
+  readonly isRunning?: (name: string) => boolean;
+}
+
+function noSuchExecution(arn: string): { status: number; body: unknown } {
+  return {
+    status: 400,
+    body: { __type: 'ExecutionDoesNotExist', message: `Execution Does Not Exist: '${arn}'` },
+  };
 }
 
 export interface LocalStepFunctionsApi {

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunRecord } from '../aws/registry.ts';
 import { signRequest } from '../cli/api.ts';
 import { CliError, EXIT, table } from '../cli/output.ts';
@@ -97,7 +98,6 @@ describe('nimbus CLI: targets and signing (no AWS)', () => {
       datasetsBucket: 'nimbus-datasets-123',
       artifactsBucket: 'nimbus-artifacts-123',
       tables: { datasets: 'Nimbus-Datasets', runs: 'Nimbus-Runs', models: 'Nimbus-Models' },
-      stateMachineArn: 'arn:aws:states:eu-west-1:1:stateMachine:p',
     });
     assert.equal(target.local, undefined, 'a stack uses the default credential chain');
   });
@@ -133,11 +133,9 @@ describe('nimbus CLI: targets and signing (no AWS)', () => {
     );
     assert.equal(target.api, 'http://127.0.0.1:3');
     assert.equal(target.adminKey, 'admin');
-    assert.equal(target.stateMachineArn, 'arn');
     assert.deepEqual(target.local, {
       s3: 'http://127.0.0.1:1',
       dynamodb: 'http://127.0.0.1:2',
-      stepFunctions: 'http://127.0.0.1:4',
       accessKeyId: 'A',
       secretAccessKey: 'S',
     });
@@ -549,7 +547,10 @@ describe('nimbus CLI against a local platform', () => {
     const { runId: stopped, pid } = await training;
 
     const stop = expectExit(await cli('runs', 'stop', stopped, '--reason', 'wrong file'), 0);
-    assert.match(stop.stdout, new RegExp(`run ${stopped} FAILED: stopped after \\d+ s, in \\w+: wrong file`));
+    assert.match(
+      stop.stdout,
+      new RegExp(`run ${stopped} FAILED: stopped after [\\d.]+ (s|min), in \\w+: wrong file \\(.+\\)`),
+    );
     const run = await client.registryJson<RunRecord>(`/runs/${stopped}`);
     assert.equal(run.status, 'FAILED');
     assert.match(run.reason ?? '', /wrong file/);
@@ -560,12 +561,40 @@ describe('nimbus CLI against a local platform', () => {
       assert.ok(Date.now() < deadline, `training process ${pid} still runs`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // … and not started again, as a job stopped from outside would be while its execution runs.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    assert.deepEqual(
+      platform.pipeline.runningJobs.filter((job) => job.includes(stopped)),
+      [],
+      'no training job of the stopped run',
+    );
     assert.equal((await client.registry('/models/endless')).status, 404, 'no model registered');
 
     const again = await cli('runs', 'stop', stopped);
     expectExit(again, EXIT.failed);
     assert.match(again.stderr, /already ended FAILED/);
     expectExit(await cli('runs', 'stop', 'no-such-run'), EXIT.notFound);
+
+    // A run that says RUNNING though its execution is gone (it ended without a word): ended by the stop.
+    const now = new Date().toISOString();
+    await client.db.send(
+      new PutCommand({
+        TableName: client.endpoints.tables.runs,
+        Item: {
+          runId: 'stale',
+          status: 'RUNNING',
+          dataset: 'endless',
+          datasetKey: 'datasets/endless/x.csv',
+          startedAt: now,
+          updatedAt: now,
+        },
+      }),
+    );
+    const stale = expectExit(await cli('runs', 'stop', 'stale', '--reason', 'cleanup'), 0);
+    assert.match(
+      stale.stdout,
+      /run stale FAILED: stopped: its execution had already ended \(it no longer exists\): cleanup/,
+    );
   });
 });
 

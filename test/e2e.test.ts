@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { API, KEYS } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
@@ -283,10 +284,30 @@ describe('the local platform, end to end', () => {
     );
   });
 
-  it('keeps datasets, runs and models across a restart', async () => {
+  it('keeps datasets, runs and models across a restart, and ends the runs a killed platform left', async () => {
+    // What a platform killed mid-run leaves: a run record still RUNNING, whose execution died with it.
+    const now = new Date().toISOString();
+    await local.client.db.send(
+      new PutCommand({
+        TableName: local.client.endpoints.tables.runs,
+        Item: {
+          runId: 'killed-mid-run',
+          status: 'RUNNING',
+          step: 'Preprocess',
+          dataset: 'iris',
+          datasetKey: 'datasets/iris/iris.csv',
+          startedAt: now,
+          updatedAt: now,
+        },
+      }),
+    );
     await local.restart();
     const { client } = local;
-    assert.equal((await client.runs('iris'))[0]?.status, 'SUCCEEDED');
+    const runs = await client.runs('iris');
+    const orphan = runs.find((r) => r.runId === 'killed-mid-run');
+    assert.equal(orphan?.status, 'FAILED');
+    assert.equal(orphan?.reason, 'the local platform stopped while the run was in Preprocess');
+    assert.equal(runs.find((r) => r.runId !== 'killed-mid-run')?.status, 'SUCCEEDED');
     assert.equal((await client.runs('broken'))[0]?.status, 'FAILED');
     const response = await client.predict('iris', {
       instances: [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }],

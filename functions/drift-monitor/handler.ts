@@ -94,10 +94,8 @@ async function monitor(model: string): Promise<ModelDriftSummary> {
       }
     });
   }
-  // Nothing captured, nothing published: an idle model costs no metric (the drift alarm keeps its state).
-  if (instances.length > 0) {
-    publishModelMetrics(metrics, model, [[METRICS.driftSamples, MetricUnit.Count, instances.length]]);
-  }
+  // A window too small to measure is left to grow: nothing is published for it (an idle model costs no
+  // metric, and the drift alarm keeps its state), so DriftSamples counts each instance once, when measured.
   if (instances.length < MIN_DRIFT_SAMPLES) {
     return { model, version: version.version, samples: instances.length, skipped: 'too few samples yet' };
   }
@@ -126,6 +124,7 @@ async function monitor(model: string): Promise<ModelDriftSummary> {
     });
   }
   publishModelMetrics(metrics, model, [
+    [METRICS.driftSamples, MetricUnit.Count, report.samples],
     [METRICS.driftScore, MetricUnit.NoUnit, report.score],
     ...(report.predictions
       ? [[METRICS.predictionDrift, MetricUnit.NoUnit, report.predictions.psi] as const]

@@ -26,7 +26,6 @@ export interface ExecutionEndedResult {
 export async function handler(event: ExecutionStatusChangeEvent): Promise<ExecutionEndedResult> {
   const { detail } = event;
   const runId = detail.name;
-  logger.appendKeys({ runId });
   if (detail.status === 'RUNNING' || detail.status === 'SUCCEEDED') {
     return { runId, status: detail.status, recorded: false };
   }
@@ -46,6 +45,7 @@ export async function handler(event: ExecutionStatusChangeEvent): Promise<Execut
     reason,
     dataset,
     datasetKey: key,
+    startedAt: new Date(detail.startDate).toISOString(),
     finishedAt: new Date(stoppedAt).toISOString(),
   });
   if (recorded) {
@@ -53,7 +53,7 @@ export async function handler(event: ExecutionStatusChangeEvent): Promise<Execut
       [METRICS.pipelineFailed, MetricUnit.Count, 1],
       [METRICS.pipelineSucceeded, MetricUnit.Count, 0],
     ]);
-    logger.warn('run ended by its execution', { status: detail.status, reason });
+    logger.warn('run ended by its execution', { runId, status: detail.status, reason });
   }
   return { runId, status: detail.status, recorded, reason };
 }

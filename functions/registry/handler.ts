@@ -11,15 +11,15 @@
  * runs/:runId · runs/:runId/progress (steps, and the epochs of its training so far) · datasets ·
  * datasets/:name (its versions) · datasets/:name/versions/:version[/report] (the validation report).
  * Changes: POST models/:model/aliases/:alias {version} · …/canary {version, weight, stickyHeader?} ·
- * …/rollback · models/:model/versions/:version/{approve,reject,archive}; each with {reason,
- * expectedRevision?} (aliases).
+ * …/rollback · models/:model/versions/:version/{approve,reject,archive} · runs/:runId/stop; each with
+ * {reason, expectedRevision?} (aliases).
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 
-import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SendTaskSuccessCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { sfnClient } from '../../aws/clients.ts';
-import { bucketName } from '../../aws/config.ts';
+import { bucketName, requireEnv } from '../../aws/config.ts';
 import {
   aliasAtTime,
   aliasHistory,
@@ -38,6 +38,7 @@ import {
 } from '../../aws/models.ts';
 import { getBytesIfExists, getJson, listObjects, mapLimit } from '../../aws/object-store.ts';
 import {
+  endUnfinishedRun,
   getDatasetVersion,
   getRun,
   listDatasets,
@@ -45,7 +46,7 @@ import {
   listRuns,
   type RunRecord,
 } from '../../aws/registry.ts';
-import { API, ARTIFACTS, KEYS, NAME_PATTERN } from '../../core/contract.ts';
+import { API, ARTIFACTS, ENV, KEYS, NAME_PATTERN } from '../../core/contract.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import type { ApprovalResult, EpochLog } from '../../core/pipeline.ts';
 import type { Actor } from '../../core/registry.ts';
@@ -252,6 +253,43 @@ for (const action of ['approve', 'reject', 'archive'] as const) {
 
 /** Step Functions' answers for a token whose execution is gone: timed out, stopped, or the wait timed out. */
 const ENDED_TASK_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+
+/**
+ * Stops a running run: StopExecution on its execution (the execution-ended function then records the end,
+ * with how long it ran and where). A run whose execution has already ended without saying so — or no longer
+ * exists — is ended here. Answers the run as it is now, and whether its stop is still being recorded.
+ */
+post('/runs/:runId/stop', async (ctx) => {
+  const { actor } = await change(ctx);
+  const run = await requireRun(ctx.params.runId as string);
+  if (run.status !== 'RUNNING') throw new ConflictError(`run ${run.runId} already ended ${run.status}`);
+  const executionArn = `${requireEnv(ENV.stateMachineArn).replace(':stateMachine:', ':execution:')}:${run.runId}`;
+  let status: string | undefined;
+  try {
+    status = (await sfnClient().send(new DescribeExecutionCommand({ executionArn }))).status;
+  } catch (error) {
+    if ((error as Error).name !== 'ExecutionDoesNotExist') throw error;
+  }
+  if (status === 'RUNNING') {
+    await sfnClient().send(
+      new StopExecutionCommand({
+        executionArn,
+        error: 'nimbus.RunStopped',
+        cause: `${actor.why} (${actor.who})`,
+      }),
+    );
+    logger.info('run stopping', { runId: run.runId, who: actor.who });
+    return { run: await requireRun(run.runId), stopping: true };
+  }
+  await endUnfinishedRun(run.runId, {
+    reason: `stopped: its execution had already ended (${status ?? 'it no longer exists'}): ${actor.why} (${actor.who})`,
+    dataset: run.dataset,
+    datasetKey: run.datasetKey,
+    startedAt: run.startedAt,
+    finishedAt: new Date().toISOString(),
+  });
+  return { run: await requireRun(run.runId), stopping: false };
+});
 
 /**
  * Resumes a pipeline that waits on this version, once. Returns what happened to the run that waited: resumed,
