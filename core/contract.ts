@@ -301,6 +301,11 @@ export const EXECUTION_ENDED_FUNCTION_DIR = 'execution-ended';
 export const EXECUTION_ENDED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 export type ExecutionEndedStatus = (typeof EXECUTION_ENDED_STATUSES)[number];
 
+/** The ARN of a pipeline execution: the state machine's, with the execution's name (the run id). */
+export function executionArn(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
 export function executionEndedEventPattern(stateMachineArn: string) {
   return {
     source: ['aws.states'],

@@ -4,7 +4,7 @@
  * against the same rule patterns the CDK app deploys.
  */
 import { randomUUID } from 'node:crypto';
-import type { ExecutionStatusChangeEvent, ObjectCreatedEvent } from '../core/contract.ts';
+import { type ExecutionStatusChangeEvent, executionArn, type ObjectCreatedEvent } from '../core/contract.ts';
 import type { S3NotificationRecord } from './emulators.ts';
 import type { ExecutionOutcome } from './pipeline.ts';
 
@@ -49,7 +49,7 @@ export function toExecutionStatusChangeEvent(
   account: string,
   region: string,
 ): ExecutionStatusChangeEvent {
-  const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${outcome.runId}`;
+  const arn = executionArn(stateMachineArn, outcome.runId);
   return {
     version: '0',
     id: randomUUID(),
@@ -58,9 +58,9 @@ export function toExecutionStatusChangeEvent(
     account,
     time: new Date(outcome.stopDate).toISOString().replace(/\.\d+Z$/, 'Z'),
     region,
-    resources: [executionArn],
+    resources: [arn],
     detail: {
-      executionArn,
+      executionArn: arn,
       stateMachineArn,
       name: outcome.runId,
       status: outcome.status,

@@ -19,6 +19,7 @@ type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenera
 
 import {
   ENV,
+  executionArn,
   FUNCTIONS,
   type ObjectCreatedEvent,
   PIPELINE_DEFINITION_FILE,
@@ -90,7 +91,7 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
   readonly taskTokens = new TaskTokens({
     start: (name, input) => {
       this.start(input as ObjectCreatedEvent, name);
-      return `${this.options.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+      return executionArn(this.options.stateMachineArn, name);
     },
     stop: (name, why) => this.stop(name, why),
     isRunning: (name) => this.executions.has(name),
@@ -156,7 +157,7 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
       },
       context: {
         Execution: {
-          Id: `${this.options.stateMachineArn.replace(':stateMachine:', ':execution:')}:${runId}`,
+          Id: executionArn(this.options.stateMachineArn, runId),
           Name: runId,
           Input: input,
           StartTime: new Date().toISOString(),

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { RunRecord } from '../aws/registry.ts';
-import { API, ENV } from '../core/contract.ts';
+import { API, ENV, executionArn } from '../core/contract.ts';
 import type { AliasEntry, AuditEntry, ModelVersion } from '../core/registry.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { localPlatformFixture } from './helpers.ts';
@@ -393,7 +393,7 @@ describe('model registry and serving', () => {
     });
     await sfn.send(
       new StopExecutionCommand({
-        executionArn: `${endpoints.stateMachineArn.replace(':stateMachine:', ':execution:')}:${run.runId}`,
+        executionArn: executionArn(endpoints.stateMachineArn, run.runId),
         cause: 'the reviewer left',
       }),
     );

@@ -46,7 +46,7 @@ import {
   listRuns,
   type RunRecord,
 } from '../../aws/registry.ts';
-import { API, ARTIFACTS, ENV, KEYS, NAME_PATTERN } from '../../core/contract.ts';
+import { API, ARTIFACTS, ENV, executionArn, KEYS, NAME_PATTERN } from '../../core/contract.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import type { ApprovalResult, EpochLog } from '../../core/pipeline.ts';
 import type { Actor } from '../../core/registry.ts';
@@ -263,17 +263,17 @@ post('/runs/:runId/stop', async (ctx) => {
   const { actor } = await change(ctx);
   const run = await requireRun(ctx.params.runId as string);
   if (run.status !== 'RUNNING') throw new ConflictError(`run ${run.runId} already ended ${run.status}`);
-  const executionArn = `${requireEnv(ENV.stateMachineArn).replace(':stateMachine:', ':execution:')}:${run.runId}`;
+  const arn = executionArn(requireEnv(ENV.stateMachineArn), run.runId);
   let status: string | undefined;
   try {
-    status = (await sfnClient().send(new DescribeExecutionCommand({ executionArn }))).status;
+    status = (await sfnClient().send(new DescribeExecutionCommand({ executionArn: arn }))).status;
   } catch (error) {
     if ((error as Error).name !== 'ExecutionDoesNotExist') throw error;
   }
   if (status === 'RUNNING') {
     await sfnClient().send(
       new StopExecutionCommand({
-        executionArn,
+        executionArn: arn,
         error: 'nimbus.RunStopped',
         cause: `${actor.why} (${actor.who})`,
       }),
