@@ -148,35 +148,33 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
   });
 
-  // Step Functions' event for an execution that ended other than by succeeding → the execution-ended
-  // function, as the deployed rule sends it (asynchronously, retried by EventBridge in AWS).
+  // Rules whose target is a Lambda function, invoked asynchronously: here, the same handler in-process,
+  // tracked so that stopping waits for it.
+  const invocations = new Set<Promise<unknown>>();
+  const invokeAsync = (dir: string, event: unknown, what: string) => {
+    const done = import(join(REPO_ROOT, 'functions', dir, 'handler.ts'))
+      .then((fn: { handler: (e: unknown) => Promise<unknown> }) => fn.handler(event))
+      .catch((error: unknown) => console.error(`${what} failed:`, error))
+      .finally(() => invocations.delete(done));
+    invocations.add(done);
+  };
+
+  // Step Functions' event for an execution that ended other than by succeeding → the execution-ended function.
   const endedRule = executionEndedEventPattern(stateMachineArn) as unknown as EventPattern;
-  const ended = new Set<Promise<unknown>>();
   pipeline.on('finished', (outcome) => {
     const event = toExecutionStatusChangeEvent(outcome, stateMachineArn, LOCAL_ACCOUNT, region);
-    if (!matchesPattern(endedRule, event)) return;
-    const done = import(join(REPO_ROOT, 'functions', EXECUTION_ENDED_FUNCTION_DIR, 'handler.ts'))
-      .then((fn: { handler: (e: typeof event) => Promise<unknown> }) => fn.handler(event))
-      .catch((error: unknown) => console.error(`recording the end of run ${outcome.runId} failed:`, error))
-      .finally(() => ended.delete(done));
-    ended.add(done);
+    if (matchesPattern(endedRule, event)) {
+      invokeAsync(EXECUTION_ENDED_FUNCTION_DIR, event, `recording the end of run ${outcome.runId}`);
+    }
   });
 
   const rule = uploadEventPattern(BUCKET_NAMES.datasets) as unknown as EventPattern;
   const batchRule = batchEventPattern(BUCKET_NAMES.datasets) as unknown as EventPattern;
-  // The batch rule's target is a Lambda function, invoked asynchronously: here, the same handler in-process.
-  const batches = new Set<Promise<unknown>>();
   const unsubscribe = emulators.onObjectEvent((record) => {
     const event = toEventBridgeEvent(record, LOCAL_ACCOUNT, region);
     if (event && matchesPattern(rule, event)) pipeline.start(event);
     if (event && matchesPattern(batchRule, event)) {
-      const done = import(join(REPO_ROOT, 'functions', BATCH_FUNCTION_DIR, 'handler.ts'))
-        .then((batch: { handler: (e: typeof event) => Promise<unknown> }) => batch.handler(event))
-        .catch((error: unknown) =>
-          console.error(`batch prediction of ${event.detail.object.key} failed:`, error),
-        )
-        .finally(() => batches.delete(done));
-      batches.add(done);
+      invokeAsync(BATCH_FUNCTION_DIR, event, `batch prediction of ${event.detail.object.key}`);
     }
   });
 
@@ -262,7 +260,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       await monitoring.stop();
       pipeline.taskTokens.abandon('the local platform stopped');
       await pipeline.idle();
-      await Promise.allSettled([...batches, ...ended]);
+      await Promise.allSettled([...invocations]);
       await stepFunctions.stop();
       await predict.flushCapture();
       releaseStdout();
