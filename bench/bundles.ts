@@ -6,20 +6,21 @@
  *
  *   npm run bench:bundles
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
-import { BATCH_FUNCTION_DIR, FUNCTIONS } from '../core/contract.ts';
+import { REPO_ROOT } from '../core/repo.ts';
 import { NimbusFunction } from '../infra/function.ts';
 import { bundleSizes } from './bundle-size.ts';
 
-const functions = [
-  ...Object.values(FUNCTIONS).map((fn) => fn.dir),
-  'predict',
-  'registry',
-  BATCH_FUNCTION_DIR,
-];
+// Every function the platform deploys: each folder of functions/ with a handler.
+const functions = readdirSync(join(REPO_ROOT, 'functions'), { withFileTypes: true })
+  .filter(
+    (entry) => entry.isDirectory() && existsSync(join(REPO_ROOT, 'functions', entry.name, 'handler.ts')),
+  )
+  .map((entry) => entry.name)
+  .sort();
 const outdir = mkdtempSync(join(tmpdir(), 'nimbus-bundles-'));
 process.env.CDK_VALIDATION = 'false';
 const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
