@@ -72,6 +72,18 @@ export async function putModelVersion(version: Omit<ModelVersion, 'status'>, act
   });
 }
 
+/** Whether a model is registered: it has been given a version number (its `META` item). */
+export async function modelExists(model: string): Promise<boolean> {
+  const out = await db().send(
+    new GetCommand({
+      TableName: table(),
+      Key: { model, sk: MODEL_KEYS.meta },
+      ProjectionExpression: 'model',
+    }),
+  );
+  return out.Item !== undefined;
+}
+
 /** A version with its current status (from its status log). */
 export async function getModelVersion(model: string, version: number): Promise<ModelVersion | undefined> {
   const [item, status] = await Promise.all([

@@ -4,6 +4,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { KEYS } from '../core/contract.ts';
 import type { DatasetSchema } from '../core/dataset.ts';
 import { ConflictError } from '../core/errors.ts';
 import type { ImageDatasetSchema } from '../core/image-dataset.ts';
@@ -12,6 +13,9 @@ import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
 
 const db = () => documentClient();
+/** What a record missing every time field is taken to date from. */
+const EPOCH = '1970-01-01T00:00:00.000Z';
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
 export function isConditionFailure(error: unknown): boolean {
   return (
@@ -31,6 +35,11 @@ export interface DatasetVersionRecord {
   readonly key: string;
   readonly size: number;
   readonly firstRunId: string;
+  /**
+   * Every run started on this version, oldest first: the first, then retries, re-uploads after failed runs
+   * and retraining runs. Absent in records written before it existed (the first run only).
+   */
+  readonly runIds?: readonly string[];
   readonly status: DatasetStatus;
   readonly schema?: DatasetSchema | ImageDatasetSchema;
   readonly reason?: string;
@@ -46,13 +55,18 @@ export interface DatasetVersionRecord {
  * Returns the existing record when they were (and writes nothing).
  */
 export async function claimDatasetVersion(
-  record: Omit<DatasetVersionRecord, 'status' | 'createdAt'>,
+  record: Omit<DatasetVersionRecord, 'status' | 'createdAt' | 'runIds'>,
 ): Promise<{ created: true } | { created: false; existing: DatasetVersionRecord }> {
   try {
     await db().send(
       new PutCommand({
         TableName: tableName('datasets'),
-        Item: { ...record, status: 'REGISTERED', createdAt: new Date().toISOString() },
+        Item: {
+          ...record,
+          runIds: [record.firstRunId],
+          status: 'REGISTERED',
+          createdAt: new Date().toISOString(),
+        },
         ConditionExpression: 'attribute_not_exists(#name)',
         ExpressionAttributeNames: { '#name': 'name' },
       }),
@@ -67,12 +81,59 @@ export async function claimDatasetVersion(
   }
 }
 
+/** The runs of a version, oldest first (the first run only, for records written before `runIds`). */
+export function runsOfVersion(
+  record: Pick<DatasetVersionRecord, 'runIds' | 'firstRunId'>,
+): readonly string[] {
+  return record.runIds && record.runIds.length > 0 ? record.runIds : [record.firstRunId];
+}
+
+/**
+ * Adds a run to a version's runs. `exclusive`: only while the runs the caller read are still all of them —
+ * so of two uploads of the same bytes at once, one starts a run; returns whether it was added.
+ */
+export async function addRunToVersion(
+  record: Pick<DatasetVersionRecord, 'name' | 'version' | 'runIds' | 'firstRunId'>,
+  runId: string,
+  exclusive: boolean,
+): Promise<boolean> {
+  const known = runsOfVersion(record);
+  const guard = exclusive
+    ? record.runIds
+      ? {
+          ConditionExpression: 'size(#runIds) = :count',
+          ExpressionAttributeValues: { ':count': known.length },
+        }
+      : { ConditionExpression: 'attribute_not_exists(#runIds)', ExpressionAttributeValues: {} }
+    : { ExpressionAttributeValues: {} };
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName('datasets'),
+        Key: { name: record.name, version: record.version },
+        UpdateExpression: 'SET #runIds = list_append(if_not_exists(#runIds, :known), :run)',
+        ExpressionAttributeNames: { '#runIds': 'runIds' },
+        ...guard,
+        ExpressionAttributeValues: {
+          ':known': [...known],
+          ':run': [runId],
+          ...guard.ExpressionAttributeValues,
+        },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (exclusive && isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
 export async function getDatasetVersion(
   name: string,
   version: string,
 ): Promise<DatasetVersionRecord | undefined> {
   const out = await db().send(new GetCommand({ TableName: tableName('datasets'), Key: { name, version } }));
-  return out.Item as DatasetVersionRecord | undefined;
+  return out.Item ? datasetVersionRecord(out.Item) : undefined;
 }
 
 /** Every version of a dataset (all pages), oldest first. */
@@ -89,7 +150,7 @@ export async function listDatasetVersions(name: string): Promise<DatasetVersionR
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
-    items.push(...((out.Items ?? []) as DatasetVersionRecord[]));
+    items.push(...(out.Items ?? []).map(datasetVersionRecord));
     start = out.LastEvaluatedKey;
   } while (start);
   return oldestFirst(items);
@@ -119,7 +180,7 @@ export async function listDatasets(): Promise<DatasetSummary[]> {
     const out = await db().send(
       new ScanCommand({ TableName: tableName('datasets'), ...(start ? { ExclusiveStartKey: start } : {}) }),
     );
-    for (const item of (out.Items ?? []) as DatasetVersionRecord[]) {
+    for (const item of (out.Items ?? []).map(datasetVersionRecord)) {
       byName.set(item.name, [...(byName.get(item.name) ?? []), item]);
     }
     start = out.LastEvaluatedKey;
@@ -138,6 +199,25 @@ export async function listDatasets(): Promise<DatasetSummary[]> {
         updatedAt: latest.createdAt,
       };
     });
+}
+
+/**
+ * A dataset version item as readers may rely on it, whatever wrote it (an older or broken version of the
+ * platform): the fields every listing reads are present, with what can be known in place of what is missing.
+ */
+export function datasetVersionRecord(item: Record<string, unknown>): DatasetVersionRecord {
+  const createdAt = text(item.createdAt) ?? EPOCH;
+  return {
+    ...(item as Partial<DatasetVersionRecord>),
+    name: text(item.name) ?? '',
+    version: text(item.version) ?? '',
+    hash: text(item.hash) ?? '',
+    key: text(item.key) ?? '',
+    size: typeof item.size === 'number' ? item.size : 0,
+    firstRunId: text(item.firstRunId) ?? '',
+    status: item.status === 'REGISTERED' || item.status === 'INVALID' ? item.status : 'INVALID',
+    createdAt,
+  };
 }
 
 function oldestFirst(versions: readonly DatasetVersionRecord[]): DatasetVersionRecord[] {
@@ -190,9 +270,47 @@ export interface RunRecord {
   readonly startedAt: string;
   readonly updatedAt: string;
   readonly finishedAt?: string;
+  /** The failed run this one retries (`POST runs/<id>/retry`). */
+  readonly retryOf?: string;
+  /** The run that retries this one. */
+  readonly retriedBy?: string;
 }
 
-export async function createRun(run: Pick<RunRecord, 'runId' | 'dataset' | 'datasetVersion' | 'datasetKey'>) {
+const RUN_STATUSES: readonly RunStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED'];
+
+/**
+ * A run item as readers may rely on it, whatever wrote it (an older or broken version of the platform): every
+ * field the listing, the dashboard and the CLI read is present — what cannot be known is taken from what can
+ * (the dataset from its key, the start from the last update), and a status outside the three is FAILED.
+ */
+export function runRecord(item: Record<string, unknown>): RunRecord {
+  const datasetKey = text(item.datasetKey) ?? '';
+  const startedAt = text(item.startedAt) ?? text(item.updatedAt) ?? text(item.finishedAt) ?? EPOCH;
+  const steps = Array.isArray(item.steps)
+    ? (item.steps as unknown[]).filter(
+        (s): s is { name: string; at: string } =>
+          typeof (s as { name?: unknown })?.name === 'string' &&
+          typeof (s as { at?: unknown })?.at === 'string',
+      )
+    : [];
+  return {
+    ...(item as Partial<RunRecord>),
+    runId: text(item.runId) ?? '',
+    status: RUN_STATUSES.includes(item.status as RunStatus) ? (item.status as RunStatus) : 'FAILED',
+    dataset: text(item.dataset) ?? KEYS.parseDatasetKey(datasetKey)?.dataset ?? '',
+    datasetKey,
+    steps,
+    startedAt,
+    updatedAt: text(item.updatedAt) ?? startedAt,
+  };
+}
+
+export async function createRun(
+  run: Pick<RunRecord, 'runId' | 'dataset' | 'datasetVersion' | 'datasetKey' | 'retryOf'> & {
+    /** When the run's execution started (the pipeline's `startedAt`). @default now */
+    readonly startedAt?: string;
+  },
+) {
   const now = new Date().toISOString();
   await db().send(
     new PutCommand({
@@ -201,13 +319,54 @@ export async function createRun(run: Pick<RunRecord, 'runId' | 'dataset' | 'data
         ...run,
         status: 'RUNNING',
         step: 'RegisterDataset',
-        steps: [{ name: 'RegisterDataset', at: now }],
-        startedAt: now,
+        steps: [{ name: 'RegisterDataset', at: run.startedAt ?? now }],
+        startedAt: run.startedAt ?? now,
         updatedAt: now,
       },
       ConditionExpression: 'attribute_not_exists(runId)',
     }),
   );
+}
+
+/**
+ * Marks a failed run as retried by `by`, once: returns false when another retry got there first (it names
+ * the run that retries it).
+ */
+export async function claimRetry(runId: string, by: string): Promise<boolean> {
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName('runs'),
+        Key: { runId },
+        UpdateExpression: 'SET #retriedBy = :by',
+        ConditionExpression: 'attribute_exists(runId) AND attribute_not_exists(#retriedBy)',
+        ExpressionAttributeNames: { '#retriedBy': 'retriedBy' },
+        ExpressionAttributeValues: { ':by': by },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** Undoes claimRetry when the retry could not be started. */
+export async function releaseRetry(runId: string, by: string): Promise<void> {
+  try {
+    await db().send(
+      new UpdateCommand({
+        TableName: tableName('runs'),
+        Key: { runId },
+        UpdateExpression: 'REMOVE #retriedBy',
+        ConditionExpression: '#retriedBy = :by',
+        ExpressionAttributeNames: { '#retriedBy': 'retriedBy' },
+        ExpressionAttributeValues: { ':by': by },
+      }),
+    );
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
 }
 
 /** Sets fields of a run; a new `step` is also appended, with the time, to the run's `steps`. */
@@ -222,9 +381,11 @@ export async function updateRun(runId: string, fields: Partial<Omit<RunRecord, '
 }
 
 /**
- * Records the end of a run that nothing else ended (its execution failed outside the pipeline's catch, timed
- * out or was stopped): FAILED with the reason, only while it is still RUNNING or has no record yet, so a run
- * the pipeline already ended keeps its own outcome. Returns whether it changed the run.
+ * Records the end of a run: FAILED with the reason, only while it is still RUNNING or has no record yet, so a
+ * run that already ended keeps its own outcome. The pipeline's MarkFailed calls it, and so does whatever ends
+ * a run the pipeline could not (its execution failed outside the catch, timed out or was stopped). A run with
+ * no record yet (it failed before RegisterDataset opened it) gets a complete one. Returns whether it changed
+ * the run.
  */
 export async function endUnfinishedRun(
   runId: string,
@@ -239,7 +400,8 @@ export async function endUnfinishedRun(
         UpdateExpression:
           'SET #status = :failed, #reason = :reason, #finishedAt = :finishedAt, #updatedAt = :now, ' +
           '#dataset = if_not_exists(#dataset, :dataset), #datasetKey = if_not_exists(#datasetKey, :datasetKey), ' +
-          '#startedAt = if_not_exists(#startedAt, :startedAt)',
+          '#startedAt = if_not_exists(#startedAt, :startedAt), #step = if_not_exists(#step, :step), ' +
+          '#steps = if_not_exists(#steps, :steps)',
         ConditionExpression: 'attribute_not_exists(runId) OR #status = :running',
         ExpressionAttributeNames: {
           '#status': 'status',
@@ -249,6 +411,8 @@ export async function endUnfinishedRun(
           '#dataset': 'dataset',
           '#datasetKey': 'datasetKey',
           '#startedAt': 'startedAt',
+          '#step': 'step',
+          '#steps': 'steps',
         },
         ExpressionAttributeValues: {
           ':failed': 'FAILED',
@@ -259,6 +423,8 @@ export async function endUnfinishedRun(
           ':dataset': fields.dataset,
           ':datasetKey': fields.datasetKey,
           ':startedAt': fields.startedAt,
+          ':step': 'RegisterDataset',
+          ':steps': [{ name: 'RegisterDataset', at: fields.startedAt }],
         },
       }),
     );
@@ -271,7 +437,7 @@ export async function endUnfinishedRun(
 
 export async function getRun(runId: string): Promise<RunRecord | undefined> {
   const out = await db().send(new GetCommand({ TableName: tableName('runs'), Key: { runId } }));
-  return out.Item as RunRecord | undefined;
+  return out.Item && out.Item.kind !== 'trial' ? runRecord(out.Item) : undefined;
 }
 
 /**
@@ -294,10 +460,10 @@ export async function listRuns(filter: { dataset?: string; limit?: number } = {}
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
-    for (const item of out.Items ?? []) runs.push(item as RunRecord);
+    for (const item of out.Items ?? []) if (item.kind !== 'trial') runs.push(runRecord(item));
     start = out.LastEvaluatedKey;
   } while (start);
-  runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+  runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.runId.localeCompare(b.runId));
   return filter.limit === undefined ? runs : runs.slice(0, filter.limit);
 }
 

@@ -29,6 +29,7 @@ import { API, ENV } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { NimbusFunction } from '../infra/function.ts';
 import { type LocalEndpoints, platformEnvironment } from '../local/endpoints.ts';
+import { childEnvironment } from '../local/lambda-runtime.ts';
 import { startLocalPlatform } from '../local/platform.ts';
 import { PlatformClient } from '../test/helpers.ts';
 import { bundleSizes } from './bundle-size.ts';
@@ -158,7 +159,8 @@ async function coldStart(args: string[], load: string, endpoints: LocalEndpoints
     })().catch((error) => { console.error(error); process.exit(1); });`;
   // An extra CA bundle in the environment (read at every Node start; 100 ms on some machines) is none of
   // Lambda's, and the handler speaks plain HTTP to the emulators.
-  const { NODE_EXTRA_CA_CERTS: _caBundle, ...inherited } = process.env;
+  // One invocation per process, as Lambda runs this bundle: not the local platform's concurrent runtime.
+  const { NODE_EXTRA_CA_CERTS: _caBundle, ...inherited } = childEnvironment();
   const started = performance.now();
   const child = spawn(process.execPath, [...args, '-e', script], {
     stdio: ['ignore', 'pipe', 'pipe'],

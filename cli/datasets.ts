@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { DatasetSummary, DatasetVersionRecord } from '../aws/registry.ts';
-import { type DatasetTrigger, datasetTrigger, KEYS, NAME_PATTERN } from '../core/contract.ts';
+import type { DatasetSummary, DatasetVersionRecord, RunRecord } from '../aws/registry.ts';
+import { type DatasetTrigger, datasetTrigger, KEYS, nameProblem } from '../core/contract.ts';
 import type { ValidationReport } from '../core/validation.ts';
 import { type ApiClient, HttpError, registryPath } from './api.ts';
 import { CliError, EXIT } from './output.ts';
@@ -32,13 +32,13 @@ export interface Upload {
 /** The default dataset name of a file: its base name without extension, when that is a valid name. */
 export function datasetNameOf(file: string): string {
   const name = basename(file).replace(/\.[^.]*$/, '');
-  if (!NAME_PATTERN.test(name)) {
+  const problem = nameProblem('dataset', name, (valid) => `--name ${valid}`);
+  if (problem)
     throw new CliError(
-      `"${name}" (from ${basename(file)}) is not a dataset name: lowercase letters, digits, "-" or "_"`,
+      `${problem} (from ${basename(file)})`,
       EXIT.usage,
       'name the dataset with --name <dataset>',
     );
-  }
   return name;
 }
 
@@ -83,12 +83,8 @@ export class DatasetStore {
       const code = (error as NodeJS.ErrnoException).code;
       throw new CliError(`cannot read ${file}: ${code}`, code === 'ENOENT' ? EXIT.notFound : EXIT.forbidden);
     }
-    if (!NAME_PATTERN.test(name)) {
-      throw new CliError(
-        `"${name}" is not a dataset name: lowercase letters, digits, "-" or "_" (at most 63)`,
-        EXIT.usage,
-      );
-    }
+    const problem = nameProblem('dataset', name, (valid) => `--name ${valid}`);
+    if (problem) throw new CliError(problem, EXIT.usage);
     const key = `${KEYS.datasetPrefix(name)}${basename(file)}`;
     const trigger = datasetTrigger(basename(file));
     const hashed = trigger === 'csv' || trigger === 'jsonl' || trigger === 'zip';
@@ -121,6 +117,32 @@ export class DatasetStore {
       const record = await this.version(name, version);
       if (record) return record.firstRunId;
       if (Date.now() > deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+
+  /**
+   * After uploading bytes seen before: when every run on them had failed, the run the upload starts (waited
+   * for, bounded); otherwise the run that holds them (`live`), and no new run.
+   */
+  async rerunOf(
+    existing: DatasetVersionRecord,
+    timeoutMs: number,
+  ): Promise<{ runId?: string; live?: string }> {
+    const known = existing.runIds && existing.runIds.length > 0 ? existing.runIds : [existing.firstRunId];
+    for (const id of known) {
+      const run = await this.api.get<RunRecord>(registryPath('runs', id)).catch((error: unknown) => {
+        if (error instanceof HttpError && error.status === 404) return undefined; // still starting
+        throw error;
+      });
+      if (run?.status !== 'FAILED') return { live: id };
+    }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const record = await this.version(existing.name, existing.version);
+      const runIds = record?.runIds ?? [];
+      if (runIds.length > known.length) return { runId: runIds[runIds.length - 1] as string };
+      if (Date.now() > deadline) return {};
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }

@@ -227,8 +227,10 @@ datasets
         else printLines([`uploaded ${uri} (${upload.bytes} bytes): it starts ${starts}`]);
         return;
       }
-      if (upload.existing) {
-        const runId = upload.existing.firstRunId;
+      // Bytes seen before start a new run only when every run on them failed (README, "What starts a run").
+      const rerun = upload.existing ? await store.rerunOf(upload.existing, 60_000) : undefined;
+      if (upload.existing && !rerun?.runId) {
+        const runId = rerun?.live ?? upload.existing.firstRunId;
         if (ctx.json) printJson({ ...result, runId, newRun: false });
         else
           printLines([
@@ -236,7 +238,7 @@ datasets
           ]);
         return;
       }
-      const runId = await store.runOf(name, upload.version, 60_000);
+      const runId = rerun?.runId ?? (await store.runOf(name, upload.version, 60_000));
       if (!runId) {
         throw new CliError(
           `uploaded ${uri}, but no run registered ${name}@${upload.version} within 60 s`,
@@ -427,6 +429,48 @@ runs
           ? `run ${runId}: stopping (its end is not recorded yet; nimbus runs watch ${runId} follows it)`
           : `run ${runId} ${ended.status}: ${ended.reason ?? 'no reason recorded'}`,
       ]);
+    }),
+  );
+
+runs
+  .command('retry')
+  .description(
+    'admin: start a new run on the dataset version a FAILED run read (once per failed run); prints its id',
+  )
+  .argument('<runId>', 'the failed run')
+  .option('--reason <text>', 'why: recorded on the new run', 'retried with nimbus runs retry')
+  .option('--watch', 'follow the new run until it ends (exit 1 when it fails)')
+  .option('--timeout <seconds>', 'with --watch: give up after this long (0: never)', seconds, 0)
+  .action(
+    action(async (ctx, runId: string, options: { reason: string; watch?: boolean; timeout: number }) => {
+      const api = await ctx.api();
+      const answer = await api.post<{ runId: string; retryOf: string; dataset: string }>(
+        registryPath('runs', runId, 'retry'),
+        { reason: options.reason },
+        { notFoundHint: 'nimbus runs list shows the runs' },
+      );
+      if (!options.watch) {
+        if (ctx.json) return printJson(answer);
+        return printLines([
+          `run ${answer.runId} retries ${answer.retryOf} (${answer.dataset}): nimbus runs watch ${answer.runId} follows it`,
+        ]);
+      }
+      if (!ctx.json) printLines([`run ${answer.runId} retries ${answer.retryOf} (${answer.dataset})`]);
+      // The new run's record exists once its first step opens it, a moment after the execution starts.
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        try {
+          await api.get<RunRecord>(registryPath('runs', answer.runId));
+          break;
+        } catch (error) {
+          if (!(error instanceof CliError && error.exitCode === EXIT.notFound) || Date.now() > deadline)
+            throw error;
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      }
+      const run = await followRun(ctx, answer.runId, { timeoutMs: options.timeout * 1000 });
+      if (ctx.json) printJson(run);
+      finishRun(run);
     }),
   );
 

@@ -3,7 +3,7 @@
  * fit the model's input contract gets an `error` cell naming the column, and the rest of the file goes on.
  */
 import type { TypedRow } from './dataset.ts';
-import type { InputSchema, Prediction } from './serving.ts';
+import { FLOAT32_MAX, type InputSchema, type Prediction } from './serving.ts';
 
 /** The output header: the input's columns, then the prediction's. */
 export function outputHeader(inputHeader: readonly string[], schema: InputSchema): string[] {
@@ -44,6 +44,11 @@ export function batchRow(
       const value = Number(raw);
       if (!Number.isFinite(value))
         return { error: `${feature.name}: ${JSON.stringify(raw)} is not a finite number` };
+      if (Math.abs(value) > FLOAT32_MAX) {
+        return {
+          error: `${feature.name}: ${raw} is outside the range a model input holds (float32, ±3.4e38)`,
+        };
+      }
       row[feature.name] = value;
     } else {
       if (feature.unknown === 'error' && !feature.categories.includes(raw)) {

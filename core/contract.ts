@@ -105,8 +105,55 @@ export const ALARM_KEYS = {
 /** The alias that the predict API serves by default. */
 export const PRODUCTION_ALIAS = 'production';
 
-/** Dataset and model names: what S3 keys, table keys and URL paths can all carry safely. */
+/**
+ * Dataset and model names (a model is named after its dataset): what S3 keys, table keys, URL paths, metric
+ * dimensions and alarm names can all carry safely. The one rule, applied where a name first arrives — the
+ * upload (RegisterDataset, before anything is written; the CLI, before it uploads) — and by every API route
+ * (a name outside the rule is no resource: 404, before any table, cache or metric is touched).
+ */
 export const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const NAME_MAX_LENGTH = 63;
+export const NAME_RULE = `lowercase letters, digits, "-" and "_" (at most ${NAME_MAX_LENGTH}), starting with a letter or digit`;
+
+/**
+ * The valid name nearest to what a user typed: lowercased, accents dropped, every other run of characters a
+ * "-", trimmed to the length (`Wine` → `wine`, `My Data.v2` → `my-data-v2`); undefined when nothing is left.
+ */
+export function suggestName(typed: string): string | undefined {
+  const name = typed
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[-_]+/, '')
+    .slice(0, NAME_MAX_LENGTH)
+    .replace(/[-_]+$/, '');
+  return NAME_PATTERN.test(name) ? name : undefined;
+}
+
+/** A name as an error message quotes it: JSON-quoted, and cut short when long (a message stays readable). */
+export function quoteName(name: string, max = 64): string {
+  return JSON.stringify(name.length > max ? `${name.slice(0, max)}…` : name);
+}
+
+/**
+ * Why a dataset or model name is refused, with the valid form to use instead (`hint`: where to put it, e.g.
+ * `datasets/<name>/`); undefined for a valid name.
+ */
+export function nameProblem(
+  kind: 'dataset' | 'model',
+  name: string,
+  hint: (valid: string) => string = (valid) => `"${valid}"`,
+): string | undefined {
+  if (NAME_PATTERN.test(name)) return undefined;
+  const suggestion = suggestName(name);
+  return `${kind} name ${quoteName(name)} is not valid: a name is ${NAME_RULE}${
+    suggestion ? `; use ${hint(suggestion)}` : ''
+  }`;
+}
+
+/** Run ids: Step Functions execution names (1–80 of letters, digits, "-" and "_"). */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
 
 /** S3 key layout. Datasets in the datasets bucket; everything a run produces in the artifacts bucket. */
 export const KEYS = {
@@ -123,7 +170,8 @@ export const KEYS = {
    */
   batchPrefix: 'batch/',
   parseBatchKey(key: string): { model: string; name: string } | undefined {
-    const match = /^batch\/([a-z0-9][a-z0-9_-]{0,62})\/(.+)\.csv$/i.exec(key);
+    // Any folder name: one outside the name rule is refused by name in the batch's summary.
+    const match = /^batch\/([^/]+)\/(.+)\.csv$/i.exec(key);
     return match?.[1] && match[2] ? { model: match[1], name: match[2] } : undefined;
   },
   batchOutput: (model: string, name: string): string => `batch/${model}/${name}.predictions.csv`,
@@ -287,8 +335,17 @@ export interface ObjectCreatedEvent {
     readonly 'request-id'?: string;
     readonly requester?: string;
     readonly reason?: string;
-    /** Not S3's: set when the platform starts a run again on a dataset (an alarm action), and why. */
-    readonly retrain?: { readonly reason: string; readonly by: string };
+    /**
+     * Not S3's: set when the platform starts a run again on a dataset (an alarm action, or a retry of a failed
+     * run), and why. A retry names the run it retries and the dataset version that run read: the run fails
+     * if the object holds other bytes now.
+     */
+    readonly retrain?: {
+      readonly reason: string;
+      readonly by: string;
+      readonly retryOf?: string;
+      readonly version?: string;
+    };
   };
 }
 

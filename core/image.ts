@@ -18,6 +18,9 @@ function loadSharp(): Promise<typeof sharpType> {
   return sharpModule;
 }
 
+/** The longest request body, in characters: API Gateway's payload limit (10 MB). */
+const MAX_REQUEST_CHARS = 10 * 1024 * 1024;
+
 /** An image that cannot be decoded (not PNG/JPEG, truncated). */
 export class ImageDecodeError extends NimbusError {}
 
@@ -60,11 +63,13 @@ export async function decodeImage(bytes: Uint8Array, spec: ImageSpec): Promise<U
  * Images in a predict request, in TF Serving's binary form: `{"instances": [{"b64": "…"}, …]}` (or
  * `{"image": {"b64": "…"}}` per instance). Returns each image's bytes.
  */
-export function parseImagePredictRequest(
+export async function parseImagePredictRequest(
   body: string | undefined | null,
   maxInstances: number,
-): Uint8Array[] {
-  const { instances } = parseEnvelope(body, maxInstances, '{"instances": [{"b64": "..."}]}');
+): Promise<Uint8Array[]> {
+  // A base64 image may be as long as the body (API Gateway's 10 MB); an instance holds `b64` or `image`.
+  const bounds = { maxInstances, maxFields: 2, maxStringChars: MAX_REQUEST_CHARS };
+  const { instances } = await parseEnvelope(body, bounds, '{"instances": [{"b64": "..."}]}');
   return instances.map((instance: unknown, index) => {
     const holder = (instance as { image?: unknown } | null)?.image ?? instance;
     const b64 = (holder as { b64?: unknown } | null)?.b64;

@@ -18,6 +18,8 @@ export interface PipelineState {
   readonly runId: string;
   readonly bucket: string;
   readonly key: string;
+  /** When the execution started (`$$.Execution.StartTime`); absent in executions started before it was passed. */
+  readonly startedAt?: string;
   readonly trainingPlatform: TrainingPlatform;
   /** Present when the run trains again on content seen before: an alarm action asked for it, and why. */
   readonly retrain?: RetrainRequest;
@@ -311,8 +313,17 @@ function humanDuration(ms: number): string {
  * characters with underscores would break. The run record names the dataset.
  */
 export function retrainRunName(now: Date, id: string): string {
+  return derivedRunName('retrain', now, id);
+}
+
+/** The name of a retry's execution: `retry-<UTC yyyymmddhhmmss>-<8 hex>`, as retrainRunName. */
+export function retryRunName(now: Date, id: string): string {
+  return derivedRunName('retry', now, id);
+}
+
+function derivedRunName(kind: 'retrain' | 'retry', now: Date, id: string): string {
   const stamp = now.toISOString().replace(/\D/g, '').slice(0, 14);
-  return `retrain-${stamp}-${id
+  return `${kind}-${stamp}-${id
     .replace(/[^0-9a-f]/gi, '')
     .slice(0, 8)
     .toLowerCase()}`;

@@ -1,9 +1,15 @@
 /**
  * The envelope of a TF Serving REST predict request, shared by tabular and image models: the row format
  * `{"instances": [...]}` and the columnar format `{"inputs": {name: [...]}}` (or `{"inputs": [...]}`), as
- * JSON that may carry TF Serving's `NaN` / `Infinity` literals — those are read, so that validation can name
- * the field and instance that holds one, instead of failing the whole body as malformed.
+ * JSON that may carry TF Serving's `NaN` / `Infinity` literals — those are read as numbers, so that
+ * validation can name the field and instance that holds one, instead of failing the whole body as malformed.
+ *
+ * The body is read within bounds (core/bounded-json.ts) that follow from the model: at most `maxInstances`
+ * instances, as many fields per instance as the model has inputs (and a few more), strings of at most
+ * `maxStringChars`. A body past a bound is refused as soon as the bound is passed — before the rest is read
+ * and before any row is built — so the work a request causes is bounded by what a prediction needs.
  */
+import { JsonBoundError, type JsonBounds, parseBoundedJsonAsync } from './bounded-json.ts';
 import { InvalidRequestError, PayloadTooLargeError } from './errors.ts';
 
 export type RequestFormat = 'rows' | 'columns';
@@ -14,69 +20,57 @@ export interface PredictEnvelope {
   readonly instances: readonly unknown[];
 }
 
-const NON_FINITE = {
-  NaN: Number.NaN,
-  Infinity: Number.POSITIVE_INFINITY,
-  '-Infinity': Number.NEGATIVE_INFINITY,
-};
-type NonFiniteToken = keyof typeof NON_FINITE;
-/** What a non-finite literal becomes while parsing: a string no JSON client can send (it has a NUL). */
-const SENTINEL_PREFIX = '\u0000nimbus:';
-
-/** The number a sentinel stands for, or undefined for any other value. */
-export function nonFiniteValue(value: unknown): number | undefined {
-  if (typeof value !== 'string' || !value.startsWith(SENTINEL_PREFIX)) return undefined;
-  return NON_FINITE[value.slice(SENTINEL_PREFIX.length) as NonFiniteToken];
+/** What one request to a model may carry. */
+export interface EnvelopeBounds {
+  readonly maxInstances: number;
+  /** Named values per instance (a model's inputs; the label, if sent, is one more). */
+  readonly maxFields: number;
+  /** Characters of one string value (a category; a base64 image). */
+  readonly maxStringChars: number;
 }
 
-/** JSON.parse, with bare `NaN`, `Infinity` and `-Infinity` (outside strings) read as sentinels. */
-export function parseJsonWithNonFinite(body: string): unknown {
-  if (!/NaN|Infinity/.test(body)) return JSON.parse(body);
-  let out = '';
-  let inString = false;
-  for (let i = 0; i < body.length; i++) {
-    const char = body[i] as string;
-    if (inString) {
-      out += char;
-      if (char === '\\') {
-        out += body[i + 1] ?? '';
-        i++;
-      } else if (char === '"') inString = false;
-      continue;
-    }
-    if (char === '"') {
-      inString = true;
-      out += char;
-      continue;
-    }
-    const token = (['NaN', 'Infinity', '-Infinity'] as const).find((t) => body.startsWith(t, i));
-    if (token) {
-      out += JSON.stringify(SENTINEL_PREFIX + token);
-      i += token.length - 1;
-      continue;
-    }
-    out += char;
-  }
-  return JSON.parse(out);
+/** The JSON bounds of a request envelope: `{instances: [{field: value}]}` or `{inputs: {field: [values]}}`. */
+export function envelopeJsonBounds(bounds: EnvelopeBounds): JsonBounds {
+  // A few keys beside "instances"/"inputs" (TF Serving's "signature_name"), a few fields more than the model
+  // has (so that an unknown field is named by validation, not refused as a size), one nesting level spare.
+  const keys = Math.max(bounds.maxFields + 4, 8);
+  return {
+    maxDepth: 4,
+    maxArrayItems: Math.max(bounds.maxInstances, keys),
+    maxObjectKeys: keys,
+    maxStringChars: bounds.maxStringChars,
+    maxValues: bounds.maxInstances * (keys + 1) + 16,
+  };
 }
 
 /**
- * Reads the envelope: a non-empty body, valid JSON, an object with `instances` (a non-empty array) or
- * `inputs` (an object of equal-length arrays, or an array), at most `maxInstances` of them.
+ * Reads the envelope: a non-empty body, valid JSON within the bounds, an object with `instances` (a
+ * non-empty array) or `inputs` (an object of equal-length arrays, or an array), at most `maxInstances` of
+ * them. Past the instance bound is a 413 (PayloadTooLargeError); any other bound, a 400 naming where.
  */
-export function parseEnvelope(
+export async function parseEnvelope(
   body: string | undefined | null,
-  maxInstances: number,
+  bounds: EnvelopeBounds,
   example: string,
-): PredictEnvelope {
+): Promise<PredictEnvelope> {
   if (body === undefined || body === null || body.trim() === '') {
     throw new InvalidRequestError(`the request body is empty; send ${example}`, 'instances');
   }
   let parsed: unknown;
   try {
-    parsed = parseJsonWithNonFinite(body);
+    parsed = await parseBoundedJsonAsync(body, envelopeJsonBounds(bounds));
   } catch (error) {
-    throw new InvalidRequestError(`the request body is not valid JSON: ${(error as Error).message}`);
+    if (
+      error instanceof JsonBoundError &&
+      error.bound === 'maxArrayItems' &&
+      /^(instances|inputs)/.test(error.path)
+    ) {
+      throw new PayloadTooLargeError(
+        `"${error.path}" has more than ${bounds.maxInstances} instances; at most ${bounds.maxInstances} are allowed`,
+        error.path.split(/[.[]/)[0],
+      );
+    }
+    throw error;
   }
   if (!isObject(parsed) || (!('instances' in parsed) && !('inputs' in parsed))) {
     throw new InvalidRequestError(
@@ -90,11 +84,11 @@ export function parseEnvelope(
   const envelope: PredictEnvelope =
     'instances' in parsed
       ? { format: 'rows', instances: rowsOf(parsed.instances, 'instances') }
-      : { format: 'columns', instances: columnsToRows(parsed.inputs) };
-  if (envelope.instances.length > maxInstances) {
+      : { format: 'columns', instances: columnsToRows(parsed.inputs, bounds.maxInstances) };
+  if (envelope.instances.length > bounds.maxInstances) {
     const field = envelope.format === 'rows' ? 'instances' : 'inputs';
     throw new PayloadTooLargeError(
-      `"${field}" has ${envelope.instances.length} instances; at most ${maxInstances} are allowed`,
+      `"${field}" has ${envelope.instances.length} instances; at most ${bounds.maxInstances} are allowed`,
       field,
     );
   }
@@ -108,8 +102,11 @@ function rowsOf(value: unknown, field: string): unknown[] {
   return value;
 }
 
-/** `{"a": [1, 2], "b": ["x", "y"]}` → `[{a: 1, b: "x"}, {a: 2, b: "y"}]`; a list is taken as rows. */
-function columnsToRows(inputs: unknown): unknown[] {
+/**
+ * `{"a": [1, 2], "b": ["x", "y"]}` → `[{a: 1, b: "x"}, {a: 2, b: "y"}]`; a list is taken as rows. The column
+ * lengths are checked first: no row is built for a request past the instance bound.
+ */
+function columnsToRows(inputs: unknown, maxInstances: number): unknown[] {
   if (Array.isArray(inputs)) return rowsOf(inputs, 'inputs');
   if (!isObject(inputs)) {
     throw new InvalidRequestError(
@@ -133,6 +130,12 @@ function columnsToRows(inputs: unknown): unknown[] {
     length = values.length;
   }
   if (!length) throw new InvalidRequestError('"inputs" has no instances', 'inputs');
+  if (length > maxInstances) {
+    throw new PayloadTooLargeError(
+      `"inputs" has ${length} instances; at most ${maxInstances} are allowed`,
+      'inputs',
+    );
+  }
   return Array.from({ length }, (_, i) =>
     Object.fromEntries(columns.map(([name, values]) => [name, (values as unknown[])[i]])),
   );

@@ -6,8 +6,8 @@ import type { DatasetSchema, ImageSpec, TypedRow } from './dataset.ts';
 import { InvalidRequestError } from './errors.ts';
 import { argmax } from './metrics.ts';
 import {
+  type EnvelopeBounds,
   isObject,
-  nonFiniteValue,
   type PredictEnvelope,
   parseEnvelope,
   type RequestFormat,
@@ -69,25 +69,41 @@ export function imageInputSchema(pre: ImagePreprocessor): ImageInputSchema {
 
 /** The most instances one request may carry. */
 export const MAX_INSTANCES = 1000;
+/** The longest string value of a tabular request (a category), in characters. */
+export const MAX_CATEGORY_CHARS = 4096;
+/** The largest magnitude a model input holds: float32's. A value past it would be Infinity to the model. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** What a tabular predict request looks like, for error messages. */
 const EXAMPLE = '{"instances": [{"feature": value, ...}]}';
+
+/** What a request to this model may carry (core/predict-request.ts). */
+export function requestBounds(schema: InputSchema): EnvelopeBounds {
+  return {
+    maxInstances: MAX_INSTANCES,
+    maxFields: schema.features.length + 1,
+    maxStringChars: MAX_CATEGORY_CHARS,
+  };
+}
 
 /**
  * Parses a predict body (rows or columns) into typed rows, keeping which format it came in (the answer uses
  * the same one).
  */
-export function parsePredictBody(
+export async function parsePredictBody(
   body: string | undefined | null,
   schema: InputSchema,
-): { format: RequestFormat; rows: TypedRow[] } {
-  const envelope = parseEnvelope(body, MAX_INSTANCES, EXAMPLE);
+): Promise<{ format: RequestFormat; rows: TypedRow[] }> {
+  const envelope = await parseEnvelope(body, requestBounds(schema), EXAMPLE);
   return { format: envelope.format, rows: typedRows(envelope, schema) };
 }
 
 /** `parsePredictBody`'s rows. */
-export function parsePredictRequest(body: string | undefined | null, schema: InputSchema): TypedRow[] {
-  return parsePredictBody(body, schema).rows;
+export async function parsePredictRequest(
+  body: string | undefined | null,
+  schema: InputSchema,
+): Promise<TypedRow[]> {
+  return (await parsePredictBody(body, schema)).rows;
 }
 
 /**
@@ -133,18 +149,24 @@ function typedRows(envelope: PredictEnvelope, schema: InputSchema): TypedRow[] {
         row[feature.name] = null;
         continue;
       }
-      const nonFinite = nonFiniteValue(value);
       if (feature.type === 'numeric' && (typeof value !== 'number' || !Number.isFinite(value))) {
         throw new InvalidRequestError(
-          `${where(index, feature.name)} must be a finite number, got ${nonFinite === undefined ? describe(value) : String(nonFinite)}`,
+          `${where(index, feature.name)} must be a finite number, got ${describe(value)}`,
+          feature.name,
+          index,
+        );
+      }
+      if (feature.type === 'numeric' && Math.abs(value as number) > FLOAT32_MAX) {
+        throw new InvalidRequestError(
+          `${where(index, feature.name)} is ${value}, outside the range a model input holds (float32, ±3.4e38)`,
           feature.name,
           index,
         );
       }
       if (feature.type === 'categorical') {
-        if (typeof value !== 'string' || nonFinite !== undefined) {
+        if (typeof value !== 'string') {
           throw new InvalidRequestError(
-            `${where(index, feature.name)} must be a string, got ${nonFinite === undefined ? describe(value) : String(nonFinite)}`,
+            `${where(index, feature.name)} must be a string, got ${describe(value)}`,
             feature.name,
             index,
           );

@@ -252,8 +252,34 @@ async function* jsonLines(text: AsyncIterator<string>, findings: Finding[]): Asy
   }
 }
 
-/** Checks a header: names present, unique, at least two, and not a row of numbers. */
+/**
+ * The most columns a table may have, and the longest column name. A dataset's schema travels in the
+ * pipeline's state (Step Functions: 256 KB) and in its registry item (DynamoDB: 400 KB); past these a table is
+ * not one a model here learns from (images are a zip or a folder of class folders, not a CSV of pixels).
+ */
+export const MAX_COLUMNS = 2000;
+export const MAX_COLUMN_NAME_CHARS = 256;
+/** The largest schema (as JSON) a dataset version may have: column names and classes together. */
+export const MAX_SCHEMA_BYTES = 128 * 1024;
+
+/** Checks a header: at most MAX_COLUMNS, names present, unique, not too long, at least two, not numbers. */
 function checkHeader(names: readonly string[], findings: Finding[]): void {
+  if (names.length > MAX_COLUMNS) {
+    findings.push({
+      severity: 'error',
+      code: 'too-many-columns',
+      message: `the header has ${names.length} columns; a table may have at most ${MAX_COLUMNS}`,
+    });
+    return;
+  }
+  const long = names.find((name) => name.length > MAX_COLUMN_NAME_CHARS);
+  if (long !== undefined) {
+    findings.push({
+      severity: 'error',
+      code: 'column-name-too-long',
+      message: `a column name is ${long.length} characters (${JSON.stringify(`${long.slice(0, 40)}…`)}); at most ${MAX_COLUMN_NAME_CHARS} are allowed`,
+    });
+  }
   const blank = names.indexOf('');
   if (blank >= 0) {
     findings.push({
@@ -642,6 +668,8 @@ export async function validateStream(
       if (!header) {
         header = record.map((name) => name.trim());
         checkHeader(header, findings);
+        // A table too wide to profile is not profiled: its rows are only counted (and hashed).
+        if (header.length > MAX_COLUMNS) continue;
         try {
           const label = chooseLabel(header, manifest);
           const schemaOptions: ColumnOptions = {
@@ -708,7 +736,7 @@ export async function validateStream(
     !structural.some((f) => f.severity === 'error');
   const profile = readable && profiler ? profiler.finish(findings) : undefined;
   const errors = findings.filter((f) => f.severity === 'error').length;
-  const report: ValidationReport = {
+  let report: ValidationReport = {
     valid: errors === 0,
     format,
     ...(meta.delimiter ? { delimiter: meta.delimiter } : {}),
@@ -720,7 +748,17 @@ export async function validateStream(
     warnings: findings.length - errors,
     findings,
   };
-  const schema = errors === 0 ? profile?.schema : undefined;
+  let schema = errors === 0 ? profile?.schema : undefined;
+  const schemaBytes = schema ? Buffer.byteLength(JSON.stringify(schema)) : 0;
+  if (schema && schemaBytes > MAX_SCHEMA_BYTES) {
+    findings.push({
+      severity: 'error',
+      code: 'schema-too-large',
+      message: `the table's schema (${schema.features.length} columns, ${schema.classes.length} classes) is ${Math.round(schemaBytes / 1024)} KB as JSON; at most ${MAX_SCHEMA_BYTES / 1024} KB (fewer or shorter column names and classes)`,
+    });
+    report = { ...report, valid: false, errors: report.errors + 1 };
+    schema = undefined;
+  }
   return {
     report,
     hash: hash.digest('hex'),

@@ -6,7 +6,7 @@
 import { Router } from '@aws-lambda-powertools/event-handler/http';
 import type { RequestContext } from '@aws-lambda-powertools/event-handler/types';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEvent } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../core/errors.ts';
 
 export type Ctx = RequestContext;
@@ -51,6 +51,15 @@ export function jsonApi(
   });
   return {
     router,
+    /**
+     * Answers one API Gateway event. A GET or HEAD may carry a body (API Gateway passes it on); it means
+     * nothing to these routes and the router's Request refuses one, so it is dropped, as HTTP servers do.
+     */
+    handle: (event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> => {
+      const bodyless = event.httpMethod === 'GET' || event.httpMethod === 'HEAD';
+      const request = bodyless && event.body ? { ...event, body: null, isBase64Encoded: false } : event;
+      return router.resolve(request, context ?? ({} as Context)) as Promise<APIGatewayProxyResult>;
+    },
     get: (path: `/${string}`, fn: (ctx: Ctx) => Promise<unknown>) =>
       router.get(path, async (ctx) => json(200, await fn(ctx))),
     post: (path: `/${string}`, fn: (ctx: Ctx) => Promise<unknown>) =>

@@ -64,12 +64,15 @@ export class InferenceApi extends Construct {
       .bindBucket('artifacts', props.artifacts, 'read')
       .bindBucket('datasets', props.datasets, 'read', '*', `${KEYS.datasetVersionsPrefix}*`)
       .bindTable('models', props.models, 'readWrite')
-      .bindTable('runs', props.runs, 'read')
+      // Writes runs: `retriedBy` on a run it retries.
+      .bindTable('runs', props.runs, 'readWrite')
       .bindTable('datasets', props.datasetsTable, 'read');
     props.pipeline.grantTaskResponse(this.registry.function);
-    // `POST runs/<id>/stop`: DescribeExecution and StopExecution on the pipeline's executions.
+    // `POST runs/<id>/stop`: DescribeExecution and StopExecution on the pipeline's executions; `…/retry`:
+    // StartExecution of the pipeline.
     this.registry.function.addEnvironment(ENV.stateMachineArn, props.pipeline.stateMachineArn);
     props.pipeline.grantExecution(this.registry.function, 'states:DescribeExecution', 'states:StopExecution');
+    props.pipeline.grantStartExecution(this.registry.function);
     acknowledgeExecutions(
       this.registry,
       props.pipeline,

@@ -4,11 +4,12 @@
  * IAM, for which the admin key stands in here, or none (the dashboard's static page) — and builds the same
  * REST proxy event.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { API } from '../core/contract.ts';
+import { invokeInContext } from './lambda-runtime.ts';
 
 /** API Gateway's own payload limit (10 MB). */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -69,19 +70,21 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalA
   if (!route || !authorization) return send(res, 403, { message: 'Missing Authentication Token' });
   const prefix = `/${route.resource.join('/')}/`;
   const resource = url.pathname.startsWith(prefix) ? `${prefix}{proxy+}` : prefix.slice(0, -1);
-  if (authorization === 'apiKey' && req.headers[API.apiKeyHeader] !== options.apiKey) {
+  if (authorization === 'apiKey' && !sameKey(req.headers[API.apiKeyHeader], options.apiKey)) {
     return send(res, 403, { message: 'Forbidden' });
   }
-  if (authorization === 'iam' && req.headers[API.adminKeyHeader] !== options.adminKey) {
+  if (authorization === 'iam' && !sameKey(req.headers[API.adminKeyHeader], options.adminKey)) {
     // What API Gateway says to an unsigned request on an IAM-authorized method.
     return send(res, 403, { message: 'Missing Authentication Token' });
   }
 
+  const tooLong = { message: 'Request Too Long' };
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return send(res, 413, tooLong);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > MAX_BODY_BYTES) return send(res, 413, { message: 'Request Too Long' });
+    if (size > MAX_BODY_BYTES) return send(res, 413, tooLong);
     chunks.push(chunk);
   }
   const body = chunks.length > 0 ? Buffer.concat(chunks).toString('utf8') : null;
@@ -124,17 +127,31 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalA
       resourcePath: resource,
     } as unknown as APIGatewayProxyEvent['requestContext'],
   };
-  const result = await route.handler(event);
+  const result = await invokeInContext(() => route.handler(event), requestId);
   res.writeHead(result.statusCode, { ...stringHeaders(result.headers), 'x-amzn-requestid': requestId });
   res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+}
+
+/**
+ * Whether a header carries the key, in time that does not depend on how much of it is right: both sides are
+ * hashed to the same length and compared with timingSafeEqual.
+ */
+function sameKey(header: string | string[] | undefined, key: string): boolean {
+  if (typeof header !== 'string') return false;
+  const digest = (text: string) => createHash('sha256').update(text).digest();
+  return timingSafeEqual(digest(header), digest(key));
 }
 
 function stringHeaders(headers: APIGatewayProxyResult['headers']): Record<string, string> {
   return Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k, String(v)]));
 }
 
+/**
+ * The gateway's own answer, before (or instead of) reading the request's body: the connection closes after
+ * it, so that a client does not send its next request on a socket still holding the rest of this body.
+ */
 function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' });
   res.end(JSON.stringify(body));
 }
 

@@ -18,7 +18,7 @@ import {
   type Datapoint,
   evaluateAlarm,
 } from '../core/alarms.ts';
-import { METRICS } from '../core/contract.ts';
+import { METRICS, NAME_PATTERN } from '../core/contract.ts';
 
 /** How long datapoints are kept: longer than any alarm's evaluation window. */
 const RETENTION_MS = 6 * 60 * 60 * 1000;
@@ -57,6 +57,8 @@ export class MetricStore {
       for (const set of directive.Dimensions) {
         const dimensions = Object.fromEntries(set.map((name) => [name, String(blob[name])]));
         const model = dimensions[METRICS.dimensions.model];
+        // Alarms exist per model: a name outside the rule is no model (the handlers publish none such).
+        if (model !== undefined && !NAME_PATTERN.test(model)) continue;
         if (model) this.models.add(model);
         for (const { Name } of directive.Metrics) {
           const raw = blob[Name];

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { getBytes, listObjects } from '../aws/object-store.ts';
+import { childEnvironment, invokeInContext } from './lambda-runtime.ts';
 import { TaskTokens } from './step-functions.ts';
 
 /** The event log entries of an execution (the library declares but does not export the type). */
@@ -321,7 +322,7 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     const entrypoint = join(this.options.repoRoot, 'containers', 'training', 'main.ts');
     const child = spawn(process.execPath, ['--import', 'tsx', entrypoint], {
       cwd: this.options.repoRoot,
-      env: { ...process.env, ...env },
+      env: { ...childEnvironment(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.jobs.set(jobName, child);
@@ -429,12 +430,14 @@ function taskFailed(job: Record<string, string>): Error {
 }
 
 /**
- * Calls a handler the way Lambda and Step Functions do: JSON in, JSON out; an error becomes a States error
- * named after its type with Lambda's Cause (`{"errorType","errorMessage"}`).
+ * Calls a handler the way Lambda and Step Functions do: JSON in, JSON out, in an invocation context of its
+ * own (lambda-runtime.ts); an error becomes a States error named after its type with Lambda's Cause
+ * (`{"errorType","errorMessage"}`).
  */
 async function invokeLikeLambda(handler: LambdaHandler, input: JsonValue): Promise<JsonValue> {
   try {
-    const result = await handler(JSON.parse(JSON.stringify(input)) as never);
+    const event = JSON.parse(JSON.stringify(input)) as never;
+    const result = await invokeInContext(() => handler(event));
     return JSON.parse(JSON.stringify(result ?? null)) as JsonValue;
   } catch (error) {
     const type = error instanceof Error ? error.name : 'Error';

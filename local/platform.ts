@@ -5,6 +5,8 @@
  * The SDK clients in aws/ are created once per process, so a platform restarted in the same process must
  * keep its ports (as `npm start` does by default).
  */
+// First: the invocation contexts of Lambda's runtime, before anything uses the SDK or Powertools.
+
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -35,6 +37,7 @@ import {
   toEventBridgeEvent,
   toExecutionStatusChangeEvent,
 } from './event-bridge.ts';
+import { invokeInContext } from './lambda-runtime.ts';
 import { captureEmf, LocalMonitoring } from './monitoring.ts';
 import { LocalPipeline } from './pipeline.ts';
 import { startStepFunctionsApi } from './step-functions.ts';
@@ -153,7 +156,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   const invocations = new Set<Promise<unknown>>();
   const invokeAsync = (dir: string, event: unknown, what: string) => {
     const done = import(join(REPO_ROOT, 'functions', dir, 'handler.ts'))
-      .then((fn: { handler: (e: unknown) => Promise<unknown> }) => fn.handler(event))
+      .then((fn: { handler: (e: unknown) => Promise<unknown> }) => invokeInContext(() => fn.handler(event)))
       .catch((error: unknown) => console.error(`${what} failed:`, error))
       .finally(() => invocations.delete(done));
     invocations.add(done);
@@ -271,20 +274,27 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
 /**
  * Runs left RUNNING by a platform that was killed (no execution survives its process): FAILED, with why, as
- * execution-ended records an execution that ends without the pipeline's say in AWS.
+ * execution-ended records an execution that ends without the pipeline's say in AWS. A record this cannot
+ * handle (written by another version, or broken) is logged and left: start-up never fails on a record's shape.
  */
 async function endOrphanedRuns(): Promise<void> {
   const { endUnfinishedRun, listRuns } = await import('../aws/registry.ts');
   const now = new Date().toISOString();
   for (const run of await listRuns()) {
     if (run.status !== 'RUNNING') continue;
-    await endUnfinishedRun(run.runId, {
-      reason: `the local platform stopped while the run was in ${run.step ?? 'its first step'}`,
-      dataset: run.dataset,
-      datasetKey: run.datasetKey,
-      startedAt: run.startedAt,
-      finishedAt: now,
-    });
+    try {
+      await endUnfinishedRun(run.runId, {
+        reason: `the local platform stopped while the run was in ${run.step ?? 'its first step'}`,
+        dataset: run.dataset,
+        datasetKey: run.datasetKey,
+        startedAt: run.startedAt,
+        finishedAt: now,
+      });
+    } catch (error) {
+      console.warn(
+        `nimbus: could not end run ${JSON.stringify(run.runId)} left RUNNING: ${(error as Error).message}`,
+      );
+    }
   }
 }
 
@@ -304,8 +314,8 @@ async function startMonitoring(options: LocalPlatformOptions, region: string): P
       ...(options.monitorIntervalSeconds ? { monitorIntervalSeconds: options.monitorIntervalSeconds } : {}),
     },
     initialStates: new Map<string, AlarmState>(recorded.map((a) => [a.name, a.state])),
-    onStateChange: (event) => alarmState.handler(event),
-    runDriftMonitor: () => driftMonitor.handler(),
+    onStateChange: (event) => invokeInContext(() => alarmState.handler(event)),
+    runDriftMonitor: () => invokeInContext(() => driftMonitor.handler()),
     region,
     account: LOCAL_ACCOUNT,
   });

@@ -358,7 +358,7 @@ describe('aliases', () => {
 });
 
 describe('predict requests', () => {
-  it('refuses a category the model never saw when the rule says so, and accepts it when the rule is zeros', () => {
+  it('refuses a category the model never saw when the rule says so, and accepts it when the rule is zeros', async () => {
     const schema = (unknown: 'error' | 'zeros') => ({
       kind: 'tabular' as const,
       task: 'classification' as const,
@@ -367,7 +367,7 @@ describe('predict requests', () => {
       features: [{ name: 'colour', type: 'categorical' as const, categories: ['blue', 'red'], unknown }],
     });
     const body = JSON.stringify({ instances: [{ colour: 'red' }, { colour: 'green' }] });
-    assert.throws(
+    await assert.rejects(
       () => parsePredictRequest(body, schema('error')),
       (error: InvalidRequestError) =>
         /instances\[1\]\.colour is the string "green", a category this model never saw \(it knows "blue", "red"\)/.test(
@@ -376,9 +376,9 @@ describe('predict requests', () => {
         error.field === 'colour' &&
         error.instance === 1,
     );
-    assert.equal(parsePredictRequest(body, schema('zeros'))[1]?.colour, 'green');
+    assert.equal((await parsePredictRequest(body, schema('zeros')))[1]?.colour, 'green');
     const nan = '{"instances": [{"colour": NaN}], "note": "NaN in a string stays text"}';
-    assert.throws(() => parsePredictRequest(nan, schema('zeros')), /colour must be a string, got NaN/);
+    await assert.rejects(() => parsePredictRequest(nan, schema('zeros')), /colour must be a string, got NaN/);
   });
 
   const table = irisTable;
@@ -390,7 +390,7 @@ describe('predict requests', () => {
   const input = inputSchema(schema, pre);
   const good = { sepal_length: 5, sepal_width: 3, petal_length: 1.5, petal_width: 0.2 };
   const invalid = (body: string, pattern: RegExp, field?: string, instance?: number) =>
-    assert.throws(
+    assert.rejects(
       () => parsePredictRequest(body, input),
       (error: unknown) =>
         error instanceof InvalidRequestError &&
@@ -399,8 +399,8 @@ describe('predict requests', () => {
         error.instance === instance,
     );
 
-  it('accepts the row format and ignores the label column', () => {
-    const rows = parsePredictRequest(
+  it('accepts the row format and ignores the label column', async () => {
+    const rows = await parsePredictRequest(
       JSON.stringify({ instances: [good, { ...good, species: 'setosa' }] }),
       input,
     );
@@ -408,29 +408,29 @@ describe('predict requests', () => {
     assert.deepEqual(rows[1], good);
   });
 
-  it('names the instance and field of a bad value', () => {
-    invalid('{', /not valid JSON/);
-    invalid('[]', /object with an "instances" array/, 'instances');
-    invalid('{"instances":[]}', /non-empty array/, 'instances');
-    invalid(
+  it('names the instance and field of a bad value', async () => {
+    await invalid('{', /not valid JSON/);
+    await invalid('[]', /object with an "instances" array/, 'instances');
+    await invalid('{"instances":[]}', /non-empty array/, 'instances');
+    await invalid(
       JSON.stringify({ instances: [good, { ...good, petal_width: undefined }] }),
       /instances\[1\]\.petal_width is missing/,
       'petal_width',
       1,
     );
-    invalid(
+    await invalid(
       JSON.stringify({ instances: [{ ...good, sepal_length: '5' }] }),
       /must be a finite number, got the string "5"/,
       'sepal_length',
       0,
     );
-    invalid(
+    await invalid(
       JSON.stringify({ instances: [{ ...good, colour: 'red' }] }),
       /instances\[0\]\.colour is not a feature/,
       'colour',
       0,
     );
-    invalid(JSON.stringify({ instances: [7] }), /instances\[0\] must be an object/, undefined, 0);
+    await invalid(JSON.stringify({ instances: [7] }), /instances\[0\] must be an object/, undefined, 0);
   });
 
   it('answers the most probable label with every class probability', () => {

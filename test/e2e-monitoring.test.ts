@@ -79,12 +79,16 @@ describe('monitoring: metrics, drift alarms and canary alarms', () => {
     assert.equal(instances.at(-1)?.value, 10);
     const setosa = metrics.datapoints(METRICS.classPredictions, { ...byModel, class: 'setosa' });
     assert.ok(setosa.length >= 1, 'per-class prediction counts');
-    const notFound = metrics.datapoints(METRICS.errors, {
+    // A made-up model name is counted for all models only: no metric (nor alarm) has it as a dimension.
+    const notFound = metrics.datapoints(METRICS.errors, { service: METRICS.service, errorType: 'NotFound' });
+    assert.ok(notFound.length >= 1, 'errors by type');
+    const byMadeUpName = metrics.datapoints(METRICS.errors, {
       service: METRICS.service,
       model: 'nope',
       errorType: 'NotFound',
     });
-    assert.equal(notFound.length, 1, 'errors by type');
+    assert.equal(byMadeUpName.length, 0, 'no metric for a model that does not exist');
+    assert.ok(!metrics.models.has('nope'));
     // The training container's own EMF line, read off its stdout as CloudWatch Logs reads a job's log.
     const [seconds] = metrics.datapoints(METRICS.trainingSeconds, byModel);
     const [epochs] = metrics.datapoints(METRICS.trainingEpochs, byModel);

@@ -98,7 +98,7 @@ describe('the local platform, end to end', () => {
     await expectStatus(
       await client.predict('nosuchmodel', { instances: [instance] }),
       404,
-      /no version in production/,
+      /no model \\"nosuchmodel\\"/,
     );
     const many = { instances: Array.from({ length: 1001 }, () => instance) };
     await expectStatus(await client.predict('iris', many), 413, /at most 1000 are allowed/);

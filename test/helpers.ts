@@ -18,6 +18,7 @@ import { API, ENV } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { NimbusFunction } from '../infra/function.ts';
 import type { LocalEndpoints } from '../local/endpoints.ts';
+import { childEnvironment } from '../local/lambda-runtime.ts';
 import { type LocalPlatform, type LocalPlatformOptions, startLocalPlatform } from '../local/platform.ts';
 
 /**
@@ -297,7 +298,8 @@ export async function invokeBundle(
     timeout: 60_000,
     maxBuffer: 16 * 1024 * 1024,
     env: {
-      ...process.env,
+      // One invocation in its own process, as Lambda runs it (not the local platform's concurrent runtime).
+      ...childEnvironment(),
       NODE_PATH: join(REPO_ROOT, 'node_modules'),
       [ENV.tfBackend]: 'wasm',
       [ENV.artifactsBucket]: endpoints.artifactsBucket,

@@ -65,7 +65,7 @@ describe('training and serving compute the same features', () => {
       }));
       const body = JSON.stringify({ instances });
       const servingPath = Float32Array.from(
-        parsePredictRequest(body, inputSchema(schema, pre)).flatMap((row) => transformRow(pre, row)),
+        (await parsePredictRequest(body, inputSchema(schema, pre))).flatMap((row) => transformRow(pre, row)),
       );
 
       assert.equal(servingPath.length, trainingPath.length);
@@ -95,7 +95,7 @@ describe('training and serving compute the same features', () => {
     const trainingPath = new Float32Array(images.length * size);
     for (const [i, png] of images.entries()) imageInput(await decodeImage(png, spec), trainingPath, i * size);
     const body = JSON.stringify({ instances: images.map((png) => ({ b64: png.toString('base64') })) });
-    const servingPath = await requestImagesToInput(parseImagePredictRequest(body, 10), spec);
+    const servingPath = await requestImagesToInput(await parseImagePredictRequest(body, 10), spec);
     assert.deepEqual(servingPath, trainingPath);
   });
 });

@@ -17,7 +17,14 @@ import { loadServable } from '../../aws/model-store.ts';
 import { currentAlias, getModelVersion } from '../../aws/models.ts';
 import { getStream, putJson } from '../../aws/object-store.ts';
 import { batchRow, checkHeader, outputHeader, predictionCells } from '../../core/batch.ts';
-import { ENV, KEYS, METRICS, type ObjectCreatedEvent, PRODUCTION_ALIAS } from '../../core/contract.ts';
+import {
+  ENV,
+  KEYS,
+  METRICS,
+  nameProblem,
+  type ObjectCreatedEvent,
+  PRODUCTION_ALIAS,
+} from '../../core/contract.ts';
 import type { TypedRow } from '../../core/dataset.ts';
 import { flatten, selectBackend } from '../../core/model.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocess.ts';
@@ -63,7 +70,8 @@ export async function handler(event: ObjectCreatedEvent): Promise<BatchSummary> 
       finishedAt: new Date().toISOString(),
     };
     await putJson(artifactsBucket, KEYS.batchSummary(target.model, target.name), summary);
-    publishModelMetrics(metrics, target.model, [
+    // Per model only for a model that answered: a made-up name in a key is no metric dimension.
+    publishModelMetrics(metrics, summary.version === undefined ? undefined : target.model, [
       [METRICS.batchRows, MetricUnit.Count, summary.rows],
       [METRICS.batchRowErrors, MetricUnit.Count, summary.failed],
     ]);
@@ -71,6 +79,8 @@ export async function handler(event: ObjectCreatedEvent): Promise<BatchSummary> 
     return summary;
   };
 
+  const problem = nameProblem('model', target.model);
+  if (problem) return summarize({ error: problem });
   const alias = await currentAlias(target.model, PRODUCTION_ALIAS);
   const version = alias ? await getModelVersion(target.model, alias.state.version) : undefined;
   if (!version) return summarize({ error: `model "${target.model}" has no version in ${PRODUCTION_ALIAS}` });
@@ -106,11 +116,19 @@ export async function handler(event: ObjectCreatedEvent): Promise<BatchSummary> 
     const predictions =
       pre.task === 'regression' ? toValuePredictions(pre, outputs) : toPredictions(pre.classes, outputs);
     const width = outputHeader([], schema).length - 1;
+    const blank = Array.from({ length: width }, () => '');
     let next = 0;
     for (const item of pending) {
-      const answer = item.row
-        ? [...predictionCells(predictions[next++] as (typeof predictions)[number], schema), '']
-        : [...Array.from({ length: width }, () => ''), item.error ?? ''];
+      let answer = [...blank, item.error ?? ''];
+      if (item.row) {
+        const i = next++;
+        if ((outputs[i] ?? []).every(Number.isFinite)) {
+          answer = [...predictionCells(predictions[i] as (typeof predictions)[number], schema), ''];
+        } else {
+          failed++;
+          answer = [...blank, 'the values overflow the model (far outside the data it was trained on)'];
+        }
+      }
       await write([...item.cells, ...answer]);
     }
     pending = [];

@@ -1,11 +1,12 @@
 /**
  * MarkFailed: the run is FAILED with a readable reason (from the caught error, without the stack trace).
- * Works whether or not the run record exists yet (an error before RegisterDataset opened it).
+ * Works whether or not the run record exists yet (an error before RegisterDataset opened it, such as a refused
+ * dataset name): the record it leaves is complete either way (aws/registry.ts endUnfinishedRun).
  * Input: PipelineState with `error`. Output: `{ runId, reason }`.
  */
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { updateRun } from '../../aws/registry.ts';
-import { KEYS, METRICS } from '../../core/contract.ts';
+import { endUnfinishedRun } from '../../aws/registry.ts';
+import { KEYS, METRICS, NAME_PATTERN } from '../../core/contract.ts';
 import { failureReason, type PipelineState } from '../../core/pipeline.ts';
 import { createLogger } from '../logger.ts';
 
@@ -16,16 +17,17 @@ export async function handler(state: PipelineState): Promise<{ runId: string; re
   const reason = failureReason(state.error);
   const now = new Date().toISOString();
   const dataset = KEYS.parseDatasetKey(state.key)?.dataset ?? '';
-  // The model is named after its dataset; a key outside the layout counts for all models only.
-  publishModelMetrics(metrics, dataset || undefined, [
+  // The model is named after its dataset; a key outside the layout, or a refused name, counts for all models
+  // only (a name a user typed is no metric dimension until it is a valid one).
+  publishModelMetrics(metrics, NAME_PATTERN.test(dataset) ? dataset : undefined, [
     [METRICS.pipelineFailed, MetricUnit.Count, 1],
     [METRICS.pipelineSucceeded, MetricUnit.Count, 0],
   ]);
-  await updateRun(state.runId, {
-    status: 'FAILED',
+  await endUnfinishedRun(state.runId, {
     reason,
     dataset,
     datasetKey: state.key,
+    startedAt: state.startedAt ?? now,
     finishedAt: now,
   });
   logger.warn('run failed', { runId: state.runId, reason });

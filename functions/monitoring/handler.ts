@@ -18,7 +18,7 @@ import { createLogger } from '../logger.ts';
 
 const logger = createLogger('monitoring');
 const artifactsBucket = bucketName('artifacts');
-const { router, get } = jsonApi(API.monitoringResource, logger);
+const { handle, get } = jsonApi(API.monitoringResource, logger);
 const DAY_MS = 86_400_000;
 
 get('/alarms', async () => ({ alarms: await listAlarmStates() }));
@@ -60,5 +60,5 @@ function limitParam(query: URLSearchParams, fallback: number): number {
 }
 
 export function handler(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> {
-  return router.resolve(event, context ?? ({} as Context));
+  return handle(event, context);
 }

@@ -19,8 +19,9 @@ import { DataCapture } from '../../aws/capture.ts';
 import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { loadServable } from '../../aws/model-store.ts';
-import { currentAlias, getModelVersion } from '../../aws/models.ts';
-import { API, ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { currentAlias, getModelVersion, modelExists } from '../../aws/models.ts';
+import { BoundedCache } from '../../core/cache.ts';
+import { API, ENV, METRICS, nameProblem, PRODUCTION_ALIAS, quoteName } from '../../core/contract.ts';
 import {
   InvalidRequestError,
   NotFoundError,
@@ -31,7 +32,13 @@ import { parseImagePredictRequest, requestImagesToInput } from '../../core/image
 import { flatten, selectBackend } from '../../core/model.ts';
 import type { RequestFormat } from '../../core/predict-request.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocess.ts';
-import { type AliasEntry, aliasVersions, type ModelVersion, routeVersion } from '../../core/registry.ts';
+import {
+  ALIAS_PATTERN,
+  type AliasEntry,
+  aliasVersions,
+  type ModelVersion,
+  routeVersion,
+} from '../../core/registry.ts';
 import {
   type InputSchema,
   MAX_INSTANCES,
@@ -142,6 +149,9 @@ async function answer(
     if (event.httpMethod !== method) {
       return json(405, { error: `use ${method} for ${event.path}` }, { Allow: method });
     }
+    // Only a registered model is a metric dimension, a cache key or a capture folder: a made-up name is a
+    // 404 before any of them is touched (metrics then count it for all models only).
+    await requireModel(route);
     outcome.model = route.model;
     if (route.verb === undefined) return json(200, { model_version_status: await versionStatus(route) });
 
@@ -174,14 +184,22 @@ async function answer(
     let instances: readonly unknown[] = [];
     let x: Float32Array;
     if (isImagePreprocessor(pre)) {
-      x = await requestImagesToInput(parseImagePredictRequest(body, MAX_INSTANCES), pre.image);
+      x = await requestImagesToInput(await parseImagePredictRequest(body, MAX_INSTANCES), pre.image);
     } else {
-      const parsed = parsePredictBody(body, servable.schema as InputSchema);
+      const parsed = await parsePredictBody(body, servable.schema as InputSchema);
       format = parsed.format;
       instances = parsed.rows;
       x = flatten(parsed.rows.map((row) => transformRow(pre, row)));
     }
     const outputs = servable.model.predict(x);
+    const overflow = outputs.findIndex((row) => row.some((v) => !Number.isFinite(v)));
+    if (overflow >= 0) {
+      throw new InvalidRequestError(
+        `instance ${overflow} cannot be scored: its values overflow the model (far outside the data it was trained on)`,
+        undefined,
+        overflow,
+      );
+    }
     const predictions =
       !isImagePreprocessor(pre) && pre.task === 'regression'
         ? toValuePredictions(pre, outputs)
@@ -274,16 +292,25 @@ function columns(predictions: readonly Prediction[]): Record<string, unknown> {
 
 // ---- what the registry says, cached for registryTtlMs ---------------------------------------------------
 
-const cache = new Map<string, { at: number; value: Promise<unknown> }>();
+/**
+ * What exists is kept for registryTtlMs; what does not is not kept at all, so the cache holds only registered
+ * models' entries however many names clients make up (and at most CACHE_ENTRIES of them).
+ */
+const CACHE_ENTRIES = 10_000;
+const cache = new BoundedCache<unknown>(registryTtlMs, CACHE_ENTRIES);
+const cached = <T>(key: string, load: () => Promise<T>): Promise<T> =>
+  cache.get(key, load, (value) => value !== undefined && value !== false) as Promise<T>;
 
-function cached<T>(key: string, load: () => Promise<T>): Promise<T> {
-  const now = Date.now();
-  const hit = cache.get(key);
-  if (hit && now - hit.at < registryTtlMs) return hit.value as Promise<T>;
-  const value = load();
-  cache.set(key, { at: now, value });
-  value.catch(() => cache.delete(key));
-  return value;
+/** A 404 for a name outside the rule, a label outside the alias rule, or a model never registered. */
+async function requireModel(route: Route): Promise<void> {
+  const problem = nameProblem('model', route.model);
+  if (problem) throw new NotFoundError(`no model ${quoteName(route.model)}: ${problem}`);
+  if (route.label !== undefined && !ALIAS_PATTERN.test(route.label)) {
+    throw new NotFoundError(`model "${route.model}" has no label ${quoteName(route.label)}`);
+  }
+  if (!(await cached(`model:${route.model}`, () => modelExists(route.model)))) {
+    throw new NotFoundError(`no model "${route.model}"`);
+  }
 }
 
 async function aliasEntry(model: string, alias: string): Promise<AliasEntry> {

@@ -1,6 +1,7 @@
 /**
- * RegisterDataset: records a content-addressed dataset version (the same content delivered twice starts one
- * run), opens the run, then validates the dataset: a CSV (schema inferred), a zip of class folders, or — on
+ * RegisterDataset: refuses a dataset name outside the rule (core/contract.ts NAME_PATTERN) before anything
+ * else, records a content-addressed dataset version (the same content delivered twice starts one run, unless
+ * every run on it has failed), opens the run, then validates the dataset: a CSV (schema inferred), a zip of class folders, or — on
  * its `_SUCCESS` marker — a folder of class folders of images, whose exact file list is written as the
  * version's index (`versions/<name>/<version>.json`).
  * Input: PipelineState (runId, bucket, key). Output: RegisterDatasetResult. Error: DatasetValidationError.
@@ -8,12 +9,16 @@
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { getBytes, getBytesIfExists, getStream, listObjects, putJson } from '../../aws/object-store.ts';
 import {
+  addRunToVersion,
   claimDatasetVersion,
   createRun,
+  type DatasetVersionRecord,
+  getRun,
   listDatasetVersions,
+  runsOfVersion,
   setDatasetOutcome,
 } from '../../aws/registry.ts';
-import { datasetTrigger, KEYS, METRICS, NAME_PATTERN } from '../../core/contract.ts';
+import { datasetTrigger, KEYS, METRICS, nameProblem } from '../../core/contract.ts';
 import { contentHash, type DatasetManifest } from '../../core/dataset.ts';
 import { DatasetValidationError } from '../../core/errors.ts';
 import {
@@ -52,11 +57,9 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
       name,
     };
   }
-  if (!NAME_PATTERN.test(name)) {
-    throw new DatasetValidationError(
-      `dataset name "${name}" must be lowercase letters, digits, "-" or "_" (at most 63), starting with a letter or digit`,
-    );
-  }
+  // The name rule, before anything is read or written: MarkFailed records the refusal as the run's reason.
+  const problem = nameProblem('dataset', name, (valid) => `datasets/${valid}/${file}`);
+  if (problem) throw new DatasetValidationError(problem);
 
   let bytes: Uint8Array | undefined;
   let items: ImageItem[] | undefined;
@@ -89,6 +92,12 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
     size = bytes.byteLength;
   }
   const version = hash.slice(0, 16);
+  const expected = state.retrain?.version;
+  if (expected !== undefined && expected !== version) {
+    throw new DatasetValidationError(
+      `${state.key} holds other bytes than when run ${state.retrain?.retryOf ?? '?'} read it (version ${expected}, now ${version}): a retry trains on the same version; the new bytes start a run of their own when uploaded`,
+    );
+  }
   const previous = (await listDatasetVersions(name)).filter((v) => v.version !== version).pop();
   const claim = await claimDatasetVersion({
     name,
@@ -99,17 +108,18 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
     firstRunId: state.runId,
     ...(previous ? { previousVersion: previous.version } : {}),
   });
-  if (!claim.created && state.retrain) {
-    logger.info('training again on a version seen before', { version, ...state.retrain });
-  } else if (!claim.created) {
-    logger.info('same content seen before: no new run', { version, firstRunId: claim.existing.firstRunId });
-    return {
-      skip: true,
-      reason: `dataset ${name}@${version} was registered by run ${claim.existing.firstRunId}`,
-      name,
-    };
+  if (!claim.created) {
+    const skip = await runAgain(claim.existing, state);
+    if (skip) return { skip: true, reason: skip, name };
   }
-  await createRun({ runId: state.runId, dataset: name, datasetVersion: version, datasetKey: state.key });
+  await createRun({
+    runId: state.runId,
+    dataset: name,
+    datasetVersion: version,
+    datasetKey: state.key,
+    ...(state.startedAt ? { startedAt: state.startedAt } : {}),
+    ...(state.retrain?.retryOf ? { retryOf: state.retrain.retryOf } : {}),
+  });
 
   let reportKey: string | undefined;
   try {
@@ -168,6 +178,36 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
     }
     throw error;
   }
+}
+
+/**
+ * Bytes seen before under this name: a retraining run or a retry always trains again on them; an upload
+ * starts a new run only when every run on them has FAILED (the same bytes stay idempotent against a run that
+ * is RUNNING or SUCCEEDED, and a run with no record yet is still starting). Returns why not, or undefined.
+ */
+async function runAgain(existing: DatasetVersionRecord, state: PipelineState): Promise<string | undefined> {
+  const at = `${existing.name}@${existing.version}`;
+  if (state.retrain) {
+    await addRunToVersion(existing, state.runId, false);
+    logger.info('training again on a version seen before', { version: existing.version, ...state.retrain });
+    return undefined;
+  }
+  const runIds = runsOfVersion(existing);
+  const runs = await Promise.all(runIds.map((id) => getRun(id)));
+  const live = runIds.findIndex((_, i) => runs[i]?.status !== 'FAILED');
+  if (live >= 0) {
+    const status = runs[live]?.status ?? 'starting';
+    logger.info('same content seen before: no new run', { version: existing.version, runId: runIds[live] });
+    return `dataset ${at} was registered by run ${runIds[live]} (${status}): the same bytes start no new run`;
+  }
+  if (!(await addRunToVersion(existing, state.runId, true))) {
+    return `dataset ${at}: another upload of the same bytes started a run at the same time`;
+  }
+  logger.info('same content seen before, whose runs all failed: a new run', {
+    version: existing.version,
+    failedRuns: runIds,
+  });
+  return undefined;
 }
 
 async function readManifest(bucket: string, name: string): Promise<DatasetManifest> {

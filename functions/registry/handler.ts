@@ -11,15 +11,17 @@
  * runs/:runId · runs/:runId/progress (steps, and the epochs of its training so far) · datasets ·
  * datasets/:name (its versions) · datasets/:name/versions/:version[/report] (the validation report).
  * Changes: POST models/:model/aliases/:alias {version} · …/canary {version, weight, stickyHeader?} ·
- * …/rollback · models/:model/versions/:version/{approve,reject,archive} · runs/:runId/stop; each with
+ * …/rollback · models/:model/versions/:version/{approve,reject,archive} · runs/:runId/{stop,retry}; each with
  * {reason, expectedRevision?} (aliases).
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 
+import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, SendTaskSuccessCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { sfnClient } from '../../aws/clients.ts';
 import { bucketName, requireEnv } from '../../aws/config.ts';
+import { startRunOn } from '../../aws/executions.ts';
 import {
   aliasAtTime,
   aliasHistory,
@@ -38,6 +40,7 @@ import {
 } from '../../aws/models.ts';
 import { getBytesIfExists, getJson, listObjects, mapLimit } from '../../aws/object-store.ts';
 import {
+  claimRetry,
   endUnfinishedRun,
   getDatasetVersion,
   getRun,
@@ -45,11 +48,21 @@ import {
   listDatasetVersions,
   listRuns,
   type RunRecord,
+  releaseRetry,
 } from '../../aws/registry.ts';
-import { API, ARTIFACTS, ENV, executionArn, KEYS, NAME_PATTERN } from '../../core/contract.ts';
+import {
+  API,
+  ARTIFACTS,
+  ENV,
+  executionArn,
+  KEYS,
+  nameProblem,
+  quoteName,
+  RUN_ID_PATTERN,
+} from '../../core/contract.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
-import type { ApprovalResult, EpochLog } from '../../core/pipeline.ts';
-import type { Actor } from '../../core/registry.ts';
+import { type ApprovalResult, type EpochLog, retryRunName } from '../../core/pipeline.ts';
+import { type Actor, ALIAS_PATTERN } from '../../core/registry.ts';
 import { type Ctx, jsonApi } from '../http.ts';
 import { createLogger } from '../logger.ts';
 
@@ -74,7 +87,7 @@ interface TrainingProgress {
 const MAX_REASON = 500;
 
 class ForbiddenChange extends Error {}
-const { router, get, post } = jsonApi(API.registryResource, logger, [[ForbiddenChange, 403]]);
+const { handle, get, post } = jsonApi(API.registryResource, logger, [[ForbiddenChange, 403]]);
 
 // ---- reads ------------------------------------------------------------------------------------------------
 
@@ -99,7 +112,9 @@ get('/models/:model/versions/:version', async ({ params }) =>
 get('/models/:model/versions/:version/artifacts/:name', async ({ params }) => {
   const name = params.name as string;
   if (!Object.hasOwn(VERSION_FILES, name)) {
-    throw new NotFoundError(`no artifact "${name}" (one of: ${Object.keys(VERSION_FILES).join(', ')})`);
+    throw new NotFoundError(
+      `no artifact ${quoteName(name)} (one of: ${Object.keys(VERSION_FILES).join(', ')})`,
+    );
   }
   const version = await requireModelVersion(modelParam(params), versionParam(params));
   const file = VERSION_FILES[name as keyof typeof VERSION_FILES];
@@ -114,7 +129,7 @@ get('/models/:model/aliases', async ({ params }) => ({
 
 get('/models/:model/aliases/:alias', async ({ params, req }) => {
   const model = modelParam(params);
-  const alias = params.alias as string;
+  const alias = aliasParam(params);
   const at = new URL(req.url).searchParams.get('at');
   if (at !== null) {
     const time = new Date(at);
@@ -132,7 +147,7 @@ get('/models/:model/aliases/:alias', async ({ params, req }) => {
 });
 
 get('/models/:model/aliases/:alias/history', async ({ params }) => ({
-  history: await aliasHistory(modelParam(params), params.alias as string),
+  history: await aliasHistory(modelParam(params), aliasParam(params)),
 }));
 
 get('/models/:model/audit', async ({ params }) => ({ audit: await auditLog(modelParam(params)) }));
@@ -168,6 +183,10 @@ get('/runs', async ({ req }) => {
     throw new InvalidRequestError('"limit" must be a whole number from 1 to 9999', 'limit');
   }
   const dataset = query.get('dataset');
+  // Any text: a refused upload's run carries the name as typed. Bounded, as every input is.
+  if (dataset !== null && dataset.length > 1024) {
+    throw new InvalidRequestError('"dataset" is at most 1024 characters', 'dataset');
+  }
   return {
     runs: await listRuns({
       ...(dataset === null ? {} : { dataset }),
@@ -176,11 +195,11 @@ get('/runs', async ({ req }) => {
   };
 });
 
-get('/runs/:runId', async ({ params }) => requireRun(params.runId as string));
+get('/runs/:runId', async ({ params }) => requireRun(params.runId));
 
 /** Where a run is: its steps so far, and each training job's epochs (its learning curve) when it trains. */
 get('/runs/:runId/progress', async ({ params }) => {
-  const run = await requireRun(params.runId as string);
+  const run = await requireRun(params.runId);
   const prefix = KEYS.trainingProgressPrefix(run.dataset, run.runId);
   const files = await listObjects(artifactsBucket, prefix);
   // A file being rewritten as it is read (the local S3's writes are not atomic) is left out of this answer.
@@ -213,7 +232,7 @@ post('/models/:model/aliases/:alias', async (ctx) => {
   const { body, actor } = await change(ctx);
   return promote(
     modelParam(ctx.params),
-    ctx.params.alias as string,
+    aliasParam(ctx.params, true),
     versionField(body),
     actor,
     revision(body),
@@ -228,15 +247,22 @@ post('/models/:model/aliases/:alias/canary', async (ctx) => {
   if (stickyHeader !== undefined && typeof stickyHeader !== 'string') {
     throw new InvalidRequestError('"stickyHeader" must be a header name', 'stickyHeader');
   }
-  return startCanary(modelParam(ctx.params), ctx.params.alias as string, versionField(body), weight, actor, {
-    ...revision(body),
-    ...(stickyHeader === undefined ? {} : { stickyHeader }),
-  });
+  return startCanary(
+    modelParam(ctx.params),
+    aliasParam(ctx.params, true),
+    versionField(body),
+    weight,
+    actor,
+    {
+      ...revision(body),
+      ...(stickyHeader === undefined ? {} : { stickyHeader }),
+    },
+  );
 });
 
 post('/models/:model/aliases/:alias/rollback', async (ctx) => {
   const { body, actor } = await change(ctx);
-  return rollback(modelParam(ctx.params), ctx.params.alias as string, actor, revision(body));
+  return rollback(modelParam(ctx.params), aliasParam(ctx.params, true), actor, revision(body));
 });
 
 for (const action of ['approve', 'reject', 'archive'] as const) {
@@ -261,7 +287,7 @@ const ENDED_TASK_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidT
  */
 post('/runs/:runId/stop', async (ctx) => {
   const { actor } = await change(ctx);
-  const run = await requireRun(ctx.params.runId as string);
+  const run = await requireRun(ctx.params.runId);
   if (run.status !== 'RUNNING') throw new ConflictError(`run ${run.runId} already ended ${run.status}`);
   const arn = executionArn(requireEnv(ENV.stateMachineArn), run.runId);
   let status: string | undefined;
@@ -289,6 +315,60 @@ post('/runs/:runId/stop', async (ctx) => {
     finishedAt: new Date().toISOString(),
   });
   return { run: await requireRun(run.runId), stopping: false };
+});
+
+/**
+ * Retries a failed run: a new run on the same dataset version (the object it read, which must still hold the
+ * same bytes — otherwise the new run fails saying so), named `retry-<time>-<hex>`, with `retryOf` on it and
+ * `retriedBy` on the failed run. Once per failed run: a second retry answers 409 naming the first (retry that
+ * one if it failed too). Answers the new run's id; its record appears when its first step opens it.
+ */
+post('/runs/:runId/retry', async (ctx) => {
+  const { actor } = await change(ctx);
+  const run = await requireRun(ctx.params.runId);
+  if (run.status !== 'FAILED') {
+    throw new ConflictError(
+      `run ${run.runId} is ${run.status}: only a FAILED run is retried${run.status === 'RUNNING' ? ' (stop it first)' : ''}`,
+    );
+  }
+  if (run.retriedBy) throw new ConflictError(`run ${run.runId} was already retried by run ${run.retriedBy}`);
+  if (!KEYS.parseDatasetKey(run.datasetKey)) {
+    throw new ConflictError(
+      `run ${run.runId} read no dataset object (${quoteName(run.datasetKey)}): nothing to retry`,
+    );
+  }
+  const now = new Date();
+  const runId = retryRunName(now, randomUUID());
+  if (!(await claimRetry(run.runId, runId))) {
+    const current = await requireRun(run.runId);
+    throw new ConflictError(`run ${run.runId} was already retried by run ${current.retriedBy ?? '?'}`);
+  }
+  let executionArn: string;
+  try {
+    executionArn = await startRunOn(
+      datasetsBucket,
+      run.datasetKey,
+      {
+        by: actor.who,
+        reason: `retry of run ${run.runId}: ${actor.why}`,
+        retryOf: run.runId,
+        ...(run.datasetVersion ? { version: run.datasetVersion } : {}),
+      },
+      runId,
+      now,
+    );
+  } catch (error) {
+    await releaseRetry(run.runId, runId);
+    throw error;
+  }
+  logger.info('run retried', { runId: run.runId, retry: runId, who: actor.who });
+  return {
+    runId,
+    retryOf: run.runId,
+    executionArn,
+    dataset: run.dataset,
+    datasetVersion: run.datasetVersion,
+  };
 });
 
 /**
@@ -367,35 +447,52 @@ function versionField(body: Record<string, unknown>): number {
   return version;
 }
 
-async function requireRun(runId: string): Promise<RunRecord> {
-  const run = await getRun(runId);
-  if (!run) throw new NotFoundError(`no run ${runId}`);
+async function requireRun(runId: string | undefined): Promise<RunRecord> {
+  const run = runId !== undefined && RUN_ID_PATTERN.test(runId) ? await getRun(runId) : undefined;
+  if (!run) {
+    const id = runId !== undefined && RUN_ID_PATTERN.test(runId) ? runId : quoteName(runId ?? '');
+    throw new NotFoundError(`no run ${id}`);
+  }
   return run;
 }
 
+/** A path's model: a name outside the rule is no model (404, with the valid form), before any table is read. */
 function modelParam(params: Record<string, string>): string {
   const model = params.model ?? '';
-  if (!NAME_PATTERN.test(model)) throw new NotFoundError(`no model "${model}"`);
+  const problem = nameProblem('model', model);
+  if (problem) throw new NotFoundError(`no model ${quoteName(model)}: ${problem}`);
   return model;
 }
 
 function datasetParam(params: Record<string, string>): string {
   const name = params.name ?? '';
-  if (!NAME_PATTERN.test(name)) throw new NotFoundError(`no dataset "${name}"`);
+  const problem = nameProblem('dataset', name);
+  if (problem) throw new NotFoundError(`no dataset ${quoteName(name)}: ${problem}`);
   return name;
+}
+
+/** A path's alias: a name outside the alias rule is no alias (404) for reads; changes say why (400). */
+function aliasParam(params: Record<string, string>, change = false): string {
+  const alias = params.alias ?? '';
+  if (ALIAS_PATTERN.test(alias)) return alias;
+  const rule = 'an alias is lowercase letters, digits, "-" and "_" (at most 40), starting with a letter';
+  if (change) throw new InvalidRequestError(`${quoteName(alias)} is not an alias name: ${rule}`, 'alias');
+  throw new NotFoundError(`no alias ${quoteName(alias)}: ${rule}`);
 }
 
 async function requireDatasetVersion(params: Record<string, string>) {
   const name = datasetParam(params);
   const id = params.version ?? '';
   const version = /^[0-9a-f]{1,64}$/.test(id) ? await getDatasetVersion(name, id) : undefined;
-  if (!version) throw new NotFoundError(`dataset "${name}" has no version "${id}"`);
+  if (!version) throw new NotFoundError(`dataset "${name}" has no version ${quoteName(id)}`);
   return version;
 }
 
 function versionParam(params: Record<string, string>): number {
   const version = Number(params.version);
-  if (!Number.isInteger(version) || version < 1) throw new NotFoundError(`no version "${params.version}"`);
+  if (!Number.isInteger(version) || version < 1) {
+    throw new NotFoundError(`no version ${quoteName(params.version ?? '')}`);
+  }
   return version;
 }
 
@@ -405,5 +502,5 @@ function aliasView(entry: Awaited<ReturnType<typeof listAliases>>[number]) {
 }
 
 export function handler(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> {
-  return router.resolve(event, context ?? ({} as Context));
+  return handle(event, context);
 }

@@ -1,0 +1,359 @@
+/**
+ * The APIs as a careless or hostile client uses them, against the live local platform: bodies of every shape
+ * up to API Gateway's 10 MB, made-up model names by the thousand, values outside float32's range, GETs with
+ * bodies, and a fuzzer over the registry, monitoring and predict routes. Each attack must end in a clear 4xx
+ * (JSON, no stack trace), with the platform still up and answering, and nothing created for a name that
+ * is not a registered model (no metrics, alarms or capture).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import fc from 'fast-check';
+import { API } from '../core/contract.ts';
+import { REPO_ROOT } from '../core/repo.ts';
+import { localPlatformFixture } from './helpers.ts';
+
+const IRIS = join(REPO_ROOT, 'examples', 'iris.csv');
+const FLOWER = { sepal_length: 5.9, sepal_width: 3, petal_length: 5.1, petal_width: 1.8 };
+
+describe('hostile clients of the APIs', () => {
+  // Every prediction captured, so that a capture folder for a made-up name would show.
+  const local = localPlatformFixture({ captureRate: 1, captureFlushMs: 50 });
+
+  before(async () => {
+    await local.client.upload('datasets/iris/iris.csv', readFileSync(IRIS));
+    const [run] = await local.client.waitForRuns('iris', 1, 240_000);
+    assert.equal(run?.status, 'SUCCEEDED', run?.reason);
+  });
+
+  /** A predict with a raw body; the JSON answer and its status. */
+  const predictRaw = async (body: string, model = 'iris') => {
+    const response = await local.client.predict(model, body, { raw: true });
+    const text = await response.text();
+    assert.match(response.headers.get('content-type') ?? '', /application\/json/, text.slice(0, 200));
+    assert.doesNotMatch(text, /\n\s+at |\.ts:\d+/, 'no stack trace');
+    return { status: response.status, body: JSON.parse(text) as { error?: string; field?: string } };
+  };
+
+  const stillServes = async () => {
+    const response = await local.client.predict('iris', { instances: [FLOWER] });
+    assert.equal(response.status, 200, await response.text());
+  };
+
+  it('refuses 10 MB bodies of every shape with a 413 or 400 naming the bound, and keeps serving', async () => {
+    const pad = (n: number) => ' '.repeat(n);
+    const shapes: { name: string; body: string; status: number; error: RegExp }[] = [
+      {
+        name: '4.9 million zeros in one column',
+        body: `{"inputs":{"sepal_length":[${Array(4.9e6).fill('0').join(',')}]}}`,
+        status: 413,
+        error: /"inputs.sepal_length" has more than 1000 instances/,
+      },
+      {
+        name: '4.9 million instances and one NaN',
+        body: `{"instances":[NaN,${Array(4.9e6).fill('1').join(',')}]}`,
+        status: 413,
+        error: /"instances" has more than 1000 instances/,
+      },
+      {
+        name: 'one 9.9 MB string',
+        body: JSON.stringify({ instances: [{ ...FLOWER, note: 'x'.repeat(9.9e6) }] }),
+        status: 400,
+        error: /instances\[0\]\.note has a string longer than 4096 characters/,
+      },
+      {
+        name: 'a million levels of nesting',
+        body: `${'['.repeat(1e6)}${']'.repeat(1e6)}`,
+        status: 400,
+        error: /nests deeper than 4 levels/,
+      },
+      {
+        name: 'an instance with half a million keys',
+        body: `{"instances":[{${Array.from({ length: 5e5 }, (_, i) => `"k${i}":0`).join(',')}}]}`,
+        status: 400,
+        error: /instances\[0\] has more than \d+ keys/,
+      },
+      {
+        name: '9.9 MB of whitespace around one NaN',
+        body: `{"instances":[{"sepal_length":NaN,"sepal_width":3,"petal_length":5,"petal_width":1}${pad(9.9e6)}]}`,
+        status: 400,
+        error: /instances\[0\]\.sepal_length must be a finite number, got NaN/,
+      },
+      {
+        name: 'an unterminated body of 3 million values',
+        body: `{"instances":[${'1,'.repeat(3e6)}`,
+        status: 413,
+        error: /more than 1000 instances/,
+      },
+    ];
+    for (const shape of shapes) {
+      const before = process.memoryUsage().rss;
+      const { status, body } = await predictRaw(shape.body);
+      assert.equal(status, shape.status, `${shape.name}: ${JSON.stringify(body).slice(0, 300)}`);
+      assert.match(body.error ?? '', shape.error, shape.name);
+      // The old reader built every row of a body first: +700 MB for the zeros. A bound, not a timing.
+      const grew = (process.memoryUsage().rss - before) / 2 ** 20;
+      assert.ok(grew < 300, `${shape.name}: the process grew by ${grew.toFixed(0)} MB`);
+    }
+    // Malformed JSON is a 400 that says where.
+    const broken = await predictRaw('{"instances":[{"sepal_length": 1,}]}');
+    assert.equal(broken.status, 400);
+    assert.match(broken.body.error ?? '', /not valid JSON: .* at character \d+/);
+    await stillServes();
+  });
+
+  it('answers a valid predict while a 10 MB body is being read', async () => {
+    const huge = `{"instances":[${' '.repeat(9.9e6)}${JSON.stringify(FLOWER)}]}`;
+    const slow = predictRaw(huge);
+    const concurrent = await Promise.all(
+      Array.from({ length: 5 }, () => local.client.predict('iris', { instances: [FLOWER] })),
+    );
+    for (const response of concurrent) assert.equal(response.status, 200);
+    assert.equal((await slow).status, 200);
+  });
+
+  it('refuses values outside float32 by field and instance, and never answers null probabilities', async () => {
+    for (const value of [3.5e38, 1e300, -1e300]) {
+      const { status, body } = await predictRaw(
+        JSON.stringify({ instances: [FLOWER, { ...FLOWER, petal_length: value }] }),
+      );
+      assert.equal(status, 400, JSON.stringify(body));
+      assert.match(
+        body.error ?? '',
+        /instances\[1\]\.petal_length is .*outside the range a model input holds/,
+      );
+      assert.equal(body.field, 'petal_length');
+    }
+    // Within float32 but far outside the data: the model overflows, and says so for that instance.
+    for (const value of [3e38, 1e38]) {
+      const { status, body } = await predictRaw(
+        JSON.stringify({ instances: [FLOWER, { ...FLOWER, petal_length: value }] }),
+      );
+      if (status === 200) {
+        const answer = body as unknown as { predictions: { probabilities: Record<string, number> }[] };
+        for (const p of answer.predictions) {
+          for (const v of Object.values(p.probabilities))
+            assert.ok(Number.isFinite(v), JSON.stringify(answer));
+        }
+      } else {
+        assert.equal(status, 400);
+        assert.match(body.error ?? '', /instance 1 cannot be scored: its values overflow the model/);
+      }
+    }
+  });
+
+  it('answers 404 for made-up model names before any metric, alarm, cache or capture exists for them', async () => {
+    const { platform, client } = local;
+    const alarmsBefore = platform.monitoring.definitions().length;
+    const names = [
+      ...Array.from({ length: 300 }, (_, i) => `made-up-${i}`),
+      'x'.repeat(5000),
+      'Iris',
+      'iris/../iris',
+      '日本語',
+      '_all',
+      '%00',
+    ];
+    for (const name of names) {
+      const response = await client.predict(name, { instances: [FLOWER] });
+      assert.equal(response.status, 404, name.slice(0, 40));
+      const body = (await response.json()) as { error: string };
+      assert.match(body.error, /no model/);
+      assert.ok(body.error.length < 600, 'the answer does not echo a long name whole');
+    }
+    for (const path of [
+      '/v1/models/made-up-1',
+      '/v1/models/made-up-1/metadata',
+      '/v1/models/iris/labels/NoSuch',
+    ]) {
+      assert.equal((await client.get(path)).status, 404, path);
+    }
+    // Alarms are evaluated from the metrics: none for any of the names above.
+    await platform.monitoring.evaluate();
+    const models = new Set(platform.monitoring.definitions().map((a) => a.model));
+    for (const name of names) assert.ok(!models.has(name), `no alarms for ${name.slice(0, 40)}`);
+    assert.equal(platform.monitoring.definitions().length, alarmsBefore);
+    const alarms = await fetch(`${client.endpoints.api}/v1/monitoring/alarms`, {
+      headers: { [API.apiKeyHeader]: client.endpoints.apiKey },
+    });
+    assert.equal(alarms.status, 200);
+    const listed = (await alarms.json()) as { alarms: { name: string }[] };
+    assert.ok(
+      listed.alarms.every((a) => !/made-up|xxxxx/.test(a.name)),
+      'no alarm state for a made-up name',
+    );
+    await platform.flushCapture();
+    const captured = await client.s3.send(
+      new ListObjectsV2Command({
+        Bucket: client.endpoints.artifactsBucket,
+        Prefix: 'capture/',
+        Delimiter: '/',
+      }),
+    );
+    const folders = (captured.CommonPrefixes ?? []).map((p) => p.Prefix);
+    assert.ok(
+      folders.every((p) => p === 'capture/iris/'),
+      JSON.stringify(folders),
+    );
+    await stillServes();
+  });
+
+  it('answers a GET that carries a body on the registry and monitoring APIs', async () => {
+    const { endpoints } = local.client;
+    for (const path of ['/v1/registry/models', '/v1/registry/runs', '/v1/monitoring/alarms']) {
+      // fetch will not send a GET body; node:http will, as API Gateway passes it on.
+      const { request } = await import('node:http');
+      const url = new URL(`${endpoints.api}${path}`);
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(
+          url,
+          {
+            method: 'GET',
+            headers: {
+              [API.apiKeyHeader]: endpoints.apiKey,
+              'content-type': 'application/json',
+              'content-length': '17',
+            },
+          },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('error', reject);
+        req.end('{"ignored": true}');
+      });
+      assert.equal(status, 200, path);
+    }
+  });
+
+  it('refuses every wrong admin key, whatever its length, and takes the right one', async () => {
+    const { client } = local;
+    const { adminKey } = client.endpoints;
+    const keys = ['', 'x', adminKey.slice(0, -1), `${adminKey}x`, adminKey.toUpperCase(), 'k'.repeat(4096)];
+    for (const key of keys.filter((k) => k !== adminKey)) {
+      const response = await client.registry(
+        '/models/iris/aliases/staging',
+        { version: 1, reason: 't' },
+        { adminKey: key },
+      );
+      assert.equal(response.status, 403, `key of length ${key.length}`);
+    }
+    const ok = await client.registry('/models/iris/aliases/staging', { version: 1, reason: 'hostile suite' });
+    assert.equal(ok.status, 200, await ok.text());
+  });
+
+  it('never answers 5xx to fuzzed paths, queries and bodies on the registry, monitoring and predict APIs', async () => {
+    const { client } = local;
+    const { endpoints } = client;
+    const segment = fc.oneof(
+      fc.constantFrom(
+        'iris',
+        'models',
+        'versions',
+        'aliases',
+        'runs',
+        'datasets',
+        'artifacts',
+        'history',
+        'audit',
+      ),
+      fc.constantFrom(
+        '1',
+        '0',
+        '-1',
+        '99999999999',
+        '1e3',
+        'production',
+        'staging',
+        'metrics',
+        'card',
+        'drift',
+      ),
+      fc.constantFrom(
+        'approve',
+        'reject',
+        'archive',
+        'canary',
+        'rollback',
+        'stop',
+        'retry',
+        'progress',
+        'report',
+      ),
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'grapheme', maxLength: 20 }),
+      fc.constantFrom('x'.repeat(3000), '..', '.', '%2e%2e', '%00', '%ff', '__proto__', 'constructor'),
+    );
+    const path = fc.array(segment, { minLength: 1, maxLength: 6 });
+    const query = fc.dictionary(
+      fc.constantFrom('limit', 'dataset', 'since', 'at', 'x'),
+      fc.oneof(
+        fc.string({ maxLength: 20 }),
+        fc.constantFrom('0', '10000', '-1', 'x'.repeat(2000), '2026-01-01'),
+      ),
+      { maxKeys: 3 },
+    );
+    const body = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.record({
+        version: fc.oneof(fc.integer(), fc.double(), fc.string()),
+        reason: fc.oneof(fc.string({ maxLength: 600 }), fc.constant('')),
+        weight: fc.oneof(fc.double(), fc.integer()),
+        stickyHeader: fc.oneof(fc.string({ maxLength: 300 }), fc.integer()),
+        expectedRevision: fc.oneof(fc.integer(), fc.double()),
+      }),
+    );
+    const encode = (parts: readonly string[]) =>
+      parts
+        .map((p) => {
+          try {
+            return encodeURIComponent(p);
+          } catch {
+            return 'x'; // a lone surrogate
+          }
+        })
+        .join('/');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom('registry', 'monitoring', 'models'),
+        path,
+        query,
+        fc.option(body, { nil: undefined }),
+        fc.boolean(),
+        async (api, parts, params, payload, verb) => {
+          const search = new URLSearchParams(params).toString();
+          const suffix = api === 'models' && verb ? `:${parts.length % 2 ? 'predict' : 'metadata'}` : '';
+          const url = `${endpoints.api}/v1/${api}/${encode(parts)}${suffix}${search ? `?${search}` : ''}`;
+          const init: RequestInit =
+            payload === undefined
+              ? { headers: { [API.apiKeyHeader]: endpoints.apiKey } }
+              : {
+                  method: 'POST',
+                  headers: {
+                    'content-type': 'application/json',
+                    [API.apiKeyHeader]: endpoints.apiKey,
+                    [API.adminKeyHeader]: endpoints.adminKey,
+                  },
+                  body: JSON.stringify(payload),
+                };
+          const response = await fetch(url, init);
+          const text = await response.text();
+          assert.ok(
+            response.status < 500,
+            `${init.method ?? 'GET'} ${url.slice(0, 300)} → ${response.status} ${text.slice(0, 300)}`,
+          );
+          assert.doesNotMatch(text, /\n\s+at |\.ts:\d+/, 'no stack trace');
+        },
+      ),
+      { numRuns: 400 },
+    );
+    // The fuzzer may have changed the registry (it holds the admin key): the platform still answers.
+    const after = await fetch(`${endpoints.api}/v1/registry/models`, {
+      headers: { [API.apiKeyHeader]: endpoints.apiKey },
+    });
+    assert.equal(after.status, 200);
+  });
+});
