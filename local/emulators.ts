@@ -1,6 +1,7 @@
 /**
  * The local AWS services: s3rver (S3) and dynalite (DynamoDB) on 127.0.0.1, persisted in a folder, with the
- * buckets and tables of the contract created on start.
+ * buckets and tables of the contract created on start. `./s3-keys.ts` keeps s3rver's keys inside their bucket
+ * and exactly as the client wrote them.
  */
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -8,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { TABLES, type TableRole } from '../core/contract.ts';
+import { guardKeys, notificationKey, type S3rverApp } from './s3-keys.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -23,7 +25,7 @@ export interface EmulatorOptions {
   readonly tables: Record<TableRole, string>;
 }
 
-/** The object events s3rver emits (S3's notification format). */
+/** The object events s3rver emits, in S3's notification format (the key URL-encoded, a space as `+`). */
 export interface S3NotificationRecord {
   readonly eventName: string;
   readonly eventTime: string;
@@ -47,7 +49,7 @@ export interface Emulators {
   stop(): Promise<void>;
 }
 
-interface S3rverInstance {
+interface S3rverInstance extends S3rverApp {
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
   on(event: 'event', listener: (event: { Records: S3NotificationRecord[] }) => void): void;
@@ -74,6 +76,7 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     silent: true,
     configureBuckets: options.buckets.map((name) => ({ name })),
   });
+  guardKeys(s3, s3Dir);
   const s3Address = await s3.run();
 
   const dynalite = require('dynalite') as (options: Record<string, unknown>) => import('node:net').Server;
@@ -98,7 +101,13 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     dynamodbEndpoint,
     onObjectEvent(listener) {
       const onEvent = (event: { Records: S3NotificationRecord[] }) => {
-        for (const record of event.Records) listener(record);
+        // s3rver puts the decoded key in its records; S3 URL-encodes it (and the platform decodes it).
+        for (const record of event.Records) {
+          listener({
+            ...record,
+            s3: { ...record.s3, object: { ...record.s3.object, key: notificationKey(record.s3.object.key) } },
+          });
+        }
       };
       s3.on('event', onEvent);
       return () => s3.off('event', onEvent);
