@@ -8,19 +8,51 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../core/errors.ts';
+import type { ObjectCap } from '../core/limits.ts';
 import { s3Client } from './clients.ts';
 
-export async function getBytes(bucket: string, key: string): Promise<Uint8Array> {
+/**
+ * An object's bytes. With a `cap`, an object larger than `cap.maxBytes` is refused from its Content-Length
+ * before its body is read (and, had it none, as the body arrives), and the body is read into one buffer.
+ */
+export async function getBytes(bucket: string, key: string, cap?: ObjectCap): Promise<Uint8Array> {
   try {
     const response = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     if (!response.Body) throw new NotFoundError(`s3://${bucket}/${key} has no body`);
-    return await response.Body.transformToByteArray();
+    if (!cap) return await response.Body.transformToByteArray();
+    return await readCapped(response.Body as AsyncIterable<Uint8Array>, response.ContentLength, cap);
   } catch (error) {
     if (error instanceof NoSuchKey || (error as { name?: string }).name === 'NoSuchKey') {
       throw new NotFoundError(`s3://${bucket}/${key} does not exist`, { cause: error });
     }
     throw error;
   }
+}
+
+/**
+ * A body into one buffer, refused past `cap.maxBytes`: allocated once from its Content-Length (a 512 MiB zip
+ * costs 512 MiB, not twice that), or gathered and counted when there is none.
+ */
+async function readCapped(
+  body: AsyncIterable<Uint8Array> & { destroy?: () => void },
+  length: number | undefined,
+  cap: ObjectCap,
+): Promise<Uint8Array> {
+  if (length !== undefined && length > cap.maxBytes) {
+    body.destroy?.();
+    throw cap.tooLarge(length);
+  }
+  const bytes = length === undefined ? undefined : new Uint8Array(length);
+  const chunks: Uint8Array[] = [];
+  let filled = 0;
+  // Leaving the loop by a throw destroys the stream.
+  for await (const chunk of body) {
+    if (filled + chunk.byteLength > cap.maxBytes) throw cap.tooLarge(filled + chunk.byteLength);
+    if (bytes) bytes.set(chunk, filled);
+    else chunks.push(chunk);
+    filled += chunk.byteLength;
+  }
+  return bytes ? bytes.subarray(0, filled) : Buffer.concat(chunks, filled);
 }
 
 /** An object's bytes as they arrive: a file of any size, in constant memory. */
@@ -93,15 +125,17 @@ export async function listObjects(
     /** Stop after about this many keys (whole pages). */
     readonly limit?: number;
   } = {},
-): Promise<{ key: string; etag?: string }[]> {
-  const objects: { key: string; etag?: string }[] = [];
+): Promise<{ key: string; etag?: string; size?: number }[]> {
+  const objects: { key: string; etag?: string; size?: number }[] = [];
   let marker: string | undefined = options.after;
   for (;;) {
     const page = await s3Client().send(
       new ListObjectsCommand({ Bucket: bucket, Prefix: prefix, ...(marker ? { Marker: marker } : {}) }),
     );
     for (const object of page.Contents ?? []) {
-      if (object.Key) objects.push({ key: object.Key, ...(object.ETag ? { etag: object.ETag } : {}) });
+      if (object.Key) {
+        objects.push({ key: object.Key, ...(object.ETag ? { etag: object.ETag } : {}), size: object.Size });
+      }
     }
     const last = page.Contents?.[page.Contents.length - 1]?.Key;
     if (!page.IsTruncated || !last || objects.length >= (options.limit ?? Number.POSITIVE_INFINITY)) {
@@ -111,7 +145,10 @@ export async function listObjects(
   }
 }
 
-/** Runs `task` over `items` with at most `limit` in flight; results in input order. */
+/**
+ * Runs `task` over `items` with at most `limit` in flight; results in input order. The first task that throws
+ * rejects the whole, and no further task starts.
+ */
 export async function mapLimit<T, R>(
   items: readonly T[],
   limit: number,
@@ -122,7 +159,12 @@ export async function mapLimit<T, R>(
   const worker = async () => {
     while (next < items.length) {
       const index = next++;
-      results[index] = await task(items[index] as T, index);
+      try {
+        results[index] = await task(items[index] as T, index);
+      } catch (error) {
+        next = items.length;
+        throw error;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

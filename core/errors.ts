@@ -30,6 +30,12 @@ export class InvalidRequestError extends NimbusError {
 /** A request with more instances (or bytes) than one call may carry (HTTP 413). */
 export class PayloadTooLargeError extends InvalidRequestError {}
 
+/**
+ * An image in a request that declares more pixels than one image may have (core/limits.ts MAX_IMAGE_PIXELS):
+ * refused from its header, never decoded (HTTP 400).
+ */
+export class ImageTooLargeError extends InvalidRequestError {}
+
 /** A request body that is not JSON by its content type (HTTP 415). */
 export class UnsupportedMediaTypeError extends InvalidRequestError {}
 

@@ -1,11 +1,19 @@
 /**
  * Image datasets: a folder of class-named folders of PNG/JPEG files (closed by a `_SUCCESS` marker) or one
- * zip of such folders. Listing, classes, validation and the version hash; decoding is in image.ts.
+ * zip of such folders. Listing, classes, validation and the version hash; reading a zip within the caps is in
+ * zip.ts, decoding in image.ts.
  */
 import { createHash } from 'node:crypto';
-import { unzipSync } from 'fflate';
 import { type ImageSpec, MIN_ROWS, MIN_ROWS_PER_CLASS } from './dataset.ts';
 import { DatasetValidationError } from './errors.ts';
+import {
+  formatBytes,
+  imageFileTooLarge,
+  MAX_IMAGE_FILE_BYTES,
+  MAX_ZIP_ENTRIES,
+  MAX_ZIP_UNCOMPRESSED_BYTES,
+} from './limits.ts';
+import { ZipArchive } from './zip.ts';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
 
@@ -24,6 +32,8 @@ export interface ImageItem {
   readonly label: string;
   /** The S3 ETag of a folder image: a changed file is a changed dataset version. */
   readonly etag?: string;
+  /** The listed size of a folder image, in bytes. */
+  readonly size?: number;
 }
 
 /** `versions/<name>/<version>.json` for an image dataset: the exact files of the version. */
@@ -48,6 +58,7 @@ export interface ImageDatasetSchema {
 export interface ListedObject {
   readonly key: string;
   readonly etag?: string;
+  readonly size?: number;
 }
 
 /** Files next to the class folders that are not images of the dataset. */
@@ -77,39 +88,52 @@ export function folderImageItems(
       source: object.key,
       label: path.slice(0, slash),
       ...(object.etag ? { etag: object.etag } : {}),
+      size: object.size,
     });
   }
   items.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
   return { items, strays };
 }
 
+/** Zip entries that are not part of a dataset: macOS metadata and dotfiles. */
+function isSkippedZipEntry(name: string): boolean {
+  return name.startsWith('__MACOSX/') || name.split('/').some((part) => part.startsWith('.'));
+}
+
 /**
- * The images of a zip: each image's class is its parent folder (`digits/7/a.png` → `7`), so a zip of the
- * class folders and a zip of one folder holding them both work. macOS metadata and dotfiles are skipped.
+ * The images of a zip, from its central directory alone (nothing is inflated): each image's class is its
+ * parent folder (`digits/7/a.png` → `7`), so a zip of the class folders and a zip of one folder holding them
+ * both work. macOS metadata and dotfiles are skipped. Refused here, before anything is read: more entries than
+ * {@link MAX_ZIP_ENTRIES}, an image that declares more than {@link MAX_IMAGE_FILE_BYTES} or images that
+ * declare more than {@link MAX_ZIP_UNCOMPRESSED_BYTES} together (what they really inflate to is counted when
+ * Preprocess reads them: {@link openZipImages}).
  */
-export function zipImageItems(zip: Uint8Array): { items: ImageItem[]; files: Map<string, Uint8Array> } {
-  let entries: Record<string, Uint8Array>;
-  try {
-    entries = unzipSync(zip, {
-      filter: (file) =>
-        !file.name.startsWith('__MACOSX/') && !file.name.split('/').some((p) => p.startsWith('.')),
-    });
-  } catch (error) {
-    throw new DatasetValidationError(`the file is not a readable zip: ${(error as Error).message}`);
-  }
-  const files = new Map<string, Uint8Array>();
-  const items: ImageItem[] = [];
+export function zipImageItems(zip: Uint8Array): { items: ImageItem[] } {
+  const archive = new ZipArchive(zip);
+  const items = new Map<string, ImageItem>();
   const loose: string[] = [];
-  for (const [path, bytes] of Object.entries(entries)) {
-    if (path.endsWith('/') || !isImageFile(path)) continue;
+  let declared = 0;
+  for (const entry of archive.entries) {
+    const path = entry.name;
+    if (isSkippedZipEntry(path) || path.endsWith('/') || !isImageFile(path)) continue;
     const parts = path.split('/');
     const label = parts[parts.length - 2];
     if (!label) {
       loose.push(path);
       continue;
     }
-    files.set(path, bytes);
-    items.push({ source: path, label });
+    if (entry.declaredSize > MAX_IMAGE_FILE_BYTES) {
+      throw new DatasetValidationError(
+        `zip entry "${path}" declares ${formatBytes(entry.declaredSize)}, past ${formatBytes(MAX_IMAGE_FILE_BYTES)} (the per-entry cap)`,
+      );
+    }
+    declared += entry.declaredSize;
+    if (declared > MAX_ZIP_UNCOMPRESSED_BYTES) {
+      throw new DatasetValidationError(
+        `the zip's images declare more than ${formatBytes(MAX_ZIP_UNCOMPRESSED_BYTES)} (the total uncompressed cap) by entry "${path}"`,
+      );
+    }
+    items.set(path, { source: path, label });
   }
   if (loose.length > 0) {
     throw new DatasetValidationError(
@@ -117,11 +141,29 @@ export function zipImageItems(zip: Uint8Array): { items: ImageItem[]; files: Map
       loose,
     );
   }
-  items.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
-  return { items, files };
+  return {
+    items: [...items.values()].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0)),
+  };
 }
 
-/** Checks the images can train a classifier: at least two classes, enough images in each. */
+/**
+ * A zip dataset's images for Preprocess: `read(source)` inflates one image when it is needed, within the
+ * per-entry cap and, over all reads, the total uncompressed cap; the zip's bytes are all that stays in memory.
+ */
+export function openZipImages(zip: Uint8Array, key: string): { read(source: string): Uint8Array } {
+  const archive = new ZipArchive(zip);
+  return {
+    read(source) {
+      if (!archive.has(source)) throw new DatasetValidationError(`${source} is not in ${key}`);
+      return archive.read(source);
+    },
+  };
+}
+
+/**
+ * Checks the images can train a classifier: at least two classes, enough images in each, no folder image
+ * listed larger than {@link MAX_IMAGE_FILE_BYTES}.
+ */
 export function imageDatasetSchema(
   format: 'folder' | 'zip',
   items: readonly ImageItem[],
@@ -136,6 +178,12 @@ export function imageDatasetSchema(
       `${strays.length} file(s) in class folders are not PNG or JPEG images: ${strays.slice(0, 10).join(', ')}`,
     );
   }
+  const oversized = items.filter((item) => (item.size ?? 0) > MAX_IMAGE_FILE_BYTES);
+  for (const item of oversized.slice(0, 10)) {
+    findings.push(imageFileTooLarge(item.source, item.size ?? 0).message);
+  }
+  if (oversized.length > 10)
+    findings.push(`and ${oversized.length - 10} more image(s) past the per-image file cap`);
   if (items.length === 0) {
     findings.push('no PNG or JPEG images in class folders (<class>/<image>.png)');
   } else {

@@ -4,7 +4,8 @@
  */
 import type sharpType from 'sharp';
 import type { ImageSpec } from './dataset.ts';
-import { InvalidRequestError, NimbusError } from './errors.ts';
+import { ImageTooLargeError, InvalidRequestError, NimbusError } from './errors.ts';
+import { formatPixels, MAX_IMAGE_PIXELS } from './limits.ts';
 import { parseEnvelope } from './predict-request.ts';
 import { imageInput, imageSize } from './preprocess.ts';
 
@@ -24,27 +25,47 @@ const MAX_REQUEST_CHARS = 10 * 1024 * 1024;
 /** An image that cannot be decoded (not PNG/JPEG, truncated). */
 export class ImageDecodeError extends NimbusError {}
 
-/** Size and channels of an encoded image. */
+/**
+ * An image whose header declares more than {@link MAX_IMAGE_PIXELS} pixels: refused before its bitmap is
+ * allocated. The message reads after "is" (`image "cat/1.png" is …`, `instances[0].b64 is …`).
+ */
+export class ImagePixelLimitError extends ImageDecodeError {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+  ) {
+    super(
+      `${width}×${height} pixels (${(width * height).toLocaleString('en-US')}), past ${formatPixels(MAX_IMAGE_PIXELS)} (the per-image pixel cap)`,
+    );
+  }
+}
+
+/** Size and channels of an encoded image, from its header; {@link ImagePixelLimitError} above the cap. */
 export async function probeImage(
   bytes: Uint8Array,
 ): Promise<{ width: number; height: number; channels: number }> {
-  try {
-    const sharp = await loadSharp();
-    const meta = await sharp(bytes).metadata();
-    return { width: meta.width ?? 0, height: meta.height ?? 0, channels: meta.channels ?? 0 };
-  } catch (error) {
-    throw new ImageDecodeError(`not a PNG or JPEG image: ${(error as Error).message}`);
-  }
+  const sharp = await loadSharp();
+  const meta = await sharp(bytes, { limitInputPixels: false })
+    .metadata()
+    .catch((error: Error) => {
+      throw new ImageDecodeError(`not a PNG or JPEG image: ${error.message}`);
+    });
+  const width = meta.width ?? 0;
+  const height = meta.height ?? 0;
+  if (width * height > MAX_IMAGE_PIXELS) throw new ImagePixelLimitError(width, height);
+  return { width, height, channels: meta.channels ?? 0 };
 }
 
 /**
  * Decodes PNG/JPEG bytes to `height × width × channels` bytes: alpha flattened onto black, converted to
- * grayscale or sRGB, resized to exactly the spec (stretched, as the model sees a fixed shape).
+ * grayscale or sRGB, resized to exactly the spec (stretched, as the model sees a fixed shape). sharp refuses an
+ * image over {@link MAX_IMAGE_PIXELS} from its header (`limitInputPixels`), before decoding; only then is the
+ * header read again, to say so ({@link ImagePixelLimitError}).
  */
 export async function decodeImage(bytes: Uint8Array, spec: ImageSpec): Promise<Uint8Array> {
   const sharp = await loadSharp();
   try {
-    let image = sharp(bytes).flatten({ background: '#000000' });
+    let image = sharp(bytes, { limitInputPixels: MAX_IMAGE_PIXELS }).flatten({ background: '#000000' });
     image = spec.channels === 1 ? image.grayscale() : image.toColourspace('srgb');
     const { data, info } = await image
       .resize(spec.width, spec.height, { fit: 'fill' })
@@ -55,7 +76,11 @@ export async function decodeImage(bytes: Uint8Array, spec: ImageSpec): Promise<U
     }
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   } catch (error) {
-    throw new ImageDecodeError(`not a PNG or JPEG image: ${(error as Error).message}`);
+    const overCap = await probeImage(bytes).then(
+      () => undefined,
+      (probeError: unknown) => (probeError instanceof ImagePixelLimitError ? probeError : undefined),
+    );
+    throw overCap ?? new ImageDecodeError(`not a PNG or JPEG image: ${(error as Error).message}`);
   }
 }
 
@@ -87,7 +112,10 @@ export async function parseImagePredictRequest(
   });
 }
 
-/** A predict request's images → model input (flat samples); an undecodable image is a 400 naming it. */
+/**
+ * A predict request's images → model input (flat samples); an undecodable image is a 400 naming it, and so is
+ * one over the pixel cap ({@link ImageTooLargeError}: its bitmap is never allocated).
+ */
 export async function requestImagesToInput(
   images: readonly Uint8Array[],
   spec: ImageSpec,
@@ -99,6 +127,13 @@ export async function requestImagesToInput(
       try {
         imageInput(await decodeImage(bytes, spec), x, index * size);
       } catch (error) {
+        if (error instanceof ImagePixelLimitError) {
+          throw new ImageTooLargeError(
+            `instances[${index}].b64 is an image of ${error.message}`,
+            'b64',
+            index,
+          );
+        }
         if (!(error instanceof ImageDecodeError)) throw error;
         throw new InvalidRequestError(`instances[${index}].b64 is ${error.message}`, 'b64', index);
       }

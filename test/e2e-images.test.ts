@@ -128,7 +128,7 @@ describe('image datasets, end to end', () => {
     }
   });
 
-  it('answers 400 naming the instance for an image that is not PNG/JPEG or a body without b64', async () => {
+  it('answers 400 naming the instance for an image that is not PNG/JPEG, over the pixel cap, or a body without b64', async () => {
     const { client } = local;
     const garbage = await client.predict('digits', {
       instances: [{ b64: Buffer.from('not an image').toString('base64') }],
@@ -139,6 +139,16 @@ describe('image datasets, end to end', () => {
       (({ field, instance }) => ({ field, instance }))(
         (await garbage.json()) as { field: string; instance: number },
       ),
+    );
+    // Over the pixel cap (core/limits.ts): refused from the header, never decoded.
+    const huge = await sharp({ create: { width: 5000, height: 5000, channels: 3, background: '#000000' } })
+      .png()
+      .toBuffer();
+    const tooLarge = await client.predict('digits', { instances: [{ b64: huge.toString('base64') }] });
+    assert.equal(tooLarge.status, 400);
+    assert.match(
+      ((await tooLarge.json()) as { error: string }).error,
+      /^instances\[0\]\.b64 is an image of 5000×5000 pixels \(25,000,000\), past .* \(the per-image pixel cap\)$/,
     );
     const rows = await client.predict('digits', { instances: [{ pixel: 1 }] });
     assert.equal(rows.status, 400);

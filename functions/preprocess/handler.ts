@@ -19,13 +19,14 @@ import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS, type DataFile, KEYS } from '../../core/contract.ts';
 import { DatasetValidationError } from '../../core/errors.ts';
 import { defaultHyperparameters, withOverrides } from '../../core/hyperparameters.ts';
-import { decodeImage, probeImage } from '../../core/image.ts';
+import { decodeImage, ImagePixelLimitError, probeImage } from '../../core/image.ts';
 import {
   defaultImageSpec,
   type ImageDatasetIndex,
   type ImageItem,
-  zipImageItems,
+  openZipImages,
 } from '../../core/image-dataset.ts';
+import { imageObjectCap, zipObjectCap } from '../../core/limits.ts';
 import type {
   ImageSplit,
   PipelineState,
@@ -150,7 +151,7 @@ async function preprocessTable(
 /**
  * Images: split the version's file list, decode every image to the spec (the manifest's, else the first
  * training image's size and colour), and write each split as one block of bytes. Undecodable files fail the
- * run with their names.
+ * run with their names; a file past a cap of core/limits.ts fails it at once.
  */
 async function preprocessImages(
   state: PipelineState,
@@ -159,16 +160,14 @@ async function preprocessImages(
   write: Write,
 ): Promise<Counts> {
   const index = await getJson<ImageDatasetIndex>(state.bucket, dataset.indexKey);
+  // A zip is inflated an image at a time, within the caps (core/limits.ts); a folder image is refused by its size
+  // before its body is read.
   const zip =
     index.format === 'zip' && index.key
-      ? zipImageItems(await getBytes(state.bucket, index.key)).files
+      ? openZipImages(await getBytes(state.bucket, index.key, zipObjectCap(index.key)), index.key)
       : undefined;
-  const read = async (item: ImageItem): Promise<Uint8Array> => {
-    if (!zip) return getBytes(state.bucket, item.source);
-    const bytes = zip.get(item.source);
-    if (!bytes) throw new DatasetValidationError(`${item.source} is not in ${index.key}`);
-    return bytes;
-  };
+  const read = async (item: ImageItem): Promise<Uint8Array> =>
+    zip ? zip.read(item.source) : getBytes(state.bucket, item.source, imageObjectCap(item.source));
   const split = stratifiedSplit(
     index.items,
     (item) => item.label,
@@ -177,7 +176,13 @@ async function preprocessImages(
   );
   const first = split.train[0];
   if (!first) throw new DatasetValidationError('the training split has no images');
-  const spec = dataset.manifest.image ?? defaultImageSpec(await probeImage(await read(first)));
+  const spec =
+    dataset.manifest.image ??
+    defaultImageSpec(
+      await probeImage(await read(first)).catch((error: unknown) => {
+        throw capError(first, error) ?? error;
+      }),
+    );
   const classes = dataset.schema.classes;
 
   const failures: string[] = [];
@@ -188,6 +193,8 @@ async function preprocessImages(
       try {
         return await decodeImage(await read(item), spec);
       } catch (error) {
+        const cap = capError(item, error);
+        if (cap) throw cap;
         failures.push(`${item.source} (${(error as Error).message})`);
         return new Uint8Array();
       } finally {
@@ -231,4 +238,16 @@ async function preprocessImages(
   const counts = countsOf(split);
   logger.info('images preprocessed', { counts, image: spec });
   return counts;
+}
+
+/**
+ * A cap (core/limits.ts) ends the run at once, naming the image: a file or zip entry too large, or an image over
+ * the pixel cap. Undefined for any other error (an undecodable image is one finding among the others).
+ */
+function capError(item: ImageItem, error: unknown): DatasetValidationError | undefined {
+  if (error instanceof DatasetValidationError) return error;
+  if (error instanceof ImagePixelLimitError) {
+    return new DatasetValidationError(`image "${item.source}" is ${error.message}`);
+  }
+  return undefined;
 }

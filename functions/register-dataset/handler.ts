@@ -29,6 +29,7 @@ import {
   imageDatasetSchema,
   zipImageItems,
 } from '../../core/image-dataset.ts';
+import { zipObjectCap } from '../../core/limits.ts';
 import { parseManifest } from '../../core/manifest.ts';
 import type { PipelineState, RegisterDatasetResult } from '../../core/pipeline.ts';
 import {
@@ -87,7 +88,7 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
     hash = folderHash(items);
     size = items.length;
   } else {
-    bytes = await getBytes(state.bucket, state.key);
+    bytes = await getBytes(state.bucket, state.key, zipObjectCap(state.key));
     hash = contentHash(bytes);
     size = bytes.byteLength;
   }
