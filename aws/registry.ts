@@ -7,6 +7,7 @@ import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from
 import type { DatasetSchema } from '../core/dataset.ts';
 import { ConflictError } from '../core/errors.ts';
 import type { ImageDatasetSchema } from '../core/image-dataset.ts';
+import type { BudgetStop } from '../core/pipeline.ts';
 import type { SearchSummary } from '../core/registry.ts';
 import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
@@ -186,6 +187,8 @@ export interface RunRecord {
     readonly seconds: number;
     readonly resumedFromEpoch?: number;
     readonly stoppedEarly?: number;
+    /** The time budget ended training: its minutes, and the (best) epoch the model is. */
+    readonly stoppedOnBudget?: BudgetStop;
   };
   readonly startedAt: string;
   readonly updatedAt: string;
