@@ -4,6 +4,8 @@
  * (as tfjs counts it), and the training loop's deadline, which keeps the best epoch.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import type * as tf from '@tensorflow/tfjs';
 import {
@@ -38,6 +40,7 @@ import { parseManifest } from '../core/manifest.ts';
 import { buildCnn, buildMlp, type LabelledData, selectBackend, trainClassifier } from '../core/model.ts';
 import { failureReason } from '../core/pipeline.ts';
 import { createRandom } from '../core/random.ts';
+import { REPO_ROOT } from '../core/repo.ts';
 import { gridPoints, largestTrial, parseSearchSpec, suggestTrials } from '../core/search.ts';
 
 const mlp = { architecture: 'mlp' as const, ...DEFAULT_MLP };
@@ -199,6 +202,42 @@ describe('the bounds of the manifest', () => {
     assert.throws(
       () => parseSearchSpec({ space: { dropout: { uniform: [0, 0.95] } } }, mlp),
       invalid(/space\.dropout must be a number from 0 to 0\.9 \(got 0\.95\)/),
+    );
+  });
+});
+
+describe('docs/limits.md', () => {
+  it('lists every bound of the table as it is checked, and the default budget', () => {
+    const docs = readFileSync(join(REPO_ROOT, 'docs', 'limits.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('## Training cost'));
+    const rows = [
+      ...Object.entries(HYPERPARAMETER_BOUNDS).map(([name, b]) => [
+        `hyperparameters.${name}`,
+        describeBound(b),
+      ]),
+      ...Object.entries(MANIFEST_BOUNDS)
+        .filter(([path]) => path !== 'search.space.choice')
+        .map(([path, b]) => [path, describeBound(b)]),
+      ['search.space.<name>.choice', `a list of 1 to ${MANIFEST_BOUNDS['search.space.choice'].max} values`],
+    ];
+    for (const [field, bound] of rows) {
+      assert.match(
+        section,
+        new RegExp(`\\| \`${literal(field as string)}\` +\\| ${literal(bound as string)} +\\|`),
+        field,
+      );
+    }
+    const hour = jobBudget(DEFAULT_TRAINING_BUDGET);
+    assert.match(section, new RegExp(`\\| \`minutes\` +\\| ${DEFAULT_TRAINING_BUDGET.minutes} +\\|`));
+    assert.match(
+      section,
+      new RegExp(
+        `\\| \`parameters\` +\\| ${DEFAULT_TRAINING_BUDGET.parameters.toLocaleString('en-US')} +\\|`,
+      ),
+    );
+    assert.ok(
+      section.includes(`${hour.attemptSeconds.toLocaleString('en-US')} s`),
+      'the default attempt limit',
     );
   });
 });
