@@ -249,17 +249,22 @@ export interface TrainingResult {
   readonly stoppedOnBudget?: { readonly bestEpoch: number };
 }
 
-/** The weights of the best epoch so far, kept (as copies) while a deadline may stop training. */
+/**
+ * The weights of the best epoch so far, kept (as copies) while a deadline may stop training: the lowest
+ * validation loss when there is validation data (an epoch whose loss is not a number never is), else the
+ * latest epoch.
+ */
 class BestWeights {
   private kept: { epoch: number; loss: number; weights: tf.Tensor[] } | undefined;
 
-  /** Keeps the model's weights as those of `epoch` if its loss is the best so far (any epoch, for undefined). */
-  offer(model: tf.LayersModel, epoch: number, loss: number | undefined): void {
-    const score = loss === undefined ? Number.NEGATIVE_INFINITY : loss;
-    if (loss !== undefined && !Number.isFinite(loss)) return;
-    if (this.kept && loss !== undefined && !(score < this.kept.loss)) return;
+  constructor(private readonly byValidationLoss: boolean) {}
+
+  offer(model: tf.LayersModel, log: EpochLog): void {
+    const loss = this.byValidationLoss ? (log.validationLoss ?? Number.NaN) : 0;
+    if (!Number.isFinite(loss)) return;
+    if (this.byValidationLoss && this.kept && !(loss < this.kept.loss)) return;
     this.dispose();
-    this.kept = { epoch, loss: score, weights: model.getWeights().map((w) => w.clone()) };
+    this.kept = { epoch: log.epoch, loss, weights: model.getWeights().map((w) => w.clone()) };
   }
 
   /** Puts the kept weights back into the model; returns their epoch (undefined when none was kept). */
@@ -301,10 +306,10 @@ export async function trainClassifier(
   const validationTensors =
     validation && validation.labels.length > 0 ? toTensors(model, validation) : undefined;
   const { deadline, now = Date.now } = options;
-  const best = deadline === undefined ? undefined : new BestWeights();
-  const lossOf = (log: EpochLog) => (validationTensors ? log.validationLoss : undefined);
+  const best = deadline === undefined ? undefined : new BestWeights(validationTensors !== undefined);
+  // A resumed job has the weights of the epoch it resumed from: the first candidate.
   const resumedFrom = history[history.length - 1];
-  if (best && resumedFrom) best.offer(model, resumedFrom.epoch, lossOf(resumedFrom));
+  if (best && resumedFrom) best.offer(model, resumedFrom);
   // Past the deadline with an epoch to keep: stop (between epochs, or after the batch in progress).
   const timeUp = () => deadline !== undefined && history.length > 0 && now() >= deadline;
   const stopOnBudget = (): TrainingResult => ({
@@ -362,7 +367,7 @@ export async function trainClassifier(
           : {}),
       };
       history.push(log);
-      best?.offer(model, epoch, lossOf(log));
+      best?.offer(model, log);
       await options.onEpoch?.(log, history);
     }
   } finally {

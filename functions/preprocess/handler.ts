@@ -19,7 +19,13 @@ import {
   putJson,
 } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
-import { jobBudget, type ModelInput, parseTrainingBudget, runBudget } from '../../core/budget.ts';
+import {
+  jobBudget,
+  type ModelInput,
+  parseTrainingBudget,
+  runBudget,
+  type TrainingBudget,
+} from '../../core/budget.ts';
 import { ARTIFACTS, type DataFile, ENV, KEYS } from '../../core/contract.ts';
 import { ConfigurationError, DatasetValidationError } from '../../core/errors.ts';
 import { defaultHyperparameters, withOverrides } from '../../core/hyperparameters.ts';
@@ -110,7 +116,8 @@ interface Preprocessed {
   readonly modelInput: ModelInput;
 }
 
-function readPlatformBudget() {
+/** The platform's budget, read once at cold start (a malformed one fails every run, naming the variable). */
+function readPlatformBudget(): TrainingBudget {
   const raw = process.env[ENV.trainingBudget];
   try {
     return parseTrainingBudget(raw ? JSON.parse(raw) : undefined);
