@@ -8,6 +8,7 @@ import { KEYS } from '../core/contract.ts';
 import type { DatasetSchema } from '../core/dataset.ts';
 import { ConflictError } from '../core/errors.ts';
 import type { ImageDatasetSchema } from '../core/image-dataset.ts';
+import type { BudgetStop } from '../core/pipeline.ts';
 import type { SearchSummary } from '../core/registry.ts';
 import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
@@ -266,6 +267,8 @@ export interface RunRecord {
     readonly seconds: number;
     readonly resumedFromEpoch?: number;
     readonly stoppedEarly?: number;
+    /** The time budget ended training: its minutes, and the (best) epoch the model is. */
+    readonly stoppedOnBudget?: BudgetStop;
   };
   readonly startedAt: string;
   readonly updatedAt: string;

@@ -22,6 +22,11 @@ export const ENV = {
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   /** The platform's default gate (JSON, core/registry.ts GateSpec); a manifest's `gate` overrides it. */
   gate: 'NIMBUS_GATE',
+  /**
+   * The platform's training budget (JSON `{"minutes", "parameters"}`, core/budget.ts), read by Preprocess; a
+   * manifest's `budget` may only lower it.
+   */
+  trainingBudget: 'NIMBUS_TRAINING_BUDGET',
   /** Share of predictions written to the data capture (0–1). */
   captureRate: 'NIMBUS_CAPTURE_RATE',
   /** Longest time a captured prediction waits in memory before it is written, in ms (default 10 s). */

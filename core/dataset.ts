@@ -43,8 +43,13 @@ export interface DatasetManifest {
   readonly image?: ImageSpec;
   /** Overrides of the default hyperparameters (checked against the architecture at preprocessing). */
   readonly hyperparameters?: Readonly<Record<string, unknown>>;
-  /** A hyperparameter search (core/search.ts `parseSearchSpec`), checked when the search is planned. */
+  /**
+   * A hyperparameter search (core/search.ts): its shape and bounds checked with the manifest
+   * (`parseSearchShape`), its names against the architecture when the search is planned (`parseSearchSpec`).
+   */
   readonly search?: unknown;
+  /** Lowers the platform's training budget for this dataset's jobs (core/budget.ts; never raises it). */
+  readonly budget?: { readonly minutes?: number; readonly parameters?: number };
   /** Column types where inference should not decide (e.g. a numeric-looking zip code as categorical). */
   readonly types?: Readonly<Record<string, ColumnType>>;
   /** Columns that are not features (ids, free text). */

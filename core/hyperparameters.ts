@@ -1,4 +1,5 @@
 /** Training hyperparameters: plain data, so that steps which do not train need not load tfjs. */
+import { checkHyperparameter, HYPERPARAMETER_BOUNDS } from './bounds.ts';
 import { DatasetValidationError } from './errors.ts';
 
 /** What every model's training loop takes. */
@@ -90,7 +91,8 @@ export function defaultHyperparameters(data: 'tabular' | 'image'): ModelHyperpar
 
 /**
  * Defaults overridden by a manifest's `hyperparameters` object: only names the architecture has, each of the
- * default's type (a number, or a list of whole numbers); anything else is a finding naming the field.
+ * default's type and within its bound (core/bounds.ts HYPERPARAMETER_BOUNDS: a number, or a list of whole
+ * numbers); anything else is a finding naming the field, the bound and the value.
  */
 export function withOverrides(defaults: ModelHyperparameters, overrides: unknown): ModelHyperparameters {
   if (overrides === undefined) return defaults;
@@ -115,19 +117,14 @@ export function withOverrides(defaults: ModelHyperparameters, overrides: unknown
       );
     }
     const choices = CHOICES[name];
-    const ok = choices
-      ? choices.includes(value as string)
-      : Array.isArray(current)
-        ? Array.isArray(value) && value.every((v) => Number.isInteger(v) && v > 0)
-        : typeof value === 'number' && Number.isFinite(value) && value >= 0;
-    if (!ok) {
-      const expected = choices
-        ? `one of ${choices.join(', ')}`
-        : Array.isArray(current)
-          ? 'a list of positive whole numbers'
-          : 'a non-negative number';
-      throw new DatasetValidationError(`manifest hyperparameters.${name} must be ${expected}`);
+    if (choices && !choices.includes(value as string)) {
+      throw new DatasetValidationError(
+        `manifest hyperparameters.${name} must be one of ${choices.join(', ')}`,
+      );
     }
+    // Every hyperparameter is a choice or bounded: a new one without either must not pass unchecked.
+    if (!choices && !(name in HYPERPARAMETER_BOUNDS)) throw new Error(`hyperparameter ${name} has no bound`);
+    checkHyperparameter(name, value);
     merged[name] = value;
   }
   return merged as unknown as ModelHyperparameters;

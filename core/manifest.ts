@@ -1,11 +1,16 @@
 /**
  * `datasets/<name>/dataset.json`: what a user may say about a dataset, checked field by field. Every problem
- * is an Error naming the field; RegisterDataset turns it into a finding on the run.
+ * is an Error naming the field; RegisterDataset turns it into a finding on the run. Fields that drive what
+ * training costs are checked against their bounds here (core/bounds.ts), so that a manifest asking for 10⁹
+ * epochs or a batch of 0 fails the run before anything is preprocessed or trained.
  */
+import { checkBound, checkHyperparameter, MANIFEST_BOUNDS } from './bounds.ts';
+import { checkManifestBudget } from './budget.ts';
 import type { ColumnType, DatasetManifest, TaskType } from './dataset.ts';
 import { parseImageSpec } from './image-dataset.ts';
 import { PREPROCESSING_CHOICES, type PreprocessingOptions } from './preprocess.ts';
 import { parseGateSpec } from './registry.ts';
+import { parseSearchShape } from './search.ts';
 
 export const MANIFEST_FIELDS = [
   'label',
@@ -19,6 +24,7 @@ export const MANIFEST_FIELDS = [
   'hyperparameters',
   'search',
   'gate',
+  'budget',
 ] as const;
 
 export function parseManifest(value: unknown): DatasetManifest {
@@ -28,8 +34,20 @@ export function parseManifest(value: unknown): DatasetManifest {
   if (unknown.length > 0) {
     throw new Error(`unknown field(s) ${unknown.join(', ')}; a manifest has ${MANIFEST_FIELDS.join(', ')}`);
   }
-  const { label, task, types, ignore, split, seed, preprocessing, image, hyperparameters, search, gate } =
-    fields;
+  const {
+    label,
+    task,
+    types,
+    ignore,
+    split,
+    seed,
+    preprocessing,
+    image,
+    hyperparameters,
+    search,
+    gate,
+    budget,
+  } = fields;
   if (label !== undefined && typeof label !== 'string') throw new Error('"label" must be a string');
   if (task !== undefined && task !== 'classification' && task !== 'regression') {
     throw new Error('"task" must be "classification" or "regression"');
@@ -46,18 +64,18 @@ export function parseManifest(value: unknown): DatasetManifest {
     throw new Error('"ignore" must be a list of column names');
   }
   if (split !== undefined) {
-    const s = split as Record<string, unknown> | null;
-    const parts = ['train', 'validation', 'test'].map((k) => s?.[k]);
-    if (
-      !parts.every((p) => typeof p === 'number' && p > 0 && p < 1) ||
-      Math.abs(parts.reduce<number>((a, b) => a + (b as number), 0) - 1) > 1e-6
-    ) {
-      throw new Error('"split" must be {"train", "validation", "test"}, each between 0 and 1, summing to 1');
+    if (typeof split !== 'object' || split === null || Array.isArray(split)) {
+      throw new Error('"split" must be {"train", "validation", "test"}, summing to 1');
     }
+    const s = split as Record<string, unknown>;
+    for (const part of ['train', 'validation', 'test'] as const) {
+      checkBound(`split.${part}`, s[part], MANIFEST_BOUNDS[`split.${part}`]);
+    }
+    const sum = (s.train as number) + (s.validation as number) + (s.test as number);
+    if (Math.abs(sum - 1) > 1e-6)
+      throw new Error(`"split" ratios must sum to 1 (got ${Number(sum.toFixed(6))})`);
   }
-  if (seed !== undefined && !(typeof seed === 'number' && Number.isInteger(seed) && seed >= 0)) {
-    throw new Error('"seed" must be a whole number');
-  }
+  if (seed !== undefined) checkBound('seed', seed, MANIFEST_BOUNDS.seed);
   if (preprocessing !== undefined) {
     if (typeof preprocessing !== 'object' || preprocessing === null)
       throw new Error('"preprocessing" must be an object');
@@ -71,20 +89,27 @@ export function parseManifest(value: unknown): DatasetManifest {
         throw new Error(`"preprocessing.${key}" must be one of ${choices.join(', ')}`);
     }
   }
-  if (hyperparameters !== undefined && (typeof hyperparameters !== 'object' || hyperparameters === null)) {
-    throw new Error('"hyperparameters" must be an object');
+  if (hyperparameters !== undefined) {
+    if (typeof hyperparameters !== 'object' || hyperparameters === null || Array.isArray(hyperparameters)) {
+      throw new Error('"hyperparameters" must be an object');
+    }
+    // The bounds of every number; which names the architecture has is Preprocess's to say (withOverrides).
+    for (const [name, v] of Object.entries(hyperparameters)) checkHyperparameter(name, v);
   }
+  if (search !== undefined) parseSearchShape(search);
+  if (budget !== undefined) checkManifestBudget(budget);
   return {
     ...(label === undefined ? {} : { label }),
     ...(task === undefined ? {} : { task: task as TaskType }),
     ...(types === undefined ? {} : { types: types as Record<string, ColumnType> }),
     ...(ignore === undefined ? {} : { ignore: ignore as string[] }),
     ...(split === undefined ? {} : { split: split as DatasetManifest['split'] & object }),
-    ...(seed === undefined ? {} : { seed }),
+    ...(seed === undefined ? {} : { seed: seed as number }),
     ...(preprocessing === undefined ? {} : { preprocessing: preprocessing as PreprocessingOptions }),
     ...(image === undefined ? {} : { image: parseImageSpec(image) }),
     ...(hyperparameters === undefined ? {} : { hyperparameters: hyperparameters as Record<string, unknown> }),
     ...(search === undefined ? {} : { search }),
     ...(gate === undefined ? {} : { gate: parseGateSpec(gate) }),
+    ...(budget === undefined ? {} : { budget: budget as DatasetManifest['budget'] & object }),
   };
 }

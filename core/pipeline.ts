@@ -5,6 +5,7 @@
  * key (`ResultPath`), so a later step reads what earlier steps produced and nothing is overwritten.
  * A caught error lands in `error` (`{ Error, Cause }`) and goes to `MarkFailed`.
  */
+import type { JobBudget, ModelInput } from './budget.ts';
 import type { ObjectCreatedEvent, TrainingPlatform } from './contract.ts';
 import type { DatasetManifest, DatasetSchema, ImageSpec } from './dataset.ts';
 import type { ModelHyperparameters } from './hyperparameters.ts';
@@ -108,6 +109,8 @@ export interface ImageSplit {
 export interface PreprocessResult {
   readonly modelPrefix: string;
   readonly counts: { readonly train: number; readonly validation: number; readonly test: number };
+  /** What the model is built for (the processed width or image size): PlanTrials counts parameters with it. */
+  readonly modelInput: ModelInput;
   readonly trainingJob: TrainingJobSpec;
 }
 
@@ -123,6 +126,11 @@ export interface TrainingJobSpec {
   /** Folder the model files are written to (`model.json`, weights, `card.json`). */
   readonly modelPrefix: string;
   readonly hyperparameters: ModelHyperparameters;
+  /**
+   * What the job may spend (core/budget.ts): the trainer stops after `minutes` keeping its best epoch, and
+   * refuses a model over `parameters`; the state machine's hard timeouts read the derived seconds.
+   */
+  readonly budget: JobBudget;
   /** Where each epoch's checkpoint goes; a job that finds one there resumes from it. */
   readonly checkpointPrefix?: string;
   readonly lineage: {
@@ -187,12 +195,28 @@ export interface TrainingCard {
     readonly epochs: number;
     /** Of the epochs this attempt trained. */
     readonly samplesPerSecond: number;
+    /** The epoch whose weights the model has: the last one, or the best one when the budget stopped training. */
     readonly final: EpochLog | undefined;
     /** Set when the job found a checkpoint and went on from it (a retried Batch job, a spot restart). */
     readonly resumedFromEpoch?: number;
     readonly stoppedEarly?: number;
+    /** Set when the time budget ended training before its epochs did (the model is its best epoch's). */
+    readonly stoppedOnBudget?: BudgetStop;
   };
   readonly history: readonly EpochLog[];
+}
+
+/**
+ * A training job that ran out of its minutes: it stopped after the batch in progress and kept the weights of
+ * its best epoch (the lowest validation loss of those it trained), which are what is served.
+ */
+export interface BudgetStop {
+  /** The job's budget. */
+  readonly minutes: number;
+  /** The epoch whose weights the model has. */
+  readonly bestEpoch: number;
+  /** That epoch's validation loss (absent without validation data). */
+  readonly bestValidationLoss?: number;
 }
 
 export type EvaluationResult = ModelMetrics;
@@ -247,7 +271,8 @@ const MAX_REASON = 2000;
  * A readable reason from a caught error, without stack traces or whole job descriptions:
  * - Lambda: Cause `{"errorType","errorMessage","trace"}` → `errorType: errorMessage`;
  * - Batch `.sync`: Cause is the job (`{"JobName","Status":"FAILED","StatusReason",…}`) → the status reason;
- * - SageMaker `.sync`: Cause is the training job (`{"TrainingJobName","FailureReason",…}`) → the failure reason.
+ * - SageMaker `.sync`: Cause is the training job (`{"TrainingJobName","FailureReason",…}`) → the failure reason;
+ *   a job SageMaker stopped (`"TrainingJobStatus":"Stopped"`) → its secondary status (`MaxRuntimeExceeded`).
  */
 export function failureReason(error: StepError | undefined): string {
   if (!error) return 'the pipeline failed for an unknown reason';
@@ -260,6 +285,8 @@ export function failureReason(error: StepError | undefined): string {
       JobName?: string;
       StatusReason?: string;
       TrainingJobName?: string;
+      TrainingJobStatus?: string;
+      SecondaryStatus?: string;
       FailureReason?: string;
     };
     if (parsed.errorMessage) reason = `${parsed.errorType ?? error.Error}: ${parsed.errorMessage}`;
@@ -267,6 +294,9 @@ export function failureReason(error: StepError | undefined): string {
       reason = `training job ${parsed.JobName ?? ''} failed: ${parsed.StatusReason}`;
     else if (parsed.FailureReason) {
       reason = `training job ${parsed.TrainingJobName ?? ''} failed: ${parsed.FailureReason}`;
+    } else if (parsed.TrainingJobStatus === 'Stopped' && parsed.SecondaryStatus) {
+      // Stopped by SageMaker: MaxRuntimeExceeded, MaxWaitTimeExceeded (or by a person: Stopped).
+      reason = `training job ${parsed.TrainingJobName ?? ''} stopped: ${parsed.SecondaryStatus}`;
     }
   } catch {
     // not JSON: a service error or a plain message

@@ -6,6 +6,8 @@
  * The pipeline runs a search in rounds: a round's trials train in parallel (a Map state), their validation
  * scores come back, and the next round is planned from every score so far.
  */
+import { checkBound, checkHyperparameter, MANIFEST_BOUNDS } from './bounds.ts';
+import { countParameters, type ModelInput, SIZE_HYPERPARAMETERS } from './budget.ts';
 import { DatasetValidationError } from './errors.ts';
 import { type ModelHyperparameters, withOverrides } from './hyperparameters.ts';
 import { createRandom, type Random } from './random.ts';
@@ -44,8 +46,6 @@ export interface TrialScore {
   readonly score: number | undefined;
 }
 
-export const MAX_TRIALS = 100;
-export const MAX_PARALLEL = 16;
 /** Points per continuous dimension of a grid. */
 const GRID_STEPS = 3;
 /** Share of trials TPE counts as "good". */
@@ -67,31 +67,57 @@ export function parseSearchSpec(
   defaults: ModelHyperparameters,
   task: 'classification' | 'regression' = 'classification',
 ): SearchSpec {
-  const fail = (message: string): never => {
-    throw new DatasetValidationError(`manifest search: ${message}`);
-  };
+  const spec = parseSearchShape(value);
+  if (task === 'regression' && spec.metric === 'validationAccuracy') {
+    fail('metric validationAccuracy needs a classifier; a regression search ranks by validationLoss');
+  }
+  if (task === 'regression' && spec.ensemble?.method === 'vote') {
+    fail('ensemble.method vote needs a classifier; use average');
+  }
+  for (const [name, dimension] of Object.entries(spec.space)) {
+    // Every value the space can produce must be a valid hyperparameter: try its corners.
+    for (const v of cornerValues(dimension)) {
+      try {
+        withOverrides(defaults, { [name]: v });
+      } catch (error) {
+        fail(`space.${(error as Error).message.replace(/^manifest hyperparameters\./, '')}`);
+      }
+    }
+  }
+  return spec;
+}
+
+function fail(message: string): never {
+  throw new DatasetValidationError(`manifest search: ${message}`);
+}
+
+/**
+ * What can be checked of a `search` without the dataset (where the manifest is read): its shape, `trials`,
+ * `parallel` and `seed` within their bounds (core/bounds.ts), each dimension well formed, and every corner of
+ * a bounded hyperparameter's dimension within its bound. Whether the names fit the architecture, and the
+ * metric the task, is parseSearchSpec's.
+ */
+export function parseSearchShape(value: unknown): SearchSpec {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('must be an object');
   const raw = value as Record<string, unknown>;
   const strategy = (raw.strategy ?? 'random') as SearchStrategy;
   if (!['grid', 'random', 'bayesian'].includes(strategy)) fail('strategy must be grid, random or bayesian');
-  const integer = (name: string, fallback: number, max: number): number => {
+  const bounded = (name: 'trials' | 'parallel' | 'seed', fallback: number): number => {
     const v = raw[name] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
-      return fail(`${name} must be a whole number from 1 to ${max}`);
+    try {
+      checkBound(`search.${name}`, v, MANIFEST_BOUNDS[`search.${name}`]);
+    } catch (error) {
+      fail((error as Error).message.replace(/^manifest search\./, ''));
     }
-    return v;
+    return v as number;
   };
-  const trials = integer('trials', 8, MAX_TRIALS);
-  const parallel = integer('parallel', 2, MAX_PARALLEL);
+  const trials = bounded('trials', 8);
+  const parallel = bounded('parallel', 2);
+  const seed = bounded('seed', 0);
   const metric = (raw.metric ?? 'validationLoss') as SearchMetric;
   if (metric !== 'validationLoss' && metric !== 'validationAccuracy') {
     fail('metric must be validationLoss or validationAccuracy');
   }
-  if (task === 'regression' && metric === 'validationAccuracy') {
-    fail('metric validationAccuracy needs a classifier; a regression search ranks by validationLoss');
-  }
-  const seed = raw.seed ?? 0;
-  if (typeof seed !== 'number' || !Number.isInteger(seed)) fail('seed must be a whole number');
 
   const spaceRaw = raw.space;
   if (typeof spaceRaw !== 'object' || spaceRaw === null || Object.keys(spaceRaw).length === 0) {
@@ -99,11 +125,11 @@ export function parseSearchSpec(
   }
   const space: Record<string, ParameterSpace> = {};
   for (const [name, dimension] of Object.entries(spaceRaw as Record<string, unknown>)) {
-    space[name] = parseDimension(name, dimension, fail);
-    // Every value the space can produce must be a valid hyperparameter: try its corners.
-    for (const v of cornerValues(space[name])) {
+    const parsed = parseDimension(name, dimension);
+    space[name] = parsed;
+    for (const v of cornerValues(parsed)) {
       try {
-        withOverrides(defaults, { [name]: v });
+        checkHyperparameter(name, v);
       } catch (error) {
         fail(`space.${(error as Error).message.replace(/^manifest hyperparameters\./, '')}`);
       }
@@ -119,22 +145,12 @@ export function parseSearchSpec(
       fail(`ensemble.size must be a whole number from 2 to the number of trials (${trials})`);
     }
     if (method !== 'average' && method !== 'vote') fail('ensemble.method must be average or vote');
-    if (task === 'regression' && method === 'vote')
-      fail('ensemble.method vote needs a classifier; use average');
     ensemble = { size: size as number, method: method as 'average' | 'vote' };
   }
-  return {
-    strategy,
-    trials,
-    parallel,
-    metric,
-    space,
-    seed: seed as number,
-    ...(ensemble ? { ensemble } : {}),
-  };
+  return { strategy, trials, parallel, metric, space, seed, ...(ensemble ? { ensemble } : {}) };
 }
 
-function parseDimension(name: string, value: unknown, fail: (message: string) => never): ParameterSpace {
+function parseDimension(name: string, value: unknown): ParameterSpace {
   const v = value as Record<string, unknown> | null;
   const keys = v && typeof v === 'object' ? Object.keys(v) : [];
   const kind = keys[0];
@@ -142,8 +158,12 @@ function parseDimension(name: string, value: unknown, fail: (message: string) =>
     return fail(`space.${name} must be one of {uniform|logUniform|int: [min, max]} or {choice: [...]}`);
   const body = (v as Record<string, unknown>)[kind];
   if (kind === 'choice') {
-    if (!Array.isArray(body) || body.length === 0)
-      return fail(`space.${name}.choice must be a non-empty list`);
+    const most = MANIFEST_BOUNDS['search.space.choice'].max;
+    if (!Array.isArray(body) || body.length === 0 || body.length > most)
+      return fail(
+        `space.${name}.choice must be a list of 1 to ${most} values` +
+          (Array.isArray(body) ? ` (got ${body.length})` : ''),
+      );
     return { choice: body as ParameterValue[] };
   }
   if (!['uniform', 'logUniform', 'int'].includes(kind)) return fail(`space.${name}: unknown kind "${kind}"`);
@@ -375,4 +395,31 @@ export function trialHyperparameters(
   parameters: Parameters,
 ): ModelHyperparameters {
   return withOverrides(defaults, parameters);
+}
+
+/**
+ * The largest model a search can train, and its parameter count: of every combination of the corners of the
+ * space's size hyperparameters (core/budget.ts SIZE_HYPERPARAMETERS; every value of a choice), the one with
+ * the most parameters. A model grows with each scalar size hyperparameter (convolutions per block, kernel
+ * size), so its corners hold the largest; the list ones (layers) can only be choices. Without a size
+ * hyperparameter in the space, every trial has the size of `base`.
+ */
+export function largestTrial(
+  spec: Pick<SearchSpec, 'space'>,
+  base: ModelHyperparameters,
+  input: ModelInput,
+): { readonly hyperparameters: ModelHyperparameters; readonly parameters: number } {
+  const names = (SIZE_HYPERPARAMETERS[base.architecture] as readonly string[]).filter((n) => n in spec.space);
+  let combinations: Record<string, ParameterValue>[] = [{}];
+  for (const name of names) {
+    const values = cornerValues(spec.space[name] as ParameterSpace);
+    combinations = combinations.flatMap((c) => values.map((v) => ({ ...c, [name]: v })));
+  }
+  let largest = { hyperparameters: base, parameters: -1 };
+  for (const combination of combinations) {
+    const hyperparameters = { ...base, ...combination } as ModelHyperparameters;
+    const parameters = countParameters(hyperparameters, input);
+    if (parameters > largest.parameters) largest = { hyperparameters, parameters };
+  }
+  return largest;
 }

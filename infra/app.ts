@@ -6,6 +6,8 @@
  *   -c monitoredModels=iris,wine          (models with alarms and dashboard rows of their own; optional)
  *   -c monitorIntervalMinutes=15          (the drift monitor's schedule; default 15)
  *   -c retrainOnDrift=true                (a drift alarm starts a training run; default false)
+ *   -c trainingBudgetMinutes=60           (minutes one training job may train; default 60)
+ *   -c trainingBudgetParameters=10000000  (the largest model it may build; default 10,000,000)
  * cdk-nag's AwsSolutions checks run on every synth.
  */
 import { App, Duration, Validations } from 'aws-cdk-lib';
@@ -30,6 +32,13 @@ if (
   );
 }
 const retrainOnDrift = String(app.node.tryGetContext('retrainOnDrift') ?? 'false') === 'true';
+// Checked by the construct (NimbusPlatform `trainingBudget`), which names the field and its bounds.
+const budgetContext = (name: string) => {
+  const value = app.node.tryGetContext(name) as string | number | undefined;
+  return value === undefined ? undefined : Number(value);
+};
+const budgetMinutes = budgetContext('trainingBudgetMinutes');
+const budgetParameters = budgetContext('trainingBudgetParameters');
 new NimbusStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'NimbusMl', {
   platform: {
     ...(platform ? { trainingPlatform: platform } : {}),
@@ -44,6 +53,14 @@ new NimbusStack(app, (app.node.tryGetContext('stackName') as string | undefined)
       : {}),
     ...(intervalMinutes === undefined ? {} : { monitorInterval: Duration.minutes(Number(intervalMinutes)) }),
     ...(retrainOnDrift ? { alarmActions: { retrainOnDrift } } : {}),
+    ...(budgetMinutes === undefined && budgetParameters === undefined
+      ? {}
+      : {
+          trainingBudget: {
+            ...(budgetMinutes === undefined ? {} : { minutes: budgetMinutes }),
+            ...(budgetParameters === undefined ? {} : { parameters: budgetParameters }),
+          },
+        }),
   },
 });
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { DEFAULT_TRAINING_BUDGET, type TrainingBudget } from '../core/budget.ts';
 import {
   ENV,
   EXECUTION_ENDED_FUNCTION_DIR,
@@ -34,6 +35,8 @@ export interface TrainingPipelineProps {
   readonly training: TrainingCompute;
   /** The platform's champion/challenger gate (a dataset's manifest may set its own). @default DEFAULT_GATE */
   readonly gate?: GateSpec;
+  /** What one training job may spend (a manifest's `budget` may lower it). @default DEFAULT_TRAINING_BUDGET */
+  readonly trainingBudget?: TrainingBudget;
 }
 
 /**
@@ -90,6 +93,11 @@ export class TrainingPipeline extends Construct {
     };
 
     this.functions.gate.function.addEnvironment(ENV.gate, JSON.stringify(parseGateSpec(props.gate)));
+    // Preprocess puts the run's budget, and the hard timeouts derived from it, in the training job spec.
+    this.functions.preprocess.function.addEnvironment(
+      ENV.trainingBudget,
+      JSON.stringify(props.trainingBudget ?? DEFAULT_TRAINING_BUDGET),
+    );
 
     const substitutions: Record<SubstitutionKey, string> = {
       ...(Object.fromEntries(

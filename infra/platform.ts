@@ -2,6 +2,7 @@ import { CfnOutput, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import type { AlarmActions } from '../core/alarms.ts';
+import { parseTrainingBudget, type TrainingBudget } from '../core/budget.ts';
 import { OUTPUTS, type TrainingPlatform } from '../core/contract.ts';
 import type { GateSpec } from '../core/registry.ts';
 import { BatchPrediction } from './batch-prediction.ts';
@@ -23,6 +24,14 @@ export interface NimbusPlatformProps {
   readonly trainingSpot?: boolean;
   /** SageMaker training instance type. @default 'ml.g4dn.xlarge' */
   readonly sageMakerInstanceType?: string;
+  /**
+   * What one training job may spend: `minutes` of training (fractions allowed, at most 24 hours), after which
+   * it keeps its best epoch, and `parameters`, the largest model it may build (at most 10⁹). A dataset's
+   * manifest `budget` may only lower it. Batch's attempt timeout and SageMaker's MaxRuntimeInSeconds follow
+   * it, plus a margin for loading and saving (core/budget.ts).
+   * @default DEFAULT_TRAINING_BUDGET: 60 minutes and 10,000,000 parameters
+   */
+  readonly trainingBudget?: Partial<TrainingBudget>;
   /** Per-key steady request rate of the predict API. @default 100 */
   readonly apiRateLimit?: number;
   /** Per-key burst of the predict API. @default 200 */
@@ -73,6 +82,7 @@ export class NimbusPlatform extends Construct {
   constructor(scope: Construct, id: string, props: NimbusPlatformProps = {}) {
     super(scope, id);
     const removalPolicy = props.dataRemovalPolicy ?? RemovalPolicy.RETAIN;
+    const trainingBudget = this.trainingBudget(props.trainingBudget);
     this.dataLake = new DataLake(this, 'DataLake', { removalPolicy });
     this.registries = new Registries(this, 'Registries', { removalPolicy });
     this.training = new TrainingCompute(this, 'Training', {
@@ -82,12 +92,14 @@ export class NimbusPlatform extends Construct {
       ...(props.trainingMaxvCpus === undefined ? {} : { maxvCpus: props.trainingMaxvCpus }),
       ...(props.trainingSpot === undefined ? {} : { spot: props.trainingSpot }),
       ...(props.sageMakerInstanceType ? { sageMakerInstanceType: props.sageMakerInstanceType } : {}),
+      trainingBudget,
     });
     this.pipeline = new TrainingPipeline(this, 'Pipeline', {
       datasets: this.dataLake.datasets,
       artifacts: this.dataLake.artifacts,
       tables: this.registries.tables,
       training: this.training,
+      trainingBudget,
       ...(props.gate ? { gate: props.gate } : {}),
     });
     this.inference = new InferenceApi(this, 'Inference', {
@@ -120,6 +132,15 @@ export class NimbusPlatform extends Construct {
       ...(props.latencyP99Threshold ? { latencyP99Threshold: props.latencyP99Threshold } : {}),
     });
     if (props.outputs ?? true) this.addOutputs();
+  }
+
+  /** The training budget, checked at synth: an error naming the construct and the field. */
+  private trainingBudget(budget: Partial<TrainingBudget> | undefined): TrainingBudget {
+    try {
+      return parseTrainingBudget(budget);
+    } catch (error) {
+      throw new Error(`${this.node.path}: ${(error as Error).message}`);
+    }
   }
 
   private addOutputs(): void {

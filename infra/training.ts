@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { DEFAULT_TRAINING_BUDGET, jobBudget, type TrainingBudget } from '../core/budget.ts';
 import { TRAINING_JOB_PREFIX, TRAINING_RETRY, type TrainingPlatform } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { grantObjects } from './function.ts';
@@ -26,6 +27,11 @@ export interface TrainingComputeProps {
   readonly spot?: boolean;
   /** SageMaker instance type. @default 'ml.g4dn.xlarge' */
   readonly sageMakerInstanceType?: string;
+  /**
+   * The platform's training budget: the Batch job definition's timeout is its attempt limit (each job's own,
+   * from its spec, overrides it at SubmitJob). @default DEFAULT_TRAINING_BUDGET
+   */
+  readonly trainingBudget?: TrainingBudget;
 }
 
 /**
@@ -125,7 +131,8 @@ export class TrainingCompute extends Construct {
         ),
         batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.NON_ZERO_EXIT_CODE),
       ],
-      timeout: Duration.hours(24),
+      // A job submitted with no timeout of its own stops where a job of the platform's whole budget would.
+      timeout: Duration.seconds(jobBudget(props.trainingBudget ?? DEFAULT_TRAINING_BUDGET).attemptSeconds),
     });
     acknowledgeObjectAccess(
       this,

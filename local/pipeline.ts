@@ -247,36 +247,59 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
         return (await answered) as JsonValue;
       };
     }
-    handlers[TRAINING_STATES.batch] = (input) => this.runBatchJob(input as unknown as BatchSubmitJob);
+    // A job outlives a Task the interpreter stopped waiting for (its execution failed elsewhere, or the Task
+    // timed out): its failure then has no one to hear it, and must not end the process as unhandled.
+    const observed = (job: Promise<JsonValue>) => {
+      job.catch(() => undefined);
+      return job;
+    };
+    handlers[TRAINING_STATES.batch] = (input) =>
+      observed(this.runBatchJob(input as unknown as BatchSubmitJob));
     handlers[TRAINING_STATES.sagemaker] = (input) =>
-      this.runSageMakerJob(input as unknown as SageMakerTrainingJob);
+      observed(this.runSageMakerJob(input as unknown as SageMakerTrainingJob));
     this.handlers = handlers;
     return handlers;
   }
 
   /**
-   * A Batch job: the process is started again, up to TRAINING_RETRY.attempts times, when it was stopped from
-   * outside (killed by a signal, as a reclaimed spot instance stops a container) — the job definition's retry
-   * strategy. The job resumes from its checkpoint.
+   * A Batch job (the TrainOnBatch state's handler): the process is started again, up to
+   * TRAINING_RETRY.attempts times, when it was stopped from outside (killed by a signal, as a reclaimed spot
+   * instance stops a container) — the job definition's retry strategy. The job resumes from its checkpoint.
+   * An attempt past `Timeout.AttemptDurationSeconds` is stopped as Batch stops it (SIGTERM, then SIGKILL) and
+   * fails the job, not retried ("Job attempt duration exceeded timeout").
    */
-  private async runBatchJob(job: BatchSubmitJob): Promise<JsonValue> {
+  async runBatchJob(job: BatchSubmitJob): Promise<JsonValue> {
     const env = Object.fromEntries((job.ContainerOverrides?.Environment ?? []).map((e) => [e.Name, e.Value]));
     const jobId = randomUUID();
+    const limit = job.Timeout?.AttemptDurationSeconds;
+    const attempts: { StatusReason: string }[] = [];
     let failure: string | undefined;
     for (let attempt = 1; attempt <= TRAINING_RETRY.attempts; attempt++) {
-      const exit = await this.runTrainingProcess(env, job.JobName);
-      failure = exit.failure;
-      // A job of an ended execution is not retried: Step Functions terminates it with the execution.
-      if (!exit.stoppedFromOutside || this.hasEnded(job.JobName)) break;
+      const exit = await this.runTrainingProcess(env, job.JobName, limit, BATCH_STOP_GRACE_MS);
+      failure = exit.timedOut ? BATCH_TIMEOUT_REASON : exit.failure;
+      if (failure !== undefined) attempts.push({ StatusReason: failure });
+      // A timed-out job is not retried, nor one of an ended execution (Step Functions terminates it).
+      if (exit.timedOut || !exit.stoppedFromOutside || this.hasEnded(job.JobName)) break;
     }
     if (failure !== undefined) {
       // What Step Functions reports for a failed Batch job: the job description as the Cause.
-      throw taskFailed({ JobName: job.JobName, JobId: jobId, Status: 'FAILED', StatusReason: failure });
+      throw taskFailed({
+        JobName: job.JobName,
+        JobId: jobId,
+        Status: 'FAILED',
+        StatusReason: failure,
+        Attempts: attempts,
+      });
     }
     return { JobId: jobId, JobName: job.JobName, JobQueue: job.JobQueue, Status: 'SUCCEEDED' };
   }
 
-  private async runSageMakerJob(job: SageMakerTrainingJob): Promise<JsonValue> {
+  /**
+   * A SageMaker training job (the TrainOnSageMaker state's handler) in a temporary `/opt/ml`. Past
+   * `StoppingCondition.MaxRuntimeInSeconds` it is stopped as SageMaker stops it (SIGTERM, then SIGKILL after
+   * 120 s) and ends Stopped, `MaxRuntimeExceeded`.
+   */
+  async runSageMakerJob(job: SageMakerTrainingJob): Promise<JsonValue> {
     const root = mkdtempSync(join(tmpdir(), 'nimbus-sagemaker-'));
     try {
       mkdirSync(join(root, 'input', 'config'), { recursive: true });
@@ -287,7 +310,19 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
       if (!job.HyperParameters[SAGEMAKER_JOB_HYPERPARAMETER])
         throw new Error('no training job hyperparameter');
       await downloadChannels(job.InputDataConfig ?? [], join(root, 'input', 'data'));
-      const { failure } = await this.runTrainingProcess({ [ENV.sageMakerRoot]: root }, job.TrainingJobName);
+      const { failure, timedOut } = await this.runTrainingProcess(
+        { [ENV.sageMakerRoot]: root },
+        job.TrainingJobName,
+        job.StoppingCondition?.MaxRuntimeInSeconds,
+        SAGEMAKER_STOP_GRACE_MS,
+      );
+      if (timedOut) {
+        throw taskFailed({
+          TrainingJobName: job.TrainingJobName,
+          TrainingJobStatus: 'Stopped',
+          SecondaryStatus: 'MaxRuntimeExceeded',
+        });
+      }
       if (failure !== undefined) {
         // SageMaker's FailureReason is what the container wrote to /opt/ml/output/failure.
         const file = join(root, 'output', 'failure');
@@ -307,12 +342,15 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
   /**
    * The training entrypoint as a child process; its JSON progress lines are relayed as events (with the
    * process id). Resolves to no failure on success, or to the reason it failed (its last line on stderr), and
-   * whether it was stopped from outside (a signal, or the exit codes a container gets for one).
+   * whether it was stopped from outside (a signal, or the exit codes a container gets for one). Past
+   * `limitSeconds` it is sent SIGTERM, and SIGKILL `graceMs` later if it still runs: `timedOut`.
    */
   private runTrainingProcess(
     env: Record<string, string>,
     jobName: string,
-  ): Promise<{ failure?: string; stoppedFromOutside: boolean }> {
+    limitSeconds?: number,
+    graceMs = 0,
+  ): Promise<{ failure?: string; stoppedFromOutside: boolean; timedOut?: boolean }> {
     if (this.hasEnded(jobName)) {
       return Promise.resolve({
         failure: 'its execution ended before the job started',
@@ -326,7 +364,19 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.jobs.set(jobName, child);
+    let timedOut = false;
+    const timers: NodeJS.Timeout[] = [];
+    if (limitSeconds !== undefined) {
+      timers.push(
+        setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGTERM');
+          timers.push(setTimeout(() => child.kill('SIGKILL'), graceMs));
+        }, limitSeconds * 1000),
+      );
+    }
     child.once('close', () => {
+      for (const timer of timers) clearTimeout(timer);
       if (this.jobs.get(jobName) === child) this.jobs.delete(jobName);
     });
     let stderr = '';
@@ -352,6 +402,7 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
         resolve({
           failure: reason || `the training process was stopped (${code ?? signal})`,
           stoppedFromOutside,
+          ...(timedOut ? { timedOut } : {}),
         });
       });
     });
@@ -389,16 +440,26 @@ function runOfJob(jobName: string): string | undefined {
   return /^nimbus-(.+)-t\d+$/.exec(jobName)?.[1];
 }
 
-interface BatchSubmitJob {
+/** What Batch reports for a job whose attempt ran past its timeout (such a job is not retried). */
+export const BATCH_TIMEOUT_REASON = 'Job attempt duration exceeded timeout';
+/** Batch stops a container as `docker stop` does (ECS's stop timeout: 30 s); SageMaker gives 120 s. */
+const BATCH_STOP_GRACE_MS = 30_000;
+const SAGEMAKER_STOP_GRACE_MS = 120_000;
+
+/** The Batch SubmitJob request the TrainOnBatch state sends (the fields the local runner reads). */
+export interface BatchSubmitJob {
   readonly JobName: string;
   readonly JobQueue: string;
   readonly ContainerOverrides?: { readonly Environment?: readonly { Name: string; Value: string }[] };
+  readonly Timeout?: { readonly AttemptDurationSeconds?: number };
 }
 
-interface SageMakerTrainingJob {
+/** The SageMaker CreateTrainingJob request the TrainOnSageMaker state sends (the fields read here). */
+export interface SageMakerTrainingJob {
   readonly TrainingJobName: string;
   readonly HyperParameters: Record<string, string>;
   readonly InputDataConfig?: readonly SageMakerChannel[];
+  readonly StoppingCondition?: { readonly MaxRuntimeInSeconds?: number };
 }
 
 interface SageMakerChannel {
@@ -423,7 +484,7 @@ async function downloadChannels(channels: readonly SageMakerChannel[], dataDir: 
 }
 
 /** The error Step Functions raises when a `.sync` job fails: States.TaskFailed, the job as the Cause. */
-function taskFailed(job: Record<string, string>): Error {
+function taskFailed(job: Record<string, unknown>): Error {
   const error = new Error(JSON.stringify(job));
   error.name = 'States.TaskFailed';
   return error;

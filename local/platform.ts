@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { type AlarmActions, type AlarmState, DEFAULT_ALARM_SETTINGS } from '../core/alarms.ts';
+import { parseTrainingBudget, type TrainingBudget } from '../core/budget.ts';
 import {
   API,
   BATCH_FUNCTION_DIR,
@@ -78,6 +79,11 @@ export interface LocalPlatformOptions {
   readonly captureRate?: number;
   /** Which training Task the pipeline takes. @default 'batch' */
   readonly trainingPlatform?: TrainingPlatform;
+  /**
+   * What one training job may spend: minutes (fractions allowed) and model parameters; a manifest's `budget`
+   * may only lower it. @default DEFAULT_TRAINING_BUDGET (60 minutes, 10,000,000 parameters)
+   */
+  readonly trainingBudget?: Partial<TrainingBudget>;
   readonly region?: string;
   /** Retry waits in the pipeline, in ms. @default 1000 */
   readonly retryIntervalMs?: number;
@@ -109,6 +115,7 @@ export interface LocalPlatform {
 export async function startLocalPlatform(options: LocalPlatformOptions): Promise<LocalPlatform> {
   const region = options.region ?? 'us-east-1';
   const ports = options.ports ?? DEFAULT_PORTS;
+  const trainingBudget = parseTrainingBudget(options.trainingBudget);
   const dataDir = resolve(options.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const credentials = { accessKeyId: 'NIMBUSLOCAL', secretAccessKey: 'nimbus-local-secret' };
@@ -141,6 +148,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     ...(options.captureFlushMs === undefined ? {} : { [ENV.captureFlushMs]: String(options.captureFlushMs) }),
     [ENV.captureSettleMs]: String(options.captureSettleMs ?? 0),
     ...(options.alarmActions ? { [ENV.alarmActions]: JSON.stringify(options.alarmActions) } : {}),
+    [ENV.trainingBudget]: JSON.stringify(trainingBudget),
   });
 
   const stateMachineArn = `arn:aws:states:${region}:${LOCAL_ACCOUNT}:stateMachine:nimbus-training-pipeline`;

@@ -530,7 +530,7 @@ describe('nimbus CLI against a local platform', () => {
 
   it('stops a running run: its training job ends, and the run is FAILED with the reason', async () => {
     const { client, platform } = local;
-    // A job that would train for hours: a million epochs, no early stopping.
+    // A job that would train for its whole budget: 10,000 epochs of one-row batches, no early stopping.
     const training = new Promise<{ runId: string; pid: number }>((resolve) => {
       const listener = (event: TrainingProgress) => {
         if (event.event !== 'epoch' || typeof event.pid !== 'number') return;
@@ -541,7 +541,7 @@ describe('nimbus CLI against a local platform', () => {
     });
     await client.upload(
       'datasets/endless/dataset.json',
-      JSON.stringify({ hyperparameters: { epochs: 1_000_000, patience: 0 } }),
+      JSON.stringify({ hyperparameters: { epochs: 10_000, batchSize: 1, patience: 0 } }),
     );
     await client.upload('datasets/endless/iris.csv', readFileSync(IRIS, 'utf8'));
     const { runId: stopped, pid } = await training;
@@ -555,7 +555,7 @@ describe('nimbus CLI against a local platform', () => {
     assert.equal(run.status, 'FAILED');
     assert.match(run.reason ?? '', /wrong file/);
     assert.ok(run.finishedAt, 'when it ended');
-    // The training process was stopped with its execution, not left to run its million epochs.
+    // The training process was stopped with its execution, not left to run its 10,000 epochs.
     const deadline = Date.now() + 10_000;
     while (isAlive(pid)) {
       assert.ok(Date.now() < deadline, `training process ${pid} still runs`);

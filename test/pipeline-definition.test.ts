@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { jobBudget, TRAINING_BUDGET_BOUNDS } from '../core/budget.ts';
 import {
   ENV,
   FUNCTIONS,
@@ -128,6 +129,39 @@ describe('the training pipeline definition', () => {
     const sagemaker = byName.get(TRAINING_STATES.sagemaker)?.Parameters?.['TrainingJobName.$'];
     for (const name of [batch, sagemaker]) {
       assert.equal(name, `States.Format('${TRAINING_JOB_PREFIX}{}-t{}', $.job.runId, $.job.trial)`);
+    }
+  });
+
+  it("stops each training job at its own budget's limits, read from the job spec in the state", () => {
+    const batch = byName.get(TRAINING_STATES.batch)?.Parameters as Record<string, Record<string, string>>;
+    const sagemaker = byName.get(TRAINING_STATES.sagemaker)?.Parameters as Record<
+      string,
+      Record<string, string>
+    >;
+    assert.deepEqual(batch.Timeout, { 'AttemptDurationSeconds.$': '$.job.budget.attemptSeconds' });
+    assert.deepEqual(sagemaker.StoppingCondition, {
+      'MaxRuntimeInSeconds.$': '$.job.budget.attemptSeconds',
+      'MaxWaitTimeInSeconds.$': '$.job.budget.waitSeconds',
+    });
+    // The paths name what Preprocess puts in every job spec (core/budget.ts JobBudget).
+    const spec = { job: { budget: jobBudget({ minutes: 1, parameters: 1 }) } };
+    for (const path of [
+      ...Object.values(batch.Timeout ?? {}),
+      ...Object.values(sagemaker.StoppingCondition ?? {}),
+    ]) {
+      const value = path
+        .replace(/^\$\./, '')
+        .split('.')
+        .reduce<unknown>((v, key) => (v as Record<string, unknown>)[key], spec);
+      assert.ok(Number.isInteger(value) && (value as number) >= 60, `${path} → ${String(value)}`);
+    }
+    // The Task waits as long as a job of the widest budget a platform may set can take, and no longer.
+    const widest = jobBudget({
+      minutes: TRAINING_BUDGET_BOUNDS.minutes.max,
+      parameters: TRAINING_BUDGET_BOUNDS.parameters.max,
+    });
+    for (const name of Object.values(TRAINING_STATES)) {
+      assert.equal(byName.get(name)?.TimeoutSeconds, widest.taskSeconds, name);
     }
   });
 

@@ -172,10 +172,13 @@ describe('ensembles', () => {
 describe('hyperparameter overrides and the training loop', () => {
   it('takes overrides of the architecture and rejects anything else, naming it', () => {
     assert.equal(withOverrides(mlp, { epochs: 5, hiddenUnits: [4] }).epochs, 5);
-    assert.throws(() => withOverrides(mlp, { epochs: -1 }), invalid(/epochs must be a non-negative number/));
+    assert.throws(
+      () => withOverrides(mlp, { epochs: -1 }),
+      invalid(/^manifest hyperparameters.epochs must be a whole number from 1 to 10000 \(got -1\)$/),
+    );
     assert.throws(
       () => withOverrides(mlp, { hiddenUnits: [4.5] }),
-      invalid(/hiddenUnits must be a list of positive whole numbers/),
+      invalid(/hiddenUnits must be a list of 0 to 8 whole numbers, each from 1 to 4096 \(got \[4.5\]\)/),
     );
     assert.throws(() => withOverrides(mlp, { architecture: 'cnn' }), invalid(/does not fit this dataset/));
   });

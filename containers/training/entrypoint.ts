@@ -10,6 +10,9 @@
  * Data is read from the SageMaker channels `train` and `validation` when present, else from S3 (the spec
  * names the keys); the model folder is written to S3. Exit code 0 means the model
  * folder is complete; anything else is a failure, with the reason as the last line on stderr.
+ * The job's budget (spec `budget`, core/budget.ts): a model with more parameters than it allows is refused
+ * before training; training stops once its minutes have passed since the job started (counting the
+ * attempts before a resumed one), keeps the weights of its best epoch, and the card says so.
  * Stdout carries JSON progress lines and, at the end of a job, one EMF line (Powertools) with
  * `TrainingSeconds` and `TrainingEpochs`: the job's log stream in CloudWatch Logs (Batch's awslogs driver,
  * SageMaker's TrainingJobs log group) turns it into metrics, as Lambda's does, and `npm start` reads it.
@@ -21,6 +24,7 @@ import type * as tf from '@tensorflow/tfjs';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { saveModelFiles } from '../../aws/model-store.ts';
 import { getBytes, getBytesIfExists, getJson, putBytes, putJson } from '../../aws/object-store.ts';
+import { overBudgetMessage, TrainingBudgetError } from '../../core/budget.ts';
 import {
   ARTIFACTS,
   CHECKPOINT_LATEST,
@@ -45,7 +49,13 @@ import {
   type TrainingState,
   trainClassifier,
 } from '../../core/model.ts';
-import type { EpochLog, ProcessedSplit, TrainingCard, TrainingJobSpec } from '../../core/pipeline.ts';
+import type {
+  BudgetStop,
+  EpochLog,
+  ProcessedSplit,
+  TrainingCard,
+  TrainingJobSpec,
+} from '../../core/pipeline.ts';
 import type { Lineage } from '../../core/registry.ts';
 
 /** Version of this code, recorded in each model card. */
@@ -116,7 +126,14 @@ export async function train(job: JobSource): Promise<void> {
     readSplit(job, 'validation', spec.validationKey),
   ]);
   const hp = spec.hyperparameters;
+  const { budget } = spec;
   const model = buildModel(train, hp);
+  // Planning counted the parameters already; this is the count of the model itself.
+  const parameters = model.countParams();
+  if (parameters > budget.parameters) {
+    model.dispose();
+    throw new TrainingBudgetError(overBudgetMessage(parameters, budget.parameters, 'the model'));
+  }
 
   const checkpoint = spec.checkpointPrefix
     ? await loadCheckpoint(spec.bucket, spec.checkpointPrefix)
@@ -125,7 +142,12 @@ export async function train(job: JobSource): Promise<void> {
     await restoreTrainingState(model, checkpoint.state);
     progress('resumed', { runId: spec.runId, epoch: checkpoint.latest.epoch, epochs: hp.epochs });
   }
-  const checkpoints = new CheckpointWriter(spec.bucket, spec.checkpointPrefix);
+  // The budget's clock: this attempt from its start, plus what the attempts before it spent (to their
+  // last checkpoint).
+  const spentBefore = checkpoint?.latest.seconds ?? 0;
+  const spent = () => spentBefore + (Date.now() - started) / 1000;
+  const deadline = started + (budget.minutes * 60 - spentBefore) * 1000;
+  const checkpoints = new CheckpointWriter(spec.bucket, spec.checkpointPrefix, spent);
   const progressKey = KEYS.trainingProgress(spec.model, spec.runId, spec.trial ?? 0);
   const writeProgress = (history: readonly EpochLog[], done: boolean) =>
     putJson(spec.bucket, progressKey, {
@@ -140,6 +162,7 @@ export async function train(job: JobSource): Promise<void> {
   let progressWritten = 0;
   const result = await trainClassifier(model, trainData, validationData, hp, {
     history: checkpoint?.latest.history ?? [],
+    deadline,
     onEpoch: async (log, history) => {
       // The learning curve so far, for `nimbus runs watch` and the dashboard: at most about once a second.
       if (Date.now() - progressWritten >= 1000) {
@@ -153,8 +176,19 @@ export async function train(job: JobSource): Promise<void> {
   });
   const { history } = result;
   const seconds = (Date.now() - started) / 1000;
-  const last = history[history.length - 1];
+  // The epoch whose weights the model has: the last, or the best when the budget stopped training.
+  const kept = result.stoppedOnBudget
+    ? history[result.stoppedOnBudget.bestEpoch - 1]
+    : history[history.length - 1];
   const trainedEpochs = history.length - (checkpoint?.latest.epoch ?? 0);
+  const stoppedOnBudget: BudgetStop | undefined = result.stoppedOnBudget && {
+    minutes: budget.minutes,
+    bestEpoch: result.stoppedOnBudget.bestEpoch,
+    ...(kept?.validationLoss === undefined ? {} : { bestValidationLoss: kept.validationLoss }),
+  };
+  if (stoppedOnBudget) {
+    progress('budget', { runId: spec.runId, ...stoppedOnBudget, epochs: history.length, of: hp.epochs });
+  }
 
   const lineage: Lineage = {
     ...spec.lineage,
@@ -175,9 +209,10 @@ export async function train(job: JobSource): Promise<void> {
       data: source,
       epochs: history.length,
       samplesPerSecond: (trainData.labels.length * trainedEpochs) / seconds,
-      final: last,
+      final: kept,
       ...(checkpoint ? { resumedFromEpoch: checkpoint.latest.epoch } : {}),
       ...(result.stoppedEarly ? { stoppedEarly: result.stoppedEarly } : {}),
+      ...(stoppedOnBudget ? { stoppedOnBudget } : {}),
     },
     history,
   };
@@ -200,8 +235,8 @@ export async function train(job: JobSource): Promise<void> {
   progress('finished', {
     runId: spec.runId,
     seconds,
-    accuracy: last?.accuracy,
-    validationAccuracy: last?.validationAccuracy,
+    accuracy: kept?.accuracy,
+    validationAccuracy: kept?.validationAccuracy,
   });
 }
 
@@ -233,6 +268,8 @@ interface LatestCheckpoint {
   readonly folder: string;
   readonly history: EpochLog[];
   readonly savedAt: string;
+  /** Seconds of the job's budget spent when it was saved, by this attempt and those before it. */
+  readonly seconds?: number;
 }
 
 /**
@@ -247,13 +284,16 @@ class CheckpointWriter {
   constructor(
     private readonly bucket: string,
     private readonly prefix: string | undefined,
+    /** Seconds of the budget spent so far (recorded with each checkpoint, for a resumed attempt). */
+    private readonly spent: () => number,
   ) {}
 
   async epochEnded(model: tf.LayersModel, history: readonly EpochLog[]): Promise<void> {
     if (!this.prefix) return;
     const now = performance.now();
     if (this.lastEnded > 0 && now - this.lastEnded < 10 * this.lastCost) return;
-    await saveCheckpoint(this.bucket, this.prefix, await captureTrainingState(model), history);
+    const seconds = this.spent();
+    await saveCheckpoint(this.bucket, this.prefix, await captureTrainingState(model), history, seconds);
     this.lastEnded = performance.now();
     this.lastCost = this.lastEnded - now;
   }
@@ -268,6 +308,7 @@ async function saveCheckpoint(
   prefix: string,
   state: TrainingState,
   history: readonly EpochLog[],
+  seconds: number,
 ): Promise<void> {
   const epoch = history.length;
   const folder = `${prefix}epoch-${String(epoch).padStart(6, '0')}/`;
@@ -282,6 +323,7 @@ async function saveCheckpoint(
     folder,
     history: [...history],
     savedAt: new Date().toISOString(),
+    seconds,
   };
   await putJson(bucket, prefix + CHECKPOINT_LATEST, latest);
 }

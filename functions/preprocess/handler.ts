@@ -3,6 +3,9 @@
  * processed splits written for training and evaluation, and the serving files (`preprocessor.json`,
  * `schema.json`, `baseline.json`) written into the model folder. Tabular rows are standardized and one-hot
  * encoded; images are decoded and resized to one spec (core/image.ts), the very code predict runs.
+ * The run's training budget (the platform's, ENV.trainingBudget, lowered by the manifest's `budget`) goes into
+ * the job spec with the hard timeouts derived from it; a manifest budget above the platform's fails the run
+ * here, before anything is read.
  * Input: PipelineState with `dataset`. Output: PreprocessResult (with the training job spec).
  */
 import { bucketName } from '../../aws/config.ts';
@@ -16,8 +19,15 @@ import {
   putJson,
 } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
-import { ARTIFACTS, type DataFile, KEYS } from '../../core/contract.ts';
-import { DatasetValidationError } from '../../core/errors.ts';
+import {
+  jobBudget,
+  type ModelInput,
+  parseTrainingBudget,
+  runBudget,
+  type TrainingBudget,
+} from '../../core/budget.ts';
+import { ARTIFACTS, type DataFile, ENV, KEYS } from '../../core/contract.ts';
+import { ConfigurationError, DatasetValidationError } from '../../core/errors.ts';
 import { defaultHyperparameters, withOverrides } from '../../core/hyperparameters.ts';
 import { decodeImage, ImagePixelLimitError, probeImage } from '../../core/image.ts';
 import {
@@ -51,6 +61,7 @@ const artifactsBucket = bucketName('artifacts');
 const SPLIT_SEED = 0;
 /** Images fetched and decoded at once. */
 const IMAGE_CONCURRENCY = 16;
+const platformBudget = readPlatformBudget();
 
 type RegisteredDataset = Exclude<RegisterDatasetResult, { skip: true }>;
 type ImageDataset = Extract<RegisteredDataset, { indexKey: string }>;
@@ -64,17 +75,19 @@ export async function handler(state: PipelineState): Promise<PreprocessResult> {
     defaultHyperparameters('indexKey' in dataset ? 'image' : 'tabular'),
     dataset.manifest?.hyperparameters,
   );
+  const budget = jobBudget(runBudget(platformBudget, dataset.manifest?.budget));
   const model = dataset.name;
   const modelPrefix = KEYS.modelPrefix(model, state.runId);
   const write = (file: DataFile, value: unknown) =>
     putJson(artifactsBucket, KEYS.data(model, state.runId, file), value);
-  const counts =
+  const { counts, modelInput } =
     'indexKey' in dataset
       ? await preprocessImages(state, dataset, modelPrefix, write)
       : await preprocessTable(state, dataset, modelPrefix, write);
   return {
     modelPrefix,
     counts,
+    modelInput,
     trainingJob: {
       runId: state.runId,
       trial: 0,
@@ -84,6 +97,7 @@ export async function handler(state: PipelineState): Promise<PreprocessResult> {
       validationKey: KEYS.data(model, state.runId, 'validation.json'),
       modelPrefix,
       hyperparameters,
+      budget,
       checkpointPrefix: KEYS.checkpointPrefix(model, state.runId),
       lineage: {
         datasetName: dataset.name,
@@ -97,6 +111,23 @@ export async function handler(state: PipelineState): Promise<PreprocessResult> {
 
 type Counts = PreprocessResult['counts'];
 type Write = (file: DataFile, value: unknown) => Promise<void>;
+/** What preprocessing a dataset gives the rest of the run: split sizes, and what the model is built for. */
+interface Preprocessed {
+  readonly counts: Counts;
+  readonly modelInput: ModelInput;
+}
+
+/** The platform's budget, read once at cold start (a malformed one fails every run, naming the variable). */
+function readPlatformBudget(): TrainingBudget {
+  const raw = process.env[ENV.trainingBudget];
+  try {
+    return parseTrainingBudget(raw ? JSON.parse(raw) : undefined);
+  } catch (error) {
+    throw new ConfigurationError(
+      `${ENV.trainingBudget} is not a training budget: ${(error as Error).message}`,
+    );
+  }
+}
 
 function countsOf<T>(split: Split<T>): Counts {
   return { train: split.train.length, validation: split.validation.length, test: split.test.length };
@@ -111,7 +142,7 @@ async function preprocessTable(
   dataset: Exclude<RegisteredDataset, ImageDataset>,
   modelPrefix: string,
   write: Write,
-): Promise<Counts> {
+): Promise<Preprocessed> {
   const { schema } = dataset;
   const versionBaseline = await getBytesIfExists(
     state.bucket,
@@ -145,7 +176,10 @@ async function preprocessTable(
     }),
   ]);
   logger.info('dataset preprocessed', { counts: result.counts, width: pre.width });
-  return result.counts;
+  return {
+    counts: result.counts,
+    modelInput: { kind: 'features', width: pre.width, classes: schema.classes.length, task: schema.task },
+  };
 }
 
 /**
@@ -158,7 +192,7 @@ async function preprocessImages(
   dataset: ImageDataset,
   modelPrefix: string,
   write: Write,
-): Promise<Counts> {
+): Promise<Preprocessed> {
   const index = await getJson<ImageDatasetIndex>(state.bucket, dataset.indexKey);
   // A zip is inflated an image at a time, within the caps (core/limits.ts); a folder image is refused by its size
   // before its body is read.
@@ -237,7 +271,7 @@ async function preprocessImages(
   ]);
   const counts = countsOf(split);
   logger.info('images preprocessed', { counts, image: spec });
-  return counts;
+  return { counts, modelInput: { kind: 'image', ...spec, classes: classes.length } };
 }
 
 /**

@@ -30,6 +30,7 @@ export async function handler(state: PipelineState): Promise<RegisterModelResult
       seconds: training.seconds,
       ...(training.resumedFromEpoch === undefined ? {} : { resumedFromEpoch: training.resumedFromEpoch }),
       ...(training.stoppedEarly === undefined ? {} : { stoppedEarly: training.stoppedEarly }),
+      ...(training.stoppedOnBudget === undefined ? {} : { stoppedOnBudget: training.stoppedOnBudget }),
     },
   });
   const model = dataset.name;

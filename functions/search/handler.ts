@@ -3,7 +3,9 @@
  *
  * - PlanTrials (after Preprocess): reads the manifest's `search` (core/search.ts) and plans the first round
  *   of trials as training job specs. Without a search: one trial with the defaults, trained straight into
- *   the run's model folder.
+ *   the run's model folder. Before any job starts, the parameters of the model are counted against the
+ *   job's budget — of the defaults, or of the largest model the search's space can produce — and a model
+ *   over it fails the run (TrainingBudgetError, naming the count and the budget).
  * - RecordTrials (after each round): reads each trial's `card.json` for its validation score, records every
  *   trial in the runs table, and plans the next round — or, when the search is over, puts the best trial
  *   (or an ensemble of the best `size`) into the run's model folder, where Evaluate, RegisterModel and Deploy
@@ -13,6 +15,7 @@
 import { bucketName } from '../../aws/config.ts';
 import { copyObject, getBytesIfExists, putJson } from '../../aws/object-store.ts';
 import { putTrial, updateRun } from '../../aws/registry.ts';
+import { checkParameterBudget, type ModelInput, sizeOf } from '../../core/budget.ts';
 import { ARTIFACTS, KEYS } from '../../core/contract.ts';
 import type { EnsembleManifest } from '../../core/ensemble.ts';
 import { NimbusError } from '../../core/errors.ts';
@@ -25,6 +28,7 @@ import {
   type TrainingJobSpec,
 } from '../../core/pipeline.ts';
 import {
+  largestTrial,
   type Parameters,
   parseSearchSpec,
   plannedTrials,
@@ -46,20 +50,61 @@ export async function handler(state: PipelineState): Promise<SearchState> {
   const { preprocess, dataset } = state;
   if (!preprocess || !dataset || dataset.skip) throw new Error('the search needs $.dataset and $.preprocess');
   logger.appendKeys({ runId: state.runId });
-  return state.search
-    ? recordTrials(state, state.search, preprocess.trainingJob)
-    : planTrials(state, preprocess.trainingJob);
+  const jobs = planner(preprocess.trainingJob, preprocess.modelInput);
+  return state.search ? recordTrials(state, state.search, jobs) : planTrials(state, jobs);
 }
 
-async function planTrials(state: PipelineState, base: TrainingJobSpec): Promise<SearchState> {
+/**
+ * What plans the training jobs: the run's base job, what its model is built for, and `jobFor`, which turns a
+ * trial into its job spec after checking the trial's model against the parameter budget.
+ */
+interface Planner {
+  readonly base: TrainingJobSpec;
+  readonly input: ModelInput;
+  readonly jobFor: (trial: PlannedTrial) => TrainingJobSpec;
+}
+
+function planner(base: TrainingJobSpec, input: ModelInput): Planner {
+  return {
+    base,
+    input,
+    jobFor(trial) {
+      const hyperparameters = trialHyperparameters(base.hyperparameters, trial.parameters);
+      checkParameterBudget(
+        hyperparameters,
+        input,
+        base.budget.parameters,
+        `trial ${trial.trial}'s model (${sizeOf(hyperparameters)})`,
+      );
+      return {
+        ...base,
+        trial: trial.trial,
+        modelPrefix: trial.modelPrefix,
+        checkpointPrefix: KEYS.checkpointPrefix(base.model, base.runId, trial.trial),
+        hyperparameters,
+      };
+    },
+  };
+}
+
+async function planTrials(state: PipelineState, { base, input, jobFor }: Planner): Promise<SearchState> {
   const manifest = state.dataset && !state.dataset.skip ? state.dataset.manifest : undefined;
   if (manifest?.search === undefined) {
+    checkParameterBudget(base.hyperparameters, input, base.budget.parameters);
     await updateRun(state.runId, { step: 'Train' });
     const only: PlannedTrial = { trial: 0, parameters: {}, modelPrefix: base.modelPrefix, status: 'PLANNED' };
     return { trials: [only], next: [base], done: false };
   }
   const task = state.dataset && !state.dataset.skip ? state.dataset.schema.task : 'classification';
   const spec = parseSearchSpec(manifest.search, base.hyperparameters, task);
+  // Every trial the space can produce, at once: its largest model must fit the budget.
+  const largest = largestTrial(spec, base.hyperparameters, input);
+  checkParameterBudget(
+    largest.hyperparameters,
+    input,
+    base.budget.parameters,
+    `the search's largest model (${sizeOf(largest.hyperparameters)})`,
+  );
   const trials = plan(base, [], suggestTrials(spec, []));
   await updateRun(state.runId, { step: 'Search' });
   logger.info('search planned', {
@@ -67,7 +112,7 @@ async function planTrials(state: PipelineState, base: TrainingJobSpec): Promise<
     trials: plannedTrials(spec),
     firstRound: trials.length,
   });
-  return { spec, trials, next: trials.map((t) => jobFor(base, t)), done: false };
+  return { spec, trials, next: trials.map(jobFor), done: false };
 }
 
 /** New trials, numbered after the existing ones, each with its own model and checkpoint folders. */
@@ -86,16 +131,6 @@ function trialPrefix(base: TrainingJobSpec, trial: number): string {
   return `${KEYS.runPrefix(base.model, base.runId)}trials/${trial}/model/`;
 }
 
-function jobFor(base: TrainingJobSpec, trial: PlannedTrial): TrainingJobSpec {
-  return {
-    ...base,
-    trial: trial.trial,
-    modelPrefix: trial.modelPrefix,
-    checkpointPrefix: KEYS.checkpointPrefix(base.model, base.runId, trial.trial),
-    hyperparameters: trialHyperparameters(base.hyperparameters, trial.parameters),
-  };
-}
-
 async function readCard(prefix: string): Promise<TrainingCard | undefined> {
   const bytes = await getBytesIfExists(artifactsBucket, prefix + ARTIFACTS.card);
   return bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as TrainingCard) : undefined;
@@ -104,7 +139,7 @@ async function readCard(prefix: string): Promise<TrainingCard | undefined> {
 async function recordTrials(
   state: PipelineState,
   search: SearchState,
-  base: TrainingJobSpec,
+  { base, jobFor }: Planner,
 ): Promise<SearchState> {
   const { spec } = search;
   const round = new Set(search.next.map((job) => job.trial));
@@ -151,7 +186,7 @@ async function recordTrials(
       return {
         spec,
         trials: [...trials, ...planned],
-        next: planned.map((t) => jobFor(base, t)),
+        next: planned.map(jobFor),
         done: false,
       };
     }

@@ -1,0 +1,501 @@
+/**
+ * Bounded training cost, in core/: the bounds of every manifest field that drives time or memory, the
+ * training budget (the platform's, lowered by a manifest), the parameter count of a model before it is built
+ * (as tfjs counts it), and the training loop's deadline, which keeps the best epoch.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import type * as tf from '@tensorflow/tfjs';
+import {
+  type Bound,
+  describeBound,
+  HYPERPARAMETER_BOUNDS,
+  MANIFEST_BOUNDS,
+  type NumberBound,
+} from '../core/bounds.ts';
+import {
+  checkParameterBudget,
+  countParameters,
+  DEFAULT_TRAINING_BUDGET,
+  jobBudget,
+  type ModelInput,
+  parseTrainingBudget,
+  runBudget,
+  TRAINING_BUDGET_BOUNDS,
+  TRAINING_TIMEOUT_MARGIN_SECONDS,
+  TrainingBudgetError,
+} from '../core/budget.ts';
+import { TRAINING_RETRY } from '../core/contract.ts';
+import { DatasetValidationError } from '../core/errors.ts';
+import {
+  CHOICES,
+  DEFAULT_CNN,
+  DEFAULT_MLP,
+  defaultHyperparameters,
+  withOverrides,
+} from '../core/hyperparameters.ts';
+import { parseManifest } from '../core/manifest.ts';
+import { buildCnn, buildMlp, type LabelledData, selectBackend, trainClassifier } from '../core/model.ts';
+import { failureReason } from '../core/pipeline.ts';
+import { createRandom } from '../core/random.ts';
+import { REPO_ROOT } from '../core/repo.ts';
+import { gridPoints, largestTrial, parseSearchSpec, suggestTrials } from '../core/search.ts';
+
+const mlp = { architecture: 'mlp' as const, ...DEFAULT_MLP };
+const cnn = { architecture: 'cnn' as const, ...DEFAULT_CNN };
+const invalid = (pattern: RegExp) => (error: unknown) =>
+  error instanceof DatasetValidationError && pattern.test(error.message);
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const iris: ModelInput = { kind: 'features', width: 4, classes: 3, task: 'classification' };
+
+/** Values just inside and just outside a number bound, and a fraction where whole numbers are asked for. */
+function probes(bound: NumberBound): { inside: number[]; outside: unknown[] } {
+  const step = bound.integer ? 1 : Math.max(bound.min, 1e-3) * 0.5;
+  return {
+    inside: [bound.min, bound.max],
+    outside: [
+      bound.min - step,
+      bound.max + (bound.integer ? 1 : bound.max * 0.01 + 1e-3),
+      ...(bound.integer ? [bound.min + 0.5] : []),
+      Number.NaN,
+      '1',
+    ],
+  };
+}
+
+describe('the bounds of the manifest', () => {
+  it('bounds every hyperparameter of the MLP and the CNN that is not a choice, and the defaults are inside', () => {
+    for (const defaults of [DEFAULT_MLP, DEFAULT_CNN]) {
+      for (const [name, value] of Object.entries(defaults)) {
+        if (CHOICES[name]) continue;
+        const bound = (HYPERPARAMETER_BOUNDS as Record<string, Bound>)[name];
+        assert.ok(bound, `${name} has a bound`);
+        assert.doesNotThrow(() =>
+          withOverrides(defaultHyperparameters(defaults === DEFAULT_CNN ? 'image' : 'tabular'), {
+            [name]: value,
+          }),
+        );
+      }
+    }
+  });
+
+  it('refuses each hyperparameter outside its bound, naming the field, the bound and the value', () => {
+    for (const [name, bound] of Object.entries(HYPERPARAMETER_BOUNDS) as [string, Bound][]) {
+      const field = `manifest hyperparameters.${name}`;
+      const numbers = 'items' in bound ? bound.items : bound;
+      const { inside, outside } = probes(numbers);
+      const wrap = (v: unknown) =>
+        'items' in bound ? Array.from({ length: Math.max(1, bound.minLength) }, () => v) : v;
+      for (const v of inside) {
+        assert.doesNotThrow(() => parseManifest({ hyperparameters: { [name]: wrap(v) } }), `${name} ${v}`);
+      }
+      for (const v of outside) {
+        assert.throws(
+          () => parseManifest({ hyperparameters: { [name]: wrap(v) } }),
+          invalid(new RegExp(`^${literal(field)} must be ${literal(describeBound(bound))} \\(got .+\\)$`)),
+          `${name} ${String(v)}`,
+        );
+      }
+      if ('items' in bound) {
+        const tooLong = Array.from({ length: bound.maxLength + 1 }, () => bound.items.min);
+        assert.throws(() => parseManifest({ hyperparameters: { [name]: tooLong } }), invalid(/list of/));
+        assert.throws(
+          () => parseManifest({ hyperparameters: { [name]: bound.items.min } }),
+          invalid(/list of/),
+        );
+      }
+    }
+  });
+
+  it('says exactly what is wrong with a batch of 0, 10⁹ epochs and a layer of 10⁹ units', () => {
+    assert.throws(
+      () => parseManifest({ hyperparameters: { batchSize: 0 } }),
+      invalid(/^manifest hyperparameters\.batchSize must be a whole number from 1 to 4096 \(got 0\)$/),
+    );
+    assert.throws(
+      () => parseManifest({ hyperparameters: { epochs: 1e9 } }),
+      invalid(/^manifest hyperparameters\.epochs must be a whole number from 1 to 10000 \(got 1000000000\)$/),
+    );
+    assert.throws(
+      () => parseManifest({ hyperparameters: { hiddenUnits: [1e9] } }),
+      invalid(
+        /hiddenUnits must be a list of 0 to 8 whole numbers, each from 1 to 4096 \(got \[1000000000\]\)/,
+      ),
+    );
+    assert.throws(() => parseManifest({ hyperparameters: { epochs: 12.5 } }), invalid(/whole number/));
+    // The same bounds where hyperparameters are merged (Preprocess, every trial of a search).
+    assert.throws(() => withOverrides(mlp, { batchSize: 0 }), invalid(/batchSize must be a whole number/));
+    assert.throws(
+      () => withOverrides(cnn, { kernelSize: 12 }),
+      invalid(/kernelSize must be a whole number from 1 to 11/),
+    );
+  });
+
+  it('bounds the seed, the split ratios, the search and the budget', () => {
+    for (const [path, bound] of Object.entries(MANIFEST_BOUNDS)) {
+      if (path === 'search.space.choice') continue;
+      const { inside, outside } = probes(bound);
+      const manifest = (v: unknown): unknown => {
+        const [top, field] = path.split('.') as [string, string | undefined];
+        // The other ratios valid: each ratio's bound is checked before their sum.
+        if (top === 'split')
+          return { split: { train: 0.5, validation: 0.25, test: 0.25, [field as string]: v } };
+        if (top === 'search')
+          return { search: { space: { dropout: { uniform: [0, 0.5] } }, [field as string]: v } };
+        return field ? { [top]: { [field]: v } } : { [top]: v };
+      };
+      for (const v of inside) {
+        if (path.startsWith('split.')) continue; // the sum is then not 1: see below
+        assert.doesNotThrow(() => parseManifest(manifest(v)), `${path} ${v}`);
+      }
+      for (const v of outside) {
+        assert.throws(
+          () => parseManifest(manifest(v)),
+          (error: unknown) => {
+            const message = (error as Error).message;
+            return message.includes(path.replace(/^search\./, '')) && message.includes(describeBound(bound));
+          },
+          `${path} ${String(v)}`,
+        );
+      }
+    }
+    assert.throws(
+      () => parseManifest({ split: { train: 0.7, validation: 0.2, test: 0.2 } }),
+      /"split" ratios must sum to 1 \(got 1\.1/,
+    );
+    assert.doesNotThrow(() => parseManifest({ split: { train: 0.8, validation: 0.1, test: 0.1 } }));
+    assert.throws(
+      () => parseManifest({ budget: { hours: 1 } }),
+      invalid(/budget.hours is not a budget field/),
+    );
+    assert.throws(
+      () => parseManifest({ search: { trials: 500, space: { dropout: { uniform: [0, 0.5] } } } }),
+      invalid(/^manifest search: trials must be a whole number from 1 to 100 \(got 500\)$/),
+    );
+  });
+
+  it("refuses a search whose space has a corner outside a hyperparameter's bound, where the manifest is read", () => {
+    assert.throws(
+      () => parseManifest({ search: { space: { epochs: { int: [10, 1_000_000] } } } }),
+      invalid(/^manifest search: space\.epochs must be a whole number from 1 to 10000 \(got 1000000\)$/),
+    );
+    assert.throws(
+      () => parseManifest({ search: { space: { hiddenUnits: { choice: [[8], [1e9]] } } } }),
+      invalid(/manifest search: space\.hiddenUnits must be a list of 0 to 8 whole numbers/),
+    );
+    assert.throws(
+      () => parseManifest({ search: { space: { batchSize: { int: [0, 64] } } } }),
+      invalid(/space\.batchSize must be a whole number from 1 to 4096 \(got 0\)/),
+    );
+    assert.throws(
+      () => parseManifest({ search: { space: { learningRate: { logUniform: [0.001, 5] } } } }),
+      invalid(/space\.learningRate must be a number from 0\.000001 to 1 \(got 5\)/),
+    );
+    const many = Array.from({ length: 65 }, (_, i) => [i + 1]);
+    assert.throws(
+      () => parseManifest({ search: { space: { hiddenUnits: { choice: many } } } }),
+      invalid(/space\.hiddenUnits\.choice must be a list of 1 to 64 values \(got 65\)/),
+    );
+    // … and when the search is planned against the architecture.
+    assert.throws(
+      () => parseSearchSpec({ space: { dropout: { uniform: [0, 0.95] } } }, mlp),
+      invalid(/space\.dropout must be a number from 0 to 0\.9 \(got 0\.95\)/),
+    );
+  });
+});
+
+describe('docs/limits.md', () => {
+  it('lists every bound of the table as it is checked, and the default budget', () => {
+    const docs = readFileSync(join(REPO_ROOT, 'docs', 'limits.md'), 'utf8');
+    const section = docs.slice(docs.indexOf('## Training cost'));
+    const rows = [
+      ...Object.entries(HYPERPARAMETER_BOUNDS).map(([name, b]) => [
+        `hyperparameters.${name}`,
+        describeBound(b),
+      ]),
+      ...Object.entries(MANIFEST_BOUNDS)
+        .filter(([path]) => path !== 'search.space.choice')
+        .map(([path, b]) => [path, describeBound(b)]),
+      ['search.space.<name>.choice', `a list of 1 to ${MANIFEST_BOUNDS['search.space.choice'].max} values`],
+    ];
+    for (const [field, bound] of rows) {
+      assert.match(
+        section,
+        new RegExp(`\\| \`${literal(field as string)}\` +\\| ${literal(bound as string)} +\\|`),
+        field,
+      );
+    }
+    const hour = jobBudget(DEFAULT_TRAINING_BUDGET);
+    assert.match(section, new RegExp(`\\| \`minutes\` +\\| ${DEFAULT_TRAINING_BUDGET.minutes} +\\|`));
+    assert.match(
+      section,
+      new RegExp(
+        `\\| \`parameters\` +\\| ${DEFAULT_TRAINING_BUDGET.parameters.toLocaleString('en-US')} +\\|`,
+      ),
+    );
+    assert.ok(
+      section.includes(`${hour.attemptSeconds.toLocaleString('en-US')} s`),
+      'the default attempt limit',
+    );
+  });
+});
+
+describe('the training budget', () => {
+  it('defaults to 60 minutes and 10 M parameters, and a platform may set either within its bounds', () => {
+    assert.deepEqual(parseTrainingBudget(undefined), { minutes: 60, parameters: 10_000_000 });
+    assert.deepEqual(parseTrainingBudget({ minutes: 0.5 }), { minutes: 0.5, parameters: 10_000_000 });
+    assert.throws(
+      () => parseTrainingBudget({ minutes: 2000 }),
+      /^Error: trainingBudget\.minutes must be a number from 0\.01 to 1440 \(got 2000\)$/,
+    );
+    assert.throws(
+      () => parseTrainingBudget({ parameters: 1.5 }),
+      /trainingBudget\.parameters must be a whole number/,
+    );
+    assert.throws(() => parseTrainingBudget({ hours: 1 }), /trainingBudget has no field hours/);
+    assert.equal(TRAINING_BUDGET_BOUNDS.minutes.max, 24 * 60);
+  });
+
+  it('is lowered by a manifest, and never raised: a value above the platform names the field and its bound', () => {
+    const platform = { minutes: 30, parameters: 500_000 };
+    assert.deepEqual(runBudget(platform, undefined), platform);
+    assert.deepEqual(runBudget(platform, { minutes: 0.25 }), { minutes: 0.25, parameters: 500_000 });
+    assert.deepEqual(runBudget(platform, { parameters: 1000 }), { minutes: 30, parameters: 1000 });
+    assert.throws(
+      () => runBudget(platform, { minutes: 45 }),
+      invalid(
+        /^manifest budget\.minutes 45 is above the platform's training budget \(trainingBudget\.minutes: 30\); a manifest may only lower it$/,
+      ),
+    );
+    assert.throws(
+      () => runBudget(platform, { parameters: 600_000 }),
+      invalid(
+        /budget\.parameters 600000 is above the platform's training budget \(trainingBudget\.parameters: 500000\)/,
+      ),
+    );
+  });
+
+  it('derives the hard timeouts: the budget plus a margin per attempt, every attempt plus waiting for capacity', () => {
+    const hour = jobBudget(DEFAULT_TRAINING_BUDGET);
+    assert.equal(hour.attemptSeconds, 3600 + TRAINING_TIMEOUT_MARGIN_SECONDS);
+    assert.ok(hour.waitSeconds > hour.attemptSeconds, 'SageMaker waits at least as long as it runs');
+    assert.ok(hour.taskSeconds >= TRAINING_RETRY.attempts * hour.attemptSeconds);
+    assert.ok(hour.taskSeconds >= hour.waitSeconds, 'the Task outlives the job it waits for');
+    // Whole seconds, never under Batch's minimum of 60, and shorter for a smaller budget.
+    const tiny = jobBudget({ minutes: 0.01, parameters: 1 });
+    assert.ok(Number.isInteger(tiny.attemptSeconds) && tiny.attemptSeconds >= 60);
+    assert.ok(tiny.attemptSeconds < hour.attemptSeconds && tiny.taskSeconds < hour.taskSeconds);
+    assert.ok(jobBudget({ minutes: 24 * 60, parameters: 1 }).attemptSeconds > 24 * 3600);
+  });
+});
+
+describe('counting parameters before training', () => {
+  before(() => selectBackend('cpu'));
+
+  const built = (model: tf.LayersModel) => {
+    const count = model.countParams();
+    model.dispose();
+    return count;
+  };
+
+  it('counts what tfjs counts for the MLP: classifier, regressor, no hidden layer, dropout', () => {
+    const cases: [ModelInput & { kind: 'features' }, Partial<typeof DEFAULT_MLP>][] = [
+      [iris, {}],
+      [{ kind: 'features', width: 13, classes: 3, task: 'classification' }, { hiddenUnits: [64, 32, 8] }],
+      [{ kind: 'features', width: 10, classes: 0, task: 'regression' }, { hiddenUnits: [7] }],
+      [
+        { kind: 'features', width: 5, classes: 2, task: 'classification' },
+        { hiddenUnits: [], dropout: 0 },
+      ],
+      [
+        { kind: 'features', width: 30, classes: 4, task: 'classification' },
+        { hiddenUnits: [3, 5], weightDecay: 0.1 },
+      ],
+    ];
+    for (const [input, overrides] of cases) {
+      const hp = { ...DEFAULT_MLP, ...overrides };
+      const expected = built(buildMlp(input.width, input.classes, hp, input.task));
+      assert.equal(
+        countParameters({ architecture: 'mlp', ...hp }, input),
+        expected,
+        JSON.stringify(overrides),
+      );
+    }
+  });
+
+  it('counts what tfjs counts for the CNN: blocks, convolutions per block, kernels, odd sizes, dense heads', () => {
+    const cases: [ModelInput & { kind: 'image' }, Partial<typeof DEFAULT_CNN>][] = [
+      [{ kind: 'image', height: 28, width: 28, channels: 1, classes: 10 }, {}],
+      [{ kind: 'image', height: 64, width: 64, channels: 3, classes: 2 }, {}],
+      [
+        { kind: 'image', height: 15, width: 13, channels: 3, classes: 4 },
+        { blockFilters: [4, 8, 6], convsPerBlock: 2, kernelSize: 5, denseUnits: [16, 8] },
+      ],
+      [
+        { kind: 'image', height: 9, width: 20, channels: 1, classes: 3 },
+        { blockFilters: [5], denseUnits: [] },
+      ],
+    ];
+    for (const [input, overrides] of cases) {
+      const hp = { ...DEFAULT_CNN, ...overrides };
+      const expected = built(buildCnn([input.height, input.width, input.channels], input.classes, hp));
+      assert.equal(
+        countParameters({ architecture: 'cnn', ...hp }, input),
+        expected,
+        JSON.stringify(overrides),
+      );
+    }
+    // A block that would get maps too small to pool: refused at planning, as buildCnn refuses it.
+    const tiny: ModelInput = { kind: 'image', height: 4, width: 4, channels: 1, classes: 2 };
+    assert.throws(
+      () => countParameters({ ...cnn, blockFilters: [2, 2, 2, 2] }, tiny),
+      (e: unknown) =>
+        e instanceof TrainingBudgetError && /block 3 .* gets 1×1 maps/.test((e as Error).message),
+    );
+  });
+
+  it('refuses [4096, 4096, 4096, 4096] hidden units: over the default budget, naming the count and the budget', () => {
+    const hp = withOverrides(mlp, { hiddenUnits: [4096, 4096, 4096, 4096] });
+    const count = countParameters(hp, iris);
+    assert.equal(count, 4 * 4096 + 4096 + 3 * (4096 * 4096 + 4096) + 4096 * 3 + 3);
+    assert.throws(
+      () => checkParameterBudget(hp, iris, DEFAULT_TRAINING_BUDGET.parameters),
+      (e: unknown) =>
+        e instanceof TrainingBudgetError &&
+        e.message ===
+          `the model (hiddenUnits [4096,4096,4096,4096]) has ${count.toLocaleString('en-US')} trainable ` +
+            'parameters, over the training budget of 10,000,000 parameters',
+    );
+    assert.equal(
+      checkParameterBudget(mlp, iris, DEFAULT_TRAINING_BUDGET.parameters),
+      countParameters(mlp, iris),
+    );
+  });
+
+  it("finds a search's largest model at the corners of its space: no trial it plans is larger", () => {
+    const images: ModelInput = { kind: 'image', height: 32, width: 32, channels: 3, classes: 5 };
+    const space = {
+      blockFilters: { choice: [[8], [16, 32], [64, 64, 64]] },
+      convsPerBlock: { int: [1, 3] },
+      kernelSize: { int: [3, 7] },
+      denseUnits: { choice: [[], [32], [128]] },
+      dropout: { uniform: [0, 0.5] },
+    };
+    const grid = parseSearchSpec({ strategy: 'grid', trials: 100, space }, cnn);
+    const largest = largestTrial(grid, cnn, images);
+    const counts = gridPoints(grid.space).map((p) => countParameters(withOverrides(cnn, p), images));
+    assert.equal(largest.parameters, Math.max(...counts));
+    assert.equal(largest.parameters, countParameters(largest.hyperparameters, images));
+    const random = parseSearchSpec({ strategy: 'random', trials: 40, seed: 5, space }, cnn);
+    for (const trial of suggestTrials(random, [])) {
+      assert.ok(countParameters(withOverrides(cnn, trial), images) <= largest.parameters);
+    }
+    // Without a size hyperparameter in the space, every trial is the size of the base.
+    const plain = parseSearchSpec({ space: { dropout: { uniform: [0, 0.5] } } }, mlp);
+    assert.equal(largestTrial(plain, mlp, iris).parameters, countParameters(mlp, iris));
+  });
+
+  it("reads a SageMaker job's stop for its runtime as the reason of the run", () => {
+    const cause = JSON.stringify({
+      TrainingJobName: 'nimbus-r-t0',
+      TrainingJobStatus: 'Stopped',
+      SecondaryStatus: 'MaxRuntimeExceeded',
+    });
+    assert.equal(
+      failureReason({ Error: 'States.TaskFailed', Cause: cause }),
+      'training job nimbus-r-t0 stopped: MaxRuntimeExceeded',
+    );
+  });
+});
+
+describe('the time budget in the training loop', () => {
+  before(() => selectBackend('wasm'));
+
+  /** Two noisy blobs in 4-D. */
+  function blobs(n: number, seed: number): LabelledData {
+    const random = createRandom(seed);
+    const labels = Array.from({ length: n }, (_, i) => i % 2);
+    return {
+      x: Float32Array.from(labels.flatMap((l) => Array.from({ length: 4 }, () => l + random()))),
+      labels,
+    };
+  }
+  const weightsOf = (model: tf.LayersModel) => model.getWeights().map((w) => Array.from(w.dataSync()));
+
+  /**
+   * Trains with a clock that runs out after the first batch of epoch `expireIn` (the deadline is 1: the clock
+   * reads 0 until then), keeping each complete epoch's weights to compare with.
+   */
+  async function trainUntil(expireIn: number, validation: boolean) {
+    const data = blobs(64, 1);
+    const hp = {
+      ...mlp,
+      epochs: 50,
+      batchSize: 16,
+      learningRate: 0.3,
+      hiddenUnits: [8],
+    };
+    const model = buildMlp(4, 2, hp);
+    const snapshots = new Map<number, number[][]>();
+    let calls = 0;
+    let expireAt = Number.POSITIVE_INFINITY;
+    const result = await trainClassifier(model, data, validation ? blobs(32, 2) : undefined, hp, {
+      deadline: 1,
+      now: () => (++calls >= expireAt ? 1 : 0),
+      onEpoch: (log) => {
+        snapshots.set(log.epoch, weightsOf(model));
+        // The next call is the check before the next epoch; the one after it, after that epoch's first batch.
+        if (log.epoch === expireIn - 1) expireAt = calls + 2;
+      },
+    });
+    const weights = weightsOf(model);
+    model.dispose();
+    return { result, snapshots, weights };
+  }
+
+  it('stops after the batch in progress, drops the cut epoch and keeps the weights of the best validation loss', async () => {
+    const { result, snapshots, weights } = await trainUntil(6, true);
+    assert.deepEqual(
+      result.history.map((log) => log.epoch),
+      [1, 2, 3, 4, 5],
+      'the epoch cut short is not in the history',
+    );
+    const losses = result.history.map((log) => log.validationLoss as number);
+    const best = losses.indexOf(Math.min(...losses)) + 1;
+    assert.deepEqual(result.stoppedOnBudget, { bestEpoch: best });
+    assert.deepEqual(weights, snapshots.get(best), "the model has the best epoch's weights");
+    assert.equal(result.stoppedEarly, undefined);
+  });
+
+  it('without validation data keeps the last complete epoch, and always trains one epoch', async () => {
+    const { result, snapshots, weights } = await trainUntil(4, false);
+    assert.equal(result.history.length, 3);
+    assert.deepEqual(result.stoppedOnBudget, { bestEpoch: 3 });
+    assert.deepEqual(weights, snapshots.get(3));
+    // A deadline already past when training starts: the first epoch still trains, then it stops.
+    const data = blobs(32, 3);
+    const model = buildMlp(4, 2, { ...mlp, epochs: 10 });
+    const early = await trainClassifier(
+      model,
+      data,
+      data,
+      { ...mlp, epochs: 10 },
+      { deadline: 0, now: () => 1 },
+    );
+    model.dispose();
+    assert.equal(early.history.length, 1);
+    assert.deepEqual(early.stoppedOnBudget, { bestEpoch: 1 });
+  });
+
+  it('trains every epoch when the deadline does not come', async () => {
+    const data = blobs(32, 4);
+    const hp = { ...mlp, epochs: 4 };
+    const model = buildMlp(4, 2, hp);
+    const done = await trainClassifier(model, data, data, hp, { deadline: 1, now: () => 0 });
+    model.dispose();
+    assert.equal(done.history.length, 4);
+    assert.equal(done.stoppedOnBudget, undefined);
+  });
+});
