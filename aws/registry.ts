@@ -454,8 +454,13 @@ export async function listRuns(filter: { dataset?: string; limit?: number } = {}
     const out = await db().send(
       new ScanCommand({
         TableName: tableName('runs'),
+        // Trials share the table (`kind: trial`); any other item is a run, however little it holds.
         ...(filter.dataset === undefined
-          ? { FilterExpression: 'attribute_exists(dataset)' }
+          ? {
+              FilterExpression: 'attribute_not_exists(#kind) OR #kind <> :trial',
+              ExpressionAttributeNames: { '#kind': 'kind' },
+              ExpressionAttributeValues: { ':trial': 'trial' },
+            }
           : {
               FilterExpression: 'dataset = :dataset',
               ExpressionAttributeValues: { ':dataset': filter.dataset },

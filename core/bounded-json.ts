@@ -181,10 +181,12 @@ class Reader {
     const { text } = this;
     const start = this.pos + 1;
     const max = this.bounds.maxStringChars;
-    // One native scan for what ends the plain part of a string: its quote, an escape or a control character.
-    SPECIAL.lastIndex = start;
-    const special = SPECIAL.exec(text);
-    const at = special ? special.index : -1;
+    // One native scan for what ends the plain part of a string: its quote, an escape or a control character,
+    // over no more than the bound allows (a slice of a long string is a view, not a copy).
+    const scanned = text.length - start > max + 1 ? text.slice(start, start + max + 1) : text;
+    SPECIAL.lastIndex = scanned === text ? start : 0;
+    const special = SPECIAL.exec(scanned);
+    const at = special ? special.index + (scanned === text ? 0 : start) : -1;
     if (at >= 0 && at - start <= max && text.charCodeAt(at) === 0x22) {
       this.pos = at + 1;
       return text.slice(start, at);

@@ -596,6 +596,33 @@ describe('nimbus CLI against a local platform', () => {
       /run stale FAILED: stopped: its execution had already ended \(it no longer exists\): cleanup/,
     );
   });
+
+  it('retries a failed run once, following the new run to its end', async () => {
+    const { client } = local;
+    await client.upload(
+      'datasets/cli-retry/dataset.json',
+      JSON.stringify({ hyperparameters: { batchSize: 0 } }),
+    );
+    await client.upload('datasets/cli-retry/iris.csv', readFileSync(IRIS, 'utf8'));
+    const [failed] = await client.waitForRuns('cli-retry');
+    assert.equal(failed?.status, 'FAILED');
+    await client.upload(
+      'datasets/cli-retry/dataset.json',
+      JSON.stringify({ hyperparameters: { epochs: 10 } }),
+    );
+    const retried = expectExit(
+      await cli('runs', 'retry', failed.runId, '--reason', 'manifest fixed', '--watch'),
+      0,
+    );
+    assert.match(
+      retried.stdout,
+      new RegExp(`^run (retry-\\S+) retries ${failed.runId} \\(cli-retry\\)`, 'm'),
+    );
+    assert.match(retried.stdout, /run retry-\S+ SUCCEEDED in .+: cli-retry v1, serving as production/);
+    const twice = await cli('runs', 'retry', failed.runId);
+    expectExit(twice, EXIT.failed);
+    assert.match(twice.stderr, /already retried by run retry-/);
+  });
 });
 
 function isAlive(pid: number): boolean {

@@ -52,6 +52,8 @@ export function localPlatformFixture(options: Omit<LocalPlatformOptions, 'dataDi
     rmSync(dataDir, { recursive: true, force: true });
   });
   return {
+    /** The platform's data folder (a fresh temporary folder). */
+    dataDir,
     get platform() {
       return state.platform;
     },
