@@ -13,7 +13,7 @@ import {
   MAX_ZIP_ENTRIES,
   MAX_ZIP_UNCOMPRESSED_BYTES,
 } from './limits.ts';
-import { ZipArchive } from './zip.ts';
+import { entryDeclaresTooMuch, ZipArchive, zipEntries } from './zip.ts';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'] as const;
 
@@ -108,13 +108,12 @@ function isSkippedZipEntry(name: string): boolean {
  * declare more than {@link MAX_ZIP_UNCOMPRESSED_BYTES} together (what they really inflate to is counted when
  * Preprocess reads them: {@link openZipImages}).
  */
-export function zipImageItems(zip: Uint8Array): { items: ImageItem[] } {
-  const archive = new ZipArchive(zip);
+export async function zipImageItems(zip: Uint8Array): Promise<{ items: ImageItem[] }> {
   const items = new Map<string, ImageItem>();
   const loose: string[] = [];
   let declared = 0;
-  for (const entry of archive.entries) {
-    const path = entry.name;
+  for await (const entry of zipEntries(zip)) {
+    const path = entry.fileName;
     if (isSkippedZipEntry(path) || path.endsWith('/') || !isImageFile(path)) continue;
     const parts = path.split('/');
     const label = parts[parts.length - 2];
@@ -122,12 +121,9 @@ export function zipImageItems(zip: Uint8Array): { items: ImageItem[] } {
       loose.push(path);
       continue;
     }
-    if (entry.declaredSize > MAX_IMAGE_FILE_BYTES) {
-      throw new DatasetValidationError(
-        `zip entry "${path}" declares ${formatBytes(entry.declaredSize)}, past ${formatBytes(MAX_IMAGE_FILE_BYTES)} (the per-entry cap)`,
-      );
-    }
-    declared += entry.declaredSize;
+    if (entry.uncompressedSize > MAX_IMAGE_FILE_BYTES)
+      throw entryDeclaresTooMuch(path, entry.uncompressedSize);
+    declared += entry.uncompressedSize;
     if (declared > MAX_ZIP_UNCOMPRESSED_BYTES) {
       throw new DatasetValidationError(
         `the zip's images declare more than ${formatBytes(MAX_ZIP_UNCOMPRESSED_BYTES)} (the total uncompressed cap) by entry "${path}"`,
@@ -150,10 +146,13 @@ export function zipImageItems(zip: Uint8Array): { items: ImageItem[] } {
  * A zip dataset's images for Preprocess: `read(source)` inflates one image when it is needed, within the
  * per-entry cap and, over all reads, the total uncompressed cap; the zip's bytes are all that stays in memory.
  */
-export function openZipImages(zip: Uint8Array, key: string): { read(source: string): Uint8Array } {
-  const archive = new ZipArchive(zip);
+export async function openZipImages(
+  zip: Uint8Array,
+  key: string,
+): Promise<{ read(source: string): Promise<Uint8Array> }> {
+  const archive = await ZipArchive.open(zip);
   return {
-    read(source) {
+    async read(source) {
       if (!archive.has(source)) throw new DatasetValidationError(`${source} is not in ${key}`);
       return archive.read(source);
     },

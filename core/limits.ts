@@ -17,8 +17,8 @@ export const MAX_ZIP_OBJECT_BYTES = 512 * MiB;
 
 /**
  * Most bytes a zip's images may inflate to, all entries together, counted as they are produced (declared sizes
- * can lie). Preprocess inflates one image at a time, so this bounds the work a small zip can cause more than
- * the memory; RegisterDataset refuses a zip whose directory already declares more.
+ * can lie). Preprocess inflates an image when it reads it (a few at once), so this bounds the work a small zip can
+ * cause more than the memory; RegisterDataset refuses a zip whose directory already declares more.
  */
 export const MAX_ZIP_UNCOMPRESSED_BYTES = 512 * MiB;
 

@@ -198,7 +198,7 @@ async function preprocessImages(
   // before its body is read.
   const zip =
     index.format === 'zip' && index.key
-      ? openZipImages(await getBytes(state.bucket, index.key, zipObjectCap(index.key)), index.key)
+      ? await openZipImages(await getBytes(state.bucket, index.key, zipObjectCap(index.key)), index.key)
       : undefined;
   const read = async (item: ImageItem): Promise<Uint8Array> =>
     zip ? zip.read(item.source) : getBytes(state.bucket, item.source, imageObjectCap(item.source));

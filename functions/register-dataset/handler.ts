@@ -153,7 +153,7 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
       };
     }
     const format = trigger === 'zip' ? 'zip' : 'folder';
-    const images = items ?? zipImageItems(bytes as Uint8Array).items;
+    const images = items ?? (await zipImageItems(bytes as Uint8Array)).items;
     const schema = imageDatasetSchema(format, images, strays);
     const index: ImageDatasetIndex = {
       kind: 'image',
