@@ -103,7 +103,7 @@ describe('web dashboard', () => {
 
   const waitForChart = async (name: string) => {
     const canvas = page.locator(`canvas[data-chart="${name}"][data-chart-ready]`).first();
-    await canvas.waitFor({ timeout: 15_000 });
+    await canvas.waitFor({ timeout: 300_000 });
     const drawn = await ink(canvas);
     assert.ok(drawn.share > 0.01 && drawn.colours >= 3, `${name} chart drawn: ${JSON.stringify(drawn)}`);
     return canvas;
@@ -147,14 +147,14 @@ describe('web dashboard', () => {
 
   it('takes the key from a #key= link and shows the runs, their steps and a learning curve', async () => {
     const { client, platform } = local;
-    const [first] = await client.waitForRuns(MODEL, 1, 60_000);
+    const [first] = await client.waitForRuns(MODEL, 1);
     assert.equal(first?.status, 'SUCCEEDED', first?.reason);
     // A second version (the same rows in another order): two bars to compare, and a gate decision.
     await client.upload(
       `datasets/${MODEL}/iris-reordered.csv`,
       `${[LINES[0], ...LINES.slice(1).reverse()].join('\n')}\n`,
     );
-    const runs = await client.waitForRuns(MODEL, 2, 60_000);
+    const runs = await client.waitForRuns(MODEL, 2);
     assert.ok(
       runs.every((r) => r.status === 'SUCCEEDED'),
       JSON.stringify(runs.map((r) => r.reason)),

@@ -169,7 +169,7 @@ describe('bad data, end to end', () => {
       await client.upload(`${KEYS.datasetPrefix(c.name)}${c.file ?? 'data.csv'}`, c.body);
     }
     for (const c of corpus) {
-      const [run] = await client.waitForRuns(c.name, 1, 60_000);
+      const [run] = await client.waitForRuns(c.name, 1);
       assert.equal(run?.status, 'FAILED', `${c.name}: ${run?.status}`);
       assert.match(run.reason ?? '', /^DatasetValidationError: /, c.name);
       const match = /\(report: s3:\/\/[^/]+\/(versions\/[^)]+)\)$/.exec(run.reason ?? '');

@@ -474,7 +474,7 @@ describe('caps on the local platform, end to end', () => {
     for (const [name, bytes] of Object.entries(uploads))
       await client.upload(`datasets/${name}/${name}.zip`, bytes);
     const reason = async (name: string) => {
-      const [run] = await client.waitForRuns(name, 1, 60_000);
+      const [run] = await client.waitForRuns(name, 1);
       assert.equal(run?.status, 'FAILED', `${name}: ${run?.reason}`);
       return run.reason ?? '';
     };
@@ -507,7 +507,7 @@ describe('caps on the local platform, end to end', () => {
     }
     await client.upload(key, Buffer.alloc(MAX_IMAGE_FILE_BYTES + MiB));
     await client.upload('datasets/folder/_SUCCESS', '');
-    const [run] = await client.waitForRuns('folder', 1, 60_000);
+    const [run] = await client.waitForRuns('folder', 1);
     assert.equal(run?.status, 'FAILED');
     assert.match(
       run.reason ?? '',

@@ -17,6 +17,7 @@ import { DEFAULT_MLP } from '../core/hyperparameters.ts';
 import { deserializeModel, predictProbabilities, selectBackend, splitData } from '../core/model.ts';
 import type { ProcessedSplit, TrainingCard, TrainingJobSpec } from '../core/pipeline.ts';
 import { REPO_ROOT } from '../core/repo.ts';
+import { childEnvironment } from '../local/lambda-runtime.ts';
 import { localPlatformFixture } from './helpers.ts';
 
 const IRIS = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'));
@@ -50,7 +51,7 @@ describe('the training budget, end to end', () => {
     const { client } = local;
     await client.upload(KEYS.manifest(name), JSON.stringify(manifest));
     await client.upload(`datasets/${name}/iris.csv`, IRIS);
-    const [finished] = await client.waitForRuns(name, 1, 240_000);
+    const [finished] = await client.waitForRuns(name, 1);
     assert.ok(finished);
     return finished;
   };
@@ -214,7 +215,11 @@ describe('the training budget, end to end', () => {
     const refused = await promisify(execFile)(
       process.execPath,
       ['--import', 'tsx', join('containers', 'training', 'main.ts')],
-      { cwd: REPO_ROOT, env: { ...process.env, [ENV.trainingJob]: JSON.stringify(spec) }, timeout: 120_000 },
+      {
+        cwd: REPO_ROOT,
+        env: { ...childEnvironment(), [ENV.trainingJob]: JSON.stringify(spec) },
+        timeout: 600_000,
+      },
     ).then(
       () => ({ code: 0, stderr: '' }),
       (error: { code: number; stderr: string }) => error,

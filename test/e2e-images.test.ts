@@ -56,7 +56,7 @@ describe('image datasets, end to end', () => {
       );
     }
     await client.upload('datasets/digits/_SUCCESS', '');
-    const [run] = await client.waitForRuns('digits', 1, 300_000);
+    const [run] = await client.waitForRuns('digits', 1);
     assert.equal(run?.status, 'SUCCEEDED', run?.reason);
     assert.deepEqual(started, ['datasets/digits/_SUCCESS']);
 
@@ -166,7 +166,7 @@ describe('image datasets, end to end', () => {
       JSON.stringify({ image: { width: 14, height: 14, channels: 1 }, hyperparameters: { epochs: 2 } }),
     );
     await client.upload('datasets/tiny/tiny.zip', zipSync(files));
-    const [run] = await client.waitForRuns('tiny', 1, 120_000);
+    const [run] = await client.waitForRuns('tiny', 1);
     assert.equal(run?.status, 'SUCCEEDED', run?.reason);
     const schema = await client.artifactJson<{ image: unknown; classes: string[] }>(
       `${KEYS.modelPrefix('tiny', run.runId)}schema.json`,
@@ -177,7 +177,7 @@ describe('image datasets, end to end', () => {
     const one: Record<string, Uint8Array> = {};
     for (const image of images.filter((i) => i.label === '5')) one[`5/${image.name}`] = image.bytes;
     await client.upload('datasets/single/single.zip', zipSync(one));
-    const [failed] = await client.waitForRuns('single', 1, 60_000);
+    const [failed] = await client.waitForRuns('single', 1);
     assert.equal(failed?.status, 'FAILED');
     assert.match(failed.reason ?? '', /1 class folder; a classifier needs at least 2/);
   });

@@ -40,7 +40,7 @@ describe('model registry and serving', () => {
     const { client } = local;
     const before = new Set((await client.runs(MODEL)).map((run) => run.runId));
     await client.upload(`datasets/${MODEL}/${MODEL}.csv`, variant(k));
-    const deadline = Date.now() + 120_000;
+    const deadline = Date.now() + 600_000;
     for (;;) {
       const run = (await client.runs(MODEL)).find((r) => !before.has(r.runId));
       if (run?.step === 'WaitForApproval') return run;
@@ -54,7 +54,7 @@ describe('model registry and serving', () => {
   }
 
   async function finished(runId: string): Promise<RunRecord> {
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 300_000;
     for (;;) {
       const run = (await local.client.runs(MODEL)).find((r) => r.runId === runId);
       if (run && run.status !== 'RUNNING') return run;

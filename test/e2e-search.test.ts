@@ -43,7 +43,7 @@ describe('hyperparameter search, end to end', () => {
     };
     await client.upload('datasets/irises/dataset.json', JSON.stringify({ search }));
     await client.upload('datasets/irises/iris.csv', IRIS);
-    const [run] = await client.waitForRuns('irises', 1, 180_000);
+    const [run] = await client.waitForRuns('irises', 1);
     assert.equal(run?.status, 'SUCCEEDED', run?.reason);
     assert.equal(rounds.length, 4, 'four rounds of two trials');
     assert.equal(mostAtOnce, 2);

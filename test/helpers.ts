@@ -122,7 +122,7 @@ export class PlatformClient {
   }
 
   /** Polls the artifacts bucket until a JSON object exists (bounded). */
-  async waitForArtifact<T>(key: string, timeoutMs = 60_000): Promise<T> {
+  async waitForArtifact<T>(key: string, timeoutMs = 300_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
@@ -189,7 +189,7 @@ export class PlatformClient {
   }
 
   /** Polls the runs table until `count` runs of the dataset have finished (bounded). */
-  async waitForRuns(dataset: string, count = 1, timeoutMs = 120_000): Promise<RunRecord[]> {
+  async waitForRuns(dataset: string, count = 1, timeoutMs = 600_000): Promise<RunRecord[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const runs = await this.runs(dataset);
@@ -297,7 +297,7 @@ export async function invokeBundle(
     .then((r) => process.stdout.write('\\n' + JSON.stringify(r)))`;
   const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 300_000,
     maxBuffer: 16 * 1024 * 1024,
     env: {
       // One invocation in its own process, as Lambda runs it (not the local platform's concurrent runtime).

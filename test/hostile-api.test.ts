@@ -24,7 +24,7 @@ describe('hostile clients of the APIs', () => {
 
   before(async () => {
     await local.client.upload('datasets/iris/iris.csv', readFileSync(IRIS));
-    const [run] = await local.client.waitForRuns('iris', 1, 240_000);
+    const [run] = await local.client.waitForRuns('iris', 1);
     assert.equal(run?.status, 'SUCCEEDED', run?.reason);
   });
 

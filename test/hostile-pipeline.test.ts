@@ -124,7 +124,7 @@ describe('careless and hostile uploads', () => {
     assert.equal(again.status, 409);
     assert.match(await again.text(), new RegExp(`already retried by run ${runId}`));
 
-    const three = await client.waitForRuns(name, 3, 240_000);
+    const three = await client.waitForRuns(name, 3);
     const third = three.find((r) => r.runId === runId);
     assert.equal(third?.status, 'SUCCEEDED', third?.reason);
     assert.equal(third.retryOf, second.runId);
