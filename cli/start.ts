@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_TRAINING_BUDGET } from '../core/budget.ts';
 import { API } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { type LocalEndpoints, shellExports, writeEndpointsFile } from '../local/endpoints.ts';
@@ -28,6 +29,14 @@ interface StartOptions {
   readonly stepFunctionsPort: number;
   readonly training: 'batch' | 'sagemaker';
   readonly monitorInterval: number;
+  readonly trainingBudgetMinutes: number;
+  readonly trainingBudgetParameters: number;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new InvalidArgumentError('a positive number');
+  return n;
 }
 
 function positiveSeconds(value: string): number {
@@ -64,6 +73,18 @@ const program = new Command('nimbus-start')
     positiveSeconds,
     900,
   )
+  .option(
+    '--training-budget-minutes <minutes>',
+    'longest a training job trains, then it keeps its best epoch (a manifest may ask for less)',
+    positiveNumber,
+    DEFAULT_TRAINING_BUDGET.minutes,
+  )
+  .option(
+    '--training-budget-parameters <count>',
+    'most parameters a model may have (a manifest may ask for fewer)',
+    positiveNumber,
+    DEFAULT_TRAINING_BUDGET.parameters,
+  )
   .addOption(
     new Option('--training <platform>', 'training task the pipeline takes')
       .choices(['batch', 'sagemaker'])
@@ -88,6 +109,10 @@ async function run(options: StartOptions): Promise<number> {
       },
       trainingPlatform: options.training,
       monitorIntervalSeconds: options.monitorInterval,
+      trainingBudget: {
+        minutes: options.trainingBudgetMinutes,
+        parameters: options.trainingBudgetParameters,
+      },
     });
   } catch (error) {
     const message = (error as Error).message;

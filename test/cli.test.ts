@@ -536,7 +536,10 @@ describe('nimbus CLI against a local platform', () => {
       cli('monitor', 'status', '--check'),
     ]);
     assert.equal(status.alarms.find((a) => a.name === 'nimbus/iris/drift')?.state, 'ALARM');
-    assert.ok(status.drift.some((d) => d.model === 'iris'), 'a drift report per model');
+    assert.ok(
+      status.drift.some((d) => d.model === 'iris'),
+      'a drift report per model',
+    );
     const iris = status.drift.find((d) => d.model === 'iris');
     assert.ok(iris?.report && iris.report.score > iris.threshold, JSON.stringify(iris));
     assert.ok(iris.report.samples >= shifted.length, `${iris.report.samples} samples`);
@@ -616,14 +619,35 @@ describe('nimbus CLI against a local platform', () => {
     );
   });
 
-  it('retries a failed run once, following the new run to its end', async () => {
+  it('uploads again bytes whose runs all failed as a new run, and retries a failed run once', async () => {
     const { client } = local;
     await client.upload(
       'datasets/cli-retry/dataset.json',
       JSON.stringify({ hyperparameters: { batchSize: 0 } }),
     );
-    await client.upload('datasets/cli-retry/iris.csv', readFileSync(IRIS, 'utf8'));
-    const [failed] = await client.waitForRuns('cli-retry');
+    const file = join(dir, 'iris.csv');
+    writeFileSync(file, readFileSync(IRIS));
+    const first = await json<{ runId: string; newRun: boolean }>(
+      'datasets',
+      'upload',
+      file,
+      '--name',
+      'cli-retry',
+    );
+    assert.equal(first.newRun, true);
+    const [failedFirst] = await client.waitForRuns('cli-retry');
+    assert.equal(failedFirst?.status, 'FAILED');
+    // The same bytes again: the only run on them failed, so the upload starts (and names) a new one.
+    const again = await json<{ runId: string; newRun: boolean }>(
+      'datasets',
+      'upload',
+      file,
+      '--name',
+      'cli-retry',
+    );
+    assert.equal(again.newRun, true);
+    assert.notEqual(again.runId, first.runId);
+    const failed = (await client.waitForRuns('cli-retry', 2)).find((r) => r.runId === again.runId);
     assert.equal(failed?.status, 'FAILED');
     await client.upload(
       'datasets/cli-retry/dataset.json',
