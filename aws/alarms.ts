@@ -50,6 +50,30 @@ export async function recordAlarmState(status: AlarmStatus): Promise<void> {
   ]);
 }
 
+const STATES: readonly AlarmState[] = ['OK', 'ALARM', 'INSUFFICIENT_DATA'];
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/**
+ * An alarm item as readers may rely on it, whatever wrote it (an older or broken version): a name (else its
+ * key's), states among the three, a reason and a time.
+ */
+function alarmStatus(item: Record<string, unknown>): AlarmStatus {
+  const { model: _partition, sk, alarmModel, ...rest } = item;
+  const state = (value: unknown): AlarmState =>
+    STATES.includes(value as AlarmState) ? (value as AlarmState) : 'INSUFFICIENT_DATA';
+  const fromKey = text(sk)?.replace(/^(STATE#|HISTORY#[^#]*#)/, '');
+  return {
+    ...(rest as Partial<AlarmStatus>),
+    name: text(rest.name) ?? fromKey ?? '',
+    kind: (text(rest.kind) ?? 'drift') as AlarmKind,
+    state: state(rest.state),
+    previousState: state(rest.previousState),
+    reason: text(rest.reason) ?? '',
+    updatedAt: text(rest.updatedAt) ?? '1970-01-01T00:00:00.000Z',
+    ...(text(alarmModel) ? { model: alarmModel as string } : {}),
+  };
+}
+
 /** The current state of every alarm that has changed state at least once, by name. */
 export async function listAlarmStates(): Promise<AlarmStatus[]> {
   const items = await query(ALARM_KEYS.currentPrefix, true);
@@ -75,10 +99,7 @@ async function query(prefix: string, forward: boolean, limit?: number): Promise<
         ...(start ? { ExclusiveStartKey: start } : {}),
       }),
     );
-    type Item = Omit<AlarmStatus, 'model'> & { model: string; sk: string; alarmModel?: string };
-    for (const { model: _partition, sk: _sk, alarmModel, ...status } of (page.Items ?? []) as Item[]) {
-      items.push({ ...status, ...(alarmModel ? { model: alarmModel } : {}) });
-    }
+    for (const item of page.Items ?? []) items.push(alarmStatus(item));
     start = page.LastEvaluatedKey;
   } while (start && (limit === undefined || items.length < limit));
   return items;

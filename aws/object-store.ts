@@ -71,9 +71,13 @@ export async function* getStream(bucket: string, key: string): AsyncGenerator<Ui
 }
 
 /** Reads an object, or `undefined` when there is none. */
-export async function getBytesIfExists(bucket: string, key: string): Promise<Uint8Array | undefined> {
+export async function getBytesIfExists(
+  bucket: string,
+  key: string,
+  cap?: ObjectCap,
+): Promise<Uint8Array | undefined> {
   try {
-    return await getBytes(bucket, key);
+    return await getBytes(bucket, key, cap);
   } catch (error) {
     if (error instanceof NotFoundError) return undefined;
     throw error;

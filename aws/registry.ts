@@ -5,7 +5,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { KEYS } from '../core/contract.ts';
-import type { DatasetSchema } from '../core/dataset.ts';
+import { type DatasetSchema, runsOfVersion } from '../core/dataset.ts';
 import { ConflictError } from '../core/errors.ts';
 import type { ImageDatasetSchema } from '../core/image-dataset.ts';
 import type { BudgetStop } from '../core/pipeline.ts';
@@ -80,13 +80,6 @@ export async function claimDatasetVersion(
       throw new ConflictError(`dataset ${record.name}@${record.version} vanished while being claimed`);
     return { created: false, existing };
   }
-}
-
-/** The runs of a version, oldest first (the first run only, for records written before `runIds`). */
-export function runsOfVersion(
-  record: Pick<DatasetVersionRecord, 'runIds' | 'firstRunId'>,
-): readonly string[] {
-  return record.runIds && record.runIds.length > 0 ? record.runIds : [record.firstRunId];
 }
 
 /**
@@ -173,19 +166,26 @@ export function rowsOf(record: Pick<DatasetVersionRecord, 'schema'>): number | u
   return schema?.rowCount ?? schema?.imageCount;
 }
 
-/** Every dataset, by name: a scan of the datasets table (one item per version). */
-export async function listDatasets(): Promise<DatasetSummary[]> {
-  const byName = new Map<string, DatasetVersionRecord[]>();
+/** Every version of every dataset: a scan of the datasets table. */
+export async function scanDatasetVersions(): Promise<DatasetVersionRecord[]> {
+  const versions: DatasetVersionRecord[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const out = await db().send(
       new ScanCommand({ TableName: tableName('datasets'), ...(start ? { ExclusiveStartKey: start } : {}) }),
     );
-    for (const item of (out.Items ?? []).map(datasetVersionRecord)) {
-      byName.set(item.name, [...(byName.get(item.name) ?? []), item]);
-    }
+    versions.push(...(out.Items ?? []).map(datasetVersionRecord));
     start = out.LastEvaluatedKey;
   } while (start);
+  return versions;
+}
+
+/** Every dataset, by name: a scan of the datasets table (one item per version). */
+export async function listDatasets(): Promise<DatasetSummary[]> {
+  const byName = new Map<string, DatasetVersionRecord[]>();
+  for (const item of await scanDatasetVersions()) {
+    byName.set(item.name, [...(byName.get(item.name) ?? []), item]);
+  }
   return [...byName.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, versions]) => {
@@ -332,8 +332,8 @@ export async function createRun(
 }
 
 /**
- * Marks a failed run as retried by `by`, once: returns false when another retry got there first (it names
- * the run that retries it).
+ * Marks a failed run as retried by `by`, once: returns false when it already names a retry (the caller reads
+ * which).
  */
 export async function claimRetry(runId: string, by: string): Promise<boolean> {
   try {
@@ -351,24 +351,6 @@ export async function claimRetry(runId: string, by: string): Promise<boolean> {
   } catch (error) {
     if (isConditionFailure(error)) return false;
     throw error;
-  }
-}
-
-/** Undoes claimRetry when the retry could not be started. */
-export async function releaseRetry(runId: string, by: string): Promise<void> {
-  try {
-    await db().send(
-      new UpdateCommand({
-        TableName: tableName('runs'),
-        Key: { runId },
-        UpdateExpression: 'REMOVE #retriedBy',
-        ConditionExpression: '#retriedBy = :by',
-        ExpressionAttributeNames: { '#retriedBy': 'retriedBy' },
-        ExpressionAttributeValues: { ':by': by },
-      }),
-    );
-  } catch (error) {
-    if (!isConditionFailure(error)) throw error;
   }
 }
 

@@ -26,9 +26,9 @@ export interface Timed {
 
 const options = JSON.parse(process.argv[2] ?? '{}') as ClientOptions;
 const now = () => performance.timeOrigin + performance.now();
-const send = async (body: string): Promise<Timed> => {
+const send = async (body: string, url = options.url): Promise<Timed> => {
   const start = now();
-  const response = await fetch(options.url, {
+  const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': options.apiKey },
     body,
@@ -49,15 +49,15 @@ if (options.role === 'valid') {
     done.push(await send(VALID_BODY));
     if (i === 19) process.stdout.write('ready\n');
   }
-  process.stdout.write(`${JSON.stringify(done)}\n`);
-  process.exit(0);
+  // Exit once the line is out: a pipe's write is asynchronous, and exit would cut a long one short.
+  process.stdout.write(`${JSON.stringify(done)}\n`, () => process.exit(0));
 } else {
   const shape = SHAPES[options.shape ?? ''];
   if (!shape) throw new Error(`no shape ${options.shape}`);
-  const body = shape.body();
+  const body = await shape.body();
   process.stdout.write('ready\n');
   const sent: Timed[] = [];
-  for (let i = 0; i < (options.times ?? 1); i++) sent.push(await send(body));
-  process.stdout.write(`${JSON.stringify(sent)}\n`);
-  process.exit(0);
+  const url = options.url.replace(/\/models\/[^/:]+:/, `/models/${shape.model ?? 'iris'}:`);
+  for (let i = 0; i < (options.times ?? 1); i++) sent.push(await send(body, url));
+  process.stdout.write(`${JSON.stringify(sent)}\n`, () => process.exit(0));
 }

@@ -13,8 +13,32 @@ const repeat = (text: string, times: number) => text.repeat(Math.max(0, times));
 const fill = (prefix: string, unit: string, suffix: string) =>
   prefix + repeat(unit, Math.floor((LIMIT - 64 - prefix.length - suffix.length) / unit.length)) + suffix;
 
+/** The image model the image shapes are sent to (bench/abuse.ts trains it on tiny PNGs). */
+export const IMAGE_MODEL = 'tiny-images';
+
+/** A black PNG, as small as PNG makes it (a 4096×4096 one is about 50 KB). */
+export async function blackPng(side: number): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  return sharp({ create: { width: side, height: side, channels: 3, background: '#000000' } })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
+}
+
+const imageBody = async (side: number, count: number) => {
+  const b64 = (await blackPng(side)).toString('base64');
+  const per = Math.min(count, Math.floor((LIMIT - 64) / (b64.length + 12)));
+  return `{"instances":[${Array.from({ length: per }, () => `{"b64":"${b64}"}`).join(',')}]}`;
+};
+
+export interface Shape {
+  readonly what: string;
+  /** The model it is sent to. @default 'iris' */
+  readonly model?: string;
+  readonly body: () => string | Promise<string>;
+}
+
 /** Name → what it is, and its body. */
-export const SHAPES: Record<string, { readonly what: string; readonly body: () => string }> = {
+export const SHAPES: Record<string, Shape> = {
   'zeros-column': {
     what: '4.9 M zeros in one column ({"inputs": {f: [0, 0, …]}})',
     body: () => `${fill('{"inputs":{"sepal_length":[0', ',0', ']}}')}`,
@@ -73,5 +97,15 @@ export const SHAPES: Record<string, { readonly what: string; readonly body: () =
   'max-valid': {
     what: '1,000 valid instances (the most a request may carry: answered 200)',
     body: () => JSON.stringify({ instances: Array.from({ length: 1000 }, () => FLOWER) }),
+  },
+  'image-pixels': {
+    what: 'as many black 4096×4096 PNGs as 10 MB holds (each within the per-image cap)',
+    model: IMAGE_MODEL,
+    body: () => imageBody(4096, 1000),
+  },
+  'image-many': {
+    what: '1,000 valid 28×28 PNGs (the most an image request may carry: answered 200)',
+    model: IMAGE_MODEL,
+    body: () => imageBody(28, 1000),
   },
 };

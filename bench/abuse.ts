@@ -1,6 +1,7 @@
 /**
  * Hostile predict bodies against the local platform (bench/abuse-shapes.ts: every shape up to API Gateway's
- * 10 MB), each measured three ways, against a valid 1-instance request as the peer measured in the same run:
+ * 10 MB; tabular ones to iris, image ones to a small image model trained here), each measured three ways,
+ * against a valid 1-instance iris request as the peer measured in the same run:
  * - **handler CPU**: the predict handler's CPU time for the body (this process, the handler called directly,
  *   nothing else running), median of 5, and its ratio to the peer's;
  * - **a concurrent valid predict**: while a client process sends the shape 3 times over HTTP, another sends
@@ -17,12 +18,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { zipSync } from 'fflate';
+import { KEYS } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { childEnvironment } from '../local/lambda-runtime.ts';
 import { startLocalPlatform } from '../local/platform.ts';
 import { PlatformClient } from '../test/helpers.ts';
 import type { ClientOptions, Timed } from './abuse-client.ts';
-import { SHAPES, VALID_BODY } from './abuse-shapes.ts';
+import { blackPng, IMAGE_MODEL, SHAPES, VALID_BODY } from './abuse-shapes.ts';
 
 const TARGET_RATIO = 3;
 const HOSTILE_TIMES = 3;
@@ -78,8 +81,17 @@ const platform = await startLocalPlatform({
 try {
   const setup = new PlatformClient(platform.endpoints);
   await setup.upload('datasets/iris/iris.csv', readFileSync(join(REPO_ROOT, 'examples', 'iris.csv')));
-  const [run] = await setup.waitForRuns('iris', 1, 300_000);
-  if (run?.status !== 'SUCCEEDED') throw new Error(`iris did not train: ${run?.reason}`);
+  // An image model too (its shapes are images): 24 tiny PNGs of two classes, one epoch.
+  const png = await blackPng(8);
+  await setup.upload(KEYS.manifest(IMAGE_MODEL), JSON.stringify({ hyperparameters: { epochs: 1 } }));
+  await setup.upload(
+    `datasets/${IMAGE_MODEL}/images.zip`,
+    zipSync(Object.fromEntries(Array.from({ length: 24 }, (_, i) => [`${i % 2 ? 'a' : 'b'}/${i}.png`, png]))),
+  );
+  for (const model of ['iris', IMAGE_MODEL]) {
+    const [run] = await setup.waitForRuns(model, 1, 600_000);
+    if (run?.status !== 'SUCCEEDED') throw new Error(`${model} did not train: ${run?.reason}`);
+  }
   setup.destroy();
   const url = `${platform.endpoints.api}/v1/models/iris:predict`;
   const apiKey = platform.endpoints.apiKey;
@@ -88,21 +100,21 @@ try {
   const { handler } = (await import(join(REPO_ROOT, 'functions', 'predict', 'handler.ts'))) as {
     handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
   };
-  const event = (body: string) =>
+  const event = (body: string, model = 'iris') =>
     ({
-      path: '/v1/models/iris:predict',
+      path: `/v1/models/${model}:predict`,
       httpMethod: 'POST',
       headers: { 'content-type': 'application/json' },
       body,
       isBase64Encoded: false,
       requestContext: { requestId: 'bench' },
     }) as unknown as APIGatewayProxyEvent;
-  const cpu = async (body: string, runs: number) => {
+  const cpu = async (body: string, runs: number, model = 'iris') => {
     const times: number[] = [];
     let status = 0;
     for (let i = 0; i < runs + 2; i++) {
       const before = process.cpuUsage();
-      status = (await handler(event(body))).statusCode;
+      status = (await handler(event(body, model))).statusCode;
       const used = process.cpuUsage(before);
       if (i >= 2) times.push((used.user + used.system) / 1000);
     }
@@ -123,9 +135,9 @@ try {
   const rows: { name: string; cpuMs: number; ratio: number; ok: boolean }[] = [];
   for (const [name, shape] of Object.entries(SHAPES)) {
     // As the handler gets a body: one flat string decoded from the request's bytes (not a rope of pieces).
-    const body = Buffer.from(shape.body()).toString('utf8');
+    const body = Buffer.from(await shape.body()).toString('utf8');
     const size = Buffer.byteLength(body);
-    const handled = await cpu(body, CPU_RUNS);
+    const handled = await cpu(body, CPU_RUNS, shape.model);
     // Concurrent: valid predicts run from before the hostile sends to after them.
     const baseRss = process.memoryUsage.rss();
     let peakRss = baseRss;
@@ -154,7 +166,7 @@ try {
     );
     console.log(`  ${shape.what}`);
   }
-  const hostileRows = rows.filter((r) => r.name !== 'max-valid');
+  const hostileRows = rows.filter((r) => !['max-valid', 'image-many'].includes(r.name));
   const worst = hostileRows.reduce((a, b) => (b.cpuMs > a.cpuMs ? b : a));
   console.log(
     `# worst hostile shape by handler CPU: ${worst.name}, ${ms(worst.cpuMs)} (${(worst.cpuMs / peerCpu.ms).toFixed(0)}× the peer's ${ms(peerCpu.ms)})`,

@@ -10,6 +10,7 @@ import { basename } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { DatasetSummary, DatasetVersionRecord, RunRecord } from '../aws/registry.ts';
 import { type DatasetTrigger, datasetTrigger, KEYS, nameProblem } from '../core/contract.ts';
+import { runsOfVersion } from '../core/dataset.ts';
 import type { ValidationReport } from '../core/validation.ts';
 import { type ApiClient, HttpError, registryPath } from './api.ts';
 import { CliError, EXIT } from './output.ts';
@@ -129,7 +130,7 @@ export class DatasetStore {
     existing: DatasetVersionRecord,
     timeoutMs: number,
   ): Promise<{ runId?: string; live?: string }> {
-    const known = existing.runIds && existing.runIds.length > 0 ? existing.runIds : [existing.firstRunId];
+    const known = runsOfVersion(existing);
     for (const id of known) {
       const run = await this.api.get<RunRecord>(registryPath('runs', id)).catch((error: unknown) => {
         if (error instanceof HttpError && error.status === 404) return undefined; // still starting

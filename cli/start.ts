@@ -31,6 +31,7 @@ interface StartOptions {
   readonly monitorInterval: number;
   readonly trainingBudgetMinutes: number;
   readonly trainingBudgetParameters: number;
+  readonly trainingBudgetRunMinutes: number;
 }
 
 function positiveNumber(value: string): number {
@@ -85,6 +86,12 @@ const program = new Command('nimbus-start')
     positiveNumber,
     DEFAULT_TRAINING_BUDGET.parameters,
   )
+  .option(
+    '--training-budget-run-minutes <minutes>',
+    "minutes all of a run's training jobs share (a search's trials; a manifest may ask for less)",
+    positiveNumber,
+    DEFAULT_TRAINING_BUDGET.runMinutes,
+  )
   .addOption(
     new Option('--training <platform>', 'training task the pipeline takes')
       .choices(['batch', 'sagemaker'])
@@ -112,6 +119,7 @@ async function run(options: StartOptions): Promise<number> {
       trainingBudget: {
         minutes: options.trainingBudgetMinutes,
         parameters: options.trainingBudgetParameters,
+        runMinutes: options.trainingBudgetRunMinutes,
       },
     });
   } catch (error) {

@@ -15,8 +15,10 @@ export interface JsonBounds {
   readonly maxDepth: number;
   readonly maxArrayItems: number;
   readonly maxObjectKeys: number;
-  /** Characters of one string (a key or a value), as it is written in the body (escapes count as written). */
+  /** Characters of one string (a key or a value), once its escapes are read. */
   readonly maxStringChars: number;
+  /** Characters of one number as written (a JSON number may have any number of digits). */
+  readonly maxNumberChars: number;
   /** Values of every kind, containers included. */
   readonly maxValues: number;
 }
@@ -199,28 +201,36 @@ class Reader {
       throw new JsonSyntaxError('the request body is not valid JSON: a string is not closed');
     }
     if (text.charCodeAt(at) !== 0x5c) this.syntax(at, 'a string holds a control character');
-    // Escapes: find the closing quote (one not escaped), then let JSON.parse read the escapes.
+    // Escapes: find the closing quote (one not escaped) within what `max` characters can be written as (an
+    // escape is at most 6 of them), then let JSON.parse read the escapes, and bound what they read as.
+    const written = max * 6;
     let end = at;
     for (;;) {
       end = text.indexOf('"', end + 1);
-      if (end < 0 || end - start > max) break;
+      if (end < 0 || end - start > written) break;
       let backslashes = 0;
       while (text.charCodeAt(end - 1 - backslashes) === 0x5c) backslashes++;
       if (backslashes % 2 === 0) break;
     }
-    if (end < 0 || end - start > max) {
-      if (end >= 0 || text.length - start > max) {
+    if (end < 0 || end - start > written) {
+      if (end >= 0 || text.length - start > written) {
         this.pos = start;
         this.bound('maxStringChars', `has a string longer than ${max} characters`, this.stack.length);
       }
       throw new JsonSyntaxError('the request body is not valid JSON: a string is not closed');
     }
-    this.pos = end + 1;
+    let value: string;
     try {
-      return JSON.parse(text.slice(start - 1, end + 1)) as string;
+      value = JSON.parse(text.slice(start - 1, end + 1)) as string;
     } catch {
       return this.syntax(start, 'a string has an invalid escape or a control character');
     }
+    if (value.length > max) {
+      this.pos = start;
+      this.bound('maxStringChars', `has a string longer than ${max} characters`, this.stack.length);
+    }
+    this.pos = end + 1;
+    return value;
   }
 
   /** A number (JSON's grammar, or `-Infinity`): its end found by scanning, its value by `Number`. */
@@ -235,9 +245,11 @@ class Reader {
       }
       pos++;
     }
+    // Digits are read no further than a number may be long.
+    const limit = start + this.bounds.maxNumberChars + 1;
     const digits = (from: number): number => {
       let p = from;
-      for (let c = text.charCodeAt(p); c >= 0x30 && c <= 0x39; c = text.charCodeAt(++p));
+      for (let c = text.charCodeAt(p); p < limit && c >= 0x30 && c <= 0x39; c = text.charCodeAt(++p));
       return p;
     };
     const first = text.charCodeAt(pos);
@@ -257,6 +269,13 @@ class Reader {
       const end = digits(pos);
       if (end === pos) this.syntax(end, 'a digit');
       pos = end;
+    }
+    if (pos - start > this.bounds.maxNumberChars) {
+      this.bound(
+        'maxNumberChars',
+        `has a number longer than ${this.bounds.maxNumberChars} characters`,
+        this.stack.length,
+      );
     }
     this.pos = pos;
     return Number(text.slice(start, pos));
@@ -385,6 +404,9 @@ function within(value: unknown, bounds: JsonBounds): boolean {
 /** A small body the native parser reads within its bounds, or undefined (then the reader here decides). */
 function nativeParse(text: string, bounds: JsonBounds): { value: unknown } | undefined {
   if (text.length > NATIVE_MAX_CHARS) return undefined;
+  // A number's length is gone once parsed: a body with a run of number characters longer than the bound
+  // is the reader's to judge.
+  if (new RegExp(`[-+.eE0-9]{${bounds.maxNumberChars + 1}}`).test(text)) return undefined;
   try {
     const value: unknown = JSON.parse(text);
     return within(value, bounds) ? { value } : undefined;

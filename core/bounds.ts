@@ -82,6 +82,8 @@ export const MANIFEST_BOUNDS = {
   // widest any platform allows (core/budget.ts TRAINING_BUDGET_BOUNDS). Fractions of a minute are allowed.
   'budget.minutes': real(0.01, 1440),
   'budget.parameters': whole(1, 1_000_000_000),
+  // All of a run's training jobs together (a search's trials share it): up to a week of GPU time.
+  'budget.runMinutes': real(0.01, 10_080),
 } as const satisfies Record<string, NumberBound>;
 
 export type HyperparameterName = keyof typeof HYPERPARAMETER_BOUNDS;

@@ -1,10 +1,13 @@
 /**
- * The training budget: how long one training job may train (minutes) and how large a model it may build
- * (trainable parameters). The platform sets it (the construct's `trainingBudget`, the local platform's
- * option; carried to Preprocess in ENV.trainingBudget); a manifest's `budget` may only lower it. Preprocess
- * puts the job's budget in the training job spec with the hard timeouts derived from it, which the state
- * machine reads by JSONPath (Batch's attempt duration, SageMaker's MaxRuntimeInSeconds and
- * MaxWaitTimeInSeconds, the training Task's TimeoutSecondsPath).
+ * The training budget: how long one training job may train (minutes), how long all of a run's jobs may train
+ * together (runMinutes: a search's trials share it), and how large a model it may build (trainable
+ * parameters). The platform sets it (the construct's `trainingBudget`, the local platform's option; carried to
+ * Preprocess in ENV.trainingBudget); a manifest's `budget` may only lower it. Preprocess puts the run's budget
+ * in the training job spec, PlanTrials each trial's share of it, with the hard timeouts derived from it, which
+ * the state machine reads by JSONPath (Batch's attempt duration, SageMaker's MaxRuntimeInSeconds and
+ * MaxWaitTimeInSeconds). The training Task states' own TimeoutSeconds is fixed at the widest budget's
+ * (`taskSeconds` of TRAINING_BUDGET_BOUNDS): `TimeoutSecondsPath` is resolved against the Task's Parameters by
+ * the local interpreter, against its input by Step Functions, so it cannot be one path for both.
  *
  * The parameters of a model are counted here without tfjs, as `model.countParams()` counts those of the
  * builders in core/model.ts, so that a run fails at planning — before any training job starts — when a
@@ -20,6 +23,12 @@ export interface TrainingBudget {
   readonly minutes: number;
   /** The most trainable parameters a job's model may have. */
   readonly parameters: number;
+  /**
+   * Minutes all the training jobs of one run may train together: a search's trials share it (each gets at
+   * most `minutes`, and no more than its share), so a search of many trials costs at most this, not
+   * trials × `minutes`.
+   */
+  readonly runMinutes: number;
 }
 
 /**
@@ -28,7 +37,11 @@ export interface TrainingBudget {
  * running for a day. 10 M parameters: 40 MB of weights (120 MB with Adam's moments) — the default MLP on a
  * 20-column table has about 1,200, the default CNN on 64-pixel RGB images about half a million.
  */
-export const DEFAULT_TRAINING_BUDGET: TrainingBudget = { minutes: 60, parameters: 10_000_000 };
+export const DEFAULT_TRAINING_BUDGET: TrainingBudget = {
+  minutes: 60,
+  parameters: 10_000_000,
+  runMinutes: 240,
+};
 
 /**
  * The widest budget a platform may set: 24 hours (the limit training had before there was a budget; with
@@ -38,7 +51,20 @@ export const DEFAULT_TRAINING_BUDGET: TrainingBudget = { minutes: 60, parameters
 export const TRAINING_BUDGET_BOUNDS = {
   minutes: MANIFEST_BOUNDS['budget.minutes'],
   parameters: MANIFEST_BOUNDS['budget.parameters'],
+  runMinutes: MANIFEST_BOUNDS['budget.runMinutes'],
 } as const satisfies Record<keyof TrainingBudget, NumberBound>;
+
+const BUDGET_FIELDS = ['minutes', 'parameters', 'runMinutes'] as const;
+
+/**
+ * The minutes one training job of a run may train when the run has `jobs` of them (a search's trials): at
+ * most the job's `minutes`, and no more than its share of the run's `runMinutes`.
+ */
+export function jobMinutes(budget: TrainingBudget, jobs: number): number {
+  // A job spec written before run budgets existed has none: its job's minutes stand.
+  const share = Number.isFinite(budget.runMinutes) ? budget.runMinutes / Math.max(1, jobs) : budget.minutes;
+  return Math.min(budget.minutes, share);
+}
 
 /**
  * Seconds a job gets beyond its budget before it is stopped from outside: starting the backend and reading
@@ -57,7 +83,10 @@ export interface JobBudget extends TrainingBudget {
   readonly attemptSeconds: number;
   /** SageMaker's `MaxWaitTimeInSeconds` (managed spot): the attempt plus waiting for capacity. */
   readonly waitSeconds: number;
-  /** The training Task state's `TimeoutSecondsPath`: every Batch attempt plus waiting for capacity. */
+  /**
+   * Every Batch attempt plus waiting for capacity: what the training Task states' fixed TimeoutSeconds is for
+   * the widest budget (test/pipeline-definition.test.ts holds them equal).
+   */
   readonly taskSeconds: number;
 }
 
@@ -69,6 +98,7 @@ export function jobBudget(budget: TrainingBudget): JobBudget {
   return {
     minutes: budget.minutes,
     parameters: budget.parameters,
+    runMinutes: budget.runMinutes,
     attemptSeconds,
     waitSeconds: attemptSeconds + CAPACITY_WAIT_SECONDS,
     taskSeconds: TRAINING_RETRY.attempts * attemptSeconds + CAPACITY_WAIT_SECONDS,
@@ -85,10 +115,10 @@ export function parseTrainingBudget(value: unknown): TrainingBudget {
     throw new Error('trainingBudget must be an object: {"minutes": 60, "parameters": 10000000}');
   }
   const raw = value as Record<string, unknown>;
-  const unknown = Object.keys(raw).filter((key) => key !== 'minutes' && key !== 'parameters');
+  const unknown = Object.keys(raw).filter((key) => !(BUDGET_FIELDS as readonly string[]).includes(key));
   if (unknown.length > 0) throw new Error(`trainingBudget has no field ${unknown.join(', ')}`);
   const budget = { ...DEFAULT_TRAINING_BUDGET };
-  for (const field of ['minutes', 'parameters'] as const) {
+  for (const field of BUDGET_FIELDS) {
     const v = raw[field];
     if (v === undefined) continue;
     try {
@@ -109,12 +139,12 @@ export function checkManifestBudget(value: unknown): void {
     );
   }
   for (const [field, v] of Object.entries(value)) {
-    if (field !== 'minutes' && field !== 'parameters') {
+    if (!(BUDGET_FIELDS as readonly string[]).includes(field)) {
       throw new DatasetValidationError(
-        `manifest budget.${field} is not a budget field (minutes, parameters)`,
+        `manifest budget.${field} is not a budget field (${BUDGET_FIELDS.join(', ')})`,
       );
     }
-    checkBound(`budget.${field}`, v, MANIFEST_BOUNDS[`budget.${field}`]);
+    checkBound(`budget.${field}`, v, MANIFEST_BOUNDS[`budget.${field as (typeof BUDGET_FIELDS)[number]}`]);
   }
 }
 
@@ -129,7 +159,7 @@ export function runBudget(
   if (manifest === undefined) return platform;
   checkManifestBudget(manifest);
   const budget = { ...platform };
-  for (const field of ['minutes', 'parameters'] as const) {
+  for (const field of BUDGET_FIELDS) {
     const v = manifest[field];
     if (v === undefined) continue;
     if (v > platform[field]) {

@@ -85,6 +85,14 @@ export const MIN_ROWS_PER_CLASS = 3;
 export const MIN_ROWS = 10;
 const LABEL_NAMES = ['label', 'target', 'class'];
 
+/** The runs of a dataset version, oldest first (the first run only, for records written before `runIds`). */
+export function runsOfVersion(record: {
+  readonly runIds?: readonly string[];
+  readonly firstRunId: string;
+}): readonly string[] {
+  return record.runIds && record.runIds.length > 0 ? record.runIds : [record.firstRunId];
+}
+
 export function contentHash(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }

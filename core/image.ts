@@ -4,8 +4,8 @@
  */
 import type sharpType from 'sharp';
 import type { ImageSpec } from './dataset.ts';
-import { ImageTooLargeError, InvalidRequestError, NimbusError } from './errors.ts';
-import { formatPixels, MAX_IMAGE_PIXELS } from './limits.ts';
+import { ImageTooLargeError, InvalidRequestError, NimbusError, PayloadTooLargeError } from './errors.ts';
+import { formatPixels, MAX_IMAGE_PIXELS, MAX_REQUEST_PIXELS } from './limits.ts';
 import { parseEnvelope } from './predict-request.ts';
 import { imageInput, imageSize } from './preprocess.ts';
 
@@ -122,22 +122,44 @@ export async function requestImagesToInput(
 ): Promise<Float32Array> {
   const size = imageSize(spec);
   const x = new Float32Array(images.length * size);
-  await Promise.all(
-    images.map(async (bytes, index) => {
+  // Every header first (cheap): the pixels of the whole request are bounded before any image is decoded.
+  let pixels = 0;
+  for (const [index, bytes] of images.entries()) {
+    const probe = await probeImage(bytes).catch((error: unknown) => {
+      throw requestImageError(error, index);
+    });
+    pixels += probe.width * probe.height;
+    if (pixels > MAX_REQUEST_PIXELS) {
+      throw new PayloadTooLargeError(
+        `the images of instances[0..${index}] declare ${pixels.toLocaleString('en-US')} pixels; one request may hold at most ${formatPixels(MAX_REQUEST_PIXELS)} (send fewer or smaller images)`,
+        'b64',
+        index,
+      );
+    }
+  }
+  // A few at a time: decoding runs on libuv's small thread pool, which other requests need too.
+  let next = 0;
+  const decodeNext = async (): Promise<void> => {
+    for (let index = next++; index < images.length; index = next++) {
       try {
-        imageInput(await decodeImage(bytes, spec), x, index * size);
+        imageInput(await decodeImage(images[index] as Uint8Array, spec), x, index * size);
       } catch (error) {
-        if (error instanceof ImagePixelLimitError) {
-          throw new ImageTooLargeError(
-            `instances[${index}].b64 is an image of ${error.message}`,
-            'b64',
-            index,
-          );
-        }
-        if (!(error instanceof ImageDecodeError)) throw error;
-        throw new InvalidRequestError(`instances[${index}].b64 is ${error.message}`, 'b64', index);
+        throw requestImageError(error, index);
       }
-    }),
-  );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DECODE_CONCURRENCY, images.length) }, decodeNext));
   return x;
+}
+
+/** Images a request decodes at once. */
+const DECODE_CONCURRENCY = 2;
+
+/** A predict request's image error, naming its instance: over the pixel cap, or not an image. */
+function requestImageError(error: unknown, index: number): Error {
+  if (error instanceof ImagePixelLimitError) {
+    return new ImageTooLargeError(`instances[${index}].b64 is an image of ${error.message}`, 'b64', index);
+  }
+  if (!(error instanceof ImageDecodeError)) return error as Error;
+  return new InvalidRequestError(`instances[${index}].b64 is ${error.message}`, 'b64', index);
 }

@@ -42,6 +42,31 @@ export const MAX_IMAGE_FILE_BYTES = 32 * MiB;
  */
 export const MAX_IMAGE_PIXELS = 4096 * 4096;
 
+/**
+ * Most pixels all the images of one predict request may declare together, read from their headers before any
+ * is decoded: four images at the per-image cap, or a thousand of 256 × 256. Decoding costs CPU by the pixel
+ * (about 0.1 s a 4096 × 4096 image here), and a 10 MB body can hold hundreds of small PNGs that each declare
+ * 16 M pixels of one colour: without this, one request could keep a function busy for seconds.
+ */
+export const MAX_REQUEST_PIXELS = 4 * MAX_IMAGE_PIXELS;
+
+/**
+ * Most bytes an image dataset may decode to (images × width × height × channels of its spec): Preprocess holds
+ * them all, and writes each split as one base64 string, which V8 caps at about 512 M characters. 256 MiB is
+ * 87,000 28×28 grayscale images or 21,000 at the default 64×64 RGB.
+ */
+export const MAX_DECODED_IMAGE_BYTES = 256 * MiB;
+
+/** A dataset whose images would decode to more than MAX_DECODED_IMAGE_BYTES: refused before any is decoded. */
+export function checkDecodedImages(images: number, bytesPerImage: number): void {
+  const total = images * bytesPerImage;
+  if (total > MAX_DECODED_IMAGE_BYTES) {
+    throw new DatasetValidationError(
+      `${images.toLocaleString('en-US')} images of ${formatBytes(bytesPerImage)} decoded are ${formatBytes(total)}, past ${formatBytes(MAX_DECODED_IMAGE_BYTES)} (the decoded-dataset cap): use fewer images or a smaller manifest "image" size`,
+    );
+  }
+}
+
 /** Bytes as a reader wants them: `512 MiB`, `40.5 MiB`, `900 KiB`, `12 bytes`. */
 export function formatBytes(bytes: number): string {
   if (bytes >= MiB) return `${trim(bytes / MiB)} MiB`;
@@ -65,6 +90,23 @@ export interface ObjectCap {
   readonly maxBytes: number;
   /** The error for an object found to be `bytes` long (or at least that long). */
   tooLarge(bytes: number): Error;
+}
+
+/**
+ * Largest `datasets/<name>/dataset.json`: a manifest is a page of settings, and it travels in the pipeline's
+ * state beside the schema (Step Functions holds 256 KB in all).
+ */
+export const MAX_MANIFEST_BYTES = 32 * 1024;
+
+/** The cap on a dataset's manifest. */
+export function manifestObjectCap(key: string): ObjectCap {
+  return {
+    maxBytes: MAX_MANIFEST_BYTES,
+    tooLarge: (bytes) =>
+      new DatasetValidationError(
+        `${key} is ${formatBytes(bytes)}, past ${formatBytes(MAX_MANIFEST_BYTES)} (the manifest cap): a manifest holds settings, not data`,
+      ),
+  };
 }
 
 /** The cap on a dataset's zip object. */

@@ -5,6 +5,8 @@
  * key (`ResultPath`), so a later step reads what earlier steps produced and nothing is overwritten.
  * A caught error lands in `error` (`{ Error, Cause }`) and goes to `MarkFailed`.
  */
+
+import { createHash } from 'node:crypto';
 import type { JobBudget, ModelInput } from './budget.ts';
 import type { ObjectCreatedEvent, TrainingPlatform } from './contract.ts';
 import type { DatasetManifest, DatasetSchema, ImageSpec } from './dataset.ts';
@@ -346,12 +348,17 @@ export function retrainRunName(now: Date, id: string): string {
   return derivedRunName('retrain', now, id);
 }
 
-/** The name of a retry's execution: `retry-<UTC yyyymmddhhmmss>-<8 hex>`, as retrainRunName. */
-export function retryRunName(now: Date, id: string): string {
-  return derivedRunName('retry', now, id);
+/**
+ * The name of a retry's execution (its run id), from the run it retries: `retry-<16 hex>`. The same failed
+ * run always gives the same name, so Step Functions starts its retry once however often it is asked
+ * (StartExecution refuses a name it has seen), and a retry that was claimed but never started can be started
+ * by asking again.
+ */
+export function retryRunName(failedRunId: string): string {
+  return `retry-${createHash('sha256').update(failedRunId).digest('hex').slice(0, 16)}`;
 }
 
-function derivedRunName(kind: 'retrain' | 'retry', now: Date, id: string): string {
+function derivedRunName(kind: 'retrain', now: Date, id: string): string {
   const stamp = now.toISOString().replace(/\D/g, '').slice(0, 14);
   return `${kind}-${stamp}-${id
     .replace(/[^0-9a-f]/gi, '')

@@ -39,6 +39,8 @@ export function envelopeJsonBounds(bounds: EnvelopeBounds): JsonBounds {
     maxArrayItems: Math.max(bounds.maxInstances, keys),
     maxObjectKeys: keys,
     maxStringChars: bounds.maxStringChars,
+    // A float64 needs at most 24 characters to be exact; a client's own formatting may write more.
+    maxNumberChars: 256,
     maxValues: bounds.maxInstances * (keys + 1) + 16,
   };
 }

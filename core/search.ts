@@ -6,7 +6,7 @@
  * The pipeline runs a search in rounds: a round's trials train in parallel (a Map state), their validation
  * scores come back, and the next round is planned from every score so far.
  */
-import { checkBound, checkHyperparameter, MANIFEST_BOUNDS } from './bounds.ts';
+import { checkBound, checkHyperparameter, HYPERPARAMETER_BOUNDS, MANIFEST_BOUNDS } from './bounds.ts';
 import { countParameters, type ModelInput, SIZE_HYPERPARAMETERS } from './budget.ts';
 import { DatasetValidationError } from './errors.ts';
 import { type ModelHyperparameters, withOverrides } from './hyperparameters.ts';
@@ -48,6 +48,11 @@ export interface TrialScore {
 
 /** Points per continuous dimension of a grid. */
 const GRID_STEPS = 3;
+/**
+ * Combinations of the size hyperparameters' values (every value of a choice, the ends of a range) a search
+ * space may make: the budget check counts the parameters of each, before any trial trains.
+ */
+export const MAX_SIZE_COMBINATIONS = 4096;
 /** Share of trials TPE counts as "good". */
 const TPE_GAMMA = 0.25;
 /** Candidates TPE draws from the good density per suggestion. */
@@ -136,6 +141,21 @@ export function parseSearchShape(value: unknown): SearchSpec {
     }
   }
 
+  // The largest model a search can train is found among the combinations of its size hyperparameters'
+  // corners (largestTrial): as many as a budget check can walk.
+  const sizeNames = [...new Set<string>([...SIZE_HYPERPARAMETERS.mlp, ...SIZE_HYPERPARAMETERS.cnn])].filter(
+    (name) => name in space,
+  );
+  const combinations = sizeNames.reduce(
+    (total, name) => total * cornerValues(space[name] as ParameterSpace).length,
+    1,
+  );
+  if (combinations > MAX_SIZE_COMBINATIONS) {
+    fail(
+      `space: the values of ${sizeNames.join(', ')} make ${combinations} model sizes; at most ${MAX_SIZE_COMBINATIONS} (list fewer choices)`,
+    );
+  }
+
   let ensemble: SearchSpec['ensemble'];
   if (raw.ensemble !== undefined) {
     const e = raw.ensemble as { size?: unknown; method?: unknown } | null;
@@ -194,18 +214,46 @@ function cornerValues(dimension: ParameterSpace): ParameterValue[] {
   return [min, max];
 }
 
-/** Every point of the grid, in a fixed order (continuous dimensions at GRID_STEPS evenly spaced points). */
-export function gridPoints(space: SearchSpec['space']): Parameters[] {
-  let points: Record<string, ParameterValue>[] = [{}];
-  for (const name of Object.keys(space).sort()) {
-    const values = gridValues(space[name] as ParameterSpace);
-    points = points.flatMap((point) => values.map((v) => ({ ...point, [name]: v })));
+/**
+ * The grid's points, in a fixed order (the last dimension by name varying fastest; continuous dimensions at
+ * GRID_STEPS evenly spaced points): the first `limit` of them, made one at a time — a space of many choices
+ * has more points than could ever be listed, and a search trains only `trials` of them.
+ */
+export function gridPoints(space: SearchSpec['space'], limit = Number.POSITIVE_INFINITY): Parameters[] {
+  const names = Object.keys(space).sort();
+  const values = names.map((name) => gridValues(space[name] as ParameterSpace, isWhole(name)));
+  const count = Math.min(limit, gridSize(space));
+  const points: Parameters[] = [];
+  for (let k = 0; k < count; k++) {
+    const point: Record<string, ParameterValue> = {};
+    let rest = k;
+    for (let d = names.length - 1; d >= 0; d--) {
+      const dimension = values[d] as ParameterValue[];
+      point[names[d] as string] = dimension[rest % dimension.length] as ParameterValue;
+      rest = Math.floor(rest / dimension.length);
+    }
+    points.push(point);
   }
   return points;
 }
 
-function gridValues(dimension: ParameterSpace): ParameterValue[] {
+/** How many points the grid has (without listing them). */
+export function gridSize(space: SearchSpec['space']): number {
+  return Object.keys(space).reduce(
+    (total, name) => total * gridValues(space[name] as ParameterSpace, isWhole(name)).length,
+    1,
+  );
+}
+
+function gridValues(dimension: ParameterSpace, whole = false): ParameterValue[] {
   if ('choice' in dimension) return [...dimension.choice];
+  if (whole) {
+    // A whole-number hyperparameter: the grid's points rounded, each once.
+    const points = Array.from({ length: GRID_STEPS }, (_, i) =>
+      Math.round(fromUnit(dimension, i / (GRID_STEPS - 1))),
+    );
+    return [...new Set(points)];
+  }
   if ('int' in dimension) {
     const [min, max] = dimension.int;
     const count = Math.min(GRID_STEPS, max - min + 1);
@@ -261,7 +309,7 @@ function randomPoint(space: SearchSpec['space'], random: Random): Parameters {
 
 /** How many trials the search runs in all: a grid stops at its last point. */
 export function plannedTrials(spec: SearchSpec): number {
-  return spec.strategy === 'grid' ? Math.min(spec.trials, gridPoints(spec.space).length) : spec.trials;
+  return spec.strategy === 'grid' ? Math.min(spec.trials, gridSize(spec.space)) : spec.trials;
 }
 
 /**
@@ -270,10 +318,44 @@ export function plannedTrials(spec: SearchSpec): number {
  * run at once); Bayesian plans `parallel` at a time, random until it has enough scores, then TPE.
  */
 export function suggestTrials(spec: SearchSpec, done: readonly TrialScore[]): Parameters[] {
+  return suggestPoints(spec, done).map((point) => wholeWhereBound(spec.space, point));
+}
+
+/**
+ * A whole-number hyperparameter (`epochs`, `batchSize`…) searched over `uniform`/`logUniform` takes the
+ * nearest whole number within its range: what the sampler draws is a position, and the trial trains — and
+ * is recorded — with the value it can take.
+ */
+function wholeWhereBound(space: SearchSpec['space'], point: Parameters): Parameters {
+  const out: Record<string, ParameterValue> = { ...point };
+  for (const [name, value] of Object.entries(point)) {
+    const dimension = space[name];
+    if (
+      !isWhole(name) ||
+      typeof value !== 'number' ||
+      !dimension ||
+      'choice' in dimension ||
+      'int' in dimension
+    ) {
+      continue;
+    }
+    const [min, max] = 'uniform' in dimension ? dimension.uniform : dimension.logUniform;
+    out[name] = Math.min(Math.floor(max), Math.max(Math.ceil(min), Math.round(value)));
+  }
+  return out;
+}
+
+/** Whether a hyperparameter takes whole numbers only (its bound says so). */
+function isWhole(name: string): boolean {
+  const bound = (HYPERPARAMETER_BOUNDS as Record<string, { integer?: boolean }>)[name];
+  return bound?.integer === true;
+}
+
+function suggestPoints(spec: SearchSpec, done: readonly TrialScore[]): Parameters[] {
   const total = plannedTrials(spec);
   const first = done.length;
   if (first >= total) return [];
-  if (spec.strategy === 'grid') return gridPoints(spec.space).slice(first, total);
+  if (spec.strategy === 'grid') return gridPoints(spec.space, total).slice(first, total);
   if (spec.strategy === 'random') {
     return Array.from({ length: total - first }, (_, i) =>
       randomPoint(spec.space, createRandom(spec.seed * 7919 + first + i + 1)),

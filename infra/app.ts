@@ -8,6 +8,7 @@
  *   -c retrainOnDrift=true                (a drift alarm starts a training run; default false)
  *   -c trainingBudgetMinutes=60           (minutes one training job may train; default 60)
  *   -c trainingBudgetParameters=10000000  (the largest model it may build; default 10,000,000)
+ *   -c trainingBudgetRunMinutes=240       (minutes all of a run's jobs share, a search's trials; default 240)
  * cdk-nag's AwsSolutions checks run on every synth.
  */
 import { App, Duration, Validations } from 'aws-cdk-lib';
@@ -39,6 +40,7 @@ const budgetContext = (name: string) => {
 };
 const budgetMinutes = budgetContext('trainingBudgetMinutes');
 const budgetParameters = budgetContext('trainingBudgetParameters');
+const budgetRunMinutes = budgetContext('trainingBudgetRunMinutes');
 new NimbusStack(app, (app.node.tryGetContext('stackName') as string | undefined) ?? 'NimbusMl', {
   platform: {
     ...(platform ? { trainingPlatform: platform } : {}),
@@ -53,12 +55,13 @@ new NimbusStack(app, (app.node.tryGetContext('stackName') as string | undefined)
       : {}),
     ...(intervalMinutes === undefined ? {} : { monitorInterval: Duration.minutes(Number(intervalMinutes)) }),
     ...(retrainOnDrift ? { alarmActions: { retrainOnDrift } } : {}),
-    ...(budgetMinutes === undefined && budgetParameters === undefined
+    ...(budgetMinutes === undefined && budgetParameters === undefined && budgetRunMinutes === undefined
       ? {}
       : {
           trainingBudget: {
             ...(budgetMinutes === undefined ? {} : { minutes: budgetMinutes }),
             ...(budgetParameters === undefined ? {} : { parameters: budgetParameters }),
+            ...(budgetRunMinutes === undefined ? {} : { runMinutes: budgetRunMinutes }),
           },
         }),
   },

@@ -64,9 +64,10 @@ export class InferenceApi extends Construct {
       .bindBucket('artifacts', props.artifacts, 'read')
       .bindBucket('datasets', props.datasets, 'read', '*', `${KEYS.datasetVersionsPrefix}*`)
       .bindTable('models', props.models, 'readWrite')
-      // Writes runs: `retriedBy` on a run it retries.
-      .bindTable('runs', props.runs, 'readWrite')
+      .bindTable('runs', props.runs, 'read')
       .bindTable('datasets', props.datasetsTable, 'read');
+    // `retriedBy` on a run it retries: one conditional update, nothing else written to the runs table.
+    props.runs.grant(this.registry.function, 'dynamodb:UpdateItem');
     props.pipeline.grantTaskResponse(this.registry.function);
     // `POST runs/<id>/stop`: DescribeExecution and StopExecution on the pipeline's executions; `…/retry`:
     // StartExecution of the pipeline.

@@ -96,6 +96,7 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     },
     stop: (name, why) => this.stop(name, why),
     isRunning: (name) => this.executions.has(name),
+    exists: (name) => this.executions.has(name) || this.ended.has(name),
   });
 
   constructor(private readonly options: LocalPipelineOptions) {

@@ -3,10 +3,9 @@
  * contract's names. Handlers and the training container read the same environment variables as in AWS.
  *
  * The SDK clients in aws/ are created once per process, so a platform restarted in the same process must
- * keep its ports (as `npm start` does by default).
+ * keep its ports (as `npm start` does by default). Importing this module sets up Lambda's invocation
+ * contexts (lambda-runtime.ts) when it loads, before anything can call the SDK or log with Powertools.
  */
-// First: the invocation contexts of Lambda's runtime, before anything uses the SDK or Powertools.
-
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -282,26 +281,44 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
 /**
  * Runs left RUNNING by a platform that was killed (no execution survives its process): FAILED, with why, as
- * execution-ended records an execution that ends without the pipeline's say in AWS. A record this cannot
- * handle (written by another version, or broken) is logged and left: start-up never fails on a record's shape.
+ * execution-ended records an execution that ends without the pipeline's say in AWS — and so are runs it killed
+ * before they opened their record (a dataset version names them, no record exists), which would otherwise hold
+ * their bytes as "starting" for ever. A record this cannot handle (written by another version, or broken) is
+ * logged and left: start-up never fails on a record's shape.
  */
 async function endOrphanedRuns(): Promise<void> {
-  const { endUnfinishedRun, listRuns } = await import('../aws/registry.ts');
+  const { endUnfinishedRun, getRun, listRuns, scanDatasetVersions } = await import('../aws/registry.ts');
+  const { runsOfVersion } = await import('../core/dataset.ts');
   const now = new Date().toISOString();
-  for (const run of await listRuns()) {
-    if (run.status !== 'RUNNING') continue;
+  const end = async (runId: string, fields: Parameters<typeof endUnfinishedRun>[1]) => {
     try {
-      await endUnfinishedRun(run.runId, {
-        reason: `the local platform stopped while the run was in ${run.step ?? 'its first step'}`,
-        dataset: run.dataset,
-        datasetKey: run.datasetKey,
-        startedAt: run.startedAt,
-        finishedAt: now,
-      });
+      await endUnfinishedRun(runId, fields);
     } catch (error) {
       console.warn(
-        `nimbus: could not end run ${JSON.stringify(run.runId)} left RUNNING: ${(error as Error).message}`,
+        `nimbus: could not end run ${JSON.stringify(runId)} left unfinished: ${(error as Error).message}`,
       );
+    }
+  };
+  for (const run of await listRuns()) {
+    if (run.status !== 'RUNNING') continue;
+    await end(run.runId, {
+      reason: `the local platform stopped while the run was in ${run.step ?? 'its first step'}`,
+      dataset: run.dataset,
+      datasetKey: run.datasetKey,
+      startedAt: run.startedAt,
+      finishedAt: now,
+    });
+  }
+  for (const version of await scanDatasetVersions()) {
+    for (const runId of runsOfVersion(version)) {
+      if (!runId || (await getRun(runId))) continue;
+      await end(runId, {
+        reason: 'the local platform stopped before the run opened its record (in RegisterDataset)',
+        dataset: version.name,
+        datasetKey: version.key,
+        startedAt: version.createdAt,
+        finishedAt: now,
+      });
     }
   }
 }

@@ -104,6 +104,13 @@ export class TaskTokens {
       return { status: 400, body: { __type: 'InvalidExecutionInput', message: 'input is not JSON' } };
     }
     const name = typeof input.name === 'string' && input.name !== '' ? input.name : crypto.randomUUID();
+    // As Step Functions: a name is an execution's for good (AWS keeps it 90 days; here, while the process runs).
+    if (this.executions.exists?.(name)) {
+      return {
+        status: 400,
+        body: { __type: 'ExecutionAlreadyExists', message: `Execution Already Exists: '${name}'` },
+      };
+    }
     const executionArn = this.executions.start?.(name, parsed) ?? '';
     return { status: 200, body: { executionArn, startDate: Date.now() / 1000 } };
   }
@@ -116,6 +123,8 @@ export interface LocalExecutions {
   /** Stops a running execution by name; false when none runs by it. */
   readonly stop?: (name: string, why: { error?: string; cause?: string }) => boolean;
   readonly isRunning?: (name: string) => boolean;
+  /** Whether an execution of that name was started (running or ended). */
+  readonly exists?: (name: string) => boolean;
 }
 
 function noSuchExecution(arn: string): { status: number; body: unknown } {

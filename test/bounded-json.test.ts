@@ -15,6 +15,7 @@ const OPEN: JsonBounds = {
   maxArrayItems: 1e9,
   maxObjectKeys: 1e9,
   maxStringChars: 1e9,
+  maxNumberChars: 1e6,
   maxValues: 1e9,
 };
 /** Past the native parser's size, so the reader itself reads it. */
@@ -76,6 +77,7 @@ describe('bounded JSON', () => {
       maxArrayItems: 3,
       maxObjectKeys: 2,
       maxStringChars: 5,
+      maxNumberChars: 4,
       maxValues: 12,
     };
     const refused = (body: string, bound: keyof JsonBounds, path: string) => {
@@ -91,6 +93,10 @@ describe('bounded JSON', () => {
     refused('{"a":[1,2,3,4]}', 'maxArrayItems', 'a');
     refused('{"a":[{"x":1,"y":2,"z":3}]}', 'maxObjectKeys', 'a[0]');
     refused('{"a":["toolong"]}', 'maxStringChars', 'a[0]');
+    // Escapes count as what they read as: "\u0041" × 5 is 5 characters, × 6 is 6.
+    assert.deepEqual(parseBoundedJson(`["${'\\u0041'.repeat(5)}"]`, bounds), ['AAAAA']);
+    refused(`{"a":["${'\\u0041'.repeat(6)}"]}`, 'maxStringChars', 'a[0]');
+    refused('{"a":[123456]}', 'maxNumberChars', 'a[0]');
     refused('[1,2,3,4]', 'maxArrayItems', '');
     refused('[[1,2,3],[1,2,3],[1,2,3]]', 'maxValues', '[2][2]');
     // Within every bound: read.
@@ -98,12 +104,14 @@ describe('bounded JSON', () => {
   });
 
   it('stops at a bound without reading the rest of a 10 MB body', () => {
-    const zeros = `{"inputs":{"f":[${'0,'.repeat(4.9e6)}0]}}`;
+    // Past the bound the body is not even JSON: a reader that read on would say so instead.
+    const zeros = `{"inputs":{"f":[${'0,'.repeat(4.9e6)}0]}}} not json`;
     const bounds: JsonBounds = {
       maxDepth: 4,
       maxArrayItems: 1000,
       maxObjectKeys: 8,
       maxStringChars: 4096,
+      maxNumberChars: 256,
       maxValues: 1e5,
     };
     assert.throws(
@@ -113,5 +121,20 @@ describe('bounded JSON', () => {
         error.path === 'inputs.f' &&
         /has more than 1000 items/.test(error.message),
     );
+  });
+
+  it('gives the event loop back while it reads a large body', async () => {
+    const body = JSON.stringify({ instances: [{ a: 1 }] }).replace('[', `[${' '.repeat(10 * 1024 * 1024)}`);
+    let turns = 0;
+    let reading = true;
+    const count = () => {
+      turns++;
+      if (reading) setImmediate(count);
+    };
+    setImmediate(count);
+    await parseBoundedJsonAsync(body, OPEN);
+    reading = false;
+    // 10 MB in slices of 64 KB: the loop turned between (nearly) every two of them.
+    assert.ok(turns >= 100, `the event loop turned ${turns} times while 10 MB were read`);
   });
 });

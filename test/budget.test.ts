@@ -20,6 +20,7 @@ import {
   countParameters,
   DEFAULT_TRAINING_BUDGET,
   jobBudget,
+  jobMinutes,
   type ModelInput,
   parseTrainingBudget,
   runBudget,
@@ -244,8 +245,16 @@ describe('docs/limits.md', () => {
 
 describe('the training budget', () => {
   it('defaults to 60 minutes and 10 M parameters, and a platform may set either within its bounds', () => {
-    assert.deepEqual(parseTrainingBudget(undefined), { minutes: 60, parameters: 10_000_000 });
-    assert.deepEqual(parseTrainingBudget({ minutes: 0.5 }), { minutes: 0.5, parameters: 10_000_000 });
+    assert.deepEqual(parseTrainingBudget(undefined), {
+      minutes: 60,
+      parameters: 10_000_000,
+      runMinutes: 240,
+    });
+    assert.deepEqual(parseTrainingBudget({ minutes: 0.5 }), {
+      minutes: 0.5,
+      parameters: 10_000_000,
+      runMinutes: 240,
+    });
     assert.throws(
       () => parseTrainingBudget({ minutes: 2000 }),
       /^Error: trainingBudget\.minutes must be a number from 0\.01 to 1440 \(got 2000\)$/,
@@ -259,10 +268,15 @@ describe('the training budget', () => {
   });
 
   it('is lowered by a manifest, and never raised: a value above the platform names the field and its bound', () => {
-    const platform = { minutes: 30, parameters: 500_000 };
+    const platform = { minutes: 30, parameters: 500_000, runMinutes: 120 };
     assert.deepEqual(runBudget(platform, undefined), platform);
-    assert.deepEqual(runBudget(platform, { minutes: 0.25 }), { minutes: 0.25, parameters: 500_000 });
-    assert.deepEqual(runBudget(platform, { parameters: 1000 }), { minutes: 30, parameters: 1000 });
+    assert.deepEqual(runBudget(platform, { minutes: 0.25 }), { ...platform, minutes: 0.25 });
+    assert.deepEqual(runBudget(platform, { parameters: 1000 }), { ...platform, parameters: 1000 });
+    assert.deepEqual(runBudget(platform, { runMinutes: 60 }), { ...platform, runMinutes: 60 });
+    assert.throws(
+      () => runBudget(platform, { runMinutes: 121 }),
+      invalid(/budget\.runMinutes 121 is above the platform's/),
+    );
     assert.throws(
       () => runBudget(platform, { minutes: 45 }),
       invalid(
@@ -277,6 +291,16 @@ describe('the training budget', () => {
     );
   });
 
+  it("shares a run's minutes among a search's trials: each at most its job's minutes and its share", () => {
+    const budget = { minutes: 60, parameters: 1, runMinutes: 240 };
+    assert.equal(jobMinutes(budget, 1), 60);
+    assert.equal(jobMinutes(budget, 4), 60);
+    assert.equal(jobMinutes(budget, 100), 2.4);
+    assert.equal(jobMinutes({ ...budget, runMinutes: 30 }, 1), 30);
+    // 100 trials of the defaults cost at most the run's 240 minutes, not 100 hours.
+    assert.ok(jobMinutes(budget, 100) * 100 <= budget.runMinutes);
+  });
+
   it('derives the hard timeouts: the budget plus a margin per attempt, every attempt plus waiting for capacity', () => {
     const hour = jobBudget(DEFAULT_TRAINING_BUDGET);
     assert.equal(hour.attemptSeconds, 3600 + TRAINING_TIMEOUT_MARGIN_SECONDS);
@@ -284,10 +308,10 @@ describe('the training budget', () => {
     assert.ok(hour.taskSeconds >= TRAINING_RETRY.attempts * hour.attemptSeconds);
     assert.ok(hour.taskSeconds >= hour.waitSeconds, 'the Task outlives the job it waits for');
     // Whole seconds, never under Batch's minimum of 60, and shorter for a smaller budget.
-    const tiny = jobBudget({ minutes: 0.01, parameters: 1 });
+    const tiny = jobBudget({ minutes: 0.01, parameters: 1, runMinutes: 1 });
     assert.ok(Number.isInteger(tiny.attemptSeconds) && tiny.attemptSeconds >= 60);
     assert.ok(tiny.attemptSeconds < hour.attemptSeconds && tiny.taskSeconds < hour.taskSeconds);
-    assert.ok(jobBudget({ minutes: 24 * 60, parameters: 1 }).attemptSeconds > 24 * 3600);
+    assert.ok(jobBudget({ minutes: 24 * 60, parameters: 1, runMinutes: 24 * 60 }).attemptSeconds > 24 * 3600);
   });
 });
 

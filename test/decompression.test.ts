@@ -16,7 +16,12 @@ import { crc32, createDeflate, createDeflateRaw, deflateRawSync, deflateSync } f
 import { zipSync } from 'fflate';
 import sharp from 'sharp';
 import { getBytes } from '../aws/object-store.ts';
-import { DatasetValidationError, ImageTooLargeError, InvalidRequestError } from '../core/errors.ts';
+import {
+  DatasetValidationError,
+  ImageTooLargeError,
+  InvalidRequestError,
+  PayloadTooLargeError,
+} from '../core/errors.ts';
 import {
   decodeImage,
   ImagePixelLimitError,
@@ -25,7 +30,13 @@ import {
   requestImagesToInput,
 } from '../core/image.ts';
 import { openZipImages, zipImageItems } from '../core/image-dataset.ts';
-import { imageObjectCap, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_PIXELS, MAX_ZIP_ENTRIES } from '../core/limits.ts';
+import {
+  imageObjectCap,
+  MAX_IMAGE_FILE_BYTES,
+  MAX_IMAGE_PIXELS,
+  MAX_REQUEST_PIXELS,
+  MAX_ZIP_ENTRIES,
+} from '../core/limits.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { localPlatformFixture } from './helpers.ts';
 
@@ -423,6 +434,19 @@ describe('images within the pixel cap', () => {
     assert.match(error ?? '', /the per-image pixel cap/);
     t.diagnostic(`refusing the PNG: peak memory +${grewMb.toFixed(0)} MB`);
     assert.ok(grewMb < 64, `refusing a 256 MB bitmap raised the peak by ${grewMb.toFixed(0)} MB`);
+  });
+
+  it('predict: bounds the pixels of a whole request from the headers, before decoding any image', async () => {
+    // Each within the per-image cap; five of them past what one request may hold (4 × 4096×4096).
+    const images = Array.from({ length: 160 }, () => declaredPng(4096, 4096));
+    await assert.rejects(
+      requestImagesToInput(await parseImagePredictRequest(predictBody(...images), 1000), spec),
+      (error: unknown) =>
+        error instanceof PayloadTooLargeError &&
+        error.instance === 4 &&
+        /declare 83,886,080 pixels; one request may hold at most 67,108,864 = 8192×8192/.test(error.message),
+    );
+    assert.equal(MAX_REQUEST_PIXELS, 4 * MAX_IMAGE_PIXELS);
   });
 
   it('reads the size from the header: 30000×30000 with one row of data is refused the same way', async () => {

@@ -208,7 +208,7 @@ describe('the training budget, end to end', () => {
       validationKey: KEYS.data('small', runId, 'validation.json'),
       modelPrefix: `${KEYS.runPrefix('small', runId)}refused/`,
       hyperparameters: hyperparameters as unknown as TrainingJobSpec['hyperparameters'],
-      budget: jobBudget({ minutes: 1, parameters: 10 }),
+      budget: jobBudget({ minutes: 1, parameters: 10, runMinutes: 1 }),
       lineage: card.lineage,
     };
     const count = countParameters(spec.hyperparameters, IRIS_INPUT);

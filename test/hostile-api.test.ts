@@ -229,6 +229,22 @@ describe('hostile clients of the APIs', () => {
     }
   });
 
+  it('answers a monitoring or registry time outside what keys can carry with a 400, not a crash', async () => {
+    const { client } = local;
+    for (const path of [
+      '/v1/monitoring/models/iris/drift?since=-271821-04-20T00:00:00.000Z',
+      '/v1/monitoring/models/iris/drift?since=%2B275760-09-13T00:00:00.000Z',
+      '/v1/registry/models/iris/aliases/production?at=-271821-04-20T00:00:00.000Z',
+    ]) {
+      const response = await client.get(path);
+      assert.equal(response.status, 400, `${path}: ${await response.clone().text()}`);
+      assert.match(await response.text(), /from 1970 to 9999/);
+    }
+    const long = await client.get(`/v1/monitoring/models/${'x'.repeat(5000)}/drift`);
+    assert.equal(long.status, 404);
+    assert.ok((await long.text()).length < 600, 'a long name is not echoed whole');
+  });
+
   it('refuses every wrong admin key, whatever its length, and takes the right one', async () => {
     const { client } = local;
     const { adminKey } = client.endpoints;
@@ -292,7 +308,16 @@ describe('hostile clients of the APIs', () => {
       fc.constantFrom('limit', 'dataset', 'since', 'at', 'x'),
       fc.oneof(
         fc.string({ maxLength: 20 }),
-        fc.constantFrom('0', '10000', '-1', 'x'.repeat(2000), '2026-01-01'),
+        fc.constantFrom(
+          '0',
+          '10000',
+          '-1',
+          'x'.repeat(2000),
+          '2026-01-01',
+          '-271821-04-20T00:00:00.000Z',
+          '+275760-09-13T00:00:00.000Z',
+          '1969-12-31T23:59:59Z',
+        ),
       ),
       { maxKeys: 3 },
     );

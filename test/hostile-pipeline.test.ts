@@ -70,6 +70,20 @@ describe('careless and hostile uploads', () => {
     await put(tables.runs, { runId: 'old-running', status: 'RUNNING', datasetKey: 'datasets/iris/iris.csv' });
     await put(tables.runs, { runId: 'old-odd', status: 42, steps: 'not a list', startedAt: 7 });
     await put(tables.datasets, { name: 'old-dataset', version: '0123456789abcdef' });
+    // A version naming a run that never opened its record (a platform killed between the two writes).
+    await put(tables.datasets, {
+      name: 'killed',
+      version: 'fedcba9876543210',
+      hash: 'fedcba9876543210',
+      key: 'datasets/killed/k.csv',
+      size: 1,
+      firstRunId: 'never-opened',
+      runIds: ['never-opened'],
+      status: 'REGISTERED',
+      createdAt: '2026-01-01T00:00:00.000Z',
+    });
+    // An alarm state without a name or states (the monitoring API and start-up read alarm states too).
+    await put(tables.models, { model: '#alarms', sk: 'STATE#nimbus/odd/drift', state: 42 });
     const check = async () => {
       const listed = await runs();
       for (const id of ['old-failed', 'old-running', 'old-odd']) {
@@ -81,6 +95,10 @@ describe('careless and hostile uploads', () => {
       assert.equal((await client.registry('/runs/old-odd')).status, 200);
       assert.equal((await client.registry('/datasets')).status, 200);
       assert.equal((await client.registry('/datasets/old-dataset')).status, 200);
+      const alarms = await fetch(`${local.client.endpoints.api}/v1/monitoring/alarms`, {
+        headers: { 'x-api-key': local.client.endpoints.apiKey },
+      });
+      assert.equal(alarms.status, 200, await alarms.clone().text());
     };
     await check();
     await local.restart();
@@ -88,6 +106,10 @@ describe('careless and hostile uploads', () => {
     const ended = await local.client.registryJson<RunRecord>('/runs/old-running');
     assert.equal(ended.status, 'FAILED');
     assert.match(ended.reason ?? '', /the local platform stopped while the run was in/);
+    // The run that never opened its record is FAILED now, so its bytes are no longer held as "starting".
+    const never = await local.client.registryJson<RunRecord>('/runs/never-opened');
+    assert.equal(never.status, 'FAILED');
+    assert.match(never.reason ?? '', /stopped before the run opened its record/);
   });
 
   it('retries a failed run on the same bytes once; a re-upload of bytes whose runs all failed starts a new run', async () => {
@@ -139,6 +161,48 @@ describe('careless and hostile uploads', () => {
     assert.equal(succeeded.status, 409);
     assert.match(await succeeded.text(), /only a FAILED run is retried/);
     assert.equal((await client.registry('/runs/no-such-run/retry', { reason: 'x' })).status, 404);
+  });
+
+  it('retries nothing a run on the same bytes holds, nor a run whose name was refused', async () => {
+    const { client, platform } = local;
+    const name = 'retry-live';
+    await client.upload(KEYS.manifest(name), JSON.stringify({ hyperparameters: { batchSize: 0 } }));
+    await client.upload(`datasets/${name}/iris.csv`, IRIS);
+    const [failed] = await client.waitForRuns(name, 1);
+    assert.equal(failed?.status, 'FAILED');
+    // Fixed and uploaded again: a new run on the same bytes succeeds; the failed run's retry is pointless.
+    await client.upload(KEYS.manifest(name), JSON.stringify({ hyperparameters: { epochs: 5 } }));
+    await client.upload(`datasets/${name}/iris.csv`, IRIS);
+    const both = await client.waitForRuns(name, 2);
+    assert.ok(
+      both.some((r) => r.status === 'SUCCEEDED'),
+      JSON.stringify(both.map((r) => r.reason)),
+    );
+    const live = await client.registry(`/runs/${failed.runId}/retry`, { reason: 'again' });
+    assert.equal(live.status, 409);
+    assert.match(await live.text(), /on the same bytes .* is SUCCEEDED: nothing to retry/);
+
+    await client.upload('datasets/Refused/iris.csv', IRIS);
+    await platform.pipeline.idle();
+    const refused = (await runs()).find((r) => r.dataset === 'Refused') as RunRecord;
+    const retry = await client.registry(`/runs/${refused.runId}/retry`, { reason: 'again' });
+    assert.equal(retry.status, 409);
+    assert.match(
+      await retry.text(),
+      /cannot be retried: dataset name \\"Refused\\" is not valid.*datasets\/refused\/iris\.csv/,
+    );
+  });
+
+  it('fails a manifest larger than a manifest is, naming the cap', async () => {
+    const { client } = local;
+    await client.upload(
+      KEYS.manifest('big-manifest'),
+      JSON.stringify({ ignore: Array.from({ length: 8000 }, (_, i) => `column-${i}`) }),
+    );
+    await client.upload('datasets/big-manifest/iris.csv', IRIS);
+    const [run] = await client.waitForRuns('big-manifest');
+    assert.equal(run?.status, 'FAILED');
+    assert.match(run.reason ?? '', /dataset\.json is .* past 32 KiB \(the manifest cap\)/);
   });
 
   it('fails a table of 100,000 columns with a finding naming the bound', async () => {

@@ -435,7 +435,7 @@ describe('the training budget of NimbusPlatform', () => {
     const { variables, attemptSeconds } = budgetOf(
       synth({ trainingBudget: { minutes: 120, parameters: 2_000_000 } }).template(),
     );
-    assert.deepEqual(variables, [{ minutes: 120, parameters: 2_000_000 }]);
+    assert.deepEqual(variables, [{ minutes: 120, parameters: 2_000_000, runMinutes: 240 }]);
     assert.equal(attemptSeconds, 120 * 60 + TRAINING_TIMEOUT_MARGIN_SECONDS);
     assert.throws(
       () => synth({ trainingBudget: { minutes: 0 } }),

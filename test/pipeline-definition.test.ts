@@ -144,7 +144,7 @@ describe('the training pipeline definition', () => {
       'MaxWaitTimeInSeconds.$': '$.job.budget.waitSeconds',
     });
     // The paths name what Preprocess puts in every job spec (core/budget.ts JobBudget).
-    const spec = { job: { budget: jobBudget({ minutes: 1, parameters: 1 }) } };
+    const spec = { job: { budget: jobBudget({ minutes: 1, parameters: 1, runMinutes: 1 }) } };
     for (const path of [
       ...Object.values(batch.Timeout ?? {}),
       ...Object.values(sagemaker.StoppingCondition ?? {}),
@@ -159,6 +159,7 @@ describe('the training pipeline definition', () => {
     const widest = jobBudget({
       minutes: TRAINING_BUDGET_BOUNDS.minutes.max,
       parameters: TRAINING_BUDGET_BOUNDS.parameters.max,
+      runMinutes: TRAINING_BUDGET_BOUNDS.runMinutes.max,
     });
     for (const name of Object.values(TRAINING_STATES)) {
       assert.equal(byName.get(name)?.TimeoutSeconds, widest.taskSeconds, name);

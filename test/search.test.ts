@@ -16,6 +16,7 @@ import {
   type SearchSpec,
   suggestTrials,
   type TrialScore,
+  trialHyperparameters,
 } from '../core/search.ts';
 
 const mlp = defaultHyperparameters('tabular');
@@ -123,6 +124,60 @@ describe('search strategies', () => {
       random += search({ ...spec, strategy: 'random', seed }, objective);
     }
     assert.ok(tpe < random, `mean best loss: TPE ${tpe / seeds} vs random ${random / seeds}`);
+  });
+
+  it('gives whole-number hyperparameters searched over a range whole values, which train', () => {
+    const space = { batchSize: { logUniform: [16, 256] }, epochs: { uniform: [10, 25] } };
+    for (const strategy of ['random', 'grid', 'bayesian'] as const) {
+      const spec = parseSearchSpec({ strategy, trials: 6, parallel: 3, space }, mlp);
+      const done: TrialScore[] = [];
+      for (let round = 0; round < 4; round++) {
+        const next = suggestTrials(spec, done);
+        for (const [i, parameters] of next.entries()) {
+          assert.ok(
+            Number.isInteger(parameters.batchSize) && Number.isInteger(parameters.epochs),
+            `${strategy}: ${JSON.stringify(parameters)}`,
+          );
+          assert.doesNotThrow(() => trialHyperparameters(mlp, parameters));
+          done.push({ trial: done.length, parameters, score: i / 10 });
+        }
+      }
+    }
+    // The grid's 3 points of [10, 25], rounded and each once: 10, 18, 25.
+    assert.deepEqual(
+      gridPoints({ epochs: { uniform: [10, 25] } }).map((p) => p.epochs),
+      [10, 18, 25],
+    );
+  });
+
+  it('plans a grid of more points than could be listed, and refuses a space of too many model sizes', () => {
+    const choices = { choice: Array.from({ length: 64 }, (_, i) => i + 1) };
+    const wide = parseSearchSpec(
+      {
+        strategy: 'grid',
+        trials: 5,
+        space: { epochs: choices, batchSize: choices, patience: choices, seed: choices },
+      },
+      mlp,
+    );
+    assert.equal(suggestTrials(wide, []).length, 5);
+    const cnn = defaultHyperparameters('image');
+    const lists = { choice: Array.from({ length: 16 }, (_, i) => [i + 1]) };
+    assert.throws(
+      () =>
+        parseSearchSpec(
+          {
+            space: {
+              blockFilters: lists,
+              denseUnits: lists,
+              convsPerBlock: { int: [1, 4] },
+              kernelSize: { choice: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11] },
+            },
+          },
+          cnn,
+        ),
+      invalid(/make 5632 model sizes; at most 4096/),
+    );
   });
 
   it('ranks by the metric (lower loss, higher accuracy first); failed trials last', () => {

@@ -39,7 +39,7 @@ describe('training job timeouts on the local pipeline', () => {
     validationKey: 'artifacts/hanging/runs/timeouts/data/validation.json',
     modelPrefix: 'artifacts/hanging/runs/timeouts/model/',
     hyperparameters: defaultHyperparameters('tabular'),
-    budget: jobBudget({ minutes: 1, parameters: 1000 }),
+    budget: jobBudget({ minutes: 1, parameters: 1000, runMinutes: 1 }),
     lineage: {
       datasetName: 'hanging',
       datasetVersion: 'v',

@@ -10,7 +10,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { alarmHistory, listAlarmStates } from '../../aws/alarms.ts';
 import { bucketName } from '../../aws/config.ts';
 import { getJson, listObjects, mapLimit } from '../../aws/object-store.ts';
-import { API, KEYS, NAME_PATTERN } from '../../core/contract.ts';
+import { API, KEYS, nameProblem, quoteName } from '../../core/contract.ts';
 import { DRIFT_THRESHOLD, type DriftReport } from '../../core/drift.ts';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import { jsonApi } from '../http.ts';
@@ -29,14 +29,16 @@ get('/alarms/history', async ({ req }) => ({
 
 get('/models/:model/drift', async ({ params, req }) => {
   const model = params.model ?? '';
-  if (!NAME_PATTERN.test(model)) throw new NotFoundError(`no model "${model}"`);
+  const problem = nameProblem('model', model);
+  if (problem) throw new NotFoundError(`no model ${quoteName(model)}: ${problem}`);
   const query = new URL(req.url).searchParams;
   const limit = limitParam(query, 500);
   const sinceText = query.get('since');
   const since = sinceText === null ? new Date(Date.now() - 7 * DAY_MS) : new Date(sinceText);
-  if (Number.isNaN(since.getTime())) {
+  // Reports exist from 1970 on; a time outside the years keys can carry is a bad request, not a crash.
+  if (Number.isNaN(since.getTime()) || since.getUTCFullYear() < 1970 || since.getUTCFullYear() > 9999) {
     throw new InvalidRequestError(
-      `"since" must be an ISO 8601 time, not ${JSON.stringify(sinceText)}`,
+      `"since" must be an ISO 8601 time from 1970 to 9999, not ${quoteName(sinceText ?? '')}`,
       'since',
     );
   }

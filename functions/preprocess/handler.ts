@@ -36,7 +36,7 @@ import {
   type ImageItem,
   openZipImages,
 } from '../../core/image-dataset.ts';
-import { imageObjectCap, zipObjectCap } from '../../core/limits.ts';
+import { checkDecodedImages, imageObjectCap, zipObjectCap } from '../../core/limits.ts';
 import type {
   ImageSplit,
   PipelineState,
@@ -48,6 +48,7 @@ import {
   DEFAULT_SPLIT,
   imageBaseline,
   imagePreprocessor,
+  imageSize,
   type Split,
   stratifiedSplit,
 } from '../../core/preprocess.ts';
@@ -218,6 +219,8 @@ async function preprocessImages(
       }),
     );
   const classes = dataset.schema.classes;
+  // Every image is held decoded (and written as one base64 string per split): bounded before any is decoded.
+  checkDecodedImages(index.items.length, imageSize(spec));
 
   const failures: string[] = [];
   let decoded = 0;

@@ -15,11 +15,10 @@ import {
   type DatasetVersionRecord,
   getRun,
   listDatasetVersions,
-  runsOfVersion,
   setDatasetOutcome,
 } from '../../aws/registry.ts';
 import { datasetTrigger, KEYS, METRICS, nameProblem } from '../../core/contract.ts';
-import { contentHash, type DatasetManifest } from '../../core/dataset.ts';
+import { contentHash, type DatasetManifest, runsOfVersion } from '../../core/dataset.ts';
 import { DatasetValidationError } from '../../core/errors.ts';
 import {
   folderHash,
@@ -29,7 +28,7 @@ import {
   imageDatasetSchema,
   zipImageItems,
 } from '../../core/image-dataset.ts';
-import { zipObjectCap } from '../../core/limits.ts';
+import { manifestObjectCap, zipObjectCap } from '../../core/limits.ts';
 import { parseManifest } from '../../core/manifest.ts';
 import type { PipelineState, RegisterDatasetResult } from '../../core/pipeline.ts';
 import {
@@ -182,13 +181,15 @@ export async function handler(state: PipelineState): Promise<RegisterDatasetResu
 }
 
 /**
- * Bytes seen before under this name: a retraining run or a retry always trains again on them; an upload
- * starts a new run only when every run on them has FAILED (the same bytes stay idempotent against a run that
- * is RUNNING or SUCCEEDED, and a run with no record yet is still starting). Returns why not, or undefined.
+ * Bytes seen before under this name: a retraining run (an alarm action) always trains again on them; an
+ * upload — or a retry — starts a new run only when every run on them has FAILED (the same bytes stay
+ * idempotent against a run that is RUNNING or SUCCEEDED, and a run with no record yet is still starting), and
+ * of two at once only one does. Returns why not, or undefined; a retry that cannot run fails, saying why (its
+ * caller was told its run id).
  */
 async function runAgain(existing: DatasetVersionRecord, state: PipelineState): Promise<string | undefined> {
   const at = `${existing.name}@${existing.version}`;
-  if (state.retrain) {
+  if (state.retrain && !state.retrain.retryOf) {
     await addRunToVersion(existing, state.runId, false);
     logger.info('training again on a version seen before', { version: existing.version, ...state.retrain });
     return undefined;
@@ -196,23 +197,28 @@ async function runAgain(existing: DatasetVersionRecord, state: PipelineState): P
   const runIds = runsOfVersion(existing);
   const runs = await Promise.all(runIds.map((id) => getRun(id)));
   const live = runIds.findIndex((_, i) => runs[i]?.status !== 'FAILED');
+  let skip: string | undefined;
   if (live >= 0) {
     const status = runs[live]?.status ?? 'starting';
-    logger.info('same content seen before: no new run', { version: existing.version, runId: runIds[live] });
-    return `dataset ${at} was registered by run ${runIds[live]} (${status}): the same bytes start no new run`;
+    skip = `dataset ${at} was registered by run ${runIds[live]} (${status}): the same bytes start no new run`;
+  } else if (!(await addRunToVersion(existing, state.runId, true))) {
+    skip = `dataset ${at}: another upload of the same bytes started a run at the same time`;
   }
-  if (!(await addRunToVersion(existing, state.runId, true))) {
-    return `dataset ${at}: another upload of the same bytes started a run at the same time`;
+  if (skip && state.retrain?.retryOf) throw new DatasetValidationError(`nothing to retry: ${skip}`);
+  if (skip) {
+    logger.info('same content seen before: no new run', { version: existing.version, reason: skip });
+    return skip;
   }
   logger.info('same content seen before, whose runs all failed: a new run', {
     version: existing.version,
     failedRuns: runIds,
+    ...(state.retrain ? { retryOf: state.retrain.retryOf } : {}),
   });
   return undefined;
 }
 
 async function readManifest(bucket: string, name: string): Promise<DatasetManifest> {
-  const bytes = await getBytesIfExists(bucket, KEYS.manifest(name));
+  const bytes = await getBytesIfExists(bucket, KEYS.manifest(name), manifestObjectCap(KEYS.manifest(name)));
   if (!bytes) return {};
   try {
     return parseManifest(JSON.parse(new TextDecoder().decode(bytes)) as unknown);

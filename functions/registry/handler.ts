@@ -16,7 +16,6 @@
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 
-import { randomUUID } from 'node:crypto';
 import { DescribeExecutionCommand, SendTaskSuccessCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { sfnClient } from '../../aws/clients.ts';
@@ -48,7 +47,6 @@ import {
   listDatasetVersions,
   listRuns,
   type RunRecord,
-  releaseRetry,
 } from '../../aws/registry.ts';
 import {
   API,
@@ -60,6 +58,7 @@ import {
   quoteName,
   RUN_ID_PATTERN,
 } from '../../core/contract.ts';
+import { runsOfVersion } from '../../core/dataset.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import { type ApprovalResult, type EpochLog, retryRunName } from '../../core/pipeline.ts';
 import { type Actor, ALIAS_PATTERN } from '../../core/registry.ts';
@@ -133,8 +132,11 @@ get('/models/:model/aliases/:alias', async ({ params, req }) => {
   const at = new URL(req.url).searchParams.get('at');
   if (at !== null) {
     const time = new Date(at);
-    if (Number.isNaN(time.getTime())) {
-      throw new InvalidRequestError(`"at" must be an ISO 8601 time, not ${JSON.stringify(at)}`, 'at');
+    if (Number.isNaN(time.getTime()) || time.getUTCFullYear() < 1970 || time.getUTCFullYear() > 9999) {
+      throw new InvalidRequestError(
+        `"at" must be an ISO 8601 time from 1970 to 9999, not ${quoteName(at)}`,
+        'at',
+      );
     }
     const entry = await aliasAtTime(model, alias, time);
     if (!entry)
@@ -319,9 +321,12 @@ post('/runs/:runId/stop', async (ctx) => {
 
 /**
  * Retries a failed run: a new run on the same dataset version (the object it read, which must still hold the
- * same bytes — otherwise the new run fails saying so), named `retry-<time>-<hex>`, with `retryOf` on it and
- * `retriedBy` on the failed run. Once per failed run: a second retry answers 409 naming the first (retry that
- * one if it failed too). Answers the new run's id; its record appears when its first step opens it.
+ * same bytes — otherwise the new run fails saying so), named after the failed run (core/pipeline.ts
+ * retryRunName), with `retryOf` on it and `retriedBy` on the failed run. Once per failed run: a second retry
+ * answers 409 naming the first (retry that one if it failed too) — unless the first was claimed but never
+ * started (a function that died between the two), which asking again starts. Refused (409) while another run on
+ * the same bytes is RUNNING or has SUCCEEDED, and for a run whose dataset name is refused. Answers the new run's
+ * id; its record appears when its first step opens it.
  */
 post('/runs/:runId/retry', async (ctx) => {
   const { actor } = await change(ctx);
@@ -331,17 +336,24 @@ post('/runs/:runId/retry', async (ctx) => {
       `run ${run.runId} is ${run.status}: only a FAILED run is retried${run.status === 'RUNNING' ? ' (stop it first)' : ''}`,
     );
   }
-  if (run.retriedBy) throw new ConflictError(`run ${run.runId} was already retried by run ${run.retriedBy}`);
-  if (!KEYS.parseDatasetKey(run.datasetKey)) {
+  const location = KEYS.parseDatasetKey(run.datasetKey);
+  if (!location) {
     throw new ConflictError(
       `run ${run.runId} read no dataset object (${quoteName(run.datasetKey)}): nothing to retry`,
     );
   }
-  const now = new Date();
-  const runId = retryRunName(now, randomUUID());
-  if (!(await claimRetry(run.runId, runId))) {
-    const current = await requireRun(run.runId);
-    throw new ConflictError(`run ${run.runId} was already retried by run ${current.retriedBy ?? '?'}`);
+  const problem = nameProblem('dataset', location.dataset, (valid) => `datasets/${valid}/${location.file}`);
+  if (problem) throw new ConflictError(`run ${run.runId} cannot be retried: ${problem}`);
+  const runId = retryRunName(run.runId);
+  const already = () =>
+    new ConflictError(`run ${run.runId} was already retried by run ${run.retriedBy ?? runId}`);
+  if (run.retriedBy !== undefined && (run.retriedBy !== runId || (await getRun(runId)))) throw already();
+  await refuseWhileLive(run, location.dataset);
+  if (run.retriedBy === undefined && !(await claimRetry(run.runId, runId))) {
+    const claimed = await requireRun(run.runId);
+    if (claimed.retriedBy !== runId || (await getRun(runId))) {
+      throw new ConflictError(`run ${run.runId} was already retried by run ${claimed.retriedBy ?? '?'}`);
+    }
   }
   let executionArn: string;
   try {
@@ -355,10 +367,10 @@ post('/runs/:runId/retry', async (ctx) => {
         ...(run.datasetVersion ? { version: run.datasetVersion } : {}),
       },
       runId,
-      now,
     );
   } catch (error) {
-    await releaseRetry(run.runId, runId);
+    // The name is the retry's: its execution exists (started by an earlier call that did not hear back).
+    if ((error as Error).name === 'ExecutionAlreadyExists') throw already();
     throw error;
   }
   logger.info('run retried', { runId: run.runId, retry: runId, who: actor.who });
@@ -370,6 +382,22 @@ post('/runs/:runId/retry', async (ctx) => {
     datasetVersion: run.datasetVersion,
   };
 });
+
+/** A 409 when another run on the failed run's bytes is RUNNING or has SUCCEEDED: those bytes are in hand. */
+async function refuseWhileLive(run: RunRecord, dataset: string): Promise<void> {
+  if (!run.datasetVersion) return;
+  const version = await getDatasetVersion(dataset, run.datasetVersion);
+  if (!version) return;
+  for (const id of runsOfVersion(version)) {
+    if (id === run.runId || id === run.retriedBy) continue;
+    const other = await getRun(id);
+    if (other && other.status !== 'FAILED') {
+      throw new ConflictError(
+        `run ${id} on the same bytes (${dataset}@${version.version}) is ${other.status}: nothing to retry`,
+      );
+    }
+  }
+}
 
 /**
  * Resumes a pipeline that waits on this version, once. Returns what happened to the run that waited: resumed,

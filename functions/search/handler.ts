@@ -15,7 +15,7 @@
 import { bucketName } from '../../aws/config.ts';
 import { copyObject, getBytesIfExists, putJson } from '../../aws/object-store.ts';
 import { putTrial, updateRun } from '../../aws/registry.ts';
-import { checkParameterBudget, type ModelInput, sizeOf } from '../../core/budget.ts';
+import { checkParameterBudget, jobBudget, jobMinutes, type ModelInput, sizeOf } from '../../core/budget.ts';
 import { ARTIFACTS, KEYS } from '../../core/contract.ts';
 import type { EnsembleManifest } from '../../core/ensemble.ts';
 import { NimbusError } from '../../core/errors.ts';
@@ -50,7 +50,7 @@ export async function handler(state: PipelineState): Promise<SearchState> {
   const { preprocess, dataset } = state;
   if (!preprocess || !dataset || dataset.skip) throw new Error('the search needs $.dataset and $.preprocess');
   logger.appendKeys({ runId: state.runId });
-  const jobs = planner(preprocess.trainingJob, preprocess.modelInput);
+  const jobs = planner(preprocess.trainingJob, preprocess.modelInput, searchOf(state));
   return state.search ? recordTrials(state, state.search, jobs) : planTrials(state, jobs);
 }
 
@@ -64,9 +64,21 @@ interface Planner {
   readonly jobFor: (trial: PlannedTrial) => TrainingJobSpec;
 }
 
-function planner(base: TrainingJobSpec, input: ModelInput): Planner {
+/** The run's search, as planned (its spec is in the state once planned, else read from the manifest). */
+function searchOf(state: PipelineState): SearchSpec | undefined {
+  if (state.search) return state.search.spec;
+  const manifest = state.dataset && !state.dataset.skip ? state.dataset.manifest : undefined;
+  if (manifest?.search === undefined || !state.preprocess) return undefined;
+  const task = state.dataset && !state.dataset.skip ? state.dataset.schema.task : 'classification';
+  return parseSearchSpec(manifest.search, state.preprocess.trainingJob.hyperparameters, task);
+}
+
+function planner(base: TrainingJobSpec, input: ModelInput, spec: SearchSpec | undefined): Planner {
+  // A search's trials share the run's minutes: each trains at most its share (core/budget.ts jobMinutes).
+  const trials = spec ? plannedTrials(spec) : 1;
+  const budget = jobBudget({ ...base.budget, minutes: jobMinutes(base.budget, trials) });
   return {
-    base,
+    base: { ...base, budget },
     input,
     jobFor(trial) {
       const hyperparameters = trialHyperparameters(base.hyperparameters, trial.parameters);
@@ -78,6 +90,7 @@ function planner(base: TrainingJobSpec, input: ModelInput): Planner {
       );
       return {
         ...base,
+        budget,
         trial: trial.trial,
         modelPrefix: trial.modelPrefix,
         checkpointPrefix: KEYS.checkpointPrefix(base.model, base.runId, trial.trial),
@@ -88,15 +101,13 @@ function planner(base: TrainingJobSpec, input: ModelInput): Planner {
 }
 
 async function planTrials(state: PipelineState, { base, input, jobFor }: Planner): Promise<SearchState> {
-  const manifest = state.dataset && !state.dataset.skip ? state.dataset.manifest : undefined;
-  if (manifest?.search === undefined) {
+  const spec = searchOf(state);
+  if (spec === undefined) {
     checkParameterBudget(base.hyperparameters, input, base.budget.parameters);
     await updateRun(state.runId, { step: 'Train' });
     const only: PlannedTrial = { trial: 0, parameters: {}, modelPrefix: base.modelPrefix, status: 'PLANNED' };
     return { trials: [only], next: [base], done: false };
   }
-  const task = state.dataset && !state.dataset.skip ? state.dataset.schema.task : 'classification';
-  const spec = parseSearchSpec(manifest.search, base.hyperparameters, task);
   // Every trial the space can produce, at once: its largest model must fit the budget.
   const largest = largestTrial(spec, base.hyperparameters, input);
   checkParameterBudget(
@@ -111,6 +122,7 @@ async function planTrials(state: PipelineState, { base, input, jobFor }: Planner
     strategy: spec.strategy,
     trials: plannedTrials(spec),
     firstRound: trials.length,
+    minutesPerTrial: base.budget.minutes,
   });
   return { spec, trials, next: trials.map(jobFor), done: false };
 }
