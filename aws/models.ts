@@ -213,7 +213,8 @@ export function currentAlias(model: string, alias: string): Promise<AliasEntry |
 export async function listAliases(model: string): Promise<AliasEntry[]> {
   const latest = new Map<string, AliasEntry>();
   for (const entry of await queryPrefix<AliasEntry>(model, 'AUDIT#ALIAS#')) latest.set(entry.alias, entry);
-  return [...latest.values()].sort((a, b) => a.alias.localeCompare(b.alias));
+  // Tolerant of an entry some other version wrote without the field: it sorts first, nothing throws.
+  return [...latest.values()].sort((a, b) => String(a.alias ?? '').localeCompare(String(b.alias ?? '')));
 }
 
 /** Where an alias pointed at an instant: "which version was in production at time T?". */
@@ -349,7 +350,7 @@ export async function auditLog(model: string): Promise<AuditEntry[]> {
   const entries = await queryPrefix<AuditEntry & { sk?: string }>(model, MODEL_KEYS.auditPrefix);
   return entries
     .map(({ sk: _sk, ...entry }) => entry as AuditEntry)
-    .sort((a, b) => a.at.localeCompare(b.at) || a.revision - b.revision);
+    .sort((a, b) => String(a.at ?? '').localeCompare(String(b.at ?? '')) || a.revision - b.revision);
 }
 
 /** Appends an entry; a lost race (the revision exists) is a ConflictError and writes nothing. */

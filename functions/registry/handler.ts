@@ -48,6 +48,7 @@ import {
   listRuns,
   type RunRecord,
 } from '../../aws/registry.ts';
+import { type JsonBounds, parseBoundedJsonAsync } from '../../core/bounded-json.ts';
 import {
   API,
   ARTIFACTS,
@@ -84,6 +85,14 @@ interface TrainingProgress {
   readonly history: readonly EpochLog[];
 }
 const MAX_REASON = 500;
+const CHANGE_BODY_BOUNDS: JsonBounds = {
+  maxDepth: 4,
+  maxArrayItems: 64,
+  maxObjectKeys: 16,
+  maxStringChars: 1024,
+  maxNumberChars: 32,
+  maxValues: 256,
+};
 
 class ForbiddenChange extends Error {}
 const { handle, get, post } = jsonApi(API.registryResource, logger, [[ForbiddenChange, 403]]);
@@ -439,12 +448,8 @@ async function change(ctx: Ctx): Promise<{ body: Record<string, unknown>; actor:
   const who = event.requestContext?.identity?.userArn;
   if (!who)
     throw new ForbiddenChange('registry changes need the admin credential (IAM, or the local admin key)');
-  let body: unknown;
-  try {
-    body = JSON.parse((await ctx.req.text()) || '{}');
-  } catch (error) {
-    throw new InvalidRequestError(`the request body is not valid JSON: ${(error as Error).message}`);
-  }
+  // A change's body is a few fields and a reason: read within bounds that say so (core/bounded-json.ts).
+  const body = await parseBoundedJsonAsync((await ctx.req.text()) || '{}', CHANGE_BODY_BOUNDS);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InvalidRequestError('the request body must be a JSON object');
   }
