@@ -8,7 +8,15 @@
  * Keys (one partition per model): `META` (the counter), `VERSION#<v>`, `AUDIT#ALIAS#<alias>#<rev>`,
  * `AUDIT#STATUS#<v>#<rev>`.
  */
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { randomUUID } from 'node:crypto';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { MODEL_KEYS, NAME_PATTERN } from '../core/contract.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../core/errors.ts';
 import {
@@ -165,7 +173,16 @@ async function newestWithPrefix<T>(model: string, prefix: string): Promise<T | u
  * Approves, rejects or archives a version. A version that an alias sends traffic to cannot be rejected or
  * archived: move the alias first.
  */
-export async function changeStatus(
+export function changeStatus(
+  model: string,
+  version: number,
+  action: Exclude<StatusAction, 'register'>,
+  actor: Actor,
+): Promise<StatusEntry> {
+  return withModelLock(model, () => changeStatusLocked(model, version, action, actor));
+}
+
+async function changeStatusLocked(
   model: string,
   version: number,
   action: Exclude<StatusAction, 'register'>,
@@ -314,6 +331,19 @@ async function changeAlias(
       'alias',
     );
   }
+  return withModelLock(model, () => changeAliasLocked(model, alias, actor, options, decide));
+}
+
+async function changeAliasLocked(
+  model: string,
+  alias: string,
+  actor: Actor,
+  options: AliasChangeOptions,
+  decide: (
+    latest: AliasEntry | undefined,
+    history: AliasEntry[],
+  ) => Promise<Pick<AliasEntry, 'action' | 'state' | 'undoes'>>,
+): Promise<AliasEntry> {
   const history = await aliasHistory(model, alias);
   const latest = history.at(-1);
   const revision = latest?.revision ?? 0;
@@ -337,6 +367,59 @@ async function changeAlias(
     at: entryTime(latest),
   });
 }
+
+/**
+ * Runs one change of a model's aliases or version statuses while no other does. Each is a conditional append
+ * to its own log, which keeps two changes of one alias (or one status) apart; but an alias change checks the
+ * version's status and a status change checks the aliases, and without this two of them at once could each
+ * pass the other's check — production promoted onto a version archived in the same instant. The lock is one
+ * conditional item per model (`LOCK`), released after the change, and taken over once it is older than
+ * LOCK_MS (a holder that died); a change that cannot take it within LOCK_WAIT_MS is a ConflictError.
+ */
+async function withModelLock<T>(model: string, change: () => Promise<T>): Promise<T> {
+  const owner = randomUUID();
+  const key = { model, sk: MODEL_KEYS.lock };
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    const now = Date.now();
+    try {
+      await db().send(
+        new PutCommand({
+          TableName: table(),
+          Item: { ...key, owner, expiresAt: now + LOCK_MS },
+          ConditionExpression: 'attribute_not_exists(sk) OR expiresAt < :now',
+          ExpressionAttributeValues: { ':now': now },
+        }),
+      );
+      break;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      if (Date.now() > deadline) {
+        throw new ConflictError(`another change of ${model} is in progress; try again`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 40));
+    }
+  }
+  try {
+    return await change();
+  } finally {
+    await db()
+      .send(
+        new DeleteCommand({
+          TableName: table(),
+          Key: key,
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      )
+      .catch(() => undefined); // taken over after it expired: the new holder's to release
+  }
+}
+
+/** How long a change may hold a model's lock before another takes it over, and how long one waits for it. */
+const LOCK_MS = 15_000;
+const LOCK_WAIT_MS = 10_000;
 
 async function requireServable(model: string, version: number): Promise<void> {
   const found = await requireModelVersion(model, version);

@@ -1,6 +1,7 @@
 /** Objects in S3: bytes and JSON, by bucket and key. */
 import {
   CopyObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   ListObjectsCommand,
@@ -147,6 +148,20 @@ export async function listObjects(
     }
     marker = page.NextMarker ?? last;
   }
+}
+
+/** Deletes every object under `prefix` (1,000 at a time, as S3's DeleteObjects takes them). */
+export async function deletePrefix(bucket: string, prefix: string): Promise<number> {
+  const keys = (await listObjects(bucket, prefix)).map((o) => o.key);
+  for (let i = 0; i < keys.length; i += 1000) {
+    await s3Client().send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: { Objects: keys.slice(i, i + 1000).map((Key) => ({ Key })), Quiet: true },
+      }),
+    );
+  }
+  return keys.length;
 }
 
 /**

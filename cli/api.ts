@@ -4,9 +4,9 @@
  * the default AWS credential chain) against a stack, as API Gateway's IAM authorization wants. Answers that
  * are not 2xx become a CliError with the exit code that says why.
  */
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { Sha256 } from '../aws/signing.ts';
 import { API } from '../core/contract.ts';
 import { CliError, EXIT, type ExitCode } from './output.ts';
 import { apiKeyOf, awsError, isNetworkError, START_HINT, type Target } from './target.ts';
@@ -21,34 +21,6 @@ export interface RequestInit {
   readonly auth?: Authorization;
   /** The hint of a 404 ("`nimbus models list` shows the models"). */
   readonly notFoundHint?: string;
-}
-
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-
-/** SHA-256 and HMAC-SHA256 from node:crypto, in the shape the SigV4 signer takes. */
-class Sha256 {
-  private hash: Hash | Hmac;
-  constructor(private readonly secret?: SourceData) {
-    this.hash = this.create();
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytes(data));
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(new Uint8Array(this.hash.digest()));
-  }
-  reset(): void {
-    this.hash = this.create();
-  }
-  private create(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytes(this.secret));
-  }
-}
-
-function bytes(data: SourceData): Uint8Array {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(data);
 }
 
 export interface SignedRequest {

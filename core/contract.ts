@@ -91,6 +91,8 @@ export const MODEL_KEYS = {
   statusEntry: (version: number, revision: number): string =>
     `AUDIT#STATUS#${String(version).padStart(6, '0')}#${String(revision).padStart(4, '0')}`,
   statusPrefix: (version: number): string => `AUDIT#STATUS#${String(version).padStart(6, '0')}#`,
+  /** Held while one alias or status change of the model runs (aws/models.ts withModelLock). */
+  lock: 'LOCK',
   /** A pipeline waiting for a person to approve a version: its task token. */
   approval: (version: number): string => `APPROVAL#${String(version).padStart(6, '0')}`,
 } as const;
@@ -220,6 +222,8 @@ export const KEYS = {
   /** Processed splits and the raw held-out rows of a run. */
   data: (model: string, runId: string, file: DataFile): string =>
     `artifacts/${model}/runs/${runId}/data/${file}`,
+  /** Every checkpoint folder's objects, of every run and trial, as an IAM resource pattern. */
+  checkpointObjects: 'artifacts/*/checkpoint/*',
   /** Per-epoch training checkpoints of a run (or of one trial of its search). */
   checkpointPrefix: (model: string, runId: string, trial?: number): string =>
     `artifacts/${model}/runs/${runId}/${trial === undefined ? '' : `trials/${trial}/`}checkpoint/`,

@@ -9,7 +9,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DEFAULT_TRAINING_BUDGET, jobBudget, type TrainingBudget } from '../core/budget.ts';
-import { TRAINING_JOB_PREFIX, TRAINING_RETRY, type TrainingPlatform } from '../core/contract.ts';
+import { KEYS, TRAINING_JOB_PREFIX, TRAINING_RETRY, type TrainingPlatform } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { grantObjects } from './function.ts';
 import { acknowledgeManagedPolicy, acknowledgeObjectAccess, acknowledgeUnscopedActions } from './nag.ts';
@@ -109,6 +109,7 @@ export class TrainingCompute extends Construct {
       description: 'Training job: reads processed data and writes the model folder in the artifacts bucket',
     });
     grantObjects(jobRole, props.artifacts, 'readWrite');
+    grantCheckpointCleanup(this, jobRole, props.artifacts);
     const jobDefinition = new batch.EcsJobDefinition(this, 'Job', {
       container: new batch.EcsEc2ContainerDefinition(this, 'Container', {
         image: ecs.ContainerImage.fromDockerImageAsset(this.image),
@@ -154,6 +155,7 @@ export class TrainingCompute extends Construct {
       description: 'SageMaker training job: image pull, logs, artifacts bucket',
     });
     grantObjects(role, props.artifacts, 'readWrite');
+    grantCheckpointCleanup(this, role, props.artifacts);
     this.image.repository.grantPull(role);
     const stack = Stack.of(this);
     role.addToPolicy(
@@ -248,4 +250,23 @@ export class TrainingCompute extends Construct {
       resourceArns: [Stack.of(this).formatArn({ service: 'events', resource: 'rule', resourceName: rule })],
     });
   }
+}
+
+/**
+ * A training job deletes its own checkpoints: each one once the next is saved, all of them once its model is
+ * (containers/training/entrypoint.ts). DeleteObject on checkpoint folders only, never the models beside them.
+ */
+function grantCheckpointCleanup(scope: Construct, grantee: iam.IGrantable, artifacts: s3.IBucket): void {
+  const keys = KEYS.checkpointObjects;
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:DeleteObject'],
+    resourceArns: [artifacts.arnForObjects(keys)],
+  });
+  acknowledgeObjectAccess(
+    scope,
+    artifacts,
+    "A run's and its trials' checkpoint folders are named by run and trial: the job may delete only those.",
+    keys,
+  );
 }

@@ -13,6 +13,13 @@ import { invokeInContext } from './lambda-runtime.ts';
 
 /** API Gateway's own payload limit (10 MB). */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** Request bodies the gateway holds at once, over all connections (25 bodies at the limit). */
+const MAX_IN_FLIGHT_BYTES = 256 * 1024 * 1024;
+/** A request, body included, arrives within API Gateway's integration timeout (29 s) or is a 408. */
+const REQUEST_TIMEOUT_MS = 30_000;
+const HEADERS_TIMEOUT_MS = 10_000;
+/** Connections held at once; more are closed at once (the process's file descriptors are for its own work too). */
+const MAX_CONNECTIONS = 1024;
 const STAGE = 'local';
 
 export type LocalAuthorization = 'apiKey' | 'iam' | 'none';
@@ -43,12 +50,24 @@ export interface LocalApi {
 }
 
 export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
-  const server = createServer((req, res) => {
-    handle(req, res, options).catch(() => {
-      if (!res.headersSent) send(res, 500, { message: 'Internal server error' });
-      else res.end();
-    });
-  });
+  const inFlight = { bytes: 0 };
+  // API Gateway's own bounds on a client: a request (its body included) arrives within its 29 s or is a 408
+  // (checked every second), and the process holds a bounded number of connections (an idle flood cannot use
+  // up its file descriptors, which its own S3 and DynamoDB calls need).
+  const server = createServer(
+    {
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: 1000,
+    },
+    (req, res) => {
+      handle(req, res, options, inFlight).catch(() => {
+        if (!res.headersSent) send(res, 500, { message: 'Internal server error' });
+        else res.end();
+      });
+    },
+  );
+  server.maxConnections = MAX_CONNECTIONS;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, '127.0.0.1', () => resolve());
@@ -57,7 +76,12 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
   return { url: `http://127.0.0.1:${port}`, stop: () => close(server) };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: LocalApiOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: LocalApiOptions,
+  inFlight: { bytes: number },
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const method = req.method ?? 'GET';
   const route = options.routes.find(
@@ -82,10 +106,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalA
   if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return send(res, 413, tooLong);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return send(res, 413, tooLong);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      inFlight.bytes += chunk.length;
+      if (size > MAX_BODY_BYTES) return send(res, 413, tooLong);
+      // Bodies held at once, over every connection: past the budget, throttled as API Gateway throttles.
+      if (inFlight.bytes > MAX_IN_FLIGHT_BYTES) return send(res, 429, { message: 'Too Many Requests' });
+      chunks.push(chunk);
+    }
+  } finally {
+    inFlight.bytes -= size;
   }
   const body = chunks.length > 0 ? Buffer.concat(chunks).toString('utf8') : null;
   const headers = Object.fromEntries(

@@ -120,7 +120,7 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     this.executions.set(runId, { abort: () => undefined });
     const outcome = this.execute(runId, event).finally(() => this.running.delete(runId));
     this.running.set(runId, outcome);
-    this.emit('started', runId, event.detail.object.key);
+    this.emit('started', runId, String(event.detail?.object?.key ?? ''));
     return { runId, outcome };
   }
 

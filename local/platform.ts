@@ -199,7 +199,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     releaseStdout = captureEmf(monitoring.metrics);
     const metrics = monitoring.metrics;
     pipeline.on('metrics', (line) => metrics.ingestLine(line));
-    stepFunctions = await startStepFunctionsApi(pipeline.taskTokens, ports.stepFunctions);
+    stepFunctions = await startStepFunctionsApi(pipeline.taskTokens, ports.stepFunctions, credentials);
     process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.url;
     process.env[ENV.stateMachineArn] = stateMachineArn;
     predict = (await import(join(REPO_ROOT, 'functions', 'predict', 'handler.ts'))) as typeof predict;

@@ -5,8 +5,10 @@
  * AWS. `aws-local-stepfunctions` has no
  * `.waitForTaskToken`: the local pipeline waits on `TaskTokens.wait` instead.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hasValidSignature } from '../aws/signing.ts';
+import { RUN_ID_PATTERN } from '../core/contract.ts';
 
 type Settle = { resolve: (output: unknown) => void; reject: (error: Error) => void };
 
@@ -104,6 +106,13 @@ export class TaskTokens {
       return { status: 400, body: { __type: 'InvalidExecutionInput', message: 'input is not JSON' } };
     }
     const name = typeof input.name === 'string' && input.name !== '' ? input.name : crypto.randomUUID();
+    // Step Functions' rule for execution names: 1 to 80 of letters, digits, "-" and "_".
+    if (!RUN_ID_PATTERN.test(name)) {
+      return {
+        status: 400,
+        body: { __type: 'InvalidName', message: `Invalid Name: '${name.slice(0, 80)}'` },
+      };
+    }
     // As Step Functions: a name is an execution's for good (AWS keeps it 90 days; here, while the process runs).
     if (this.executions.exists?.(name)) {
       return {
@@ -139,23 +148,73 @@ export interface LocalStepFunctionsApi {
   stop(): Promise<void>;
 }
 
-/** Serves `tokens` on 127.0.0.1 (`AWS_ENDPOINT_URL_SFN`). */
+/** Step Functions' own limit on a request (an execution's input is at most 256 KB). */
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Serves `tokens` on 127.0.0.1 (`AWS_ENDPOINT_URL_SFN`). As Step Functions does behind IAM, it answers only
+ * requests signed (SigV4) with the platform's local credentials — the ones the handlers and `nimbus local env`
+ * use — so knowing the port is not enough to start, stop or answer an execution. Every answer is JSON; a
+ * request it cannot read is a 400, and nothing a client sends can stop the process.
+ */
 export async function startStepFunctionsApi(
   tokens: TaskTokens,
   port: number,
+  credentials: { readonly accessKeyId: string; readonly secretAccessKey: string },
 ): Promise<LocalStepFunctionsApi> {
-  const server: Server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
-    let input: Record<string, unknown> = {};
-    try {
-      input = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
-    } catch {
-      // answered as an unknown task below
+  const answer = (res: ServerResponse, status: number, body: unknown) => {
+    if (res.headersSent) return res.end();
+    res.writeHead(status, { 'Content-Type': 'application/x-amz-json-1.0' });
+    res.end(JSON.stringify(body));
+  };
+  const serve = async (req: IncomingMessage, res: ServerResponse) => {
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      res.setHeader('Connection', 'close');
+      return answer(res, 413, { __type: 'ValidationException', message: 'the request is larger than 1 MB' });
     }
-    const answer = tokens.call(String(req.headers['x-amz-target'] ?? ''), input);
-    res.writeHead(answer.status, { 'Content-Type': 'application/x-amz-json-1.0' });
-    res.end(JSON.stringify(answer.body));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        res.setHeader('Connection', 'close');
+        return answer(res, 413, {
+          __type: 'ValidationException',
+          message: 'the request is larger than 1 MB',
+        });
+      }
+      chunks.push(chunk);
+    }
+    const body = Buffer.concat(chunks).toString('utf8');
+    const signed = await hasValidSignature(
+      { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+      credentials,
+    );
+    if (!signed) {
+      return answer(res, 403, {
+        __type: 'UnrecognizedClientException',
+        message: 'the request is not signed with the local platform credentials',
+      });
+    }
+    let input: unknown;
+    try {
+      input = JSON.parse(body || '{}');
+    } catch {
+      input = undefined;
+    }
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+      return answer(res, 400, {
+        __type: 'SerializationException',
+        message: 'the request body must be a JSON object',
+      });
+    }
+    const result = tokens.call(String(req.headers['x-amz-target'] ?? ''), input as Record<string, unknown>);
+    answer(res, result.status, result.body);
+  };
+  const server: Server = createServer((req, res) => {
+    serve(req, res).catch((error: unknown) =>
+      answer(res, 500, { __type: 'InternalFailure', message: (error as Error).message }),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

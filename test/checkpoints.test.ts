@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { KEYS } from '../core/contract.ts';
 import type { TrainingCard } from '../core/pipeline.ts';
 import { REPO_ROOT } from '../core/repo.ts';
@@ -57,5 +58,13 @@ describe('training checkpoints', () => {
     );
     assert.equal(card.training.resumedFromEpoch, resumedFrom);
     assert.ok((run.metrics?.accuracy ?? 0) >= 0.9, `accuracy ${run.metrics?.accuracy}`);
+    // Its model saved, the job kept none of its checkpoints (each went once the next was saved).
+    const left = await client.s3.send(
+      new ListObjectsV2Command({
+        Bucket: client.endpoints.artifactsBucket,
+        Prefix: KEYS.checkpointPrefix('flowers', run.runId),
+      }),
+    );
+    assert.equal(left.KeyCount ?? 0, 0, JSON.stringify((left.Contents ?? []).map((o) => o.Key)));
   });
 });

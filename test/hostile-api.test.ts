@@ -10,7 +10,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SignatureV4 } from '@smithy/signature-v4';
 import fc from 'fast-check';
+import { Sha256 } from '../aws/signing.ts';
 import { API } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { localPlatformFixture } from './helpers.ts';
@@ -243,6 +246,120 @@ describe('hostile clients of the APIs', () => {
     const long = await client.get(`/v1/monitoring/models/${'x'.repeat(5000)}/drift`);
     assert.equal(long.status, 404);
     assert.ok((await long.text()).length < 600, 'a long name is not echoed whole');
+  });
+
+  it('answers the local Step Functions endpoint only when signed, refuses what it cannot read, never falls over', async () => {
+    const { endpoints } = local.client;
+    const url = endpoints.stepFunctions;
+    const credentials = { accessKeyId: endpoints.accessKeyId, secretAccessKey: endpoints.secretAccessKey };
+    const target = {
+      'x-amz-target': 'AWSStepFunctions.StartExecution',
+      'content-type': 'application/x-amz-json-1.0',
+    };
+    // Unsigned (or signed by someone else): refused, whatever the body.
+    for (const body of ['null', '{}', JSON.stringify({ name: 'forged', input: '{}' })]) {
+      const response = await fetch(url, { method: 'POST', headers: target, body });
+      assert.equal(response.status, 403, body);
+    }
+    const signedFetch = async (body: string, keys = credentials) => {
+      const { host } = new URL(url);
+      const signer = new SignatureV4({
+        service: 'states',
+        region: endpoints.region,
+        credentials: keys,
+        sha256: Sha256,
+      });
+      const request = await signer.sign({
+        method: 'POST',
+        protocol: 'http:',
+        hostname: '127.0.0.1',
+        port: Number(new URL(url).port),
+        path: '/',
+        query: {},
+        headers: { ...target, host },
+        body,
+      });
+      const { host: _host, ...headers } = request.headers;
+      return fetch(url, { method: 'POST', headers, body });
+    };
+    assert.equal(
+      (await signedFetch('{}', { ...credentials, secretAccessKey: 'not-the-secret' })).status,
+      403,
+    );
+    for (const body of ['null', '[]', '"x"', 'not json']) {
+      const response = await signedFetch(body);
+      assert.equal(response.status, 400, body);
+      assert.match(await response.text(), /SerializationException/);
+    }
+    const sfn = new SFNClient({ endpoint: url, region: endpoints.region, credentials, maxAttempts: 1 });
+    try {
+      await assert.rejects(
+        sfn.send(
+          new StartExecutionCommand({
+            stateMachineArn: endpoints.stateMachineArn,
+            name: 'evil/../forged run',
+            input: '{}',
+          }),
+        ),
+        (error: Error) => error.name === 'InvalidName',
+      );
+    } finally {
+      sfn.destroy();
+    }
+    const big = await signedFetch(JSON.stringify({ input: 'x'.repeat(2 * 1024 * 1024) }));
+    assert.equal(big.status, 413);
+    await stillServes();
+  });
+
+  it('answers a request whose body never finishes with a 408, and serves meanwhile', async () => {
+    const { port } = new URL(local.client.endpoints.api);
+    const { connect } = await import('node:net');
+    const socket = connect(Number(port), '127.0.0.1');
+    const answered = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (chunk) => {
+        text += chunk.toString();
+      });
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => resolve(text));
+    });
+    // The headers, then 10 of the 1,000 bytes promised, then nothing.
+    socket.write(
+      `GET /dashboard/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n${'x'.repeat(10)}`,
+    );
+    await stillServes();
+    assert.match(await answered, /^HTTP\/1\.1 408/);
+  });
+
+  it('lets one of a promote and an archive of the same version land, never both', async () => {
+    const { client } = local;
+    // A second version, so that one of the two serves nothing yet.
+    const lines = readFileSync(IRIS, 'utf8').trim().split(/\r?\n/);
+    await client.upload(
+      'datasets/iris/iris-reordered.csv',
+      [lines[0], ...lines.slice(1).reverse()].join('\n'),
+    );
+    const runs = await client.waitForRuns('iris', 2);
+    assert.ok(
+      runs.every((r) => r.status === 'SUCCEEDED'),
+      JSON.stringify(runs.map((r) => r.reason)),
+    );
+    const production = await client.registryJson<{ version: number }>('/models/iris/aliases/production');
+    const free = production.version === 1 ? 2 : 1;
+    const [promoted, archived] = await Promise.all([
+      client.registry('/models/iris/aliases/race', { version: free, reason: 'race' }),
+      client.registry(`/models/iris/versions/${free}/archive`, { reason: 'race' }),
+    ]);
+    assert.deepEqual(
+      [promoted.status, archived.status].sort(),
+      [200, 409],
+      `promote ${promoted.status} ${await promoted.text()}; archive ${archived.status} ${await archived.text()}`,
+    );
+    const version = await client.registryJson<{ status: string }>(`/models/iris/versions/${free}`);
+    const race = await client.registry('/models/iris/aliases/race');
+    if (version.status === 'archived')
+      assert.equal(race.status, 404, 'no alias points at an archived version');
+    else assert.equal(((await race.json()) as { version: number }).version, free);
   });
 
   it('refuses every wrong admin key, whatever its length, and takes the right one', async () => {

@@ -23,7 +23,14 @@ import { basename, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { saveModelFiles } from '../../aws/model-store.ts';
-import { getBytes, getBytesIfExists, getJson, putBytes, putJson } from '../../aws/object-store.ts';
+import {
+  deletePrefix,
+  getBytes,
+  getBytesIfExists,
+  getJson,
+  putBytes,
+  putJson,
+} from '../../aws/object-store.ts';
 import { overBudgetMessage, TrainingBudgetError } from '../../core/budget.ts';
 import {
   ARTIFACTS,
@@ -148,6 +155,7 @@ export async function train(job: JobSource): Promise<void> {
   const spent = () => spentBefore + (Date.now() - started) / 1000;
   const deadline = started + (budget.minutes * 60 - spentBefore) * 1000;
   const checkpoints = new CheckpointWriter(spec.bucket, spec.checkpointPrefix, spent);
+  if (checkpoint) checkpoints.resumedFrom(checkpoint.latest.folder);
   const progressKey = KEYS.trainingProgress(spec.model, spec.runId, spec.trial ?? 0);
   const writeProgress = (history: readonly EpochLog[], done: boolean) =>
     putJson(spec.bucket, progressKey, {
@@ -219,6 +227,7 @@ export async function train(job: JobSource): Promise<void> {
   await saveModelFiles(spec.bucket, spec.modelPrefix, model);
   await putJson(spec.bucket, spec.modelPrefix + ARTIFACTS.card, card);
   await writeProgress(history, true);
+  await checkpoints.finished();
   if (job.sageMakerRoot) {
     const dir = join(job.sageMakerRoot, 'model');
     mkdirSync(dir, { recursive: true });
@@ -280,6 +289,7 @@ interface LatestCheckpoint {
 class CheckpointWriter {
   private lastEnded = 0;
   private lastCost = 0;
+  private previous: string | undefined;
 
   constructor(
     private readonly bucket: string,
@@ -293,10 +303,37 @@ class CheckpointWriter {
     const now = performance.now();
     if (this.lastEnded > 0 && now - this.lastEnded < 10 * this.lastCost) return;
     const seconds = this.spent();
-    await saveCheckpoint(this.bucket, this.prefix, await captureTrainingState(model), history, seconds);
+    const folder = await saveCheckpoint(
+      this.bucket,
+      this.prefix,
+      await captureTrainingState(model),
+      history,
+      seconds,
+    );
+    // Only the newest checkpoint is ever resumed from: the one before it goes once `latest.json` names this
+    // one (a model of 10 M parameters is 120 MB a checkpoint; every epoch's would fill a disk).
+    if (this.previous && this.previous !== folder) await discard(this.bucket, this.previous);
+    this.previous = folder;
     this.lastEnded = performance.now();
     this.lastCost = this.lastEnded - now;
   }
+
+  /** The folder of the checkpoint a resumed job started from: the next one saved replaces it. */
+  resumedFrom(folder: string): void {
+    this.previous = folder;
+  }
+
+  /** Once the model is saved, no checkpoint of the job is needed any more. */
+  async finished(): Promise<void> {
+    if (this.prefix) await discard(this.bucket, this.prefix);
+  }
+}
+
+/** Deletes checkpoint objects; a failure to is logged, never the job's failure. */
+async function discard(bucket: string, prefix: string): Promise<void> {
+  await deletePrefix(bucket, prefix).catch((error: unknown) =>
+    process.stderr.write(`could not delete old checkpoints under ${prefix}: ${(error as Error).message}\n`),
+  );
 }
 
 /**
@@ -309,7 +346,7 @@ async function saveCheckpoint(
   state: TrainingState,
   history: readonly EpochLog[],
   seconds: number,
-): Promise<void> {
+): Promise<string> {
   const epoch = history.length;
   const folder = `${prefix}epoch-${String(epoch).padStart(6, '0')}/`;
   await Promise.all([
@@ -326,6 +363,7 @@ async function saveCheckpoint(
     seconds,
   };
   await putJson(bucket, prefix + CHECKPOINT_LATEST, latest);
+  return folder;
 }
 
 async function loadCheckpoint(
