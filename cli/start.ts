@@ -13,6 +13,7 @@ import { REPO_ROOT } from '../core/repo.ts';
 import { type LocalEndpoints, shellExports, writeEndpointsFile } from '../local/endpoints.ts';
 import type { ExecutionOutcome } from '../local/pipeline.ts';
 import { DEFAULT_PORTS, type LocalPlatform, startLocalPlatform } from '../local/platform.ts';
+import { printable } from './output.ts';
 
 const DEMO_DATASET = 'iris';
 const DEMO_FILE = join(REPO_ROOT, 'examples', 'iris.csv');
@@ -135,13 +136,15 @@ async function run(options: StartOptions): Promise<number> {
   printBanner(endpoints, endpointsFile);
 
   platform.pipeline.on('started', (runId, key) =>
-    console.log(`${elapsed()}  run ${short(runId)}  started by s3://${endpoints.datasetsBucket}/${key}`),
+    console.log(
+      printable(`${elapsed()}  run ${short(runId)}  started by s3://${endpoints.datasetsBucket}/${key}`),
+    ),
   );
   platform.pipeline.on('step', (step) => {
     if (step.type === 'entered') return;
     const mark =
       step.type === 'succeeded' ? 'ok' : step.type === 'retried' ? 'retry' : `failed (${step.error})`;
-    console.log(`${elapsed()}  run ${short(step.runId)}  ${step.state.padEnd(24)} ${mark}`);
+    console.log(printable(`${elapsed()}  run ${short(step.runId)}  ${step.state.padEnd(24)} ${mark}`));
   });
   platform.pipeline.on('training', (progress) => {
     if (progress.event !== 'epoch') return;
@@ -160,15 +163,15 @@ async function run(options: StartOptions): Promise<number> {
   platform.monitoring.on('change', ({ alarm, from, to, reason }) => {
     // Alarms settling from INSUFFICIENT_DATA to OK at start are not news.
     if (from === 'INSUFFICIENT_DATA' && to === 'OK') return;
-    console.log(`${elapsed()}  alarm ${alarm.name}  ${from} → ${to}: ${reason}`);
+    console.log(printable(`${elapsed()}  alarm ${alarm.name}  ${from} → ${to}: ${reason}`));
   });
   platform.monitoring.on('monitorError', (error) =>
-    console.error(`${elapsed()}  monitoring: ${(error as Error).message}`),
+    console.error(printable(`${elapsed()}  monitoring: ${(error as Error).message}`)),
   );
   platform.pipeline.on('finished', (outcome) => {
     const why = outcome.cause ?? outcome.error;
     const reason = outcome.status !== 'SUCCEEDED' && why ? `: ${why}` : '';
-    console.log(`${elapsed()}  run ${short(outcome.runId)}  ${outcome.status}${reason}`);
+    console.log(printable(`${elapsed()}  run ${short(outcome.runId)}  ${outcome.status}${reason}`));
   });
 
   let code = 0;

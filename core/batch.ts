@@ -4,6 +4,7 @@
  */
 import type { TypedRow } from './dataset.ts';
 import { FLOAT32_MAX, type InputSchema, type Prediction } from './serving.ts';
+import { looksLikeFormula } from './validation.ts';
 
 /** The output header: the input's columns, then the prediction's. */
 export function outputHeader(inputHeader: readonly string[], schema: InputSchema): string[] {
@@ -58,6 +59,18 @@ export function batchRow(
     }
   }
   return { row };
+}
+
+/**
+ * A row's input cells as the output carries them: as many as the header has (a short row padded, a long one
+ * cut: its error says how many it had), and a cell a spreadsheet would run as a formula (`=HYPERLINK(…)`,
+ * `+cmd`, `@SUM(…)`) written as text, with a leading `'` — OWASP's CSV-injection advice.
+ */
+export function outputCells(header: readonly string[], cells: readonly string[]): string[] {
+  return header.map((_, i) => {
+    const cell = cells[i] ?? '';
+    return looksLikeFormula(cell) ? `'${cell}` : cell;
+  });
 }
 
 /** The prediction's cells, in `outputHeader`'s order. */

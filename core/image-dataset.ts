@@ -168,9 +168,11 @@ export function imageDatasetSchema(
   items: readonly ImageItem[],
   strays: readonly string[] = [],
 ): ImageDatasetSchema {
-  const counts: Record<string, number> = {};
-  for (const item of items) counts[item.label] = (counts[item.label] ?? 0) + 1;
-  const classes = Object.keys(counts).sort();
+  // By Map, then as an object built from entries: a class folder named "__proto__" is a class like another.
+  const byClass = new Map<string, number>();
+  for (const item of items) byClass.set(item.label, (byClass.get(item.label) ?? 0) + 1);
+  const counts: Record<string, number> = Object.fromEntries(byClass);
+  const classes = [...byClass.keys()].sort();
   const findings: string[] = [];
   if (strays.length > 0) {
     findings.push(

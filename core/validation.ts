@@ -75,7 +75,7 @@ const IMBALANCE_RATIO = 10;
 const MOSTLY_NUMERIC = 0.9;
 
 /** Text cells that spreadsheets would run as formulas (CSV injection); numbers like -5 are not. */
-function looksLikeFormula(cell: string): boolean {
+export function looksLikeFormula(cell: string): boolean {
   return /^[=+\-@\t\r]/.test(cell) && !Number.isFinite(Number(cell));
 }
 
@@ -98,6 +98,9 @@ function csvOptions(delimiter: string) {
     delimiter,
     relax_column_count: true,
     relax_quotes: true,
+    // Any line end, line by line: a file edited on two systems mixes CRLF and LF (csv-parse's auto mode
+    // takes the first it meets for the whole file).
+    record_delimiter: ['\r\n', '\n', '\r'],
     skip_empty_lines: true,
     trim: true,
     max_record_size: MAX_RECORD_BYTES,
@@ -207,6 +210,14 @@ async function* jsonLines(text: AsyncIterator<string>, findings: Finding[]): Asy
   let line = 0;
   const cell = (v: unknown) =>
     v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  // The same bound as a CSV record's: a 40 MB line is a broken file, not data.
+  const tooLarge = () => {
+    findings.push({
+      severity: 'error',
+      code: 'record-too-large',
+      message: `line ${line + 1} is longer than ${MAX_RECORD_BYTES / 1024 / 1024} MB: not a table a model can learn from`,
+    });
+  };
   function* parseLine(raw: string): Generator<string[]> {
     line++;
     if (raw.trim() === '') return;
@@ -235,10 +246,19 @@ async function* jsonLines(text: AsyncIterator<string>, findings: Finding[]): Asy
   for (;;) {
     const next = await text.next();
     if (next.done) break;
-    buffered += next.value;
-    const lines = buffered.split(/\r?\n/);
-    buffered = lines.pop() ?? '';
-    for (const raw of lines) yield* parseLine(raw);
+    // Only the new text is searched for line ends: a long line costs its length once, not once per chunk.
+    const lines = next.value.split(/\r?\n/);
+    const tail = lines.pop() ?? '';
+    if (lines.length > 0) {
+      lines[0] = buffered + lines[0];
+      buffered = '';
+    }
+    buffered += tail;
+    for (const raw of lines) {
+      if (raw.length > MAX_RECORD_BYTES) return tooLarge();
+      yield* parseLine(raw);
+    }
+    if (buffered.length > MAX_RECORD_BYTES) return tooLarge();
   }
   yield* parseLine(buffered);
   if (bad.count > 0) {
@@ -251,6 +271,13 @@ async function* jsonLines(text: AsyncIterator<string>, findings: Finding[]): Asy
     });
   }
 }
+
+/**
+ * The longest cell a table's column (or its label) may hold: a category, a number, a short code. Longer is free
+ * text — a user leaves it out with the manifest's `ignore` — and a category of it would be carried in every
+ * schema, preprocessor and predict answer of the model (a request's strings are bounded the same way).
+ */
+export const MAX_CELL_CHARS = 1024;
 
 /**
  * The most columns a table may have, and the longest column name. A dataset's schema travels in the
@@ -278,6 +305,15 @@ function checkHeader(names: readonly string[], findings: Finding[]): void {
       severity: 'error',
       code: 'column-name-too-long',
       message: `a column name is ${long.length} characters (${JSON.stringify(`${long.slice(0, 40)}…`)}); at most ${MAX_COLUMN_NAME_CHARS} are allowed`,
+    });
+  }
+  // Rows become objects keyed by column name in many places; this one name would be their prototype there.
+  if (names.includes('__proto__')) {
+    findings.push({
+      severity: 'error',
+      code: 'reserved-column-name',
+      message: 'a column is named "__proto__", which no column may be: rename it',
+      column: '__proto__',
     });
   }
   const blank = names.indexOf('');
@@ -388,6 +424,10 @@ export class TableProfiler {
   private readonly formulaColumns: string[] = [];
   private readonly seenRows = new Set<number>();
   private readonly duplicates = new Sightings();
+  /** Cells longer than MAX_CELL_CHARS, with their column names as examples. */
+  private readonly longCells = new Sightings();
+  /** Columns the manifest leaves out: their cells may be anything. */
+  private readonly ignored: Set<number>;
   private rows = 0;
 
   constructor(
@@ -396,6 +436,8 @@ export class TableProfiler {
   ) {
     this.labelIndex = header.indexOf(options.label);
     this.columns = header.map(() => new ColumnStats());
+    const ignore = new Set(options.ignore ?? []);
+    this.ignored = new Set(header.flatMap((name, i) => (ignore.has(name) ? [i] : [])));
   }
 
   /** One data row; `line` is its 1-based line in the file (the header is line 1). */
@@ -412,12 +454,18 @@ export class TableProfiler {
       if (stats.sameAsLabel && cell !== label) stats.sameAsLabel = false;
       if (isMissing(cell)) continue;
       stats.present++;
+      // Text too long to be a value a model takes (free text): counted, never kept.
+      if (cell.length > MAX_CELL_CHARS) {
+        if (!this.ignored.has(c)) this.longCells.add(line, this.header[c] as string);
+        continue;
+      }
       stats.first ??= cell;
       if (Number.isFinite(Number(cell))) stats.numeric++;
-      else stats.strays.add(line, cell);
+      else stats.strays.add(line, cell.slice(0, 40));
       if (stats.distinct.size < MAX_DISTINCT) stats.distinct.add(cell);
     }
     if (isMissing(label)) this.missingLabel.add(line);
+    else if (label.length > MAX_CELL_CHARS) this.longCells.add(line, this.options.label);
     else {
       if (!Number.isFinite(Number(label))) this.labelNumeric = false;
       const known = this.labelCounts.get(label);
@@ -440,6 +488,14 @@ export class TableProfiler {
     const warn = (code: string, message: string, extra: Partial<Finding> = {}) =>
       findings.push({ severity: 'warning', code, message, ...extra });
 
+    if (this.longCells.count > 0) {
+      const columns = this.longCells.examples.map((c) => JSON.stringify(c.slice(0, 40))).join(', ');
+      error(
+        'cell-too-long',
+        `${this.longCells.count} cell(s) are longer than ${MAX_CELL_CHARS} characters (column ${columns}; rows ${this.longCells.lines.join(', ')}): free text is not a value a model takes — list the column in the manifest's "ignore"`,
+        { rows: this.longCells.lines },
+      );
+    }
     if (this.labelIndex < 0) {
       error('label-not-found', `label column "${options.label}" is not in the header (${header.join(', ')})`);
       return { columns: [], duplicateRows: 0 };

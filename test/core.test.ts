@@ -76,6 +76,15 @@ describe('dataset validation', () => {
     ]);
   });
 
+  it('reads a file whose lines end in CRLF, LF and CR mixed (edited on two systems)', async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => `${i},${i % 2 ? 'red' : 'blue'},${i % 3 ? 'y' : 'n'}`);
+    const ends = ['\r\n', '\n', '\r'];
+    const text = `size,colour,label\r\n${rows.map((r, i) => `${r}${ends[i % 3]}`).join('')}`;
+    const table = await parseCsv(csv(text));
+    assert.equal(table.rows.length, 12);
+    assert.ok(table.rows.every((row) => row.length === 3));
+  });
+
   it('rejects an empty file, a header without rows, and a header of numbers', async () => {
     await rejects('', /empty/);
     await rejects('a,b,c\n', /no data rows/);

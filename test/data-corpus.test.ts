@@ -156,6 +156,21 @@ const corpus: Case[] = [
   },
   { name: 'jsonl-arrays', code: 'invalid-json-lines', file: 'data.jsonl', body: '[1, "x"]\n[2, "y"]\n' },
   { name: 'whitespace', code: 'no-header', body: '\n\n   \n' },
+  {
+    name: 'free-text',
+    code: 'cell-too-long',
+    body: table(
+      'a,notes,label',
+      rows().map((r, i) => r.replace(/^(\d+),\d+,/, `$1,${'word '.repeat(300)}${i},`)),
+    ),
+  },
+  { name: 'proto-column', code: 'reserved-column-name', body: table('__proto__,b,label', rows()) },
+  {
+    name: 'jsonl-huge-line',
+    code: 'record-too-large',
+    file: 'data.jsonl',
+    body: `{"a": "${'x'.repeat(3 * 1024 * 1024)}", "label": "y"}\n`,
+  },
 ];
 
 describe('bad data, end to end', () => {

@@ -202,6 +202,23 @@ describe('the local platform, end to end', () => {
     await client.upload('batch/nobody/x.csv', 'a\n1\n');
     const none = await client.waitForArtifact<{ error?: string }>(KEYS.batchSummary('nobody', 'x'));
     assert.match(none.error ?? '', /no version in production/);
+
+    // Rows short and long, and a cell a spreadsheet would run: every output row is as wide as the header,
+    // and the formula is written as text.
+    const header = 'sepal_length,sepal_width,petal_length,petal_width';
+    await client.upload(
+      'batch/iris/ragged.csv',
+      `${header}\n5.1,3.5,1.4,0.2\n5.1,3.5,1.4\n5.1,3.5,1.4,0.2,extra\n=HYPERLINK("http://x"),3.5,1.4,0.2\n`,
+    );
+    await client.waitForArtifact(KEYS.batchSummary('iris', 'ragged'));
+    const { parse } = await import('csv-parse/sync');
+    const table = parse(await client.artifactText(KEYS.batchOutput('iris', 'ragged'))) as string[][];
+    const width = (table[0] as string[]).length;
+    assert.deepEqual(
+      table.map((row) => row.length),
+      table.map(() => width),
+    );
+    assert.equal(table[4]?.[0], `'=HYPERLINK("http://x")`);
   });
 
   it('starts no new run when the same bytes arrive again, under the same or another key', async () => {

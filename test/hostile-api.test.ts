@@ -362,6 +362,23 @@ describe('hostile clients of the APIs', () => {
     else assert.equal(((await race.json()) as { version: number }).version, free);
   });
 
+  it('takes registry version numbers only as decimal digits, and reasons only as text', async () => {
+    const { client } = local;
+    assert.equal((await client.registry('/models/iris/versions/1')).status, 200);
+    for (const version of ['0x1', '1e0', '%201', '0b1', '1.0', '01']) {
+      assert.equal((await client.registry(`/models/iris/versions/${version}`)).status, 404, version);
+    }
+    for (const reason of ['\u001b[2J spoofed', 'a\rb', '\ud800', 'nul\u0000']) {
+      const response = await client.registry('/models/iris/aliases/text', { version: 1, reason });
+      assert.equal(response.status, 400, JSON.stringify(reason));
+      assert.match(await response.text(), /reason\\" must be text/);
+    }
+    assert.equal(
+      (await client.registry('/models/iris/aliases/text', { version: 1, reason: 'two\nlines\tok' })).status,
+      200,
+    );
+  });
+
   it('refuses every wrong admin key, whatever its length, and takes the right one', async () => {
     const { client } = local;
     const { adminKey } = client.endpoints;

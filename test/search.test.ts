@@ -283,6 +283,15 @@ describe('image datasets', () => {
     );
   });
 
+  it('takes a class folder named like an object property as a class like another', () => {
+    const items = ['__proto__', 'constructor', 'cat'].flatMap((label) =>
+      [1, 2, 3, 4].map((n) => ({ source: `datasets/x/${label}/${n}.png`, label })),
+    );
+    const schema = imageDatasetSchema('folder', items);
+    assert.deepEqual(schema.classes, ['__proto__', 'cat', 'constructor']);
+    assert.equal(Object.getOwnPropertyDescriptor(schema.counts, '__proto__')?.value, 4);
+  });
+
   it('hashes a folder by its keys and ETags: the same upload is the same version', () => {
     const a = [{ source: 'x/1.png', label: 'x', etag: '"a"' }];
     assert.equal(folderHash(a), folderHash([...a]));

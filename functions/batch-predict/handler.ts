@@ -16,7 +16,7 @@ import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metric
 import { loadServable } from '../../aws/model-store.ts';
 import { currentAlias, getModelVersion } from '../../aws/models.ts';
 import { getStream, putJson } from '../../aws/object-store.ts';
-import { batchRow, checkHeader, outputHeader, predictionCells } from '../../core/batch.ts';
+import { batchRow, checkHeader, outputCells, outputHeader, predictionCells } from '../../core/batch.ts';
 import {
   ENV,
   KEYS,
@@ -129,7 +129,7 @@ export async function handler(event: ObjectCreatedEvent): Promise<BatchSummary> 
           answer = [...blank, 'the values overflow the model (far outside the data it was trained on)'];
         }
       }
-      await write([...item.cells, ...answer]);
+      await write([...outputCells(header as string[], item.cells), ...answer]);
     }
     pending = [];
   };

@@ -454,6 +454,12 @@ async function change(ctx: Ctx): Promise<{ body: Record<string, unknown>; actor:
     throw new InvalidRequestError('the request body must be a JSON object');
   }
   const { reason } = body as { reason?: unknown };
+  if (typeof reason === 'string' && !isPlainText(reason)) {
+    throw new InvalidRequestError(
+      '"reason" must be text: no control characters (but tab and newline) and no lone surrogates',
+      'reason',
+    );
+  }
   if (typeof reason !== 'string' || reason.trim() === '' || reason.length > MAX_REASON) {
     throw new InvalidRequestError(
       `"reason" is required: why this change is made (at most ${MAX_REASON} characters), for the audit log`,
@@ -461,6 +467,16 @@ async function change(ctx: Ctx): Promise<{ body: Record<string, unknown>; actor:
     );
   }
   return { body: body as Record<string, unknown>, actor: { who, why: reason.trim() } };
+}
+
+/**
+ * Text the audit log can hold and every reader can show: no control characters but tab and newline (they
+ * would rewrite a terminal), and well-formed UTF-16 (a lone surrogate breaks JSON tools such as jq).
+ */
+function isPlainText(text: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+  if (/[\u0000-\u0008\u000b-\u001f\u007f]/.test(text)) return false;
+  return !/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(text);
 }
 
 function revision(body: Record<string, unknown>): { expectedRevision?: number } {
@@ -521,12 +537,11 @@ async function requireDatasetVersion(params: Record<string, string>) {
   return version;
 }
 
+/** A path's version: a whole number as decimal digits, as predict's paths take it (`0x8`, `8e0`, ` 8` are none). */
 function versionParam(params: Record<string, string>): number {
-  const version = Number(params.version);
-  if (!Number.isInteger(version) || version < 1) {
-    throw new NotFoundError(`no version ${quoteName(params.version ?? '')}`);
-  }
-  return version;
+  const text = params.version ?? '';
+  if (!/^[1-9]\d{0,8}$/.test(text)) throw new NotFoundError(`no version ${quoteName(text)}`);
+  return Number(text);
 }
 
 function aliasView(entry: Awaited<ReturnType<typeof listAliases>>[number]) {
