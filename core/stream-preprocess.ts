@@ -7,6 +7,7 @@
  */
 import type { DatasetManifest, DatasetSchema, TypedRow } from './dataset.ts';
 import { typedRow } from './dataset.ts';
+import { DatasetValidationError } from './errors.ts';
 import type { ShardedSplit } from './pipeline.ts';
 import {
   type Baseline,
@@ -97,6 +98,7 @@ export async function preprocessStream(input: StreamPreprocessInput): Promise<St
     } else if (split === 'test' && testRows.length < TEST_ROWS_KEPT) testRows.push(row);
   }
   const preprocessor = fit.finish(manifest.preprocessing);
+  checkEncodedSize(preprocessor);
 
   // 3. Every row transformed, into its split's shards.
   const shardRows = input.shardRows ?? SHARD_ROWS;
@@ -169,5 +171,30 @@ class ShardWriter {
   async close(): Promise<{ rows: number; shards: { key: string; rows: number }[] }> {
     await this.flush();
     return { rows: this.rows, shards: this.shards };
+  }
+}
+
+/**
+ * The widest a table may be once encoded (every numeric column one value, every categorical one a value per
+ * category), and the most characters its categories may have in all: every training row is a vector of that
+ * width, and the categories are carried in the model's preprocessor, its schema and its metadata answer.
+ */
+export const MAX_ENCODED_WIDTH = 100_000;
+export const MAX_CATEGORY_TEXT = 4 * 1024 * 1024;
+
+function checkEncodedSize(preprocessor: Preprocessor): void {
+  if (preprocessor.width > MAX_ENCODED_WIDTH) {
+    throw new DatasetValidationError(
+      `the table is ${preprocessor.width.toLocaleString('en-US')} features wide once its categories are one-hot encoded; at most ${MAX_ENCODED_WIDTH.toLocaleString('en-US')} (ignore columns of many categories in the manifest)`,
+    );
+  }
+  let text = 0;
+  for (const feature of preprocessor.features) {
+    if (feature.type === 'categorical') for (const c of feature.categories) text += c.length;
+  }
+  if (text > MAX_CATEGORY_TEXT) {
+    throw new DatasetValidationError(
+      `the categories of the table's columns are ${Math.round(text / 1024)} K characters in all; at most ${MAX_CATEGORY_TEXT / 1024 / 1024} M (ignore free-text columns in the manifest)`,
+    );
   }
 }

@@ -364,6 +364,8 @@ export interface ColumnOptions {
 
 /** Distinct values kept per column (and label): beyond, a column's cardinality reads as this many. */
 export const MAX_DISTINCT = 10_000;
+/** Characters of distinct values profiling keeps over all columns (RegisterDataset has 1 GB). */
+export const MAX_DISTINCT_CHARS = 64 * 1024 * 1024;
 /** Rows checked for duplicates: the first million (a 53-bit hash each). */
 export const MAX_DUPLICATE_ROWS = 1_000_000;
 
@@ -426,6 +428,8 @@ export class TableProfiler {
   private readonly duplicates = new Sightings();
   /** Cells longer than MAX_CELL_CHARS, with their column names as examples. */
   private readonly longCells = new Sightings();
+  /** Characters of every column's distinct values kept so far. */
+  private distinctChars = 0;
   /** Columns the manifest leaves out: their cells may be anything. */
   private readonly ignored: Set<number>;
   private rows = 0;
@@ -462,7 +466,16 @@ export class TableProfiler {
       stats.first ??= cell;
       if (Number.isFinite(Number(cell))) stats.numeric++;
       else stats.strays.add(line, cell.slice(0, 40));
-      if (stats.distinct.size < MAX_DISTINCT) stats.distinct.add(cell);
+      // Distinct values are counted up to MAX_DISTINCT a column and MAX_DISTINCT_CHARS over the table: a
+      // wide table of long categories would otherwise hold gigabytes (its cardinality then reads "at least").
+      if (
+        stats.distinct.size < MAX_DISTINCT &&
+        !stats.distinct.has(cell) &&
+        this.distinctChars < MAX_DISTINCT_CHARS
+      ) {
+        stats.distinct.add(cell);
+        this.distinctChars += cell.length;
+      }
     }
     if (isMissing(label)) this.missingLabel.add(line);
     else if (label.length > MAX_CELL_CHARS) this.longCells.add(line, this.options.label);
