@@ -6,28 +6,26 @@
  *
  *   npm run bench:bundles
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
-import { REPO_ROOT } from '../core/repo.ts';
+import { functionList } from '../core/declaration.ts';
 import { NimbusFunction } from '../infra/function.ts';
 import { bundleSizes } from './bundle-size.ts';
 
-// Every function the platform deploys: each folder of functions/ with a handler.
-const functions = readdirSync(join(REPO_ROOT, 'functions'), { withFileTypes: true })
-  .filter(
-    (entry) => entry.isDirectory() && existsSync(join(REPO_ROOT, 'functions', entry.name, 'handler.ts')),
-  )
-  .map((entry) => entry.name)
-  .sort();
+// Every function the platform deploys (core/declaration.ts), with the bundle extras it declares.
+const functions = functionList();
 const outdir = mkdtempSync(join(tmpdir(), 'nimbus-bundles-'));
 process.env.CDK_VALIDATION = 'false';
 const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
 const stack = new Stack(app, 'Bundles');
 const started = performance.now();
-// Each function with the extras the platform gives it (BUNDLE_EXTRAS: wasm binaries, sharp for arm64).
-const built = functions.map((dir) => ({ dir, construct: new NimbusFunction(stack, dir, { dir }) }));
+// Each function with the extras it declares (wasm binaries, sharp for arm64, the dashboard's page).
+const built = functions.map(({ dir, bundle }) => ({
+  dir,
+  construct: new NimbusFunction(stack, dir, { dir, ...bundle }),
+}));
 const template = app.synth().getStackByName('Bundles').template as {
   Resources: Record<string, { Metadata?: Record<string, string> }>;
 };

@@ -18,6 +18,7 @@
  *
  *   npm run bench:serving -- [seconds]       (or BENCH_SECONDS; default 30)
  */
+
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -26,6 +27,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import { API, ENV } from '../core/contract.ts';
+import { FUNCTIONS } from '../core/declaration.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { NimbusFunction } from '../infra/function.ts';
 import { type LocalEndpoints, platformEnvironment } from '../local/endpoints.ts';
@@ -59,7 +61,7 @@ function buildPredictBundle(outdir: string): string {
   process.env.CDK_VALIDATION = 'false';
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
   const stack = new Stack(app, 'Serving');
-  const fn = new NimbusFunction(stack, 'predict', { dir: 'predict' });
+  const fn = new NimbusFunction(stack, 'predict', { dir: 'predict', ...FUNCTIONS.predict.bundle });
   const template = app.synth().getStackByName('Serving').template as {
     Resources: Record<string, { Metadata?: Record<string, string> }>;
   };

@@ -3,7 +3,8 @@
  *
  * Every name that both sides need lives here exactly once: environment variables, bucket and table roles,
  * the S3 key layout, DynamoDB key schemas, the upload event pattern, the state-machine substitution keys and
- * task names, and the API routes. infra/ and local/ import it; nothing here knows which substrate it is on.
+ * task names, and the API's resources. infra/ and local/ import it (what exists — functions, routes, rules — is
+ * declared in declaration.ts); nothing here knows which substrate it is on.
  */
 
 /** Environment variables read by handlers and the training container. */
@@ -319,9 +320,6 @@ export function batchEventPattern(datasetsBucket: string) {
   };
 }
 
-/** The batch prediction function (an EventBridge target, not a pipeline state). */
-export const BATCH_FUNCTION_DIR = 'batch-predict';
-
 /** The parts of an EventBridge "Object Created" event the pipeline reads. */
 export interface ObjectCreatedEvent {
   readonly version: string;
@@ -363,7 +361,6 @@ export interface ObjectCreatedEvent {
  * stopped (StopExecution, the console, `nimbus runs stop`): Step Functions sends one of these events, and the
  * execution-ended function records the run's end, so no run stays RUNNING for ever.
  */
-export const EXECUTION_ENDED_FUNCTION_DIR = 'execution-ended';
 export const EXECUTION_ENDED_STATUSES = ['FAILED', 'TIMED_OUT', 'ABORTED'] as const;
 export type ExecutionEndedStatus = (typeof EXECUTION_ENDED_STATUSES)[number];
 
@@ -441,27 +438,6 @@ export const TRAINING_RETRY = { attempts: 3, exitCodes: [137, 143] } as const;
 /** Training jobs are named `<prefix><run id>-t<trial>` by the ASL; IAM scopes SageMaker permissions to this prefix. */
 export const TRAINING_JOB_PREFIX = 'nimbus-';
 
-/** Lambda-backed functions: the directory under functions/ and the Task states that invoke it. */
-export const FUNCTIONS = {
-  registerDataset: {
-    dir: 'register-dataset',
-    states: ['RegisterDataset'],
-    arn: SUBSTITUTIONS.registerDatasetFunction,
-  },
-  preprocess: { dir: 'preprocess', states: ['Preprocess'], arn: SUBSTITUTIONS.preprocessFunction },
-  search: { dir: 'search', states: ['PlanTrials', 'RecordTrials'], arn: SUBSTITUTIONS.searchFunction },
-  evaluate: { dir: 'evaluate', states: ['Evaluate'], arn: SUBSTITUTIONS.evaluateFunction },
-  registerModel: {
-    dir: 'register-model',
-    states: ['RegisterModel'],
-    arn: SUBSTITUTIONS.registerModelFunction,
-  },
-  gate: { dir: 'gate', states: ['Gate', 'WaitForApproval'], arn: SUBSTITUTIONS.gateFunction },
-  deploy: { dir: 'deploy', states: ['Deploy'], arn: SUBSTITUTIONS.deployFunction },
-  markFailed: { dir: 'mark-failed', states: ['MarkFailed'], arn: SUBSTITUTIONS.markFailedFunction },
-} as const;
-export type PipelineFunction = keyof typeof FUNCTIONS;
-
 /** The `.waitForTaskToken` state where a run waits for a person to approve its version. */
 export const WAIT_FOR_APPROVAL_STATE = 'WaitForApproval';
 
@@ -479,6 +455,8 @@ export const API = {
   monitoringResource: ['v1', 'monitoring'] as const,
   /** The web dashboard's page and assets: no key to load; the page asks for the API key to read data. */
   dashboardResource: ['dashboard'] as const,
+  /** The API described in OpenAPI 3.1 (docs/openapi.json), no key to read it. */
+  openApiResource: ['v1', 'openapi.json'] as const,
   /** The local gateway's stand-in for IAM on the registry API's changes. */
   adminKeyHeader: 'x-nimbus-admin-key',
   /** The response header that says which version answered a prediction. */

@@ -34,17 +34,6 @@ export interface NimbusFunctionProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** What each function's bundle carries besides its code: tfjs's wasm binaries, sharp for images. */
-export const BUNDLE_EXTRAS: Readonly<
-  Record<string, Pick<NimbusFunctionProps, 'tfjs' | 'images' | 'dashboardPage'>>
-> = {
-  preprocess: { images: true },
-  evaluate: { tfjs: true },
-  predict: { tfjs: true, images: true },
-  'batch-predict': { tfjs: true },
-  dashboard: { dashboardPage: true },
-};
-
 /**
  * `import.meta.url` in a bundle: the bundle's own file (esbuild leaves `import.meta` empty in CommonJS), so a
  * module finds the files shipped next to it (`new URL('./page/', import.meta.url)`) as it does in the sources.
@@ -69,7 +58,6 @@ export class NimbusFunction extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
     });
     const architecture = props.architecture ?? lambda.Architecture.ARM_64;
-    props = { ...BUNDLE_EXTRAS[props.dir], ...props };
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry: join(REPO_ROOT, 'functions', props.dir, 'handler.ts'),
       handler: 'handler',
@@ -155,11 +143,15 @@ export class NimbusFunction extends Construct {
     return this;
   }
 
-  /** Sets the table's env var and grants read (and write when asked). */
-  bindTable(role: TableRole, table: dynamodb.ITable, access: 'read' | 'readWrite'): this {
+  /**
+   * Sets the table's env var and grants reads, and writes when asked: all of them (`readWrite`), or only
+   * UpdateItem (`readUpdate`: conditional updates of items, never a put or a delete).
+   */
+  bindTable(role: TableRole, table: dynamodb.ITable, access: 'read' | 'readWrite' | 'readUpdate'): this {
     this.function.addEnvironment(TABLE_ENV[role], table.tableName);
-    if (access === 'read') table.grantReadData(this.function);
-    else table.grantReadWriteData(this.function);
+    if (access === 'readWrite') table.grantReadWriteData(this.function);
+    else table.grantReadData(this.function);
+    if (access === 'readUpdate') table.grant(this.function, 'dynamodb:UpdateItem');
     return this;
   }
 }

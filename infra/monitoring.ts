@@ -2,33 +2,22 @@ import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
-  type AlarmActions,
   type AlarmDefinition,
   type AlarmSettings,
   alarmDefinitions,
-  alarmEventPattern,
   DEFAULT_ALARM_SETTINGS,
   type MissingData,
 } from '../core/alarms.ts';
-import { BUCKET_ENV, ENV, KEYS, METRICS } from '../core/contract.ts';
-import { NimbusFunction } from './function.ts';
+import { METRICS } from '../core/contract.ts';
 
 export interface MonitoringProps {
   readonly stateMachine: sfn.IStateMachine;
   readonly api: apigateway.RestApi;
-  readonly artifacts: s3.IBucket;
-  readonly datasets: s3.IBucket;
-  readonly models: dynamodb.ITable;
-  readonly datasetsTable: dynamodb.ITable;
   /** Email address subscribed to the alarm topic. @default no subscription */
   readonly alarmEmail?: string;
   /** p99 latency of the predict API (API Gateway's figure) that raises an alarm. @default 1 second */
@@ -43,23 +32,19 @@ export interface MonitoringProps {
   readonly monitorInterval?: Duration;
   /** Thresholds of the alarms (core/alarms.ts). @default DEFAULT_ALARM_SETTINGS */
   readonly alarmSettings?: Partial<Omit<AlarmSettings, 'prefix' | 'monitorIntervalSeconds'>>;
-  /** What alarms do besides notifying. @default canary alarms roll their canary back */
-  readonly alarmActions?: AlarmActions;
 }
 
 /**
- * Monitoring: the drift monitor on an EventBridge schedule; the platform's alarms (core/alarms.ts: the same
- * definitions the local platform evaluates) over all models and per listed model, plus API Gateway's own 5xx
- * and latency and failed executions, all to an SNS topic; every state change of the platform's alarms →
- * EventBridge → the alarm-state function (records it for the monitoring API, rolls failing canaries back);
- * and a dashboard whose drift, latency, error and pipeline graphs find every model by search expressions.
+ * Monitoring: the platform's alarms (core/alarms.ts: the same definitions the local platform evaluates) over
+ * all models and per listed model, plus API Gateway's own 5xx and latency and failed executions, all to an SNS
+ * topic; and a dashboard whose drift, latency, error and pipeline graphs find every model by search
+ * expressions. (The drift monitor's schedule and the rule that sends alarm state changes to the alarm-state
+ * function are rules of core/declaration.ts, built in rules.ts.)
  */
 export class Monitoring extends Construct {
   readonly topic: sns.Topic;
   readonly alarms: cloudwatch.Alarm[];
   readonly dashboard: cloudwatch.Dashboard;
-  readonly driftMonitor: NimbusFunction;
-  readonly alarmState: NimbusFunction;
   /** The first part of every platform alarm's name: the stack's name. */
   readonly alarmPrefix: string;
 
@@ -82,38 +67,6 @@ export class Monitoring extends Construct {
       prefix: this.alarmPrefix,
       monitorIntervalSeconds: interval.toSeconds(),
     };
-
-    // The drift monitor: reads the capture, writes reports under monitoring/, emits the drift metrics.
-    this.driftMonitor = new NimbusFunction(this, 'DriftMonitor', {
-      dir: 'drift-monitor',
-      timeout: Duration.minutes(5),
-    })
-      .bindBucket('artifacts', props.artifacts, 'readWrite', `${KEYS.monitoringPrefix}*`)
-      .bindTable('models', props.models, 'read');
-    new events.Rule(this, 'DriftSchedule', {
-      description: 'Runs the drift monitor over the predictions captured since its last run',
-      schedule: events.Schedule.rate(interval),
-      targets: [new targets.LambdaFunction(this.driftMonitor.function, { retryAttempts: 0 })],
-    });
-
-    // Alarm state changes: recorded for the monitoring API and the dashboard; canary alarms roll back.
-    this.alarmState = new NimbusFunction(this, 'AlarmState', { dir: 'alarm-state' })
-      .bindTable('models', props.models, 'readWrite')
-      .bindTable('datasets', props.datasetsTable, 'read');
-    // Retraining starts the pipeline on an object of the datasets bucket: its name, and StartExecution.
-    this.alarmState.function.addEnvironment(BUCKET_ENV.datasets, props.datasets.bucketName);
-    this.alarmState.function.addEnvironment(ENV.stateMachineArn, props.stateMachine.stateMachineArn);
-    props.stateMachine.grantStartExecution(this.alarmState.function);
-    this.alarmState.function.addEnvironment(
-      ENV.alarmActions,
-      JSON.stringify({ rollbackCanary: true, ...props.alarmActions }),
-    );
-    const pattern = alarmEventPattern(this.alarmPrefix);
-    new events.Rule(this, 'AlarmStateChanges', {
-      description: 'State changes of the platform alarms → the alarm-state function',
-      eventPattern: { source: pattern.source, detailType: pattern['detail-type'], detail: pattern.detail },
-      targets: [new targets.LambdaFunction(this.alarmState.function, { retryAttempts: 4 })],
-    });
 
     const period = Duration.minutes(5);
     const failed = props.stateMachine.metricFailed({ period, statistic: 'Sum' });

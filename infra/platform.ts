@@ -1,16 +1,17 @@
-import { CfnOutput, type Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import type { AlarmActions } from '../core/alarms.ts';
 import { parseTrainingBudget, type TrainingBudget } from '../core/budget.ts';
 import { OUTPUTS, type TrainingPlatform } from '../core/contract.ts';
-import type { GateSpec } from '../core/registry.ts';
-import { BatchPrediction } from './batch-prediction.ts';
+import { type GateSpec, parseGateSpec } from '../core/registry.ts';
 import { DataLake } from './data-lake.ts';
+import { PlatformFunctions } from './functions.ts';
 import { InferenceApi } from './inference-api.ts';
 import { Monitoring } from './monitoring.ts';
 import { TrainingPipeline } from './pipeline.ts';
 import { Registries } from './registries.ts';
+import { PlatformRules } from './rules.ts';
 import { TrainingCompute } from './training.ts';
 
 export interface NimbusPlatformProps {
@@ -74,62 +75,70 @@ export class NimbusPlatform extends Construct {
   readonly dataLake: DataLake;
   readonly registries: Registries;
   readonly training: TrainingCompute;
+  /** Every function of core/declaration.ts, bound to the buckets and tables it declares. */
+  readonly functions: PlatformFunctions;
   readonly pipeline: TrainingPipeline;
   readonly inference: InferenceApi;
-  readonly batch: BatchPrediction;
   readonly monitoring: Monitoring;
+  /** Every event rule and schedule of core/declaration.ts. */
+  readonly rules: PlatformRules;
 
   constructor(scope: Construct, id: string, props: NimbusPlatformProps = {}) {
     super(scope, id);
     const removalPolicy = props.dataRemovalPolicy ?? RemovalPolicy.RETAIN;
     const trainingBudget = this.trainingBudget(props.trainingBudget);
+    const monitorInterval = props.monitorInterval ?? Duration.minutes(15);
     this.dataLake = new DataLake(this, 'DataLake', { removalPolicy });
     this.registries = new Registries(this, 'Registries', { removalPolicy });
     this.training = new TrainingCompute(this, 'Training', {
       artifacts: this.dataLake.artifacts,
-      ...(props.trainingPlatform ? { platform: props.trainingPlatform } : {}),
-      ...(props.trainingInstanceTypes ? { instanceTypes: props.trainingInstanceTypes } : {}),
-      ...(props.trainingMaxvCpus === undefined ? {} : { maxvCpus: props.trainingMaxvCpus }),
-      ...(props.trainingSpot === undefined ? {} : { spot: props.trainingSpot }),
-      ...(props.sageMakerInstanceType ? { sageMakerInstanceType: props.sageMakerInstanceType } : {}),
+      platform: props.trainingPlatform,
+      instanceTypes: props.trainingInstanceTypes,
+      maxvCpus: props.trainingMaxvCpus,
+      spot: props.trainingSpot,
+      sageMakerInstanceType: props.sageMakerInstanceType,
       trainingBudget,
     });
-    this.pipeline = new TrainingPipeline(this, 'Pipeline', {
-      datasets: this.dataLake.datasets,
-      artifacts: this.dataLake.artifacts,
+    this.functions = new PlatformFunctions(this, 'Functions', {
+      buckets: { datasets: this.dataLake.datasets, artifacts: this.dataLake.artifacts },
       tables: this.registries.tables,
+      settings: {
+        gate: JSON.stringify(parseGateSpec(props.gate)),
+        // Preprocess puts the run's budget, and the hard timeouts derived from it, in the training job spec.
+        trainingBudget: JSON.stringify(trainingBudget),
+        captureRate: String(props.captureRate ?? 0.1),
+        alarmActions: JSON.stringify({ rollbackCanary: true, ...props.alarmActions }),
+      },
+    });
+    const { functions } = this.functions;
+    this.pipeline = new TrainingPipeline(this, 'Pipeline', {
+      functions,
+      artifacts: this.dataLake.artifacts,
       training: this.training,
-      trainingBudget,
-      ...(props.gate ? { gate: props.gate } : {}),
     });
+    this.functions.grantPipeline(this.pipeline.stateMachine);
     this.inference = new InferenceApi(this, 'Inference', {
-      artifacts: this.dataLake.artifacts,
-      datasets: this.dataLake.datasets,
-      datasetsTable: this.registries.tables.datasets,
-      models: this.registries.tables.models,
-      runs: this.registries.tables.runs,
-      pipeline: this.pipeline.stateMachine,
-      ...(props.captureRate === undefined ? {} : { captureRate: props.captureRate }),
-      ...(props.apiRateLimit === undefined ? {} : { rateLimit: props.apiRateLimit }),
-      ...(props.apiBurstLimit === undefined ? {} : { burstLimit: props.apiBurstLimit }),
-    });
-    this.batch = new BatchPrediction(this, 'BatchPrediction', {
-      datasets: this.dataLake.datasets,
-      artifacts: this.dataLake.artifacts,
-      models: this.registries.tables.models,
+      functions,
+      rateLimit: props.apiRateLimit,
+      burstLimit: props.apiBurstLimit,
     });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       stateMachine: this.pipeline.stateMachine,
       api: this.inference.api,
-      artifacts: this.dataLake.artifacts,
-      datasets: this.dataLake.datasets,
-      models: this.registries.tables.models,
-      datasetsTable: this.registries.tables.datasets,
-      ...(props.monitoredModels ? { monitoredModels: props.monitoredModels } : {}),
-      ...(props.monitorInterval ? { monitorInterval: props.monitorInterval } : {}),
-      ...(props.alarmActions ? { alarmActions: props.alarmActions } : {}),
-      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
-      ...(props.latencyP99Threshold ? { latencyP99Threshold: props.latencyP99Threshold } : {}),
+      monitorInterval,
+      monitoredModels: props.monitoredModels,
+      alarmEmail: props.alarmEmail,
+      latencyP99Threshold: props.latencyP99Threshold,
+    });
+    this.rules = new PlatformRules(this, 'Rules', {
+      functions,
+      stateMachine: this.pipeline.stateMachine,
+      names: {
+        datasetsBucket: this.dataLake.datasets.bucketName,
+        stateMachineArn: this.pipeline.stateMachine.stateMachineArn,
+        alarmPrefix: this.monitoring.alarmPrefix,
+      },
+      monitorInterval,
     });
     if (props.outputs ?? true) this.addOutputs();
   }

@@ -9,6 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { API } from '../core/contract.ts';
+import type { ApiResource, HttpMethod, RouteAuth } from '../core/declaration.ts';
 import { invokeInContext } from './lambda-runtime.ts';
 
 /** API Gateway's own payload limit (10 MB). */
@@ -22,14 +23,13 @@ const HEADERS_TIMEOUT_MS = 10_000;
 const MAX_CONNECTIONS = 1024;
 const STAGE = 'local';
 
-export type LocalAuthorization = 'apiKey' | 'iam' | 'none';
-
-/** One `/<resource>/{proxy+}` of the API: its handler and each method's authorization. */
+/**
+ * One resource of the API (core/declaration.ts: `/<path>` itself and/or `/<path>/{proxy+}`): its handler and
+ * each method's authorization.
+ */
 export interface LocalRoute {
-  readonly resource: readonly string[];
-  /** `/<resource>` itself answers too (a method on the resource besides `{proxy+}`). @default false */
-  readonly root?: boolean;
-  readonly methods: Readonly<Partial<Record<'GET' | 'POST', LocalAuthorization>>>;
+  readonly resource: ApiResource;
+  readonly methods: Readonly<Partial<Record<HttpMethod, RouteAuth>>>;
   readonly handler: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 }
 
@@ -85,14 +85,14 @@ async function handle(
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const method = req.method ?? 'GET';
   const route = options.routes.find(
-    (r) =>
-      url.pathname.startsWith(`/${r.resource.join('/')}/`) ||
-      (r.root && url.pathname === `/${r.resource.join('/')}`),
+    ({ resource }) =>
+      (resource.proxy !== false && url.pathname.startsWith(`/${resource.path.join('/')}/`)) ||
+      (resource.exact && url.pathname === `/${resource.path.join('/')}`),
   );
-  const authorization = route?.methods[method as 'GET' | 'POST'];
+  const authorization = route?.methods[method as HttpMethod];
   // API Gateway answers an unknown route, or a method not configured, with this 403.
   if (!route || !authorization) return send(res, 403, { message: 'Missing Authentication Token' });
-  const prefix = `/${route.resource.join('/')}/`;
+  const prefix = `/${route.resource.path.join('/')}/`;
   const resource = url.pathname.startsWith(prefix) ? `${prefix}{proxy+}` : prefix.slice(0, -1);
   if (authorization === 'apiKey' && !sameKey(req.headers[API.apiKeyHeader], options.apiKey)) {
     return send(res, 403, { message: 'Forbidden' });

@@ -1,10 +1,11 @@
 /**
  * The local stand-in for EventBridge: s3rver's notification records become EventBridge "Object Created"
  * events, and the local pipeline's ended executions Step Functions' "Execution Status Change" events, matched
- * against the same rule patterns the CDK app deploys.
+ * against the same rule patterns the CDK app deploys (core/declaration.ts RULES), on a local bus.
  */
 import { randomUUID } from 'node:crypto';
 import { type ExecutionStatusChangeEvent, executionArn, type ObjectCreatedEvent } from '../core/contract.ts';
+import type { EventPattern } from '../core/declaration.ts';
 import type { S3NotificationRecord } from './emulators.ts';
 import type { ExecutionOutcome } from './pipeline.ts';
 
@@ -73,9 +74,29 @@ export function toExecutionStatusChangeEvent(
   };
 }
 
-type PatternValue = string | number | boolean | null | { prefix: string } | { wildcard: string };
-export interface EventPattern {
-  readonly [field: string]: readonly PatternValue[] | EventPattern;
+type PatternValue = EventPattern[string] extends readonly (infer V)[] | EventPattern ? V : never;
+
+/** A rule of the bus: its pattern, and what delivers a matching event to its target. */
+export interface LocalRule {
+  readonly name: string;
+  readonly pattern: EventPattern;
+  readonly deliver: (event: unknown) => Promise<unknown>;
+}
+
+/**
+ * The local event bus: each event published goes to every rule whose pattern matches it, as EventBridge's
+ * default bus sends it. Resolves when every target has taken it; rejects if one failed (the publisher decides
+ * what a failure means: an alarm change is tried again, an upload's failure is logged).
+ */
+export class LocalEventBus {
+  constructor(private readonly rules: readonly LocalRule[]) {}
+
+  async publish(event: unknown): Promise<void> {
+    const matched = this.rules.filter((rule) => matchesPattern(rule.pattern, event));
+    const results = await Promise.allSettled(matched.map((rule) => rule.deliver(event)));
+    const failed = results.find((result) => result.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
 }
 
 /**

@@ -21,7 +21,6 @@ type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenera
 import {
   ENV,
   executionArn,
-  FUNCTIONS,
   type ObjectCreatedEvent,
   PIPELINE_DEFINITION_FILE,
   SAGEMAKER_JOB_HYPERPARAMETER,
@@ -30,6 +29,8 @@ import {
   TRAINING_STATES,
   WAIT_FOR_APPROVAL_STATE,
 } from '../core/contract.ts';
+import { FUNCTIONS, PIPELINE_FUNCTIONS } from '../core/declaration.ts';
+import { loadHandler } from './handlers.ts';
 
 type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 type LambdaHandler = (input: never) => Promise<unknown>;
@@ -231,11 +232,11 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
   private async loadHandlers() {
     if (this.handlers) return this.handlers;
     const handlers: Record<string, (input: JsonValue) => Promise<JsonValue>> = {};
-    for (const fn of Object.values(FUNCTIONS)) {
-      const module = (await import(join(this.options.repoRoot, 'functions', fn.dir, 'handler.ts'))) as {
-        handler: LambdaHandler;
-      };
-      for (const state of fn.states) handlers[state] = (input) => invokeLikeLambda(module.handler, input);
+    for (const name of PIPELINE_FUNCTIONS) {
+      const module = await loadHandler(name);
+      for (const state of FUNCTIONS[name].trigger.states) {
+        handlers[state] = (input) => invokeLikeLambda(module.handler, input);
+      }
     }
     // `.waitForTaskToken`: the Lambda gets the Payload (with the token); the state ends when the token is answered.
     const gate = handlers[WAIT_FOR_APPROVAL_STATE];

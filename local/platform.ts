@@ -6,7 +6,7 @@
  * keep its ports (as `npm start` does by default). Importing this module sets up Lambda's invocation
  * contexts (lambda-runtime.ts) when it loads, before anything can call the SDK or log with Powertools.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
@@ -14,29 +14,29 @@ import { type AlarmActions, type AlarmState, DEFAULT_ALARM_SETTINGS } from '../c
 import { parseTrainingBudget, type TrainingBudget } from '../core/budget.ts';
 import {
   API,
-  BATCH_FUNCTION_DIR,
   type BucketRole,
-  batchEventPattern,
   ENV,
-  EXECUTION_ENDED_FUNCTION_DIR,
-  executionEndedEventPattern,
-  FUNCTIONS,
+  type ObjectCreatedEvent,
   SUBSTITUTIONS,
   type SubstitutionKey,
   type TableRole,
   type TrainingPlatform,
-  uploadEventPattern,
 } from '../core/contract.ts';
+import {
+  FUNCTIONS,
+  type FunctionName,
+  gatewayResources,
+  PIPELINE_FUNCTIONS,
+  type PipelineFunction,
+  type RuleNames,
+  ruleList,
+} from '../core/declaration.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { startLocalApi } from './api-gateway.ts';
 import { startEmulators } from './emulators.ts';
 import { type LocalEndpoints, platformEnvironment } from './endpoints.ts';
-import {
-  type EventPattern,
-  matchesPattern,
-  toEventBridgeEvent,
-  toExecutionStatusChangeEvent,
-} from './event-bridge.ts';
+import { LocalEventBus, toEventBridgeEvent, toExecutionStatusChangeEvent } from './event-bridge.ts';
+import { loadHandler } from './handlers.ts';
 import { invokeInContext } from './lambda-runtime.ts';
 import { captureEmf, LocalMonitoring } from './monitoring.ts';
 import { LocalPipeline } from './pipeline.ts';
@@ -158,34 +158,53 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     ...(options.retryIntervalMs === undefined ? {} : { retryIntervalMs: options.retryIntervalMs }),
   });
 
-  // Rules whose target is a Lambda function, invoked asynchronously: here, the same handler in-process,
-  // tracked so that stopping waits for it.
+  // A function invoked as a rule's target: here, the same handler in-process, tracked so that stopping waits
+  // for it.
   const invocations = new Set<Promise<unknown>>();
-  const invokeAsync = (dir: string, event: unknown, what: string) => {
-    const done = import(join(REPO_ROOT, 'functions', dir, 'handler.ts'))
-      .then((fn: { handler: (e: unknown) => Promise<unknown> }) => invokeInContext(() => fn.handler(event)))
-      .catch((error: unknown) => console.error(`${what} failed:`, error))
+  const invoke = (name: FunctionName, event: unknown): Promise<unknown> => {
+    const done = loadHandler(name)
+      .then((fn) => invokeInContext(() => fn.handler(event as never)))
       .finally(() => invocations.delete(done));
     invocations.add(done);
+    return done;
   };
+  const monitorIntervalSeconds =
+    options.monitorIntervalSeconds || DEFAULT_ALARM_SETTINGS.monitorIntervalSeconds;
+  const names: RuleNames = {
+    datasetsBucket: BUCKET_NAMES.datasets,
+    stateMachineArn,
+    alarmPrefix: DEFAULT_ALARM_SETTINGS.prefix,
+  };
+  // The declared rules: patterns on the local bus, schedules on the monitoring's timer.
+  const bus = new LocalEventBus(
+    ruleList().flatMap((rule) =>
+      'pattern' in rule.source
+        ? [
+            {
+              name: rule.name,
+              pattern: rule.source.pattern(names),
+              deliver: (event: unknown) =>
+                rule.target === 'pipeline'
+                  ? Promise.resolve(pipeline.start(event as ObjectCreatedEvent))
+                  : invoke(rule.target, event),
+            },
+          ]
+        : [],
+    ),
+  );
+  const scheduled = ruleList().filter((rule) => 'schedule' in rule.source);
+  const publish = (event: unknown, what: string) =>
+    void bus.publish(event).catch((error: unknown) => console.error(`${what} failed:`, error));
 
-  // Step Functions' event for an execution that ended other than by succeeding → the execution-ended function.
-  const endedRule = executionEndedEventPattern(stateMachineArn) as unknown as EventPattern;
-  pipeline.on('finished', (outcome) => {
-    const event = toExecutionStatusChangeEvent(outcome, stateMachineArn, LOCAL_ACCOUNT, region);
-    if (matchesPattern(endedRule, event)) {
-      invokeAsync(EXECUTION_ENDED_FUNCTION_DIR, event, `recording the end of run ${outcome.runId}`);
-    }
-  });
-
-  const rule = uploadEventPattern(BUCKET_NAMES.datasets) as unknown as EventPattern;
-  const batchRule = batchEventPattern(BUCKET_NAMES.datasets) as unknown as EventPattern;
+  pipeline.on('finished', (outcome) =>
+    publish(
+      toExecutionStatusChangeEvent(outcome, stateMachineArn, LOCAL_ACCOUNT, region),
+      `recording the end of run ${outcome.runId}`,
+    ),
+  );
   const unsubscribe = emulators.onObjectEvent((record) => {
     const event = toEventBridgeEvent(record, LOCAL_ACCOUNT, region);
-    if (event && matchesPattern(rule, event)) pipeline.start(event);
-    if (event && matchesPattern(batchRule, event)) {
-      invokeAsync(BATCH_FUNCTION_DIR, event, `batch prediction of ${event.detail.object.key}`);
-    }
+    if (event) publish(event, `the upload of ${event.detail.object.key}`);
   });
 
   let api: Awaited<ReturnType<typeof startLocalApi>>;
@@ -195,47 +214,30 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   let releaseStdout = () => {};
   try {
     await endOrphanedRuns();
-    monitoring = await startMonitoring(options, region);
+    const { listAlarmStates } = await import('../aws/alarms.ts');
+    const recorded = await listAlarmStates();
+    monitoring = new LocalMonitoring({
+      settings: { ...DEFAULT_ALARM_SETTINGS, prefix: names.alarmPrefix, monitorIntervalSeconds },
+      initialStates: new Map<string, AlarmState>(recorded.map((a) => [a.name, a.state])),
+      onStateChange: (event) => bus.publish(event),
+      runDriftMonitor: () =>
+        Promise.all(scheduled.map((rule) => invoke(rule.target as FunctionName, scheduledEvent(region)))),
+      region,
+      account: LOCAL_ACCOUNT,
+    });
     releaseStdout = captureEmf(monitoring.metrics);
     const metrics = monitoring.metrics;
     pipeline.on('metrics', (line) => metrics.ingestLine(line));
     stepFunctions = await startStepFunctionsApi(pipeline.taskTokens, ports.stepFunctions, credentials);
     process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.url;
     process.env[ENV.stateMachineArn] = stateMachineArn;
-    predict = (await import(join(REPO_ROOT, 'functions', 'predict', 'handler.ts'))) as typeof predict;
-    const registry = (await import(join(REPO_ROOT, 'functions', 'registry', 'handler.ts'))) as {
-      handler: ApiHandler;
-    };
-    const monitoringApi = (await import(join(REPO_ROOT, 'functions', 'monitoring', 'handler.ts'))) as {
-      handler: ApiHandler;
-    };
-    // The web dashboard: a static page (no key to load it) that reads the APIs above with the API key.
-    const dashboard = (await import(join(REPO_ROOT, 'functions', 'dashboard', 'handler.ts'))) as {
-      handler: ApiHandler;
-    };
-    api = await startLocalApi({
-      port: ports.api,
-      apiKey,
-      adminKey,
-      routes: [
-        {
-          resource: API.modelsResource,
-          methods: { GET: 'apiKey', POST: 'apiKey' },
-          handler: predict.handler,
-        },
-        {
-          resource: API.registryResource,
-          methods: { GET: 'apiKey', POST: 'iam' },
-          handler: registry.handler,
-        },
-        {
-          resource: API.monitoringResource,
-          methods: { GET: 'apiKey' },
-          handler: monitoringApi.handler,
-        },
-        { resource: API.dashboardResource, root: true, methods: { GET: 'none' }, handler: dashboard.handler },
-      ],
-    });
+    predict = await loadHandler<typeof predict>('predict');
+    const routes = [];
+    for (const { function: name, resource, methods } of gatewayResources()) {
+      const { handler } = await loadHandler<{ handler: ApiHandler }>(name);
+      routes.push({ resource, methods, handler });
+    }
+    api = await startLocalApi({ port: ports.api, apiKey, adminKey, routes });
     monitoring.start();
   } catch (error) {
     releaseStdout();
@@ -323,37 +325,32 @@ async function endOrphanedRuns(): Promise<void> {
   }
 }
 
-/** The local alarms, with the states they had when the platform last stopped, and the drift monitor. */
-async function startMonitoring(options: LocalPlatformOptions, region: string): Promise<LocalMonitoring> {
-  const fn = <T>(dir: string) => import(join(REPO_ROOT, 'functions', dir, 'handler.ts')) as Promise<T>;
-  type Handler = { handler: (event?: unknown) => Promise<unknown> };
-  const [alarmState, driftMonitor, { listAlarmStates }] = await Promise.all([
-    fn<Handler>('alarm-state'),
-    fn<Handler>('drift-monitor'),
-    import('../aws/alarms.ts'),
-  ]);
-  const recorded = await listAlarmStates();
-  return new LocalMonitoring({
-    settings: {
-      ...DEFAULT_ALARM_SETTINGS,
-      ...(options.monitorIntervalSeconds ? { monitorIntervalSeconds: options.monitorIntervalSeconds } : {}),
-    },
-    initialStates: new Map<string, AlarmState>(recorded.map((a) => [a.name, a.state])),
-    onStateChange: (event) => invokeInContext(() => alarmState.handler(event)),
-    runDriftMonitor: () => invokeInContext(() => driftMonitor.handler()),
-    region,
+/** The event EventBridge Scheduler sends a scheduled rule's target. */
+function scheduledEvent(region: string) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
     account: LOCAL_ACCOUNT,
-  });
+    time: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    region,
+    resources: [],
+    detail: {},
+  };
 }
 
 function localSubstitutions(region: string, platform: TrainingPlatform): Record<SubstitutionKey, string> {
   const arn = (service: string, resource: string) =>
     `arn:aws:${service}:${region}:${LOCAL_ACCOUNT}:${resource}`;
   const functions = Object.fromEntries(
-    Object.values(FUNCTIONS).map((fn) => [fn.arn, arn('lambda', `function:nimbus-${fn.dir}`)]),
+    PIPELINE_FUNCTIONS.map((name) => [
+      FUNCTIONS[name].trigger.substitution,
+      arn('lambda', `function:nimbus-${FUNCTIONS[name].dir}`),
+    ]),
   );
   return {
-    ...(functions as Record<(typeof FUNCTIONS)[keyof typeof FUNCTIONS]['arn'], string>),
+    ...(functions as Record<(typeof FUNCTIONS)[PipelineFunction]['trigger']['substitution'], string>),
     [SUBSTITUTIONS.trainingPlatform]: platform,
     [SUBSTITUTIONS.batchJobQueue]: arn('batch', 'job-queue/nimbus-training'),
     [SUBSTITUTIONS.batchJobDefinition]: arn('batch', 'job-definition/nimbus-training:1'),

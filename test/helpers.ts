@@ -15,6 +15,7 @@ import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
 import type { DatasetVersionRecord, RunRecord, TrialRecord } from '../aws/registry.ts';
 import { API, ENV } from '../core/contract.ts';
+import { FUNCTIONS, type FunctionDeclaration, type FunctionName } from '../core/declaration.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { NimbusFunction } from '../infra/function.ts';
 import type { LocalEndpoints } from '../local/endpoints.ts';
@@ -267,13 +268,14 @@ export class PlatformClient {
  * and finds its asset folder. Built for this machine's CPU, so that the native modules it installs (sharp) load
  * here; remove `outdir` when done.
  */
-export function bundleFunction(dir: string) {
+export function bundleFunction(name: FunctionName) {
   const outdir = mkdtempSync(join(tmpdir(), 'nimbus-bundle-'));
   process.env.CDK_VALIDATION = 'false';
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
   const stack = new Stack(app, 'Bundle');
   const architecture = process.arch === 'arm64' ? Architecture.ARM_64 : Architecture.X86_64;
-  const fn = new NimbusFunction(stack, 'Fn', { dir, architecture });
+  const { dir, bundle }: FunctionDeclaration = FUNCTIONS[name];
+  const fn = new NimbusFunction(stack, 'Fn', { dir, architecture, ...bundle });
   const template = app.synth().getStackByName('Bundle').template as {
     Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
   };

@@ -11,7 +11,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { alarmDefinitions } from '../core/alarms.ts';
 import { DEFAULT_TRAINING_BUDGET, jobBudget, TRAINING_TIMEOUT_MARGIN_SECONDS } from '../core/budget.ts';
-import { ENV, FUNCTIONS, METRICS, OUTPUTS, SUBSTITUTIONS, TABLES } from '../core/contract.ts';
+import { ENV, METRICS, OUTPUTS, SUBSTITUTIONS, TABLES } from '../core/contract.ts';
+import { FUNCTIONS, PIPELINE_FUNCTIONS } from '../core/declaration.ts';
 import { DRIFT_THRESHOLD } from '../core/drift.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { NimbusFunction } from '../infra/function.ts';
@@ -159,8 +160,9 @@ describe('NimbusPlatform', () => {
         Properties: { HttpMethod: Match.stringLikeRegexp('GET|POST') },
       }),
     );
-    // predict GET/POST, registry GET/POST, monitoring GET, dashboard GET (the page and its files).
-    assert.equal(methods.length, 7);
+    // predict GET/POST, registry GET/POST, monitoring GET, dashboard GET (the page and its files), the
+    // OpenAPI document's GET.
+    assert.equal(methods.length, 8);
     const iam = methods.filter((m) => m.Properties.AuthorizationType === 'AWS_IAM');
     assert.equal(iam.length, 1, 'one IAM method: registry changes');
     assert.equal(iam[0]?.Properties.HttpMethod, 'POST');
@@ -172,8 +174,9 @@ describe('NimbusPlatform', () => {
       [
         ['GET', true],
         ['GET', true],
+        ['GET', true],
       ],
-      'only the dashboard page loads without a key',
+      'only the dashboard page and the OpenAPI document load without a key',
     );
     for (const method of methods.filter(
       (m) => m.Properties.AuthorizationType !== 'AWS_IAM' && !open.includes(m),
@@ -191,6 +194,11 @@ describe('NimbusPlatform', () => {
       MethodSettings: Match.arrayWith([
         Match.objectLike({
           ResourcePath: '/~1dashboard~1{proxy+}',
+          HttpMethod: 'GET',
+          ThrottlingRateLimit: 20,
+        }),
+        Match.objectLike({
+          ResourcePath: '/~1v1~1openapi.json',
           HttpMethod: 'GET',
           ThrottlingRateLimit: 20,
         }),
@@ -259,9 +267,8 @@ describe('NimbusPlatform', () => {
     const functions = template.findResources('AWS::Lambda::Function', {
       Properties: { Runtime: 'nodejs24.x' },
     });
-    // The pipeline's functions, predict, registry, monitoring, batch prediction, drift monitor, alarm state,
-    // dashboard, execution ended.
-    assert.equal(Object.keys(functions).length, Object.keys(FUNCTIONS).length + 8);
+    // Every declared function, and nothing else on Node.js 24.
+    assert.equal(Object.keys(functions).length, Object.keys(FUNCTIONS).length);
     for (const fn of Object.values(functions)) {
       assert.deepEqual(fn.Properties.Architectures, ['arm64']);
       assert.deepEqual(fn.Properties.TracingConfig, { Mode: 'Active' });
@@ -279,7 +286,12 @@ describe('NimbusPlatform', () => {
       { Properties: { Environment?: { Variables?: Record<string, unknown> } } }
     >;
     const functions = stack.node.findAll().filter((c): c is NimbusFunction => c instanceof NimbusFunction);
-    assert.ok(functions.length >= Object.keys(FUNCTIONS).length + 8, `${functions.length} functions`);
+    assert.deepEqual(
+      functions.map((fn) => fn.dir).sort(),
+      Object.values(FUNCTIONS)
+        .map((fn) => fn.dir)
+        .sort(),
+    );
     const failures: string[] = [];
     let next = 0;
     const worker = async () => {
@@ -335,7 +347,7 @@ describe('NimbusPlatform', () => {
     const statement = policies[0]?.Properties.PolicyDocument.Statement.find(
       (s: { Action: string }) => s.Action === 'lambda:InvokeFunction',
     );
-    assert.equal(statement.Resource.length, Object.keys(FUNCTIONS).length);
+    assert.equal(statement.Resource.length, PIPELINE_FUNCTIONS.length);
     assert.ok(!JSON.stringify(statement.Resource).includes(':*'));
   });
 });

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { uploadEventPattern } from '../core/contract.ts';
+import type { EventPattern } from '../core/declaration.ts';
 import type { S3NotificationRecord } from '../local/emulators.ts';
-import { type EventPattern, matchesPattern, toEventBridgeEvent } from '../local/event-bridge.ts';
+import { matchesPattern, toEventBridgeEvent } from '../local/event-bridge.ts';
 
 const record = (eventName: string, key: string, bucket = 'nimbus-datasets'): S3NotificationRecord => ({
   eventName,
   eventTime: '2026-11-22T10:00:00.123Z',
   s3: { bucket: { name: bucket }, object: { key, size: 12, eTag: 'abc', sequencer: '01' } },
 });
-const rule = uploadEventPattern('nimbus-datasets') as unknown as EventPattern;
+const rule: EventPattern = uploadEventPattern('nimbus-datasets');
 
 describe('local S3 → EventBridge', () => {
   it("shapes an s3rver Put like S3's EventBridge 'Object Created' event", () => {

@@ -7,7 +7,6 @@ import { describe, it } from 'node:test';
 import { jobBudget, TRAINING_BUDGET_BOUNDS } from '../core/budget.ts';
 import {
   ENV,
-  FUNCTIONS,
   PIPELINE_DEFINITION_FILE,
   SAGEMAKER_JOB_HYPERPARAMETER,
   SUBSTITUTIONS,
@@ -15,6 +14,7 @@ import {
   TRAINING_STATES,
   WAIT_FOR_APPROVAL_STATE,
 } from '../core/contract.ts';
+import { FUNCTIONS, PIPELINE_FUNCTIONS } from '../core/declaration.ts';
 import { retrainRunName } from '../core/pipeline.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 
@@ -68,8 +68,10 @@ describe('the training pipeline definition', () => {
 
   it('maps every Task state to a handler, each Lambda state to its own function', () => {
     const mapped = new Map<string, string>();
-    for (const fn of Object.values(FUNCTIONS))
-      for (const state of fn.states) mapped.set(state, `\${${fn.arn}}`);
+    for (const name of PIPELINE_FUNCTIONS) {
+      const { states, substitution } = FUNCTIONS[name].trigger;
+      for (const state of states) mapped.set(state, `\${${substitution}}`);
+    }
     for (const state of Object.values(TRAINING_STATES)) mapped.set(state, 'training');
     assert.deepEqual(tasks.map(({ name }) => name).sort(), [...mapped.keys()].sort());
     for (const { name, state } of tasks) {
