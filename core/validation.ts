@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
 import { parse } from 'csv-parse';
+import { type Baseline, BaselineAccumulator } from './baseline.ts';
 import {
   type ColumnSchema,
   type ColumnType,
@@ -21,7 +22,6 @@ import {
   type TaskType,
 } from './dataset.ts';
 import { DatasetValidationError } from './errors.ts';
-import { type Baseline, BaselineAccumulator } from './preprocess.ts';
 
 export type Severity = 'error' | 'warning';
 
