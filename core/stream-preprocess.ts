@@ -13,7 +13,7 @@ import { DatasetValidationError } from './errors.ts';
 import type { ShardedSplit } from './pipeline.ts';
 import { encodeLabel, FitAccumulator, type Preprocessor, transformRow } from './preprocessor.ts';
 import { DEFAULT_SPLIT, type Split, splitAssigner, strataFromDeciles } from './split.ts';
-import { streamRecords, type TableFormat } from './validation.ts';
+import { streamRecords, type TableFormat } from './table-reader.ts';
 
 /** Rows per shard: 64k rows of a few dozen features is a few MB. */
 export const SHARD_ROWS = 65_536;

@@ -20,7 +20,8 @@ import {
 } from '../core/registry.ts';
 import { inputSchema, parsePredictRequest, toPredictions } from '../core/serving.ts';
 import { stratifiedKFold, stratifiedSplit, targetStrata } from '../core/split.ts';
-import { bytesOf, inferSchema, readTable } from '../core/validation.ts';
+import { bytesOf } from '../core/table-reader.ts';
+import { inferSchema, readTable } from '../core/validation/validate.ts';
 
 /** A CSV's table, read as the platform reads it. */
 const parseCsv = (bytes: Uint8Array) => readTable(bytesOf(bytes));
