@@ -62,7 +62,7 @@ export interface TableProfile {
   readonly options: ColumnOptions;
   readonly rows: number;
   /** Every column, the label's among them, in header order. */
-  readonly profiles: readonly ColumnProfile[];
+  readonly columnProfiles: readonly ColumnProfile[];
   /** The columns other than the label, in header order. */
   readonly columns: readonly ColumnFacts[];
   /** The columns a model learns from. */

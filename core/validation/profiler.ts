@@ -143,7 +143,7 @@ export class TableProfiler {
   /** What the rows added so far say: the facts the checks read. */
   profile(): TableProfile {
     const { header, options, rows } = this;
-    const profiles: ColumnProfile[] = [];
+    const columnProfiles: ColumnProfile[] = [];
     const columns: ColumnFacts[] = [];
     const features: ColumnSchema[] = [];
     for (const [c, name] of header.entries()) {
@@ -162,7 +162,7 @@ export class TableProfiler {
             : stats.present === 0 || (cardinality === 1 && rows > 1)
               ? 'dropped'
               : 'feature';
-      profiles.push({ name, role, type, missingRatio, cardinality });
+      columnProfiles.push({ name, role, type, missingRatio, cardinality });
       if (role === 'label') continue;
       if (role === 'feature') features.push({ name, type });
       columns.push({
@@ -183,7 +183,7 @@ export class TableProfiler {
       header,
       options,
       rows,
-      profiles,
+      columnProfiles,
       columns,
       features,
       label: this.labelIndex < 0 ? undefined : this.labelFacts(),
@@ -221,7 +221,7 @@ export class TableProfiler {
     }
     const found = runChecks(CHECKS, { ...profile, label });
     findings.push(...found);
-    const { profiles: columns, features } = profile;
+    const { columnProfiles: columns, features } = profile;
     const { name, task, counts, values } = label;
     const summary = { name, task, ...(task === 'classification' ? { counts } : {}) };
     const duplicateRows = this.duplicates.count;

@@ -8,9 +8,7 @@ export function constantColumn({ name, role, cardinality, first }: ColumnFacts):
     warning(
       'constant-column',
       `column "${name}" has one value ("${first}"): it carries no information and is left out`,
-      {
-        column: name,
-      },
+      { column: name },
     ),
   ];
 }

@@ -11,9 +11,7 @@ export function labelLeakage(
     error(
       'label-leakage',
       `column "${name}" is identical to the label "${profile.label.name}": a model would learn nothing`,
-      {
-        column: name,
-      },
+      { column: name },
     ),
   ];
 }
