@@ -9,7 +9,7 @@ import {
   predictProbabilities,
   serializeModel,
 } from '../core/model.ts';
-import type { AnyPreprocessor } from '../core/preprocess.ts';
+import type { AnyPreprocessor } from '../core/preprocessor.ts';
 import type { ImageInputSchema, InputSchema } from '../core/serving.ts';
 import { getBytes, getBytesIfExists, getJson, putBytes, putJson } from './object-store.ts';
 

@@ -7,7 +7,7 @@
 import { createReadStream } from 'node:fs';
 import { parse } from 'csv-parse';
 import { preprocessStream } from '../core/stream-preprocess.ts';
-import { validateStream } from '../core/validation.ts';
+import { validateStream } from '../core/validation/validate.ts';
 
 const [mode, file] = process.argv.slice(2) as ['register' | 'preprocess' | 'parse-only', string];
 const started = performance.now();

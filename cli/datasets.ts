@@ -11,7 +11,7 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { DatasetSummary, DatasetVersionRecord, RunRecord } from '../aws/registry.ts';
 import { type DatasetTrigger, datasetTrigger, KEYS, nameProblem } from '../core/contract.ts';
 import { runsOfVersion } from '../core/dataset.ts';
-import type { ValidationReport } from '../core/validation.ts';
+import type { ValidationReport } from '../core/validation/report.ts';
 import { type ApiClient, HttpError, registryPath } from './api.ts';
 import { CliError, EXIT } from './output.ts';
 import { awsError, type Target } from './target.ts';

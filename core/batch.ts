@@ -4,7 +4,7 @@
  */
 import type { TypedRow } from './dataset.ts';
 import { FLOAT32_MAX, type InputSchema, type Prediction } from './serving.ts';
-import { looksLikeFormula } from './validation.ts';
+import { looksLikeFormula } from './validation/checks/formula-cells.ts';
 
 /** The output header: the input's columns, then the prediction's. */
 export function outputHeader(inputHeader: readonly string[], schema: InputSchema): string[] {

@@ -208,7 +208,7 @@ export const KEYS = {
    */
   datasetVersionIndex: (dataset: string, version: string): string => `versions/${dataset}/${version}.json`,
   datasetVersionsPrefix: 'versions/',
-  /** The validation report of a tabular dataset version (core/validation.ts), next to its index. */
+  /** The validation report of a tabular dataset version (core/validation/report.ts), next to its index. */
   datasetReport: (dataset: string, version: string): string => `versions/${dataset}/${version}.report.json`,
   /** The statistics of a tabular dataset version (all rows), the reference for drift. */
   datasetBaseline: (dataset: string, version: string): string =>

@@ -59,7 +59,7 @@ export interface DatasetManifest {
   readonly seed?: number;
   /** The champion/challenger gate for versions trained on this dataset (core/registry.ts GateSpec). */
   readonly gate?: GateSpec;
-  /** Imputation, scaling and clipping of feature columns (core/preprocess.ts PreprocessingOptions). */
+  /** Imputation, scaling and clipping of feature columns (core/preprocessor.ts PreprocessingOptions). */
   readonly preprocessing?: {
     readonly impute?: 'mean' | 'median' | 'most-frequent';
     readonly scale?: 'zscore' | 'minmax' | 'robust' | 'none';

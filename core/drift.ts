@@ -1,6 +1,6 @@
 /**
  * Drift statistics: how far the inputs and predictions a model sees in production have moved from what it was
- * trained on (its `baseline.json`, core/preprocess.ts Baseline).
+ * trained on (its `baseline.json`, core/baseline.ts Baseline).
  *
  * - Numeric features: the population stability index (PSI) over the baseline's ten equal-width bins, the two
  *   outer bins open-ended, so values beyond the training range land in them.
@@ -19,7 +19,7 @@
  * of 200-instance ones scored above 0.25; smoothed, none of 20,000 windows of 200 did, while petals 1 cm
  * longer still scored above it in every window of 30 (test/monitoring.test.ts).
  */
-import type { Baseline, NumericBaseline } from './preprocess.ts';
+import type { Baseline, NumericBaseline } from './baseline.ts';
 
 /** The PSI above which a feature (and so the model) counts as drifted. */
 export const DRIFT_THRESHOLD = 0.25;

@@ -7,7 +7,7 @@ import type { ImageSpec } from './dataset.ts';
 import { ImageTooLargeError, InvalidRequestError, NimbusError, PayloadTooLargeError } from './errors.ts';
 import { formatPixels, MAX_IMAGE_PIXELS, MAX_REQUEST_PIXELS } from './limits.ts';
 import { parseEnvelope } from './predict-request.ts';
-import { imageInput, imageSize } from './preprocess.ts';
+import { imageInput, imageSize } from './preprocessor.ts';
 
 /**
  * sharp (native libvips) loads on first use: a predict function serving tabular models never pays for it at

@@ -8,7 +8,7 @@ import { checkBound, checkHyperparameter, MANIFEST_BOUNDS } from './bounds.ts';
 import { checkManifestBudget } from './budget.ts';
 import type { ColumnType, DatasetManifest, TaskType } from './dataset.ts';
 import { parseImageSpec } from './image-dataset.ts';
-import { PREPROCESSING_CHOICES, type PreprocessingOptions } from './preprocess.ts';
+import { PREPROCESSING_CHOICES, type PreprocessingOptions } from './preprocessor.ts';
 import { parseGateSpec } from './registry.ts';
 import { parseSearchShape } from './search.ts';
 

@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { ConfigurationError, NimbusError } from './errors.ts';
 import type { CnnHyperparameters, MlpHyperparameters, TrainingHyperparameters } from './hyperparameters.ts';
 import type { EpochLog, ProcessedSplit } from './pipeline.ts';
-import { imageInput } from './preprocess.ts';
+import { imageInput } from './preprocessor.ts';
 import { createRandom, shuffled } from './random.ts';
 import { registerWasmTrainingKernels } from './wasm-kernels.ts';
 

@@ -15,7 +15,7 @@ import type { ImageDatasetSchema } from './image-dataset.ts';
 import type { ModelMetrics } from './metrics.ts';
 import type { Lineage } from './registry.ts';
 import type { Parameters, SearchSpec } from './search.ts';
-import type { TableFormat } from './validation.ts';
+import type { TableFormat } from './table-reader.ts';
 
 export interface PipelineState {
   readonly runId: string;

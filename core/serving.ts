@@ -12,7 +12,7 @@ import {
   parseEnvelope,
   type RequestFormat,
 } from './predict-request.ts';
-import { decodeTarget, type ImagePreprocessor, type Preprocessor } from './preprocess.ts';
+import { decodeTarget, type ImagePreprocessor, type Preprocessor } from './preprocessor.ts';
 
 /** `schema.json`: the input contract of a model version (tabular rows). */
 export interface InputSchema {

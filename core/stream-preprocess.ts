@@ -5,23 +5,15 @@
  * 3. transform every row and write each split as shards of float32 features and labels.
  * I/O is the caller's: `open` re-reads the file, `put` stores a shard.
  */
+
+import { type Baseline, BaselineAccumulator } from './baseline.ts';
 import type { DatasetManifest, DatasetSchema, TypedRow } from './dataset.ts';
 import { typedRow } from './dataset.ts';
 import { DatasetValidationError } from './errors.ts';
 import type { ShardedSplit } from './pipeline.ts';
-import {
-  type Baseline,
-  BaselineAccumulator,
-  DEFAULT_SPLIT,
-  encodeLabel,
-  FitAccumulator,
-  type Preprocessor,
-  type Split,
-  splitAssigner,
-  strataFromDeciles,
-  transformRow,
-} from './preprocess.ts';
-import { streamRecords, type TableFormat } from './validation.ts';
+import { encodeLabel, FitAccumulator, type Preprocessor, transformRow } from './preprocessor.ts';
+import { DEFAULT_SPLIT, type Split, splitAssigner, strataFromDeciles } from './split.ts';
+import { streamRecords, type TableFormat } from './table-reader.ts';
 
 /** Rows per shard: 64k rows of a few dozen features is a few MB. */
 export const SHARD_ROWS = 65_536;

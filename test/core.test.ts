@@ -1,21 +1,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { baselineStatistics } from '../core/baseline.ts';
 import { API, KEYS } from '../core/contract.ts';
 import { chooseLabel, contentHash, typedRow } from '../core/dataset.ts';
 import { DatasetValidationError, InvalidRequestError } from '../core/errors.ts';
 import { classificationMetrics, regressionMetrics } from '../core/metrics.ts';
 import { executionEndReason, failureReason } from '../core/pipeline.ts';
-import {
-  baselineStatistics,
-  decodeTarget,
-  encodeLabel,
-  fitPreprocessor,
-  stratifiedKFold,
-  stratifiedSplit,
-  targetStrata,
-  transformRow,
-} from '../core/preprocess.ts';
+import { decodeTarget, encodeLabel, fitPreprocessor, transformRow } from '../core/preprocessor.ts';
 import {
   type AliasEntry,
   aliasAt,
@@ -27,7 +19,9 @@ import {
   stickyBucket,
 } from '../core/registry.ts';
 import { inputSchema, parsePredictRequest, toPredictions } from '../core/serving.ts';
-import { bytesOf, inferSchema, readTable } from '../core/validation.ts';
+import { stratifiedKFold, stratifiedSplit, targetStrata } from '../core/split.ts';
+import { bytesOf } from '../core/table-reader.ts';
+import { inferSchema, readTable } from '../core/validation/validate.ts';
 
 /** A CSV's table, read as the platform reads it. */
 const parseCsv = (bytes: Uint8Array) => readTable(bytesOf(bytes));

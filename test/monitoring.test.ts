@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { alarmDefinitions, alarmName, evaluateAlarm, parseAlarmName, statistic } from '../core/alarms.ts';
+import { baselineStatistics } from '../core/baseline.ts';
 import { KEYS, METRICS } from '../core/contract.ts';
 import {
   binCounts,
@@ -17,7 +18,6 @@ import {
   settledCapture,
   upperGammaRegularized,
 } from '../core/drift.ts';
-import { baselineStatistics } from '../core/preprocess.ts';
 import { createRandom } from '../core/random.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { MetricStore } from '../local/monitoring.ts';

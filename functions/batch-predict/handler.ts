@@ -27,9 +27,9 @@ import {
 } from '../../core/contract.ts';
 import type { TypedRow } from '../../core/dataset.ts';
 import { flatten, selectBackend } from '../../core/model.ts';
-import { isImagePreprocessor, transformRow } from '../../core/preprocess.ts';
+import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import { type InputSchema, toPredictions, toValuePredictions } from '../../core/serving.ts';
-import { streamRecords } from '../../core/validation.ts';
+import { streamRecords } from '../../core/table-reader.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('batch-predict');

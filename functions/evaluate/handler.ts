@@ -12,7 +12,7 @@ import { ARTIFACTS, ENV, KEYS } from '../../core/contract.ts';
 import { argmax, classificationMetrics, regressionMetrics } from '../../core/metrics.ts';
 import { selectBackend, splitData } from '../../core/model.ts';
 import type { EvaluationResult, PipelineState, ProcessedSplit } from '../../core/pipeline.ts';
-import { type AnyPreprocessor, decodeTarget, isImagePreprocessor } from '../../core/preprocess.ts';
+import { type AnyPreprocessor, decodeTarget, isImagePreprocessor } from '../../core/preprocessor.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('evaluate');

@@ -31,7 +31,7 @@ import {
 import { parseImagePredictRequest, requestImagesToInput } from '../../core/image.ts';
 import { flatten, selectBackend } from '../../core/model.ts';
 import type { RequestFormat } from '../../core/predict-request.ts';
-import { isImagePreprocessor, transformRow } from '../../core/preprocess.ts';
+import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import {
   ALIAS_PATTERN,
   type AliasEntry,

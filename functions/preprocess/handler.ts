@@ -19,6 +19,7 @@ import {
   putJson,
 } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
+import { type Baseline, imageBaseline } from '../../core/baseline.ts';
 import {
   jobBudget,
   type ModelInput,
@@ -43,16 +44,9 @@ import type {
   PreprocessResult,
   RegisterDatasetResult,
 } from '../../core/pipeline.ts';
-import {
-  type Baseline,
-  DEFAULT_SPLIT,
-  imageBaseline,
-  imagePreprocessor,
-  imageSize,
-  type Split,
-  stratifiedSplit,
-} from '../../core/preprocess.ts';
+import { imagePreprocessor, imageSize } from '../../core/preprocessor.ts';
 import { imageInputSchema, inputSchema } from '../../core/serving.ts';
+import { DEFAULT_SPLIT, type Split, stratifiedSplit } from '../../core/split.ts';
 import { preprocessStream } from '../../core/stream-preprocess.ts';
 import { createLogger } from '../logger.ts';
 

@@ -31,12 +31,9 @@ import {
 import { manifestObjectCap, zipObjectCap } from '../../core/limits.ts';
 import { parseManifest } from '../../core/manifest.ts';
 import type { PipelineState, RegisterDatasetResult } from '../../core/pipeline.ts';
-import {
-  type StreamValidation,
-  type TableFormat,
-  validateStream,
-  validationError,
-} from '../../core/validation.ts';
+import type { TableFormat } from '../../core/table-reader.ts';
+import { validationError } from '../../core/validation/report.ts';
+import { type StreamValidation, validateStream } from '../../core/validation/validate.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('register-dataset');
