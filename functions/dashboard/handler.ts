@@ -1,17 +1,16 @@
 /**
  * The web dashboard (`/dashboard/`): serves one static page — index.html, styles.css, favicon.svg and app.js,
- * its logic (page/app.ts with Chart.js, bundled for the browser). Loading it needs no key; the page asks for
+ * its logic (web/src/app.ts with Chart.js, bundled for the browser). Loading it needs no key; the page asks for
  * the API key once and reads the registry and monitoring APIs on the same origin with it, so this function
  * touches no data.
  *
- * Where app.js comes from — one rule, both substrates: the page folder next to this module (`page/`,
- * `import.meta.url`-relative; NimbusFunction's bundles define `import.meta.url` as the bundle's own file) holds
- * either the built page or its sources.
- * - In Lambda, NodejsFunction's `afterBundling` hook (infra/function.ts) runs page-build.ts to write app.js
- *   and the static files into the bundle's `page/` folder at synth time; the handler reads them (esbuild is
- *   not in the bundle).
- * - On one machine, local/platform.ts imports this module from the sources, where `page/` has app.ts and no
- *   app.js: the first request bundles it with esbuild (page-build.ts), in memory, once per process.
+ * Where the page comes from — one rule, both substrates: the page folder next to this module (`page/`,
+ * `import.meta.url`-relative; NimbusFunction's bundles define `import.meta.url` as the bundle's own file)
+ * holds the built page, or there is none and the page is built from its sources (web/src/, web/build.ts).
+ * - In Lambda, NodejsFunction's `afterBundling` hook (infra/function.ts) runs web/build.ts to write the page
+ *   into the bundle's `page/` folder at synth time; the handler reads it (esbuild is not in the bundle).
+ * - On one machine, local/platform.ts imports this module from the sources, where there is no `page/`: the
+ *   first request builds the page with esbuild (web/build.ts), in memory, once per process.
  *
  * Answers: GET /dashboard → 301 to /dashboard/ (the page's URLs are relative to it); GET /dashboard/ →
  * index.html; GET /dashboard/<file> → that file; anything else 404 (JSON); a method other than GET, 405.
@@ -26,11 +25,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { APP_BUNDLE, PAGE_FILES, type PageFile } from '../../web/build.ts';
 import { createLogger } from '../logger.ts';
-import { APP_BUNDLE, STATIC_FILES } from './page-build.ts';
 
 const logger = createLogger('dashboard');
-/** The built page in the Lambda bundle, or the page's sources (see above). */
+/** The built page, in the Lambda bundle (see above). */
 const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
 const INDEX = 'index.html';
 
@@ -80,17 +79,17 @@ export function loadPage(dir: string = PAGE_DIR): Promise<ReadonlyMap<string, As
 }
 
 async function readPage(dir: string): Promise<ReadonlyMap<string, Asset>> {
+  const built: ReadonlyMap<PageFile, string> = existsSync(join(dir, APP_BUNDLE))
+    ? new Map(
+        await Promise.all(
+          PAGE_FILES.map(async (name) => [name, await readFile(join(dir, name), 'utf8')] as const),
+        ),
+      )
+    : await (await import('../../web/build.ts')).buildPage();
   const files = new Map<string, Asset>();
-  const built = join(dir, APP_BUNDLE);
-  const app = existsSync(built)
-    ? await readFile(built, 'utf8')
-    : await (await import('./page-build.ts')).bundleApp(dir);
-  files.set(APP_BUNDLE, asset(APP_BUNDLE, app));
-  for (const name of STATIC_FILES) {
-    if (name !== INDEX) files.set(name, asset(name, await readFile(join(dir, name), 'utf8')));
-  }
+  for (const [name, body] of built) if (name !== INDEX) files.set(name, asset(name, body));
   // index.html names each file with its content hash, so a new deployment is never served stale files.
-  let index = await readFile(join(dir, INDEX), 'utf8');
+  let index = built.get(INDEX) ?? '';
   for (const [name, file] of files) index = index.replaceAll(`"${name}"`, `"${name}?v=${file.hash}"`);
   files.set(INDEX, asset(INDEX, index));
   return files;
