@@ -24,8 +24,8 @@ export interface NimbusFunctionProps {
   /** Install sharp (native image decoding) for the function's architecture into the bundle. @default false */
   readonly images?: boolean;
   /**
-   * Build the web dashboard's page (functions/dashboard/page-build.ts) into the bundle's `page/` folder, where
-   * the dashboard handler reads it. @default false
+   * Build the web dashboard's page (web/build.ts, from web/src/) into the bundle's `page/` folder, where the
+   * dashboard handler reads it. @default false
    */
   readonly dashboardPage?: boolean;
   /** @default ARM_64 */
@@ -211,7 +211,7 @@ function bundleHooks(options: {
       ...(options.dashboardPage
         ? [
             `node ${join(inputDir, 'node_modules', 'tsx', 'dist', 'cli.mjs')} ` +
-              `${join(inputDir, 'functions', 'dashboard', 'page-build.ts')} ${join(outputDir, 'page')}`,
+              `${join(inputDir, 'web', 'build.ts')} ${join(outputDir, 'page')}`,
           ]
         : []),
     ],

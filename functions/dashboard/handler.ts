@@ -1,23 +1,23 @@
 /**
  * The web dashboard (`/dashboard/`): serves one static page — index.html, styles.css, favicon.svg and app.js,
- * its logic (page/app.ts with Chart.js, bundled for the browser). Loading it needs no key; the page asks for
+ * its logic (web/src/app.ts with Chart.js, bundled for the browser). Loading it needs no key; the page asks for
  * the API key once and reads the registry and monitoring APIs on the same origin with it, so this function
  * touches no data.
  *
- * Where app.js comes from — one rule, both substrates: the page folder next to this module (`page/`,
- * `import.meta.url`-relative; NimbusFunction's bundles define `import.meta.url` as the bundle's own file) holds
- * either the built page or its sources.
- * - In Lambda, NodejsFunction's `afterBundling` hook (infra/function.ts) runs page-build.ts to write app.js
- *   and the static files into the bundle's `page/` folder at synth time; the handler reads them (esbuild is
- *   not in the bundle).
- * - On one machine, local/platform.ts imports this module from the sources, where `page/` has app.ts and no
- *   app.js: the first request bundles it with esbuild (page-build.ts), in memory, once per process.
+ * Where the page comes from — one rule, both substrates: the page folder next to this module (`page/`,
+ * `import.meta.url`-relative; NimbusFunction's bundles define `import.meta.url` as the bundle's own file)
+ * holds the built page, or there is none and the page is built from its sources (web/src/, web/build.ts).
+ * - In Lambda, NodejsFunction's `afterBundling` hook (infra/function.ts) runs web/build.ts to write the page
+ *   into the bundle's `page/` folder at synth time; the handler reads it (esbuild is not in the bundle).
+ * - On one machine, local/platform.ts imports this module from the sources, where there is no `page/`: the
+ *   first request builds the page with esbuild (web/build.ts), in memory, once per process.
  *
  * Answers: GET /dashboard → 301 to /dashboard/ (the page's URLs are relative to it); GET /dashboard/ →
  * index.html; GET /dashboard/<file> → that file; anything else 404 (JSON); a method other than GET, 405.
  * Every answer carries a strict Content-Security-Policy (scripts, styles and data from this origin only) and
  * `X-Content-Type-Options: nosniff`. index.html is revalidated on every load (ETag); it names the other files
- * with a `?v=<content hash>`, which may be cached for a year.
+ * with a `?v=<content hash>`, which may be cached for a year. The routes are the shared router's
+ * (functions/http.ts, `textFileApi`), whose JSON answers the 404, 405 and 500 are.
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 import { createHash } from 'node:crypto';
@@ -25,14 +25,19 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { API } from '../../core/contract.ts';
+import { NotFoundError } from '../../core/errors.ts';
+import { APP_BUNDLE, PAGE_FILES, type PageFile } from '../../web/build.ts';
+import { type Ctx, textFileApi } from '../http.ts';
 import { createLogger } from '../logger.ts';
-import { APP_BUNDLE, STATIC_FILES } from './page-build.ts';
 
 const logger = createLogger('dashboard');
-/** The built page in the Lambda bundle, or the page's sources (see above). */
+/** The built page, in the Lambda bundle (see above). */
 const PAGE_DIR = fileURLToPath(new URL('./page/', import.meta.url));
 const INDEX = 'index.html';
+/** The page's path, with the slash its files' paths continue it with. */
+const PREFIX = `/${API.dashboardResource.join('/')}/`;
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -70,7 +75,7 @@ interface Asset {
 
 let assets: Promise<ReadonlyMap<string, Asset>> | undefined;
 
-/** The page's files, read (and app.js built, from the sources) once per process. */
+/** The page's files, read (or built from the sources) once per process. */
 export function loadPage(dir: string = PAGE_DIR): Promise<ReadonlyMap<string, Asset>> {
   assets ??= readPage(dir).catch((error: unknown) => {
     assets = undefined; // try again on the next request
@@ -80,17 +85,17 @@ export function loadPage(dir: string = PAGE_DIR): Promise<ReadonlyMap<string, As
 }
 
 async function readPage(dir: string): Promise<ReadonlyMap<string, Asset>> {
+  const built: ReadonlyMap<PageFile, string> = existsSync(join(dir, APP_BUNDLE))
+    ? new Map(
+        await Promise.all(
+          PAGE_FILES.map(async (name) => [name, await readFile(join(dir, name), 'utf8')] as const),
+        ),
+      )
+    : await (await import('../../web/build.ts')).buildPage();
   const files = new Map<string, Asset>();
-  const built = join(dir, APP_BUNDLE);
-  const app = existsSync(built)
-    ? await readFile(built, 'utf8')
-    : await (await import('./page-build.ts')).bundleApp(dir);
-  files.set(APP_BUNDLE, asset(APP_BUNDLE, app));
-  for (const name of STATIC_FILES) {
-    if (name !== INDEX) files.set(name, asset(name, await readFile(join(dir, name), 'utf8')));
-  }
+  for (const [name, body] of built) if (name !== INDEX) files.set(name, asset(name, body));
   // index.html names each file with its content hash, so a new deployment is never served stale files.
-  let index = await readFile(join(dir, INDEX), 'utf8');
+  let index = built.get(INDEX) ?? '';
   for (const [name, file] of files) index = index.replaceAll(`"${name}"`, `"${name}?v=${file.hash}"`);
   files.set(INDEX, asset(INDEX, index));
   return files;
@@ -105,47 +110,38 @@ function asset(name: string, body: string): Asset {
   };
 }
 
-export async function handler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-  if (event.httpMethod !== 'GET') {
-    return json(405, { error: `${event.httpMethod} is not allowed on ${event.path}` }, { Allow: 'GET' });
-  }
-  // `/dashboard/{proxy+}` names a file; `/dashboard` itself (a trailing slash reaches it too in API Gateway)
-  // is the page, at the URL with the slash, which the page's relative URLs need.
-  const proxy = event.resource?.endsWith('{proxy+}') ? (event.pathParameters?.proxy ?? '') : undefined;
-  if (proxy === undefined && !event.path.endsWith('/')) {
-    const last = event.path.slice(event.path.lastIndexOf('/') + 1);
-    return { statusCode: 301, headers: { ...SECURITY_HEADERS, Location: `${last}/` }, body: '' };
-  }
-  const name = proxy || INDEX;
-  let page: ReadonlyMap<string, Asset>;
-  try {
-    page = await loadPage();
-  } catch (error) {
-    logger.error('the dashboard page could not be loaded', { error: error as Error });
-    return json(500, { error: 'internal error', requestId: event.requestContext?.requestId });
-  }
-  const file = page.get(name);
-  if (!file) return json(404, { error: `no dashboard file ${event.path}` });
+const { handle, get } = textFileApi(API.dashboardResource, logger, SECURITY_HEADERS);
 
+/**
+ * `/dashboard` and `/dashboard/` (one route: the router drops trailing slashes) are the page, at the URL with
+ * the slash, which the page's relative URLs need; the event's path tells them apart.
+ */
+get('/', async (ctx) => {
+  const { path } = ctx.event as APIGatewayProxyEvent;
+  if (path.endsWith('/')) return serve(ctx, INDEX);
+  return new Response(null, {
+    status: 301,
+    headers: { Location: `${path.slice(path.lastIndexOf('/') + 1)}/` },
+  });
+});
+
+/** Any other path under `/dashboard/` names a file (matched as a whole, so that a deeper path is a 404 too). */
+get(/\/.+/, async (ctx) => serve(ctx, new URL(ctx.req.url).pathname.slice(PREFIX.length)));
+
+async function serve(ctx: Ctx, name: string): Promise<Response> {
+  const file = (await loadPage()).get(name);
+  if (!file) throw new NotFoundError(`no dashboard file ${(ctx.event as APIGatewayProxyEvent).path}`);
   const etag = `"${file.hash}"`;
-  const versioned = name !== INDEX && event.queryStringParameters?.v === file.hash;
+  const versioned = name !== INDEX && new URL(ctx.req.url).searchParams.get('v') === file.hash;
   const headers = {
-    ...SECURITY_HEADERS,
     'Content-Type': file.contentType,
     'Cache-Control': versioned ? IMMUTABLE : REVALIDATE,
     ETag: etag,
   };
-  const ifNoneMatch = Object.entries(event.headers ?? {}).find(
-    ([header]) => header.toLowerCase() === 'if-none-match',
-  )?.[1];
-  if (ifNoneMatch?.split(/\s*,\s*/).includes(etag)) return { statusCode: 304, headers, body: '' };
-  return { statusCode: 200, headers, body: file.body };
+  const known = ctx.req.headers.get('if-none-match')?.split(/\s*,\s*/) ?? [];
+  if (known.includes(etag)) return new Response(null, { status: 304, headers });
+  return new Response(file.body, { status: 200, headers });
 }
 
-function json(status: number, value: unknown, extra: Record<string, string> = {}): APIGatewayProxyResult {
-  return {
-    statusCode: status,
-    headers: { ...SECURITY_HEADERS, 'Content-Type': 'application/json', ...extra },
-    body: JSON.stringify(value),
-  };
-}
+export const handler = (event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> =>
+  handle(event, context);

@@ -3,7 +3,8 @@
  * feature's PSI per monitoring window, against the threshold where the drift alarm fires.
  */
 import type { Alarm, AlarmState, DriftHistory } from '../api.ts';
-import { driftChart, mountChart } from '../charts.ts';
+import { mountChart } from '../charts/chart.ts';
+import { driftChart } from '../charts/drift.ts';
 import { ago, axisTimes, badge, card, chartBox, empty, h, replace, type Tone, when } from '../dom.ts';
 import type { ViewScope } from '../view.ts';
 

@@ -4,7 +4,8 @@
  */
 import type { Chart } from 'chart.js';
 import type { Api, EpochLog, Run, VersionCard } from '../api.ts';
-import { accuracyChart, lossChart, mountChart, refreshChart } from '../charts.ts';
+import { mountChart, refreshChart } from '../charts/chart.ts';
+import { accuracyChart, lossChart } from '../charts/learning.ts';
 import {
   ago,
   badge,

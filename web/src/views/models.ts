@@ -4,13 +4,9 @@
  */
 import type { Chart, ChartConfiguration } from 'chart.js';
 import type { Alias, AuditEntry, ModelDetail, ModelVersion, VersionMetrics } from '../api.ts';
-import {
-  confusionMatrixChart,
-  metricByVersionChart,
-  mountChart,
-  primaryMetric,
-  refreshChart,
-} from '../charts.ts';
+import { mountChart, refreshChart } from '../charts/chart.ts';
+import { confusionMatrixChart } from '../charts/confusion.ts';
+import { metricByVersionChart, primaryMetric } from '../charts/versions.ts';
 import { ago, badge, card, chartBox, empty, h, number, percent, replace, type Tone, when } from '../dom.ts';
 import type { ViewScope } from '../view.ts';
 

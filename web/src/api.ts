@@ -3,8 +3,8 @@
  * in the `x-api-key` header. The page lies at `<stage>/dashboard/`, so the APIs are one level up.
  * The types are these APIs' JSON answers as the page uses them (functions/registry, functions/monitoring).
  */
-import { API } from '../../../core/contract.ts';
-import type { EpochLog } from '../../../core/pipeline.ts';
+import { API } from '../../core/contract.ts';
+import type { EpochLog } from '../../core/pipeline.ts';
 
 export type { EpochLog };
 
