@@ -16,6 +16,7 @@ import type { AliasEntry, AliasState, AuditEntry, ModelVersion } from '../core/r
 import type { InputSchema, Prediction } from '../core/serving.ts';
 import { shellExports } from '../local/endpoints.ts';
 import { ApiClient, monitoringPath, registryPath } from './api.ts';
+import type { AlarmView, AliasView, DriftReport, RunProgress } from './api-types.ts';
 import { DatasetStore, datasetNameOf, reportLines } from './datasets.ts';
 import {
   CliError,
@@ -39,7 +40,7 @@ import {
   type Target,
   type TargetOptions,
 } from './target.ts';
-import { type RunProgress, watchRun } from './watch.ts';
+import { watchRun } from './watch.ts';
 
 // The SDK's notice that its 2027 releases need Node 22 is not this command's output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -523,15 +524,6 @@ function finishRun(run: RunRecord): void {
 const models = program.command('models').description('the model registry: versions, aliases, their history');
 const MODELS_HINT = '`nimbus models list` shows the models';
 
-interface AliasView extends AliasState {
-  readonly alias: string;
-  readonly revision: number;
-  readonly changedBy: string;
-  readonly reason: string;
-  readonly action: string;
-  readonly changedAt: string;
-}
-
 const stateText = (state: AliasState | undefined): string | undefined =>
   state
     ? `v${state.version}${state.canary ? ` + canary v${state.canary.version} (${Math.round(state.canary.weight * 100)}%)` : ''}`
@@ -820,23 +812,6 @@ program
   );
 
 // ---- monitor ----------------------------------------------------------------------------------------------
-
-interface AlarmView {
-  readonly name: string;
-  readonly kind: string;
-  readonly model?: string;
-  readonly state: 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
-  readonly reason: string;
-  readonly updatedAt: string;
-}
-
-interface DriftReport {
-  readonly windowStart: string;
-  readonly windowEnd: string;
-  readonly samples: number;
-  readonly score: number;
-  readonly features: Record<string, { kind: string; psi: number }>;
-}
 
 const monitor = program.command('monitor').description('alarms and drift');
 
