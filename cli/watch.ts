@@ -56,7 +56,7 @@ function fromRun(run: RunRecord): RunProgress {
     ...(run.step ? { step: run.step } : {}),
     steps: run.steps ?? (run.step ? [{ name: run.step, at: run.updatedAt }] : []),
     ...(run.reason ? { reason: run.reason } : {}),
-    ...(run.modelVersion === undefined ? {} : { modelVersion: run.modelVersion }),
+    modelVersion: run.modelVersion,
     ...(trained === undefined ? {} : { training: { epoch: trained, epochs: trained, done: true } }),
   };
 }
