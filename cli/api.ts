@@ -53,7 +53,7 @@ export async function signRequest(
     path: url.pathname,
     query,
     headers: { ...request.headers, host: url.host },
-    ...(request.body === undefined ? {} : { body: request.body }),
+    body: request.body,
   });
   // fetch sets Host from the URL itself.
   const { host: _host, ...headers } = signed.headers;
@@ -102,7 +102,7 @@ export class ApiClient {
         method,
         headers,
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-        ...(body === undefined ? {} : { body }),
+        body,
       });
     } catch (error) {
       throw this.unreachable(error);

@@ -50,6 +50,15 @@ export function printLines(lines: readonly string[]): void {
   if (lines.length > 0) process.stdout.write(`${lines.map(printable).join('\n')}\n`);
 }
 
+/**
+ * A command's answer: with `--json`, `value` as JSON on stdout; otherwise the lines `human` makes of it (a table,
+ * a sentence; none prints nothing). The one place a command's output forks on `--json`.
+ */
+export function render<T>(json: boolean, value: T, human: (value: T) => readonly string[]): void {
+  if (json) printJson(value);
+  else printLines(human(value));
+}
+
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
 const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
 

@@ -9,31 +9,8 @@ import type { RunRecord } from '../aws/registry.ts';
 import { WAIT_FOR_APPROVAL_STATE } from '../core/contract.ts';
 import type { EpochLog } from '../core/pipeline.ts';
 import { type ApiClient, HttpError, registryPath } from './api.ts';
+import type { RunProgress } from './api-types.ts';
 import { CliError, EXIT, note } from './output.ts';
-
-/** One training job's epochs so far. */
-export interface TrainingProgress {
-  readonly trial?: number;
-  readonly epoch: number;
-  readonly epochs: number;
-  readonly done?: boolean;
-  readonly history?: readonly EpochLog[];
-}
-
-/** What the progress route answers. */
-export interface RunProgress {
-  readonly runId: string;
-  readonly dataset?: string;
-  readonly status: RunRecord['status'];
-  readonly step?: string;
-  readonly steps: readonly { readonly name: string; readonly at: string }[];
-  readonly reason?: string;
-  readonly modelVersion?: number;
-  /** The first (or only) training job. */
-  readonly training?: TrainingProgress;
-  /** Every trial's, when the run searches. */
-  readonly trials?: readonly TrainingProgress[];
-}
 
 /** The pipeline's steps as a run records them, in order; a search stands in for training. */
 export const PIPELINE_STEPS = [
@@ -79,7 +56,7 @@ function fromRun(run: RunRecord): RunProgress {
     ...(run.step ? { step: run.step } : {}),
     steps: run.steps ?? (run.step ? [{ name: run.step, at: run.updatedAt }] : []),
     ...(run.reason ? { reason: run.reason } : {}),
-    ...(run.modelVersion === undefined ? {} : { modelVersion: run.modelVersion }),
+    modelVersion: run.modelVersion,
     ...(trained === undefined ? {} : { training: { epoch: trained, epochs: trained, done: true } }),
   };
 }

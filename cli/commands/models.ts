@@ -1,0 +1,225 @@
+/** `nimbus models`: the model registry — versions, aliases (promote, roll back), statuses and their history. */
+import { type Command, Option } from 'commander';
+import { PRODUCTION_ALIAS } from '../../core/contract.ts';
+import type { AliasEntry, AliasState, AuditEntry, ModelVersion } from '../../core/registry.ts';
+import { registryPath } from '../api.ts';
+import type { AliasView, ModelShown, ModelSummary, VersionChange } from '../api-types.ts';
+import { action, type Context, MODELS_HINT, positiveInt } from '../context.ts';
+import { type Column, metric, table, time } from '../output.ts';
+
+const stateText = (state: AliasState | undefined): string | undefined =>
+  state
+    ? `v${state.version}${state.canary ? ` + canary v${state.canary.version} (${Math.round(state.canary.weight * 100)}%)` : ''}`
+    : undefined;
+
+const METRIC_COLUMNS = ['accuracy', 'macroF1', 'rmse', 'mae', 'r2'] as const;
+
+const aliasOption = () => new Option('--alias <alias>', 'the alias').default(PRODUCTION_ALIAS);
+const reasonOption = () =>
+  new Option('--reason <text>', 'why: kept in the audit log with who and when').makeOptionMandatory();
+
+function renderAliasChange(ctx: Context, entry: AliasEntry): void {
+  ctx.render(entry, (e) => [
+    `${e.alias} of ${e.model}: ${stateText(e.previous) ?? 'nothing'} -> ${stateText(e.state)} (${e.action}, revision ${e.revision})`,
+  ]);
+}
+
+export function registerModels(program: Command): void {
+  const models = program
+    .command('models')
+    .description('the model registry: versions, aliases, their history');
+
+  models
+    .command('list')
+    .description('every model: its newest version and the version production serves')
+    .action(
+      action(async (ctx) => {
+        const api = await ctx.api();
+        const { models: list } = await api.get<{ models: ModelSummary[] }>(registryPath('models'));
+        const rows = await Promise.all(
+          list.map(async (m) => {
+            const { aliases } = await api.get<{ aliases: AliasView[] }>(
+              registryPath('models', m.model, 'aliases'),
+            );
+            return { ...m, aliases };
+          }),
+        );
+        ctx.render({ models: rows }, () =>
+          rows.length === 0
+            ? ['no models yet: nimbus datasets upload <file> trains one']
+            : table(rows, [
+                { header: 'MODEL', value: (m) => m.model },
+                { header: 'LATEST', value: (m) => `v${m.latestVersion}` },
+                {
+                  header: 'PRODUCTION',
+                  value: (m) => stateText(m.aliases.find((a) => a.alias === PRODUCTION_ALIAS)),
+                },
+                {
+                  header: 'ALIASES',
+                  value: (m) => m.aliases.map((a) => `${a.alias}=v${a.version}`).join(' ') || undefined,
+                },
+              ]),
+        );
+      }),
+    );
+
+  models
+    .command('show')
+    .description("a model's versions (metrics, status, lineage) and aliases")
+    .argument('<model>', 'model name')
+    .action(
+      action(async (ctx, model: string) => {
+        const shown = await (await ctx.api()).get<ModelShown>(registryPath('models', model), {
+          notFoundHint: MODELS_HINT,
+        });
+        ctx.render(shown, showLines);
+      }),
+    );
+
+  models
+    .command('promote')
+    .description('point an alias (production by default) at a version: it serves within a second')
+    .argument('<model>', 'model name')
+    .argument('<version>', 'version number', positiveInt('<version>'))
+    .addOption(aliasOption())
+    .addOption(reasonOption())
+    .action(
+      action(async (ctx, model: string, version: number, options: { alias: string; reason: string }) => {
+        const entry = await (await ctx.api()).post<AliasEntry>(
+          registryPath('models', model, 'aliases', options.alias),
+          { version, reason: options.reason },
+          { notFoundHint: MODELS_HINT },
+        );
+        renderAliasChange(ctx, entry);
+      }),
+    );
+
+  models
+    .command('rollback')
+    .description("undo an alias's last change")
+    .argument('<model>', 'model name')
+    .addOption(aliasOption())
+    .addOption(reasonOption())
+    .action(
+      action(async (ctx, model: string, options: { alias: string; reason: string }) => {
+        const entry = await (await ctx.api()).post<AliasEntry>(
+          registryPath('models', model, 'aliases', options.alias, 'rollback'),
+          { reason: options.reason },
+          { notFoundHint: MODELS_HINT },
+        );
+        renderAliasChange(ctx, entry);
+      }),
+    );
+
+  for (const [verb, description] of [
+    ['approve', 'approve a version (a run waiting for approval goes on to deploy it)'],
+    ['reject', 'reject a version (a run waiting for approval does not deploy it)'],
+    ['archive', 'archive a version: it no longer serves'],
+  ] as const) {
+    models
+      .command(verb)
+      .description(description)
+      .argument('<model>', 'model name')
+      .argument('<version>', 'version number', positiveInt('<version>'))
+      .addOption(reasonOption())
+      .action(
+        action(async (ctx, model: string, version: number, options: { reason: string }) => {
+          const entry = await (await ctx.api()).post<VersionChange>(
+            registryPath('models', model, 'versions', version, verb),
+            { reason: options.reason },
+            { notFoundHint: MODELS_HINT },
+          );
+          ctx.render(entry, (e) => [
+            `${model} v${version}: ${e.status}`,
+            ...(e.pipeline ? [e.pipeline] : []),
+          ]);
+        }),
+      );
+  }
+
+  models
+    .command('history')
+    .description("an alias's changes, oldest first (--all: the model's whole audit log)")
+    .argument('<model>', 'model name')
+    .addOption(aliasOption())
+    .option('--all', 'every change of the model: aliases and version statuses')
+    .action(
+      action(async (ctx, model: string, options: { alias: string; all?: boolean }) => {
+        const api = await ctx.api();
+        const entries: AuditEntry[] = options.all
+          ? (await api.get<{ audit: AuditEntry[] }>(registryPath('models', model, 'audit'))).audit
+          : (
+              await api.get<{ history: AliasEntry[] }>(
+                registryPath('models', model, 'aliases', options.alias, 'history'),
+                {
+                  notFoundHint: MODELS_HINT,
+                },
+              )
+            ).history;
+        ctx.render(options.all ? { audit: entries } : { history: entries }, () =>
+          entries.length === 0
+            ? [options.all ? `no changes of ${model}` : `${options.alias} of ${model} has never been set`]
+            : table(entries, [
+                { header: 'AT', value: (e) => time(e.at) },
+                ...(options.all
+                  ? [
+                      {
+                        header: 'WHAT',
+                        value: (e: AuditEntry) => (e.kind === 'alias' ? e.alias : `v${e.version}`),
+                      },
+                    ]
+                  : []),
+                { header: 'REV', value: (e) => e.revision, right: true },
+                { header: 'ACTION', value: (e) => e.action },
+                {
+                  header: 'FROM',
+                  value: (e) => (e.kind === 'alias' ? stateText(e.previous) : e.previous),
+                },
+                { header: 'TO', value: (e) => (e.kind === 'alias' ? stateText(e.state) : e.status) },
+                { header: 'BY', value: (e) => e.who },
+                { header: 'REASON', value: (e) => e.why },
+              ]),
+        );
+      }),
+    );
+}
+
+/** `models show` for people: the versions (with the metrics any of them has), then the aliases. */
+function showLines(shown: ModelShown): string[] {
+  const metrics = METRIC_COLUMNS.filter((m) => shown.versions.some((v) => v.metrics[m] !== undefined));
+  const columns: Column<ModelVersion>[] = [
+    { header: 'VERSION', value: (v) => v.version, right: true },
+    { header: 'STATUS', value: (v) => v.status },
+    ...metrics.map((m) => ({
+      header: m.toUpperCase(),
+      value: (v: ModelVersion) => metric(v.metrics[m]),
+      right: true,
+    })),
+    { header: 'DATASET', value: (v) => v.lineage.datasetVersion },
+    { header: 'RUN', value: (v) => v.lineage.runId },
+    {
+      header: 'ALIASES',
+      value: (v) =>
+        shown.aliases
+          .filter((a) => a.version === v.version || a.canary?.version === v.version)
+          .map((a) => (a.version === v.version ? a.alias : `${a.alias}(canary)`))
+          .join(' ') || undefined,
+    },
+    { header: 'CREATED', value: (v) => time(v.createdAt) },
+  ];
+  return [
+    `${shown.model}: ${shown.versions.length} version(s)`,
+    ...table(shown.versions, columns),
+    '',
+    ...(shown.aliases.length === 0
+      ? ['no aliases']
+      : table(shown.aliases, [
+          { header: 'ALIAS', value: (a) => a.alias },
+          { header: 'SERVES', value: (a) => stateText(a) },
+          { header: 'REV', value: (a) => a.revision, right: true },
+          { header: 'CHANGED', value: (a) => time(a.changedAt) },
+          { header: 'BY', value: (a) => a.changedBy },
+          { header: 'REASON', value: (a) => a.reason },
+        ])),
+  ];
+}
