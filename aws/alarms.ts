@@ -5,21 +5,10 @@
  */
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AlarmKind, AlarmState } from '../core/alarms.ts';
+import type { AlarmStatus } from '../core/api-types.ts';
 import { ALARM_KEYS } from '../core/contract.ts';
 import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
-
-export interface AlarmStatus {
-  readonly name: string;
-  readonly kind: AlarmKind;
-  /** Absent for the alarms over all models. */
-  readonly model?: string;
-  readonly state: AlarmState;
-  readonly previousState: AlarmState;
-  readonly reason: string;
-  readonly description?: string;
-  readonly updatedAt: string;
-}
 
 /** Records a state change: the new current state, and the transition in the history. */
 export async function recordAlarmState(status: AlarmStatus): Promise<void> {

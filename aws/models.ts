@@ -17,6 +17,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { ModelSummary } from '../core/api-types.ts';
 import { MODEL_KEYS, NAME_PATTERN } from '../core/contract.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../core/errors.ts';
 import {
@@ -120,11 +121,6 @@ export async function listModelVersions(model: string): Promise<ModelVersion[]> 
   return versions
     .map(({ sk: _sk, ...version }) => ({ ...version, status: status.get(version.version) ?? version.status }))
     .sort((a, b) => a.version - b.version);
-}
-
-export interface ModelSummary {
-  readonly model: string;
-  readonly latestVersion: number;
 }
 
 /** Every model that has a version. */

@@ -4,12 +4,17 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type {
+  DatasetSummary,
+  DatasetVersionRecord,
+  RunRecord,
+  RunStatus,
+  TrialRecord,
+} from '../core/api-types.ts';
 import { KEYS } from '../core/contract.ts';
 import { type DatasetSchema, runsOfVersion } from '../core/dataset.ts';
 import { ConflictError } from '../core/errors.ts';
 import type { ImageDatasetSchema } from '../core/image-dataset.ts';
-import type { BudgetStop } from '../core/pipeline.ts';
-import type { SearchSummary } from '../core/registry.ts';
 import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
 
@@ -26,30 +31,6 @@ export function isConditionFailure(error: unknown): boolean {
 }
 
 // ---- datasets ---------------------------------------------------------------------------------------------
-
-export type DatasetStatus = 'REGISTERED' | 'INVALID';
-
-export interface DatasetVersionRecord {
-  readonly name: string;
-  readonly version: string;
-  readonly hash: string;
-  readonly key: string;
-  readonly size: number;
-  readonly firstRunId: string;
-  /**
-   * Every run started on this version, oldest first: the first, then retries, re-uploads after failed runs
-   * and retraining runs. Absent in records written before it existed (the first run only).
-   */
-  readonly runIds?: readonly string[];
-  readonly status: DatasetStatus;
-  readonly schema?: DatasetSchema | ImageDatasetSchema;
-  readonly reason?: string;
-  /** The version registered before this one under the same name (its lineage). */
-  readonly previousVersion?: string;
-  /** Where the validation report is, in the datasets bucket (tabular versions). */
-  readonly reportKey?: string;
-  readonly createdAt: string;
-}
 
 /**
  * Records a dataset version unless its bytes were seen before under this name.
@@ -150,16 +131,6 @@ export async function listDatasetVersions(name: string): Promise<DatasetVersionR
   return oldestFirst(items);
 }
 
-/** One dataset of the registry: how many versions, and its newest one. */
-export interface DatasetSummary {
-  readonly name: string;
-  readonly versions: number;
-  readonly latestVersion: string;
-  readonly status: DatasetStatus;
-  readonly rows?: number;
-  readonly updatedAt: string;
-}
-
 /** The rows of a version: its table's rows or its images, once it was registered. */
 export function rowsOf(record: Pick<DatasetVersionRecord, 'schema'>): number | undefined {
   const schema = record.schema as { rowCount?: number; imageCount?: number } | undefined;
@@ -243,41 +214,6 @@ export async function setDatasetOutcome(
 }
 
 // ---- runs -------------------------------------------------------------------------------------------------
-
-export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-
-export interface RunRecord {
-  readonly runId: string;
-  readonly status: RunStatus;
-  readonly dataset: string;
-  readonly datasetVersion?: string;
-  readonly datasetKey: string;
-  readonly step?: string;
-  /** Every step the run entered, in order, with when. */
-  readonly steps?: readonly { readonly name: string; readonly at: string }[];
-  readonly reason?: string;
-  readonly modelVersion?: number;
-  readonly promoted?: boolean;
-  readonly metrics?: Record<string, number>;
-  /** How training went: epochs, seconds, and whether the job resumed from a checkpoint or stopped early. */
-  /** The hyperparameter search, when the run had one. */
-  readonly search?: SearchSummary & { readonly ensemble?: readonly number[] };
-  readonly training?: {
-    readonly epochs: number;
-    readonly seconds: number;
-    readonly resumedFromEpoch?: number;
-    readonly stoppedEarly?: number;
-    /** The time budget ended training: its minutes, and the (best) epoch the model is. */
-    readonly stoppedOnBudget?: BudgetStop;
-  };
-  readonly startedAt: string;
-  readonly updatedAt: string;
-  readonly finishedAt?: string;
-  /** The failed run this one retries (`POST runs/<id>/retry`). */
-  readonly retryOf?: string;
-  /** The run that retries this one. */
-  readonly retriedBy?: string;
-}
 
 const RUN_STATUSES: readonly RunStatus[] = ['RUNNING', 'SUCCEEDED', 'FAILED'];
 
@@ -455,25 +391,6 @@ export async function listRuns(filter: { dataset?: string; limit?: number } = {}
   } while (start);
   runs.sort((a, b) => b.startedAt.localeCompare(a.startedAt) || a.runId.localeCompare(b.runId));
   return filter.limit === undefined ? runs : runs.slice(0, filter.limit);
-}
-
-/**
- * One trial of a run's hyperparameter search, in the runs table under `<runId>#trial-<n>` (no `dataset`
- * attribute, so listings of a dataset's runs do not see it).
- */
-export interface TrialRecord {
-  readonly runId: string;
-  readonly kind: 'trial';
-  readonly parentRunId: string;
-  readonly trial: number;
-  readonly status: 'SUCCEEDED' | 'FAILED';
-  readonly parameters: Record<string, unknown>;
-  readonly metric: string;
-  readonly score?: number;
-  readonly reason?: string;
-  readonly seconds?: number;
-  readonly modelPrefix: string;
-  readonly finishedAt: string;
 }
 
 export const trialRecordId = (runId: string, trial: number): string =>

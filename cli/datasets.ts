@@ -4,11 +4,13 @@
  * with the API key, like the rest of the registry. Works on the local emulators (static credentials) and on a
  * stack (the default credential chain, for the upload only).
  */
+
 import { createHash } from 'node:crypto';
 import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { DatasetSummary, DatasetVersionRecord, RunRecord } from '../aws/registry.ts';
+import type { DatasetSummary, DatasetVersionRecord, RunRecord } from '../core/api-types.ts';
+
 import { type DatasetTrigger, datasetTrigger, KEYS, nameProblem } from '../core/contract.ts';
 import { runsOfVersion } from '../core/dataset.ts';
 import type { ValidationReport } from '../core/validation/report.ts';

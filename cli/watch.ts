@@ -4,12 +4,12 @@
  * otherwise (logs, CI). Polls `GET /v1/registry/runs/:runId/progress`; a platform without that route is
  * followed through `GET /v1/registry/runs/:runId` (steps only, epochs at the end).
  */
+
 import cliProgress from 'cli-progress';
-import type { RunRecord } from '../aws/registry.ts';
+import type { RunProgress, RunRecord, TrainingProgress } from '../core/api-types.ts';
 import { WAIT_FOR_APPROVAL_STATE } from '../core/contract.ts';
 import type { EpochLog } from '../core/pipeline.ts';
 import { type ApiClient, HttpError, registryPath } from './api.ts';
-import type { RunProgress } from './api-types.ts';
 import { CliError, EXIT, note } from './output.ts';
 
 /** The pipeline's steps as a run records them, in order; a search stands in for training. */
@@ -36,7 +36,10 @@ export function stepsDone(progress: Pick<RunProgress, 'status' | 'step'>): numbe
 }
 
 /** Epochs trained over all training jobs so far, and planned. */
-export function epochsOf(progress: RunProgress): { epoch: number; epochs: number; last?: EpochLog } {
+export function epochsOf(progress: {
+  readonly training?: Pick<TrainingProgress, 'epoch' | 'epochs' | 'history'>;
+  readonly trials?: readonly Pick<TrainingProgress, 'epoch' | 'epochs'>[];
+}): { epoch: number; epochs: number; last?: EpochLog } {
   const jobs = progress.trials ?? (progress.training ? [progress.training] : []);
   const last = progress.training?.history?.at(-1);
   return {
@@ -57,7 +60,19 @@ function fromRun(run: RunRecord): RunProgress {
     steps: run.steps ?? (run.step ? [{ name: run.step, at: run.updatedAt }] : []),
     ...(run.reason ? { reason: run.reason } : {}),
     modelVersion: run.modelVersion,
-    ...(trained === undefined ? {} : { training: { epoch: trained, epochs: trained, done: true } }),
+    ...(trained === undefined
+      ? {}
+      : {
+          training: {
+            runId: run.runId,
+            trial: 0,
+            epoch: trained,
+            epochs: trained,
+            done: true,
+            history: [],
+            updatedAt: run.updatedAt,
+          },
+        }),
   };
 }
 

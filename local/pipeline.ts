@@ -50,7 +50,8 @@ export interface StepEvent {
   readonly error?: string;
 }
 
-export interface TrainingProgress {
+/** A progress line of a training job's stdout (`{"event": …}`), as the pipeline emits it (`training`). */
+export interface TrainingEvent {
   readonly runId: string;
   readonly event: string;
   readonly [field: string]: unknown;
@@ -72,7 +73,7 @@ export interface ExecutionOutcome {
 export interface LocalPipelineEvents {
   started: [runId: string, key: string];
   step: [StepEvent];
-  training: [TrainingProgress];
+  training: [TrainingEvent];
   /** An EMF line the training process wrote (its metrics, read as CloudWatch Logs reads a job's log). */
   metrics: [line: string];
   finished: [ExecutionOutcome];

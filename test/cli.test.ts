@@ -5,6 +5,7 @@
  * tests that train (uploads, stop, retry) use datasets of their own. Deadlines are generous: a busy machine is
  * slow, not wrong. Plus the target resolution (stack outputs → endpoints) and the SigV4 signing, without AWS.
  */
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,18 +13,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { RunRecord } from '../aws/registry.ts';
 import { signRequest } from '../cli/api.ts';
 import { CliError, EXIT, table } from '../cli/output.ts';
 import { typedInstance } from '../cli/predict.ts';
 import { localTarget, stackTarget } from '../cli/target.ts';
 import { epochsOf, stepsDone } from '../cli/watch.ts';
+import type { RunRecord } from '../core/api-types.ts';
 import { OUTPUTS } from '../core/contract.ts';
 import { MIN_DRIFT_SAMPLES } from '../core/drift.ts';
 import type { AliasEntry, ModelVersion } from '../core/registry.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { writeEndpointsFile } from '../local/endpoints.ts';
-import type { TrainingProgress } from '../local/pipeline.ts';
+import type { TrainingEvent } from '../local/pipeline.ts';
 import { irisExample, localPlatformFixture } from './helpers.ts';
 
 const IRIS = join(REPO_ROOT, 'examples', 'iris.csv');
@@ -553,7 +554,7 @@ describe('nimbus CLI against a local platform', () => {
     const { client, platform } = local;
     // A job that would train for its whole budget: 10,000 epochs of one-row batches, no early stopping.
     const training = new Promise<{ runId: string; pid: number }>((resolve) => {
-      const listener = (event: TrainingProgress) => {
+      const listener = (event: TrainingEvent) => {
         if (event.event !== 'epoch' || typeof event.pid !== 'number') return;
         platform.pipeline.off('training', listener);
         resolve({ runId: event.runId, pid: event.pid });

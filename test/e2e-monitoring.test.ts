@@ -3,11 +3,12 @@
  * with the model's baseline, and the same alarm definitions as in AWS go to ALARM on shifted inputs and back
  * to OK on normal ones; a canary that fails is rolled back by its alarm. Over real HTTP and the real SDK.
  */
+
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { AlarmStatus } from '../aws/alarms.ts';
-import type { RunRecord } from '../aws/registry.ts';
+import type { AlarmStatus, RunRecord } from '../core/api-types.ts';
+
 import { ARTIFACTS, ENV, METRICS } from '../core/contract.ts';
 import { type DriftReport, MIN_DRIFT_SAMPLES } from '../core/drift.ts';
 import { createRandom, shuffled } from '../core/random.ts';

@@ -4,13 +4,15 @@
  * production point at time T", a 90/10 canary over 1,000 requests, sticky canaries, rollback, archiving, the
  * status codes of the predict routes, and the data capture in S3.
  */
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import type { RunRecord } from '../aws/registry.ts';
+import type { RunRecord } from '../core/api-types.ts';
+
 import { API, ENV, executionArn } from '../core/contract.ts';
 import type { AliasEntry, AuditEntry, ModelVersion } from '../core/registry.ts';
 import { REPO_ROOT } from '../core/repo.ts';

@@ -2,6 +2,7 @@
  * The whole loop on one machine, driven as a user drives it: the AWS SDK uploads to the local S3, the
  * pipeline runs the ASL file, the model is served over real HTTP.
  */
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -9,7 +10,8 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import type { RunRecord } from '../aws/registry.ts';
+import type { RunRecord } from '../core/api-types.ts';
+
 import { API, KEYS } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
 import { REPO_ROOT } from '../core/repo.ts';

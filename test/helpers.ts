@@ -13,7 +13,8 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { App, type CfnResource, Stack } from 'aws-cdk-lib';
 import { Architecture } from 'aws-cdk-lib/aws-lambda';
-import type { DatasetVersionRecord, RunRecord, TrialRecord } from '../aws/registry.ts';
+import type { DatasetVersionRecord, RunRecord, TrialRecord } from '../core/api-types.ts';
+
 import { API, ENV } from '../core/contract.ts';
 import { FUNCTIONS, type FunctionDeclaration, type FunctionName } from '../core/declaration.ts';
 import { REPO_ROOT } from '../core/repo.ts';

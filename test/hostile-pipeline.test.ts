@@ -5,13 +5,15 @@
  * clear answer, with the platform still up (and starting again on the same data), nothing registered from bad
  * data, and nothing lost.
  */
+
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { RunRecord } from '../aws/registry.ts';
+import type { RunRecord } from '../core/api-types.ts';
+
 import { KEYS } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { localPlatformFixture } from './helpers.ts';

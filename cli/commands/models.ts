@@ -1,9 +1,9 @@
 /** `nimbus models`: the model registry — versions, aliases (promote, roll back), statuses and their history. */
 import { type Command, Option } from 'commander';
+import type { AliasView, ModelDetail, ModelSummary, StatusChangeResult } from '../../core/api-types.ts';
 import { PRODUCTION_ALIAS } from '../../core/contract.ts';
 import type { AliasEntry, AliasState, AuditEntry, ModelVersion } from '../../core/registry.ts';
 import { registryPath } from '../api.ts';
-import type { AliasView, ModelShown, ModelSummary, VersionChange } from '../api-types.ts';
 import { action, type Context, MODELS_HINT, positiveInt } from '../context.ts';
 import { type Column, metric, table, time } from '../output.ts';
 
@@ -69,7 +69,7 @@ export function registerModels(program: Command): void {
     .argument('<model>', 'model name')
     .action(
       action(async (ctx, model: string) => {
-        const shown = await (await ctx.api()).get<ModelShown>(registryPath('models', model), {
+        const shown = await (await ctx.api()).get<ModelDetail>(registryPath('models', model), {
           notFoundHint: MODELS_HINT,
         });
         ctx.render(shown, showLines);
@@ -124,7 +124,7 @@ export function registerModels(program: Command): void {
       .addOption(reasonOption())
       .action(
         action(async (ctx, model: string, version: number, options: { reason: string }) => {
-          const entry = await (await ctx.api()).post<VersionChange>(
+          const entry = await (await ctx.api()).post<StatusChangeResult>(
             registryPath('models', model, 'versions', version, verb),
             { reason: options.reason },
             { notFoundHint: MODELS_HINT },
@@ -185,7 +185,7 @@ export function registerModels(program: Command): void {
 }
 
 /** `models show` for people: the versions (with the metrics any of them has), then the aliases. */
-function showLines(shown: ModelShown): string[] {
+function showLines(shown: ModelDetail): string[] {
   const metrics = METRIC_COLUMNS.filter((m) => shown.versions.some((v) => v.metrics[m] !== undefined));
   const columns: Column<ModelVersion>[] = [
     { header: 'VERSION', value: (v) => v.version, right: true },

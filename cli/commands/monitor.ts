@@ -1,7 +1,7 @@
 /** `nimbus monitor`: the alarms' states and each model's drift. */
 import type { Command } from 'commander';
+import type { AlarmStatus, DriftReport, DriftReports, ModelSummary } from '../../core/api-types.ts';
 import { monitoringPath, registryPath } from '../api.ts';
-import type { AlarmView, DriftAnswer, DriftReport, ModelSummary } from '../api-types.ts';
 import { action, MODELS_HINT } from '../context.ts';
 import { CliError, EXIT, table, time } from '../output.ts';
 
@@ -22,7 +22,7 @@ export function registerMonitor(program: Command): void {
     .action(
       action(async (ctx, model: string | undefined, options: { check?: boolean }) => {
         const api = await ctx.api();
-        const { alarms: all } = await api.get<{ alarms: AlarmView[] }>(monitoringPath('alarms'));
+        const { alarms: all } = await api.get<{ alarms: AlarmStatus[] }>(monitoringPath('alarms'));
         const alarms = model ? all.filter((a) => a.model === model || a.model === undefined) : all;
         if (model) await api.get(registryPath('models', model), { notFoundHint: MODELS_HINT }); // exit 3 if unknown
         const names = model
@@ -30,7 +30,7 @@ export function registerMonitor(program: Command): void {
           : (await api.get<{ models: ModelSummary[] }>(registryPath('models'))).models.map((m) => m.model);
         const drift = await Promise.all(
           names.map(async (name): Promise<ModelDrift> => {
-            const answer = await api.get<DriftAnswer>(`${monitoringPath('models', name, 'drift')}?limit=1`, {
+            const answer = await api.get<DriftReports>(`${monitoringPath('models', name, 'drift')}?limit=1`, {
               notFoundHint: MODELS_HINT,
             });
             return { model: name, threshold: answer.threshold, report: answer.reports.at(-1) ?? null };
@@ -57,7 +57,7 @@ const topFeatures = (report: DriftReport) =>
     .join(', ');
 
 /** `monitor status` for people: the alarms, then each model's drift. */
-function statusLines({ alarms, drift }: { alarms: AlarmView[]; drift: ModelDrift[] }): string[] {
+function statusLines({ alarms, drift }: { alarms: AlarmStatus[]; drift: ModelDrift[] }): string[] {
   return [
     ...(alarms.length === 0
       ? ['no alarms']

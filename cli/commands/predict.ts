@@ -1,6 +1,6 @@
 /** `nimbus predict`: a model's predictions for instances given inline, in a file, or as an image. */
 import { type Command, Option } from 'commander';
-import type { ModelMetadata, PredictAnswer } from '../api-types.ts';
+import type { ModelMetadataResponse, PredictResponse } from '../../core/api-types.ts';
 import { action, MODELS_HINT, positiveInt } from '../context.ts';
 import { CliError, EXIT, metric, table } from '../output.ts';
 import { bodyFromFile, bodyFromJson, type PredictBody } from '../predict.ts';
@@ -38,13 +38,13 @@ export function registerPredict(program: Command): void {
                 : '';
           const base = `/v1/models/${encodeURIComponent(model)}${target}`;
           const signature = async () =>
-            (await api.get<ModelMetadata>(`${base}/metadata`, { notFoundHint: MODELS_HINT })).metadata
+            (await api.get<ModelMetadataResponse>(`${base}/metadata`, { notFoundHint: MODELS_HINT })).metadata
               .signature_def;
           const body: PredictBody =
             options.data !== undefined
               ? bodyFromJson(options.data, '--data')
               : await bodyFromFile(options.file as string, signature);
-          const answer = await api.post<PredictAnswer>(`${base}:predict`, body, {
+          const answer = await api.post<PredictResponse>(`${base}:predict`, body, {
             auth: 'apiKey',
             notFoundHint: MODELS_HINT,
           });
@@ -55,7 +55,7 @@ export function registerPredict(program: Command): void {
 }
 
 /** The predictions as a table (the outputs of a model without them as JSON), and the version that served. */
-function predictionLines(model: string, answer: PredictAnswer): string[] {
+function predictionLines(model: string, answer: PredictResponse): string[] {
   const served = `(${model} v${answer.model_version})`;
   if (!answer.predictions) return [JSON.stringify(answer.outputs), served];
   return [

@@ -1,9 +1,9 @@
 /** `nimbus runs`: pipeline runs — list, watch, stop and retry them; and following a run to its end. */
+
 import type { Command } from 'commander';
-import type { RunRecord } from '../../aws/registry.ts';
+import type { RetryRunResult, RunRecord, StopRunResult } from '../../core/api-types.ts';
 import { PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { type ApiClient, registryPath } from '../api.ts';
-import type { RunRetry, RunStop } from '../api-types.ts';
 import { action, pollInterval, positiveInt, seconds } from '../context.ts';
 import { CliError, duration, EXIT, metric, table, time } from '../output.ts';
 import { watchRun } from '../watch.ts';
@@ -101,7 +101,7 @@ export function registerRuns(program: Command): void {
       action(async (ctx, runId: string, options: { reason: string }) => {
         const api = await ctx.api();
         const path = registryPath('runs', runId);
-        const answer = await api.post<RunStop>(
+        const answer = await api.post<StopRunResult>(
           registryPath('runs', runId, 'stop'),
           { reason: options.reason },
           { notFoundHint: RUNS_HINT },
@@ -133,7 +133,7 @@ export function registerRuns(program: Command): void {
     .action(
       action(async (ctx, runId: string, options: { reason: string; watch?: boolean; timeout: number }) => {
         const api = await ctx.api();
-        const answer = await api.post<RunRetry>(
+        const answer = await api.post<RetryRunResult>(
           registryPath('runs', runId, 'retry'),
           { reason: options.reason },
           { notFoundHint: RUNS_HINT },

@@ -31,6 +31,7 @@ import {
   putBytes,
   putJson,
 } from '../../aws/object-store.ts';
+import type { TrainingProgress } from '../../core/api-types.ts';
 import { overBudgetMessage, TrainingBudgetError } from '../../core/budget.ts';
 import {
   ARTIFACTS,
@@ -157,8 +158,8 @@ export async function train(job: JobSource): Promise<void> {
   const checkpoints = new CheckpointWriter(spec.bucket, spec.checkpointPrefix, spent);
   if (checkpoint) checkpoints.resumedFrom(checkpoint.latest.folder);
   const progressKey = KEYS.trainingProgress(spec.model, spec.runId, spec.trial ?? 0);
-  const writeProgress = (history: readonly EpochLog[], done: boolean) =>
-    putJson(spec.bucket, progressKey, {
+  const writeProgress = (history: readonly EpochLog[], done: boolean) => {
+    const written: TrainingProgress = {
       runId: spec.runId,
       trial: spec.trial ?? 0,
       epoch: history.length,
@@ -166,7 +167,9 @@ export async function train(job: JobSource): Promise<void> {
       done,
       history,
       updatedAt: new Date().toISOString(),
-    });
+    };
+    return putJson(spec.bucket, progressKey, written);
+  };
   let progressWritten = 0;
   const result = await trainClassifier(model, trainData, validationData, hp, {
     history: checkpoint?.latest.history ?? [],

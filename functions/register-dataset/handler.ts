@@ -6,17 +6,18 @@
  * version's index (`versions/<name>/<version>.json`).
  * Input: PipelineState (runId, bucket, key). Output: RegisterDatasetResult. Error: DatasetValidationError.
  */
+
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { getBytes, getBytesIfExists, getStream, listObjects, putJson } from '../../aws/object-store.ts';
 import {
   addRunToVersion,
   claimDatasetVersion,
   createRun,
-  type DatasetVersionRecord,
   getRun,
   listDatasetVersions,
   setDatasetOutcome,
 } from '../../aws/registry.ts';
+import type { DatasetVersionRecord } from '../../core/api-types.ts';
 import { datasetTrigger, KEYS, METRICS, nameProblem } from '../../core/contract.ts';
 import { contentHash, type DatasetManifest, runsOfVersion } from '../../core/dataset.ts';
 import { DatasetValidationError } from '../../core/errors.ts';

@@ -46,8 +46,8 @@ import {
   listDatasets,
   listDatasetVersions,
   listRuns,
-  type RunRecord,
 } from '../../aws/registry.ts';
+import type { RunRecord, TrainingProgress } from '../../core/api-types.ts';
 import { type JsonBounds, parseBoundedJsonAsync } from '../../core/bounded-json.ts';
 import {
   API,
@@ -61,7 +61,7 @@ import {
 } from '../../core/contract.ts';
 import { runsOfVersion } from '../../core/dataset.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
-import { type ApprovalResult, type EpochLog, retryRunName } from '../../core/pipeline.ts';
+import { type ApprovalResult, retryRunName } from '../../core/pipeline.ts';
 import { type Actor, ALIAS_PATTERN } from '../../core/registry.ts';
 import { type Ctx, jsonApi } from '../http.ts';
 import { createLogger } from '../logger.ts';
@@ -76,14 +76,6 @@ const VERSION_FILES = {
   schema: ARTIFACTS.schema,
 } as const;
 
-/** What the training container writes as it goes (containers/training/entrypoint.ts). */
-interface TrainingProgress {
-  readonly trial: number;
-  readonly epoch: number;
-  readonly epochs: number;
-  readonly done: boolean;
-  readonly history: readonly EpochLog[];
-}
 const MAX_REASON = 500;
 const CHANGE_BODY_BOUNDS: JsonBounds = {
   maxDepth: 4,

@@ -1,98 +1,38 @@
 /**
  * The data the dashboard reads: the registry and monitoring APIs on the page's own origin, with the API key
  * in the `x-api-key` header. The page lies at `<stage>/dashboard/`, so the APIs are one level up.
- * The types are these APIs' JSON answers as the page uses them (functions/registry, functions/monitoring).
+ * The types of these APIs' JSON answers are core/api-types.ts', imported as types only.
  */
+import type {
+  AlarmList,
+  AuditEntry,
+  DriftReports,
+  ModelDetail,
+  ModelSummary,
+  RunList,
+  RunProgress,
+} from '../../core/api-types.ts';
 import { API } from '../../core/contract.ts';
+import type { ModelMetrics } from '../../core/metrics.ts';
 import type { EpochLog } from '../../core/pipeline.ts';
 
-export type { EpochLog };
-
-export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
-
-export interface Run {
-  readonly runId: string;
-  readonly status: RunStatus;
-  readonly dataset: string;
-  readonly datasetVersion?: string;
-  readonly step?: string;
-  readonly steps?: readonly { readonly name: string; readonly at: string }[];
-  readonly reason?: string;
-  readonly modelVersion?: number;
-  readonly promoted?: boolean;
-  readonly metrics?: Readonly<Record<string, number>>;
-  readonly training?: { readonly epochs: number; readonly seconds: number; readonly stoppedEarly?: number };
-  readonly search?: { readonly strategy: string; readonly trials: number };
-  readonly startedAt: string;
-  readonly updatedAt: string;
-  readonly finishedAt?: string;
-}
-
-export interface RunProgress {
-  readonly runId: string;
-  readonly status: RunStatus;
-  readonly step?: string;
-  readonly steps: readonly { readonly name: string; readonly at: string }[];
-  readonly training?: {
-    readonly epoch: number;
-    readonly epochs: number;
-    readonly history: readonly EpochLog[];
-  };
-}
-
-export interface ModelSummary {
-  readonly model: string;
-  readonly latestVersion: number;
-}
-
-export interface ModelMetrics {
-  readonly count?: number;
-  readonly accuracy?: number;
-  readonly macroF1?: number;
-  readonly rmse?: number;
-  readonly mae?: number;
-  readonly r2?: number;
-}
-
-export type ModelStatus = 'registered' | 'approved' | 'rejected' | 'archived';
-
-export interface ModelVersion {
-  readonly model: string;
-  readonly version: number;
-  readonly status: ModelStatus;
-  readonly metrics: ModelMetrics;
-  readonly lineage?: { readonly runId?: string; readonly datasetVersion?: string };
-  readonly createdAt: string;
-}
-
-export interface Alias {
-  readonly alias: string;
-  readonly version: number;
-  readonly canary?: { readonly version: number; readonly weight: number };
-  readonly revision: number;
-  readonly changedAt?: string;
-}
-
-export interface ModelDetail {
-  readonly model: string;
-  readonly aliases: readonly Alias[];
-  readonly versions: readonly ModelVersion[];
-}
-
-export interface AuditEntry {
-  readonly kind: 'alias' | 'status';
-  readonly action: string;
-  readonly alias?: string;
-  readonly version?: number;
-  readonly state?: {
-    readonly version: number;
-    readonly canary?: { readonly version: number; readonly weight: number };
-  };
-  readonly status?: ModelStatus;
-  readonly who: string;
-  readonly why: string;
-  readonly at: string;
-}
+export type { AlarmState } from '../../core/alarms.ts';
+export type {
+  AlarmStatus as Alarm,
+  AliasView as Alias,
+  AuditEntry,
+  DriftReport,
+  DriftReports as DriftHistory,
+  EpochLog,
+  ModelDetail,
+  ModelSummary,
+  ModelVersion,
+  RunProgress,
+  RunRecord as Run,
+  RunStatus,
+} from '../../core/api-types.ts';
+export type { ModelMetrics } from '../../core/metrics.ts';
+export type { ModelStatus } from '../../core/registry.ts';
 
 /** metrics.json of a version. */
 export interface VersionMetrics {
@@ -106,33 +46,6 @@ export interface VersionMetrics {
 /** card.json of a version: its learning curve. */
 export interface VersionCard {
   readonly history?: readonly EpochLog[];
-}
-
-export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
-
-export interface Alarm {
-  readonly name: string;
-  readonly kind: 'drift' | 'latency' | 'errors' | 'pipeline' | 'canary' | string;
-  readonly model?: string;
-  readonly state: AlarmState;
-  readonly reason?: string;
-  readonly updatedAt?: string;
-}
-
-export interface DriftReport {
-  readonly windowStart: string;
-  readonly windowEnd: string;
-  readonly samples: number;
-  readonly score: number;
-  readonly version?: number;
-  readonly features: Readonly<Record<string, { readonly kind: string; readonly psi: number }>>;
-  readonly predictions?: { readonly psi: number };
-}
-
-export interface DriftHistory {
-  readonly model: string;
-  readonly threshold: number;
-  readonly reports: readonly DriftReport[];
 }
 
 /** An answer other than 2xx: its status and the API's `error` message when it gave one. */
@@ -199,7 +112,7 @@ export class Api {
   }
 
   runs(limit: number, signal?: AbortSignal) {
-    return this.get<{ runs: Run[] }>(`${registry}/runs?limit=${limit}`, signal);
+    return this.get<RunList>(`${registry}/runs?limit=${limit}`, signal);
   }
 
   progress(runId: string, signal?: AbortSignal) {
@@ -226,10 +139,10 @@ export class Api {
   }
 
   alarms(signal?: AbortSignal) {
-    return this.optional<{ alarms: Alarm[] }>(`${monitoring}/alarms`, signal);
+    return this.optional<AlarmList>(`${monitoring}/alarms`, signal);
   }
 
   drift(model: string, limit: number, signal?: AbortSignal) {
-    return this.optional<DriftHistory>(`${monitoring}/models/${segment(model)}/drift?limit=${limit}`, signal);
+    return this.optional<DriftReports>(`${monitoring}/models/${segment(model)}/drift?limit=${limit}`, signal);
   }
 }

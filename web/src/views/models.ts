@@ -291,18 +291,15 @@ function versionCard(
   };
 }
 
-const ACTION_TEXT: Record<string, (e: AuditEntry) => string> = {
-  register: (e) => `v${e.version} registered`,
-  approve: (e) => `v${e.version} approved`,
-  reject: (e) => `v${e.version} rejected`,
-  archive: (e) => `v${e.version} archived`,
-  promote: (e) => `${e.alias} → v${e.state?.version}`,
-  canary: (e) =>
-    e.state?.canary
-      ? `${e.alias}: canary v${e.state.canary.version} at ${Math.round(e.state.canary.weight * 100)}%`
-      : `${e.alias}: canary ended`,
-  rollback: (e) => `${e.alias} rolled back to v${e.state?.version}`,
-};
+/** What an audit entry did, in words. */
+function actionText(e: AuditEntry): string {
+  if (e.kind === 'status') return `v${e.version} ${e.status}`;
+  if (e.action === 'promote') return `${e.alias} → v${e.state.version}`;
+  if (e.action === 'rollback') return `${e.alias} rolled back to v${e.state.version}`;
+  return e.state.canary
+    ? `${e.alias}: canary v${e.state.canary.version} at ${Math.round(e.state.canary.weight * 100)}%`
+    : `${e.alias}: canary ended`;
+}
 
 const ACTION_TONE: Record<string, Tone> = {
   register: 'neutral',
@@ -323,8 +320,9 @@ function timelineItems(
   return [...audit]
     .sort((a, b) => b.at.localeCompare(a.at))
     .map((entry) => {
-      const version = entry.kind === 'status' ? entry.version : entry.state?.version;
-      const related = version === selected || entry.state?.canary?.version === selected;
+      const version = entry.kind === 'status' ? entry.version : entry.state.version;
+      const related =
+        version === selected || (entry.kind === 'alias' && entry.state.canary?.version === selected);
       const who = entry.who.startsWith('pipeline:')
         ? `pipeline run ${entry.who.slice(9, 17)}`
         : entry.who.replace(/^arn:aws:iam::\d+:/, '');
@@ -338,7 +336,7 @@ function timelineItems(
           h(
             'div',
             { class: 'timeline-head' },
-            h('strong', {}, (ACTION_TEXT[entry.action] ?? ((e: AuditEntry) => e.action))(entry)),
+            h('strong', {}, actionText(entry)),
             h('time', { datetime: entry.at, title: when(entry.at) }, ago(entry.at)),
           ),
           h('p', { class: 'small' }, entry.why),

@@ -1,0 +1,333 @@
+/**
+ * What the API answers and takes, written once: the handlers annotate their answers with these types, the
+ * CLI, the web dashboard and the training container's progress writer `import type` them, and the OpenAPI
+ * document's schemas (docs/openapi.json, `npm run openapi`) are generated from them. The records the
+ * registries hold are here too (the DynamoDB adapters in aws/ read and write them), since the API answers them
+ * as they are.
+ *
+ * Each route of core/declaration.ts names its answer's type (`response`) and its body's (`body`) here.
+ */
+import type { AlarmKind, AlarmState } from './alarms.ts';
+import type { DatasetSchema } from './dataset.ts';
+import type { DriftReport } from './drift.ts';
+import type { ImageDatasetSchema } from './image-dataset.ts';
+import type { BudgetStop, EpochLog } from './pipeline.ts';
+import type {
+  AliasEntry,
+  AliasState,
+  AuditEntry,
+  ModelVersion,
+  SearchSummary,
+  StatusEntry,
+} from './registry.ts';
+import type { InputSchema, Prediction } from './serving.ts';
+import type { ValidationReport } from './validation/report.ts';
+
+export type { AliasEntry, AuditEntry, DriftReport, EpochLog, ModelVersion, StatusEntry, ValidationReport };
+
+/** Every error answer: what went wrong, and the field of the request when one caused it. */
+export interface ErrorResponse {
+  readonly error: string;
+  readonly field?: string;
+  /** 500s: the request's id, to find it in the logs. */
+  readonly requestId?: string;
+}
+
+// ---- TF Serving (predict) -----------------------------------------------------------------------------------
+
+/**
+ * A prediction request: `instances` (rows: objects of feature values, or base64 images as `{"b64": …}`) or
+ * `inputs` (columns: feature name → values), at most 1,000 instances.
+ */
+export type PredictRequest =
+  | { readonly instances: readonly unknown[]; readonly signature_name?: string }
+  | { readonly inputs: Readonly<Record<string, unknown>>; readonly signature_name?: string };
+
+/** `{"predictions": …}` for rows, or `{"outputs": …}` for columns; and the version that answered. */
+export interface PredictResponse {
+  readonly predictions?: readonly Prediction[];
+  readonly outputs?: {
+    readonly label?: readonly string[];
+    readonly probabilities?: Readonly<Record<string, readonly number[]>>;
+    readonly value?: readonly number[];
+  };
+  readonly model_version: number;
+}
+
+/** TF Serving's model status: the versions an alias (or the path) serves. */
+export interface ModelStatusResponse {
+  readonly model_version_status: readonly {
+    readonly version: string;
+    readonly state: 'AVAILABLE';
+    readonly status: { readonly error_code: 'OK'; readonly error_message: string };
+  }[];
+}
+
+/** TF Serving's metadata: the model's input signature. */
+export interface ModelMetadataResponse {
+  readonly model_spec: {
+    readonly name: string;
+    readonly signature_name: 'serving_default';
+    readonly version: string;
+  };
+  readonly metadata: { readonly signature_def: InputSchema };
+}
+
+// ---- models ---------------------------------------------------------------------------------------------------
+
+export interface ModelSummary {
+  readonly model: string;
+  readonly latestVersion: number;
+}
+
+export interface ModelList {
+  readonly models: readonly ModelSummary[];
+}
+
+/** An alias as the API shows it: where it points, and its last change. */
+export interface AliasView extends AliasState {
+  readonly alias: string;
+  readonly revision: number;
+  readonly changedBy: string;
+  readonly reason: string;
+  readonly action: AliasEntry['action'];
+  readonly changedAt: string;
+  /** `?at=`: the time asked about. */
+  readonly asOf?: string;
+}
+
+export interface ModelDetail {
+  readonly model: string;
+  readonly aliases: readonly AliasView[];
+  readonly versions: readonly ModelVersion[];
+}
+
+export interface VersionList {
+  readonly versions: readonly ModelVersion[];
+}
+
+export interface AliasList {
+  readonly aliases: readonly AliasView[];
+}
+
+export interface AliasHistory {
+  readonly history: readonly AliasEntry[];
+}
+
+export interface AuditLog {
+  readonly audit: readonly AuditEntry[];
+}
+
+/** A JSON file of a version's folder (metrics, card, baseline, schema), as the pipeline wrote it. */
+export type JsonDocument = Readonly<Record<string, unknown>>;
+
+/** Every change names why; alias changes may name the revision they expect (409 when another came first). */
+export interface ChangeReason {
+  readonly reason: string;
+}
+
+export interface AliasChange extends ChangeReason {
+  readonly version: number;
+  readonly expectedRevision?: number;
+}
+
+export interface CanaryChange extends AliasChange {
+  /** Share of the alias's traffic the canary version answers, 0–1. */
+  readonly weight: number;
+  /** A request header whose value keeps a client on one side. */
+  readonly stickyHeader?: string;
+}
+
+export interface RollbackChange extends ChangeReason {
+  readonly expectedRevision?: number;
+}
+
+export type StatusChange = ChangeReason;
+
+/** The alias's new entry in the audit log. */
+export type AliasChangeResult = AliasEntry;
+
+/** The version's new status entry; for an approval or rejection, what happened to the run that waited. */
+export interface StatusChangeResult extends StatusEntry {
+  readonly pipeline?: string;
+}
+
+// ---- datasets -------------------------------------------------------------------------------------------------
+
+export type DatasetStatus = 'REGISTERED' | 'INVALID';
+
+export interface DatasetVersionRecord {
+  readonly name: string;
+  readonly version: string;
+  readonly hash: string;
+  readonly key: string;
+  readonly size: number;
+  readonly firstRunId: string;
+  /**
+   * Every run started on this version, oldest first: the first, then retries, re-uploads after failed runs
+   * and retraining runs.
+   */
+  readonly runIds?: readonly string[];
+  readonly status: DatasetStatus;
+  readonly schema?: DatasetSchema | ImageDatasetSchema;
+  readonly reason?: string;
+  /** The version registered before this one under the same name (its lineage). */
+  readonly previousVersion?: string;
+  /** Where the validation report is, in the datasets bucket (tabular versions). */
+  readonly reportKey?: string;
+  readonly createdAt: string;
+}
+
+/** One dataset of the registry: how many versions, and its newest one. */
+export interface DatasetSummary {
+  readonly name: string;
+  readonly versions: number;
+  readonly latestVersion: string;
+  readonly status: DatasetStatus;
+  readonly rows?: number;
+  readonly updatedAt: string;
+}
+
+export interface DatasetList {
+  readonly datasets: readonly DatasetSummary[];
+}
+
+export interface DatasetDetail {
+  readonly name: string;
+  readonly versions: readonly DatasetVersionRecord[];
+}
+
+// ---- runs -----------------------------------------------------------------------------------------------------
+
+export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+
+export interface RunRecord {
+  readonly runId: string;
+  readonly status: RunStatus;
+  readonly dataset: string;
+  readonly datasetVersion?: string;
+  readonly datasetKey: string;
+  readonly step?: string;
+  /** Every step the run entered, in order, with when. */
+  readonly steps?: readonly { readonly name: string; readonly at: string }[];
+  readonly reason?: string;
+  readonly modelVersion?: number;
+  readonly promoted?: boolean;
+  readonly metrics?: Readonly<Record<string, number>>;
+  /** The hyperparameter search, when the run had one. */
+  readonly search?: SearchSummary & { readonly ensemble?: readonly number[] };
+  /** How training went: epochs, seconds, and whether the job resumed from a checkpoint or stopped early. */
+  readonly training?: {
+    readonly epochs: number;
+    readonly seconds: number;
+    readonly resumedFromEpoch?: number;
+    readonly stoppedEarly?: number;
+    /** The time budget ended training: its minutes, and the (best) epoch the model is. */
+    readonly stoppedOnBudget?: BudgetStop;
+  };
+  readonly startedAt: string;
+  readonly updatedAt: string;
+  readonly finishedAt?: string;
+  /** The failed run this one retries (`POST runs/<id>/retry`). */
+  readonly retryOf?: string;
+  /** The run that retries this one. */
+  readonly retriedBy?: string;
+}
+
+/**
+ * One trial of a run's hyperparameter search, in the runs table under `<runId>#trial-<n>` (no `dataset`
+ * attribute, so listings of a dataset's runs do not see it).
+ */
+export interface TrialRecord {
+  readonly runId: string;
+  readonly kind: 'trial';
+  readonly parentRunId: string;
+  readonly trial: number;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly parameters: Readonly<Record<string, unknown>>;
+  readonly metric: string;
+  readonly score?: number;
+  readonly reason?: string;
+  readonly seconds?: number;
+  readonly modelPrefix: string;
+  readonly finishedAt: string;
+}
+
+export interface RunList {
+  readonly runs: readonly RunRecord[];
+}
+
+/** What a training job writes as it goes (containers/training/entrypoint.ts): its epochs so far. */
+export interface TrainingProgress {
+  readonly runId: string;
+  readonly trial: number;
+  readonly epoch: number;
+  readonly epochs: number;
+  readonly done: boolean;
+  readonly history: readonly EpochLog[];
+  readonly updatedAt: string;
+}
+
+/** Where a run is: its steps so far, and each training job's epochs (its learning curve) when it trains. */
+export interface RunProgress {
+  readonly runId: string;
+  readonly dataset: string;
+  readonly status: RunStatus;
+  readonly step?: string;
+  readonly steps: readonly { readonly name: string; readonly at: string }[];
+  readonly reason?: string;
+  readonly modelVersion?: number;
+  /** The first (or only) trial's curve. */
+  readonly training?: TrainingProgress;
+  /** Every trial's, when there is a search. */
+  readonly trials?: readonly TrainingProgress[];
+}
+
+export type StopRun = ChangeReason;
+
+export interface StopRunResult {
+  readonly run: RunRecord;
+  /** The execution was told to stop; its end is still being recorded. */
+  readonly stopping: boolean;
+}
+
+export type RetryRun = ChangeReason;
+
+export interface RetryRunResult {
+  readonly runId: string;
+  readonly retryOf: string;
+  readonly executionArn: string;
+  readonly dataset: string;
+  readonly datasetVersion?: string;
+}
+
+// ---- monitoring -----------------------------------------------------------------------------------------------
+
+export interface AlarmStatus {
+  readonly name: string;
+  readonly kind: AlarmKind;
+  /** Absent for the alarms over all models. */
+  readonly model?: string;
+  readonly state: AlarmState;
+  readonly previousState: AlarmState;
+  readonly reason: string;
+  readonly description?: string;
+  readonly updatedAt: string;
+}
+
+export interface AlarmList {
+  readonly alarms: readonly AlarmStatus[];
+}
+
+export interface AlarmHistory {
+  readonly history: readonly AlarmStatus[];
+}
+
+export interface DriftReports {
+  readonly model: string;
+  readonly threshold: number;
+  readonly reports: readonly DriftReport[];
+}
+
+/** An OpenAPI 3.1 document (this API's: docs/openapi.json). */
+export type OpenApiDocument = Readonly<Record<string, unknown>> & { readonly openapi: string };
