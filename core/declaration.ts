@@ -426,7 +426,7 @@ export const ROUTES = {
   getDatasetVersion: registryRead(
     '/datasets/{name}/versions/{version}',
     'One dataset version',
-    'DatasetVersion',
+    'DatasetVersionRecord',
   ),
   getDatasetReport: registryRead(
     '/datasets/{name}/versions/{version}/report',

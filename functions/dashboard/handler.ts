@@ -18,6 +18,7 @@
  * `X-Content-Type-Options: nosniff`. index.html is revalidated on every load (ETag); it names the other files
  * with a `?v=<content hash>`, which may be cached for a year. The routes are the shared router's
  * (functions/http.ts, `textFileApi`), whose JSON answers the 404, 405 and 500 are.
+ * It also answers GET /v1/openapi.json: the API described in OpenAPI 3.1 (static too, no key).
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 import { createHash } from 'node:crypto';
@@ -28,8 +29,9 @@ import { fileURLToPath } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { API } from '../../core/contract.ts';
 import { NotFoundError } from '../../core/errors.ts';
+import openApi from '../../docs/openapi.json' with { type: 'json' };
 import { APP_BUNDLE, PAGE_FILES, type PageFile } from '../../web/build.ts';
-import { type Ctx, textFileApi } from '../http.ts';
+import { type Ctx, jsonApi, textFileApi } from '../http.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('dashboard');
@@ -143,5 +145,10 @@ async function serve(ctx: Ctx, name: string): Promise<Response> {
   return new Response(file.body, { status: 200, headers });
 }
 
+/** The API's OpenAPI 3.1 document (docs/openapi.json, made by `npm run openapi`), bundled with the function. */
+const document = jsonApi(API.openApiResource, logger);
+document.get('/', async () => openApi);
+const OPENAPI_PATH = `/${API.openApiResource.join('/')}`;
+
 export const handler = (event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> =>
-  handle(event, context);
+  event.path === OPENAPI_PATH ? document.handle(event, context) : handle(event, context);
