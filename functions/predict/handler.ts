@@ -15,12 +15,11 @@
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { servingRegistry } from '../../aws/alias-cache.ts';
 import { DataCapture } from '../../aws/capture.ts';
 import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { loadServable } from '../../aws/model-store.ts';
-import { currentAlias, getModelVersion, modelExists } from '../../aws/models.ts';
-import { BoundedCache } from '../../core/cache.ts';
 import { API, ENV, METRICS, nameProblem, PRODUCTION_ALIAS, quoteName } from '../../core/contract.ts';
 import {
   InvalidRequestError,
@@ -55,7 +54,8 @@ const artifactsBucket = bucketName('artifacts');
 /** Started at cold start; awaited per request, so a failure is a 500 answer, not a crash. */
 const backend = selectBackend(process.env[ENV.tfBackend]);
 backend.catch(() => undefined);
-const registryTtlMs = Number(process.env[ENV.aliasCacheMs] ?? 1000);
+/** What the registry says, as read at most NIMBUS_ALIAS_CACHE_MS ago (aws/alias-cache.ts). */
+const registry = servingRegistry();
 const capture = new DataCapture({
   bucket: artifactsBucket,
   rate: Number(process.env[ENV.captureRate] ?? 0),
@@ -290,16 +290,7 @@ function columns(predictions: readonly Prediction[]): Record<string, unknown> {
   };
 }
 
-// ---- what the registry says, cached for registryTtlMs ---------------------------------------------------
-
-/**
- * What exists is kept for registryTtlMs; what does not is not kept at all, so the cache holds only registered
- * models' entries however many names clients make up (and at most CACHE_ENTRIES of them).
- */
-const CACHE_ENTRIES = 10_000;
-const cache = new BoundedCache<unknown>(registryTtlMs, CACHE_ENTRIES);
-const cached = <T>(key: string, load: () => Promise<T>): Promise<T> =>
-  cache.get(key, load, (value) => value !== undefined && value !== false) as Promise<T>;
+// ---- what the registry says (read at most NIMBUS_ALIAS_CACHE_MS ago) -------------------------------------
 
 /** A 404 for a name outside the rule, a label outside the alias rule, or a model never registered. */
 async function requireModel(route: Route): Promise<void> {
@@ -308,13 +299,13 @@ async function requireModel(route: Route): Promise<void> {
   if (route.label !== undefined && !ALIAS_PATTERN.test(route.label)) {
     throw new NotFoundError(`model "${route.model}" has no label ${quoteName(route.label)}`);
   }
-  if (!(await cached(`model:${route.model}`, () => modelExists(route.model)))) {
+  if (!(await registry.modelExists(route.model))) {
     throw new NotFoundError(`no model "${route.model}"`);
   }
 }
 
 async function aliasEntry(model: string, alias: string): Promise<AliasEntry> {
-  const entry = await cached(`alias:${model}:${alias}`, () => currentAlias(model, alias));
+  const entry = await registry.currentAlias(model, alias);
   if (!entry) {
     throw new NotFoundError(
       alias === PRODUCTION_ALIAS
@@ -326,7 +317,7 @@ async function aliasEntry(model: string, alias: string): Promise<AliasEntry> {
 }
 
 async function servingVersion(model: string, version: number): Promise<ModelVersion> {
-  const found = await cached(`version:${model}:${version}`, () => getModelVersion(model, version));
+  const found = await registry.getModelVersion(model, version);
   if (!found) throw new NotFoundError(`model "${model}" has no version ${version}`);
   if (found.status === 'archived') throw new NotFoundError(`version ${version} of "${model}" is archived`);
   return found;
