@@ -4,10 +4,15 @@
  * exist, and a 500 that names the request id but never the cause.
  */
 import { Router } from '@aws-lambda-powertools/event-handler/http';
-import type { RequestContext } from '@aws-lambda-powertools/event-handler/types';
+import type { HttpMethod, RequestContext } from '@aws-lambda-powertools/event-handler/types';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { ConflictError, InvalidRequestError, NotFoundError } from '../core/errors.ts';
+import {
+  ConflictError,
+  InvalidRequestError,
+  NotFoundError,
+  UnsupportedMediaTypeError,
+} from '../core/errors.ts';
 
 export type Ctx = RequestContext;
 type ErrorClass = new (...args: never[]) => Error;
@@ -134,5 +139,166 @@ function completeEvent(event: APIGatewayProxyEvent): APIGatewayProxyEvent {
     body: event.body ?? null,
     isBase64Encoded: event.isBase64Encoded ?? false,
     requestContext: event.requestContext ?? ({} as APIGatewayProxyEvent['requestContext']),
+  };
+}
+
+// ---- APIs whose routes answer API Gateway results of their own (the predict API) --------------------------
+
+/** A JSON answer as an API Gateway proxy result, with any more headers the route sets. */
+export function jsonResult(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+/**
+ * A request header's value as API Gateway passed it (the last one sent, untrimmed), whatever case the client
+ * wrote its name in: `name` is in lower case (HTTP header names, as the registry keeps a sticky header's).
+ */
+export function eventHeader(event: Pick<APIGatewayProxyEvent, 'headers'>, name: string): string | undefined {
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === name) return value ?? undefined;
+  }
+  return undefined;
+}
+
+/** The request body as text (a base64-encoded one decoded), or what the event has when there is none. */
+export function eventBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64Encoded'>): string | null {
+  return event.isBase64Encoded && event.body
+    ? Buffer.from(event.body, 'base64').toString('utf8')
+    : event.body;
+}
+
+/**
+ * A body must say it is JSON (`application/json`, or any `+json` type) when it says what it is: no content
+ * type is taken as JSON. Anything else is a 415 (UnsupportedMediaTypeError).
+ */
+export function requireJsonContent(event: Pick<APIGatewayProxyEvent, 'headers'>): void {
+  const value = eventHeader(event, 'content-type');
+  if (value === undefined || value === '') return;
+  const type = value.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type !== 'application/json' && !type.endsWith('+json')) {
+    throw new UnsupportedMediaTypeError(`send the request as application/json, not ${type}`, 'content-type');
+  }
+}
+
+/** What a route of `proxyApi` is given: the event as API Gateway gave it, the handler's state, the router's context. */
+export interface ProxyRequest<S> {
+  readonly event: APIGatewayProxyEvent;
+  readonly state: S;
+  readonly ctx?: Ctx;
+}
+export type ProxyRoute<S> = (request: ProxyRequest<S>) => Promise<APIGatewayProxyResult>;
+
+export interface ProxyApiOptions {
+  /** The path its routes are under (`['v1', 'models']`). */
+  readonly resource: readonly string[];
+  readonly logger: Logger;
+  /** What an unexpected error is logged as; it is answered 500 `{error: 'internal error', requestId}`. */
+  readonly failure: string;
+  /** Error classes and their statuses: the first the error is an instance of answers; any other is a 500. */
+  readonly errors: readonly (readonly [ErrorClass, number])[];
+  /** The body of a mapped error's answer. */
+  readonly problem: (error: Error, status: number) => unknown;
+  /** The error for a path no route takes (answered as `errors` say). */
+  readonly notFound: (event: APIGatewayProxyEvent) => Error;
+}
+
+/** The methods the router takes: it answers any other with an empty 405 of its own, before any route. */
+export const ROUTER_METHODS: readonly HttpMethod[] = [
+  'GET',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+  'HEAD',
+  'OPTIONS',
+];
+const routerMethods: ReadonlySet<string> = new Set(ROUTER_METHODS);
+
+/**
+ * A router (Powertools event handler) for an API whose routes answer proxy results themselves — statuses,
+ * headers and error bodies of their own — and read the request from the event as API Gateway gave it. The
+ * router is handed only the method and the path (an event without headers, query or body: it builds a web
+ * Request of what it is handed, so a GET with a body, a header or a Host it cannot parse never reaches it,
+ * and a body is not copied into a Request nobody reads). The route's state (what the handler records of the
+ * request, say) travels with the event. Errors answer as `errors` says, through the router or not
+ * (`direct`, for a method the router does not take or a route answered without it).
+ */
+export function proxyApi<S>(options: ProxyApiOptions) {
+  const router = new Router({ prefix: `/${options.resource.join('/')}` });
+  const requests = new WeakMap<object, ProxyRequest<S>>();
+  const { problem } = options;
+
+  const answerError = (error: unknown, event: APIGatewayProxyEvent): APIGatewayProxyResult => {
+    for (const [type, status] of options.errors) {
+      if (error instanceof type) return jsonResult(status, problem(error, status));
+    }
+    const requestId = event.requestContext?.requestId;
+    options.logger.error(options.failure, { error: error as Error, requestId });
+    return jsonResult(500, { error: 'internal error', requestId });
+  };
+  const original = (ctx: { event: unknown }): ProxyRequest<S> => {
+    const request = requests.get(ctx.event as object);
+    if (!request) throw new Error('a request the router was not handed by proxyApi');
+    return request;
+  };
+  router.errorHandler(Error, async (error, ctx) => answerError(error, original(ctx).event));
+  router.notFound(async (_error, ctx) => {
+    const { event } = original(ctx);
+    return answerError(options.notFound(event), event);
+  });
+
+  const direct = async (request: ProxyRequest<S>, fn: ProxyRoute<S>): Promise<APIGatewayProxyResult> => {
+    try {
+      return await fn(request);
+    } catch (error) {
+      return answerError(error, request.event);
+    }
+  };
+
+  return {
+    router,
+    /** Routes `methods` on `path` (a RegExp matched after the resource; no named groups: the route parses). */
+    route(methods: readonly HttpMethod[], path: RegExp, fn: ProxyRoute<S>): void {
+      router.route(async (ctx) => fn({ ...original(ctx), ctx }), { method: [...methods], path });
+    },
+    /** Answers one event: through the router, or `fallback` directly when the router cannot take it (its method, its path). */
+    handle(
+      event: APIGatewayProxyEvent,
+      state: S,
+      fallback: ProxyRoute<S>,
+      context?: Context,
+    ): Promise<APIGatewayProxyResult> {
+      if (!routerMethods.has(event.httpMethod)) return direct({ event, state }, fallback);
+      const routed: APIGatewayProxyEvent = {
+        resource: event.resource ?? event.path,
+        path: event.path,
+        httpMethod: event.httpMethod,
+        headers: {},
+        multiValueHeaders: {},
+        queryStringParameters: null,
+        multiValueQueryStringParameters: null,
+        pathParameters: null,
+        stageVariables: null,
+        body: null,
+        isBase64Encoded: false,
+        requestContext: event.requestContext ?? ({} as APIGatewayProxyEvent['requestContext']),
+      };
+      requests.set(routed, { event, state });
+      // The router refuses an event it cannot make a Request of (a path no URL can hold) before any route:
+      // `fallback` answers it as it answers any other.
+      return (router.resolve(routed, context ?? ({} as Context)) as Promise<APIGatewayProxyResult>).catch(
+        () => direct({ event, state }, fallback),
+      );
+    },
+    /** Answers with `fn` directly, with the same error answers as through the router. */
+    direct: (event: APIGatewayProxyEvent, state: S, fn: ProxyRoute<S>) => direct({ event, state }, fn),
   };
 }

@@ -24,7 +24,9 @@ describe('the OpenAPI document', () => {
   });
 
   it('is valid OpenAPI 3.1', async () => {
-    const result = await new Validator().validate(structuredClone(onDisk) as object);
+    const result = await new Validator().validate(
+      structuredClone(onDisk) as Parameters<Validator['validate']>[0],
+    );
     assert.deepEqual(result.errors, undefined);
     assert.equal(result.valid, true);
     assert.equal(new Validator().version, '3.1');
@@ -67,7 +69,10 @@ describe('the gateway against the OpenAPI document', () => {
   const noRoute = async (response: Response) => {
     const text = await response.text();
     if (response.status === 403) return /Missing Authentication Token/.test(text);
-    return (response.status === 404 || response.status === 405) && /no \w* ?route|not allowed|use (GET|POST)/.test(text);
+    return (
+      (response.status === 404 || response.status === 405) &&
+      /no \w* ?route|not allowed|use (GET|POST)/.test(text)
+    );
   };
 
   it('answers every operation the document lists with its route', async () => {

@@ -16,11 +16,16 @@
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 
-import { DescribeExecutionCommand, SendTaskSuccessCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { sfnClient } from '../../aws/clients.ts';
-import { bucketName, requireEnv } from '../../aws/config.ts';
-import { startRunOn } from '../../aws/executions.ts';
+import { bucketName } from '../../aws/config.ts';
+import {
+  executionStatus,
+  isExecutionAlreadyExists,
+  runExecutionArn,
+  sendTaskSuccess,
+  startRunOn,
+  stopExecution,
+} from '../../aws/executions.ts';
 import {
   aliasAtTime,
   aliasHistory,
@@ -49,16 +54,7 @@ import {
 } from '../../aws/registry.ts';
 import type { RunRecord, TrainingProgress } from '../../core/api-types.ts';
 import { type JsonBounds, parseBoundedJsonAsync } from '../../core/bounded-json.ts';
-import {
-  API,
-  ARTIFACTS,
-  ENV,
-  executionArn,
-  KEYS,
-  nameProblem,
-  quoteName,
-  RUN_ID_PATTERN,
-} from '../../core/contract.ts';
+import { API, ARTIFACTS, KEYS, nameProblem, quoteName, RUN_ID_PATTERN } from '../../core/contract.ts';
 import { runsOfVersion } from '../../core/dataset.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import { type ApprovalResult, retryRunName } from '../../core/pipeline.ts';
@@ -280,9 +276,6 @@ for (const action of ['approve', 'reject', 'archive'] as const) {
   });
 }
 
-/** Step Functions' answers for a token whose execution is gone: timed out, stopped, or the wait timed out. */
-const ENDED_TASK_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
-
 /**
  * Stops a running run: StopExecution on its execution (the execution-ended function then records the end,
  * with how long it ran and where). A run whose execution has already ended without saying so — or no longer
@@ -292,21 +285,10 @@ post('/runs/:runId/stop', async (ctx) => {
   const { actor } = await change(ctx);
   const run = await requireRun(ctx.params.runId);
   if (run.status !== 'RUNNING') throw new ConflictError(`run ${run.runId} already ended ${run.status}`);
-  const arn = executionArn(requireEnv(ENV.stateMachineArn), run.runId);
-  let status: string | undefined;
-  try {
-    status = (await sfnClient().send(new DescribeExecutionCommand({ executionArn: arn }))).status;
-  } catch (error) {
-    if ((error as Error).name !== 'ExecutionDoesNotExist') throw error;
-  }
+  const arn = runExecutionArn(run.runId);
+  const status = await executionStatus(arn);
   if (status === 'RUNNING') {
-    await sfnClient().send(
-      new StopExecutionCommand({
-        executionArn: arn,
-        error: 'nimbus.RunStopped',
-        cause: `${actor.why} (${actor.who})`,
-      }),
-    );
+    await stopExecution(arn, 'nimbus.RunStopped', `${actor.why} (${actor.who})`);
     logger.info('run stopping', { runId: run.runId, who: actor.who });
     return { run: await requireRun(run.runId), stopping: true };
   }
@@ -371,7 +353,7 @@ post('/runs/:runId/retry', async (ctx) => {
     );
   } catch (error) {
     // The name is the retry's: its execution exists (started by an earlier call that did not hear back).
-    if ((error as Error).name === 'ExecutionAlreadyExists') throw already();
+    if (isExecutionAlreadyExists(error)) throw already();
     throw error;
   }
   logger.info('run retried', { runId: run.runId, retry: runId, who: actor.who });
@@ -419,12 +401,7 @@ async function answerPipeline(
     throw error;
   }
   const output: ApprovalResult = { decision, who: actor.who, why: actor.why };
-  try {
-    await sfnClient().send(
-      new SendTaskSuccessCommand({ taskToken: pending.taskToken, output: JSON.stringify(output) }),
-    );
-  } catch (error) {
-    if (!ENDED_TASK_ERRORS.has((error as Error).name)) throw error;
+  if (!(await sendTaskSuccess(pending.taskToken, output))) {
     logger.warn('the run waiting for this version has ended', { model, version, runId: pending.runId });
     return decision === 'approve'
       ? `run ${pending.runId} no longer waits (its execution ended): promote v${version} yourself to deploy it`
