@@ -331,3 +331,45 @@ export interface DriftReports {
 
 /** An OpenAPI 3.1 document (this API's: docs/openapi.json). */
 export type OpenApiDocument = Readonly<Record<string, unknown>> & { readonly openapi: string };
+
+/**
+ * Every type a route answers or takes, by the name the declaration gives it (core/declaration.ts ROUTES'
+ * `response` and `body`): what lets a handler's route be typed by its declaration, and the OpenAPI document
+ * name its schemas.
+ */
+export interface ApiTypes {
+  AlarmHistory: AlarmHistory;
+  AlarmList: AlarmList;
+  AliasChange: AliasChange;
+  AliasChangeResult: AliasChangeResult;
+  AliasHistory: AliasHistory;
+  AliasList: AliasList;
+  AliasView: AliasView;
+  AuditLog: AuditLog;
+  CanaryChange: CanaryChange;
+  DatasetDetail: DatasetDetail;
+  DatasetList: DatasetList;
+  DatasetVersionRecord: DatasetVersionRecord;
+  DriftReports: DriftReports;
+  JsonDocument: JsonDocument;
+  ModelDetail: ModelDetail;
+  ModelList: ModelList;
+  ModelMetadataResponse: ModelMetadataResponse;
+  ModelStatusResponse: ModelStatusResponse;
+  ModelVersion: ModelVersion;
+  OpenApiDocument: OpenApiDocument;
+  PredictRequest: PredictRequest;
+  PredictResponse: PredictResponse;
+  RetryRun: RetryRun;
+  RetryRunResult: RetryRunResult;
+  RollbackChange: RollbackChange;
+  RunList: RunList;
+  RunProgress: RunProgress;
+  RunRecord: RunRecord;
+  StatusChange: StatusChange;
+  StatusChangeResult: StatusChangeResult;
+  StopRun: StopRun;
+  StopRunResult: StopRunResult;
+  ValidationReport: ValidationReport;
+  VersionList: VersionList;
+}

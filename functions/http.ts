@@ -8,6 +8,16 @@ import type { HttpMethod, RequestContext } from '@aws-lambda-powertools/event-ha
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import {
+  FUNCTIONS,
+  type FunctionName,
+  type FunctionTrigger,
+  type ResponseOf,
+  ROUTES,
+  type RouteDeclaration,
+  type RouteName,
+  routesOf,
+} from '../core/declaration.ts';
+import {
   ConflictError,
   InvalidRequestError,
   NotFoundError,
@@ -60,15 +70,65 @@ export function jsonApi(
      * Answers one API Gateway event. A GET or HEAD may carry a body (API Gateway passes it on); it means
      * nothing to these routes and the router's Request refuses one, so it is dropped, as HTTP servers do.
      */
-    handle: (event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> => {
+    handle: async (event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> => {
       const bodyless = event.httpMethod === 'GET' || event.httpMethod === 'HEAD';
       const request = bodyless && event.body ? { ...event, body: null, isBase64Encoded: false } : event;
-      return router.resolve(request, context ?? ({} as Context)) as Promise<APIGatewayProxyResult>;
+      try {
+        return (await router.resolve(request, context ?? ({} as Context))) as APIGatewayProxyResult;
+      } catch (error) {
+        // The routes' failures are answered inside the router: what escapes it is a request it could not
+        // make a Request of (a Host or X-Forwarded-Proto that forms no URL, a header value outside Latin-1).
+        logger.warn(`${name} request refused`, { error: error as Error });
+        return {
+          statusCode: 400,
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({
+            error: 'the request cannot be read: a header (Host, X-Forwarded-Proto…) is not valid',
+          }),
+        };
+      }
     },
     get: (path: `/${string}`, fn: (ctx: Ctx) => Promise<unknown>) =>
       router.get(path, async (ctx) => json(200, await fn(ctx))),
     post: (path: `/${string}`, fn: (ctx: Ctx) => Promise<unknown>) =>
       router.post(path, async (ctx) => json(200, await fn(ctx))),
+  };
+}
+
+/**
+ * The router of a function's declared routes (core/declaration.ts ROUTES), under the function's API resource:
+ * `route(name, fn)` answers one of them with what `fn` returns, typed by the declaration (ResponseOf), and
+ * `complete()` — called once the handler has registered its routes — fails at load when a declared route has
+ * no answer. So a handler answers exactly its declared routes: the gateway, the handler and the OpenAPI
+ * document cannot drift apart.
+ */
+export function declaredApi(
+  fn: FunctionName,
+  logger: Logger,
+  errors: readonly (readonly [ErrorClass, number])[] = [],
+) {
+  const trigger: FunctionTrigger = FUNCTIONS[fn].trigger;
+  const resource = trigger.kind === 'api' ? trigger.resources[0]?.path : undefined;
+  if (!resource) throw new Error(`${fn} is not a function of the API`);
+  const api = jsonApi(resource, logger, errors);
+  const prefix = `/${resource.join('/')}`;
+  const registered = new Set<RouteName>();
+  return {
+    handle: api.handle,
+    route<N extends RouteName>(name: N, answer: (ctx: Ctx) => Promise<ResponseOf<N>>): void {
+      const route: RouteDeclaration = ROUTES[name];
+      if (route.function !== fn) throw new Error(`route ${name} is answered by ${route.function}, not ${fn}`);
+      const path = route.path.slice(prefix.length).replace(/\{(\w+)\}/g, ':$1') as `/${string}`;
+      if (route.method === 'GET') api.get(path, answer);
+      else api.post(path, answer);
+      registered.add(name);
+    },
+    complete(): void {
+      const missing = routesOf(fn).filter((route) => !registered.has(route.name));
+      if (missing.length > 0) {
+        throw new Error(`${fn} answers no ${missing.map((route) => route.name).join(', ')}`);
+      }
+    },
   };
 }
 

@@ -2,32 +2,33 @@
  * The monitoring API (`/v1/monitoring/...`, reads with the API key): alarm states and their history, and a
  * model's drift reports over time — what `nimbus monitor status` and the dashboard show.
  *
- * GET alarms · alarms/history (`?limit=`, newest first) · models/:model/drift (`?since=<ISO time>`, default
- * the last 7 days; `?limit=`, the newest that many, default 500; oldest first).
+ * Its routes are those core/declaration.ts declares for it: alarms · alarms/history (`?limit=`, newest first) ·
+ * models/{model}/drift (`?since=<ISO time>`, default the last 7 days; `?limit=`, the newest that many, default
+ * 500; oldest first).
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { alarmHistory, listAlarmStates } from '../../aws/alarms.ts';
 import { bucketName } from '../../aws/config.ts';
 import { getJson, listObjects, mapLimit } from '../../aws/object-store.ts';
-import { API, KEYS, nameProblem, quoteName } from '../../core/contract.ts';
+import { KEYS, nameProblem, quoteName } from '../../core/contract.ts';
 import { DRIFT_THRESHOLD, type DriftReport } from '../../core/drift.ts';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
-import { jsonApi } from '../http.ts';
+import { declaredApi } from '../http.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('monitoring');
 const artifactsBucket = bucketName('artifacts');
-const { handle, get } = jsonApi(API.monitoringResource, logger);
+const { handle, route, complete } = declaredApi('monitoring', logger);
 const DAY_MS = 86_400_000;
 
-get('/alarms', async () => ({ alarms: await listAlarmStates() }));
+route('listAlarms', async () => ({ alarms: await listAlarmStates() }));
 
-get('/alarms/history', async ({ req }) => ({
+route('alarmHistory', async ({ req }) => ({
   history: await alarmHistory(limitParam(new URL(req.url).searchParams, 100)),
 }));
 
-get('/models/:model/drift', async ({ params, req }) => {
+route('driftReports', async ({ params, req }) => {
   const model = params.model ?? '';
   const problem = nameProblem('model', model);
   if (problem) throw new NotFoundError(`no model ${quoteName(model)}: ${problem}`);
@@ -60,6 +61,8 @@ function limitParam(query: URLSearchParams, fallback: number): number {
   }
   return Number(limit);
 }
+
+complete();
 
 export function handler(event: APIGatewayProxyEvent, context?: Context): Promise<APIGatewayProxyResult> {
   return handle(event, context);

@@ -1,0 +1,290 @@
+/**
+ * Every route of the HTTPS API: method, path, authorization, the function that answers it, and the types of
+ * its answer and body (core/api-types.ts). One part of the platform's declaration, core/declaration.ts.
+ */
+import type { ApiTypes } from '../api-types.ts';
+import { type ApiResource, type FunctionName, functionList } from './functions.ts';
+
+/**
+ * How a route is authorized: an API key (under the usage plan), IAM (SigV4; the admin key stands in for it on
+ * the local platform), or nothing (the dashboard's static files, the OpenAPI document).
+ */
+export type RouteAuth = 'apiKey' | 'iam' | 'none';
+export type HttpMethod = 'GET' | 'POST';
+/** A type the API answers or takes, by its name in core/api-types.ts. */
+export type ApiTypeName = keyof ApiTypes;
+
+export interface RouteDeclaration {
+  readonly method: HttpMethod;
+  /** OpenAPI path template under the stage, e.g. `/v1/registry/models/{model}`. */
+  readonly path: string;
+  readonly auth: RouteAuth;
+  readonly function: FunctionName;
+  readonly summary: string;
+  /** The type (core/api-types.ts) of a 200 answer's body; the dashboard's files name what they are. */
+  readonly response: ApiTypeName | 'redirect' | 'text/html' | 'file';
+  /** The type of the request body, for routes that take one. */
+  readonly body?: ApiTypeName;
+  /** Query parameters: name → what it means. */
+  readonly query?: Readonly<Record<string, string>>;
+}
+
+/** A route, named by its OpenAPI operation id. */
+type Routes = Record<string, RouteDeclaration>;
+
+/** TF Serving's three paths to a model: the version in production, one version, the version an alias names. */
+const MODEL_PATHS = {
+  production: ['/v1/models/{model}', 'of the version in production'],
+  version: ['/v1/models/{model}/versions/{version}', 'of one version'],
+  label: ['/v1/models/{model}/labels/{label}', 'of the version an alias names'],
+} as const;
+type ModelPath = keyof typeof MODEL_PATHS;
+
+const modelStatus = (at: ModelPath) =>
+  ({
+    method: 'GET',
+    path: MODEL_PATHS[at][0],
+    auth: 'apiKey',
+    function: 'predict',
+    summary: `The status of the model's served versions (TF Serving's model status), ${MODEL_PATHS[at][1]}`,
+    response: 'ModelStatusResponse',
+  }) as const satisfies RouteDeclaration;
+const modelMetadata = (at: ModelPath) =>
+  ({
+    method: 'GET',
+    path: `${MODEL_PATHS[at][0]}/metadata`,
+    auth: 'apiKey',
+    function: 'predict',
+    summary: `The model's signature: its inputs and outputs (TF Serving's metadata), ${MODEL_PATHS[at][1]}`,
+    response: 'ModelMetadataResponse',
+  }) as const satisfies RouteDeclaration;
+const predict = (at: ModelPath) =>
+  ({
+    method: 'POST',
+    path: `${MODEL_PATHS[at][0]}:predict`,
+    auth: 'apiKey',
+    function: 'predict',
+    summary: `Predictions for instances (row format) or inputs (columnar format), ${MODEL_PATHS[at][1]}`,
+    body: 'PredictRequest',
+    response: 'PredictResponse',
+  }) as const satisfies RouteDeclaration;
+
+const registry = '/v1/registry';
+const registryRead = <R extends ApiTypeName>(
+  path: string,
+  summary: string,
+  response: R,
+  query?: Record<string, string>,
+) =>
+  ({
+    method: 'GET',
+    path: `${registry}${path}`,
+    auth: 'apiKey',
+    function: 'registry',
+    summary,
+    response,
+    ...(query ? { query } : {}),
+  }) as const satisfies RouteDeclaration;
+const registryChange = <B extends ApiTypeName, R extends ApiTypeName>(
+  path: string,
+  summary: string,
+  body: B,
+  response: R,
+) =>
+  ({
+    method: 'POST',
+    path: `${registry}${path}`,
+    auth: 'iam',
+    function: 'registry',
+    summary,
+    body,
+    response,
+  }) as const satisfies RouteDeclaration;
+const monitoringRead = <R extends ApiTypeName>(
+  path: string,
+  summary: string,
+  response: R,
+  query?: Record<string, string>,
+) =>
+  ({
+    method: 'GET',
+    path: `/v1/monitoring${path}`,
+    auth: 'apiKey',
+    function: 'monitoring',
+    summary,
+    response,
+    ...(query ? { query } : {}),
+  }) as const satisfies RouteDeclaration;
+const page = <R extends RouteDeclaration['response']>(path: string, summary: string, response: R) =>
+  ({ method: 'GET', path, auth: 'none', function: 'dashboard', summary, response }) as const;
+
+/** Every route of the API, by operation id. */
+export const ROUTES = {
+  modelStatus: modelStatus('production'),
+  modelMetadata: modelMetadata('production'),
+  predict: predict('production'),
+  modelStatusVersion: modelStatus('version'),
+  modelMetadataVersion: modelMetadata('version'),
+  predictVersion: predict('version'),
+  modelStatusLabel: modelStatus('label'),
+  modelMetadataLabel: modelMetadata('label'),
+  predictLabel: predict('label'),
+
+  listModels: registryRead('/models', 'Every model, with its versions and aliases', 'ModelList'),
+  getModel: registryRead('/models/{model}', 'One model: its aliases and versions', 'ModelDetail'),
+  listVersions: registryRead('/models/{model}/versions', "A model's versions", 'VersionList'),
+  getVersion: registryRead('/models/{model}/versions/{version}', 'One version of a model', 'ModelVersion'),
+  getVersionArtifact: registryRead(
+    '/models/{model}/versions/{version}/artifacts/{name}',
+    "A JSON file of a version's folder: metrics, card, baseline or schema",
+    'JsonDocument',
+  ),
+  listAliases: registryRead('/models/{model}/aliases', "A model's aliases", 'AliasList'),
+  getAlias: registryRead(
+    '/models/{model}/aliases/{alias}',
+    'One alias (or what it named at a time)',
+    'AliasView',
+    { at: 'A time (ISO 8601): the alias as it was then' },
+  ),
+  aliasHistory: registryRead(
+    '/models/{model}/aliases/{alias}/history',
+    'Every change of an alias, oldest first',
+    'AliasHistory',
+  ),
+  auditLog: registryRead('/models/{model}/audit', 'Every alias and status change of a model', 'AuditLog'),
+  listDatasets: registryRead('/datasets', 'Every dataset, with its latest version', 'DatasetList'),
+  getDataset: registryRead('/datasets/{name}', "A dataset's versions", 'DatasetDetail'),
+  getDatasetVersion: registryRead(
+    '/datasets/{name}/versions/{version}',
+    'One dataset version',
+    'DatasetVersionRecord',
+  ),
+  getDatasetReport: registryRead(
+    '/datasets/{name}/versions/{version}/report',
+    "A dataset version's validation report",
+    'ValidationReport',
+  ),
+  listRuns: registryRead('/runs', 'Pipeline runs, newest first', 'RunList', {
+    limit: 'How many runs (1–1000, default 100)',
+    dataset: 'Only the runs of this dataset',
+  }),
+  getRun: registryRead('/runs/{runId}', 'One pipeline run', 'RunRecord'),
+  runProgress: registryRead(
+    '/runs/{runId}/progress',
+    "A run's steps and its training jobs' epochs so far",
+    'RunProgress',
+  ),
+  setAlias: registryChange(
+    '/models/{model}/aliases/{alias}',
+    'Points an alias at a version (promotion)',
+    'AliasChange',
+    'AliasChangeResult',
+  ),
+  startCanary: registryChange(
+    '/models/{model}/aliases/{alias}/canary',
+    "Sends a share of an alias's traffic to another version",
+    'CanaryChange',
+    'AliasChangeResult',
+  ),
+  rollbackAlias: registryChange(
+    '/models/{model}/aliases/{alias}/rollback',
+    'Points an alias back at the version it named before',
+    'RollbackChange',
+    'AliasChangeResult',
+  ),
+  approveVersion: registryChange(
+    '/models/{model}/versions/{version}/approve',
+    'Approves a version waiting for approval (its run deploys it)',
+    'StatusChange',
+    'StatusChangeResult',
+  ),
+  rejectVersion: registryChange(
+    '/models/{model}/versions/{version}/reject',
+    'Rejects a version (its run ends without deploying)',
+    'StatusChange',
+    'StatusChangeResult',
+  ),
+  archiveVersion: registryChange(
+    '/models/{model}/versions/{version}/archive',
+    'Archives a version (no alias may name it)',
+    'StatusChange',
+    'StatusChangeResult',
+  ),
+  stopRun: registryChange('/runs/{runId}/stop', 'Stops a running run', 'StopRun', 'StopRunResult'),
+  retryRun: registryChange(
+    '/runs/{runId}/retry',
+    'Starts a failed run again on the same dataset version',
+    'RetryRun',
+    'RetryRunResult',
+  ),
+
+  listAlarms: monitoringRead('/alarms', "The platform's alarms and their states", 'AlarmList'),
+  alarmHistory: monitoringRead('/alarms/history', 'Alarm state changes, newest first', 'AlarmHistory', {
+    limit: 'How many changes (1–100, default 100)',
+  }),
+  driftReports: monitoringRead('/models/{model}/drift', "A model's drift reports", 'DriftReports', {
+    since: 'Reports from this time on (ISO 8601; default a week ago)',
+    limit: 'How many reports (1–500, default 500)',
+  }),
+
+  dashboardRoot: page('/dashboard', 'Redirects to the dashboard page', 'redirect'),
+  dashboardPage: page('/dashboard/', "The web dashboard's page", 'text/html'),
+  dashboardFile: page('/dashboard/{file}', "A file of the web dashboard's page", 'file'),
+  openApi: page('/v1/openapi.json', 'This API described in OpenAPI 3.1', 'OpenApiDocument'),
+} as const satisfies Routes;
+
+export type RouteName = keyof typeof ROUTES;
+
+/** What a route answers (200), as its declaration names it. */
+export type ResponseOf<N extends RouteName> = (typeof ROUTES)[N]['response'] extends infer R extends
+  ApiTypeName
+  ? ApiTypes[R]
+  : never;
+
+/** The routes a function answers, by name. */
+export function routesOf(fn: FunctionName): readonly (RouteDeclaration & { readonly name: RouteName })[] {
+  return (Object.keys(ROUTES) as RouteName[])
+    .map((name) => ({ name, ...(ROUTES[name] as RouteDeclaration) }))
+    .filter((route) => route.function === fn);
+}
+
+/**
+ * The REST API's resources as API Gateway holds them: each function's resources, and the authorization of each
+ * method on them (one per method: the proxy gives every route under a resource the same method settings).
+ */
+export function gatewayResources(): readonly {
+  readonly function: FunctionName;
+  readonly resource: ApiResource;
+  readonly methods: Readonly<Partial<Record<HttpMethod, RouteAuth>>>;
+}[] {
+  const result = [];
+  for (const fn of functionList()) {
+    if (fn.trigger.kind !== 'api') continue;
+    for (const resource of fn.trigger.resources) {
+      const methods: Partial<Record<HttpMethod, RouteAuth>> = {};
+      for (const route of routesOf(fn.name)) {
+        if (resourceOf(route.path, fn.trigger.resources) !== resource) continue;
+        const auth = methods[route.method];
+        if (auth !== undefined && auth !== route.auth) {
+          throw new Error(`${route.method} routes under /${resource.path.join('/')} differ in authorization`);
+        }
+        methods[route.method] = route.auth;
+      }
+      result.push({ function: fn.name, resource, methods });
+    }
+  }
+  return result;
+}
+
+/** The resource (of those given) that serves a path template; undefined when none does. */
+export function resourceOf(path: string, resources: readonly ApiResource[]): ApiResource | undefined {
+  const parts = path.split('/').slice(1);
+  return resources.find((resource) => {
+    const base = resource.path;
+    if (parts.length < base.length || base.some((part, i) => parts[i] !== part)) return false;
+    const rest = parts.slice(base.length).filter((part, i, all) => !(part === '' && i === all.length - 1));
+    return rest.length === 0
+      ? resource.exact === true || parts.length > base.length
+      : resource.proxy !== false;
+  });
+}
