@@ -6,7 +6,7 @@ import { combinePredictions } from '../core/ensemble.ts';
 import { DatasetValidationError } from '../core/errors.ts';
 import { defaultHyperparameters, withOverrides } from '../core/hyperparameters.ts';
 import { folderHash, folderImageItems, imageDatasetSchema, zipImageItems } from '../core/image-dataset.ts';
-import { balancedClassWeights, learningRateAt, shouldStop } from '../core/model.ts';
+import { balancedClassWeights, learningRateAt, shouldStop } from '../core/model-training.ts';
 import type { EpochLog } from '../core/pipeline.ts';
 import {
   gridPoints,
