@@ -44,7 +44,9 @@ import { trainModel } from '../core/model-training.ts';
 import { failureReason } from '../core/pipeline.ts';
 import { createRandom } from '../core/random.ts';
 import { REPO_ROOT } from '../core/repo.ts';
-import { gridPoints, largestTrial, parseSearchSpec, suggestTrials } from '../core/search.ts';
+import { gridPoints } from '../core/search-sampling.ts';
+import { largestTrial, parseSearchSpec } from '../core/search-spec.ts';
+import { suggestTrials } from '../core/search-trials.ts';
 import { selectBackend } from '../core/tfjs.ts';
 
 const mlp = { architecture: 'mlp' as const, ...DEFAULT_MLP };
