@@ -2,13 +2,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import { ARTIFACTS } from '../core/contract.ts';
 import { combinePredictions, type EnsembleManifest } from '../core/ensemble.ts';
-import {
-  denseForward,
-  deserializeModel,
-  type ModelFiles,
-  predictProbabilities,
-  serializeModel,
-} from '../core/model.ts';
+import { deserializeModel, type ModelFiles, serializeModel } from '../core/model-files.ts';
+import { denseForward, predictProbabilities } from '../core/model-inference.ts';
 import type { AnyPreprocessor } from '../core/preprocessor.ts';
 import type { ImageInputSchema, InputSchema } from '../core/serving.ts';
 import { getBytes, getBytesIfExists, getJson, putBytes, putJson } from './object-store.ts';
@@ -90,7 +85,7 @@ export function loadServable(bucket: string, prefix: string): Promise<ServableMo
   return entry;
 }
 
-/** A dense model's plain-JS forward pass (core/model.ts `denseForward`), else tfjs. */
+/** A dense model's plain-JS forward pass (core/model-inference.ts `denseForward`), else tfjs. */
 function forward(model: tf.LayersModel): (x: Float32Array) => number[][] {
   return denseForward(model) ?? ((x) => predictProbabilities(model, x));
 }

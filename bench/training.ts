@@ -15,16 +15,13 @@ import { promisify } from 'node:util';
 import { ENV } from '../core/contract.ts';
 import type { CnnHyperparameters, MlpHyperparameters } from '../core/hyperparameters.ts';
 import { argmax } from '../core/metrics.ts';
-import {
-  buildCnn,
-  buildMlp,
-  flatten,
-  predictProbabilities,
-  selectBackend,
-  trainClassifier,
-} from '../core/model.ts';
+import { buildCnn, buildMlp } from '../core/model-builders.ts';
+import { flatten } from '../core/model-data.ts';
+import { predictProbabilities } from '../core/model-inference.ts';
+import { trainModel } from '../core/model-training.ts';
 import { createRandom, shuffled } from '../core/random.ts';
 import { REPO_ROOT } from '../core/repo.ts';
+import { selectBackend } from '../core/tfjs.ts';
 
 interface Digits {
   [digit: number]: { range(start: number, end: number): number[][] };
@@ -79,7 +76,7 @@ async function tfjs(model: 'mlp' | 'cnn') {
   const network = model === 'mlp' ? buildMlp(784, 10, mlp) : buildCnn([28, 28, 1], 10, cnn);
   const hp = model === 'mlp' ? mlp : cnn;
   const started = performance.now();
-  await trainClassifier(network, { x: flatten(train.features), labels: train.labels }, undefined, hp);
+  await trainModel(network, { x: flatten(train.features), labels: train.labels }, undefined, hp);
   const seconds = (performance.now() - started) / 1000;
   const predicted = predictProbabilities(network, flatten(test.features)).map(argmax);
   network.dispose();

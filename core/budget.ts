@@ -10,7 +10,7 @@
  * the local interpreter, against its input by Step Functions, so it cannot be one path for both.
  *
  * The parameters of a model are counted here without tfjs, as `model.countParams()` counts those of the
- * builders in core/model.ts, so that a run fails at planning — before any training job starts — when a
+ * builders in core/model-builders.ts, so that a run fails at planning — before any training job starts — when a
  * model (the defaults, or any trial a search can plan) is over the budget.
  */
 import { checkBound, MANIFEST_BOUNDS, type NumberBound } from './bounds.ts';

@@ -44,7 +44,7 @@ export interface DatasetManifest {
   /** Overrides of the default hyperparameters (checked against the architecture at preprocessing). */
   readonly hyperparameters?: Readonly<Record<string, unknown>>;
   /**
-   * A hyperparameter search (core/search.ts): its shape and bounds checked with the manifest
+   * A hyperparameter search (core/search-spec.ts): its shape and bounds checked with the manifest
    * (`parseSearchShape`), its names against the architecture when the search is planned (`parseSearchSpec`).
    */
   readonly search?: unknown;

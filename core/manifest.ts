@@ -10,7 +10,7 @@ import type { ColumnType, DatasetManifest, TaskType } from './dataset.ts';
 import { parseImageSpec } from './image-dataset.ts';
 import { PREPROCESSING_CHOICES, type PreprocessingOptions } from './preprocessor.ts';
 import { parseGateSpec } from './registry.ts';
-import { parseSearchShape } from './search.ts';
+import { parseSearchShape } from './search-spec.ts';
 
 export const MANIFEST_FIELDS = [
   'label',

@@ -14,7 +14,7 @@ import type { ModelHyperparameters } from './hyperparameters.ts';
 import type { ImageDatasetSchema } from './image-dataset.ts';
 import type { ModelMetrics } from './metrics.ts';
 import type { Lineage } from './registry.ts';
-import type { Parameters, SearchSpec } from './search.ts';
+import type { Parameters, SearchSpec } from './search-spec.ts';
 import type { TableFormat } from './table-reader.ts';
 
 export interface PipelineState {

@@ -38,11 +38,16 @@ import {
   withOverrides,
 } from '../core/hyperparameters.ts';
 import { parseManifest } from '../core/manifest.ts';
-import { buildCnn, buildMlp, type LabelledData, selectBackend, trainClassifier } from '../core/model.ts';
+import { buildCnn, buildMlp } from '../core/model-builders.ts';
+import type { LabelledData } from '../core/model-data.ts';
+import { trainModel } from '../core/model-training.ts';
 import { failureReason } from '../core/pipeline.ts';
 import { createRandom } from '../core/random.ts';
 import { REPO_ROOT } from '../core/repo.ts';
-import { gridPoints, largestTrial, parseSearchSpec, suggestTrials } from '../core/search.ts';
+import { gridPoints } from '../core/search-sampling.ts';
+import { largestTrial, parseSearchSpec } from '../core/search-spec.ts';
+import { suggestTrials } from '../core/search-trials.ts';
+import { selectBackend } from '../core/tfjs.ts';
 
 const mlp = { architecture: 'mlp' as const, ...DEFAULT_MLP };
 const cnn = { architecture: 'cnn' as const, ...DEFAULT_CNN };
@@ -465,7 +470,7 @@ describe('the time budget in the training loop', () => {
     const snapshots = new Map<number, number[][]>();
     let calls = 0;
     let expireAt = Number.POSITIVE_INFINITY;
-    const result = await trainClassifier(model, data, validation ? blobs(32, 2) : undefined, hp, {
+    const result = await trainModel(model, data, validation ? blobs(32, 2) : undefined, hp, {
       deadline: 1,
       now: () => (++calls >= expireAt ? 1 : 0),
       onEpoch: (log) => {
@@ -501,13 +506,7 @@ describe('the time budget in the training loop', () => {
     // A deadline already past when training starts: the first epoch still trains, then it stops.
     const data = blobs(32, 3);
     const model = buildMlp(4, 2, { ...mlp, epochs: 10 });
-    const early = await trainClassifier(
-      model,
-      data,
-      data,
-      { ...mlp, epochs: 10 },
-      { deadline: 0, now: () => 1 },
-    );
+    const early = await trainModel(model, data, data, { ...mlp, epochs: 10 }, { deadline: 0, now: () => 1 });
     model.dispose();
     assert.equal(early.history.length, 1);
     assert.deepEqual(early.stoppedOnBudget, { bestEpoch: 1 });
@@ -517,7 +516,7 @@ describe('the time budget in the training loop', () => {
     const data = blobs(32, 4);
     const hp = { ...mlp, epochs: 4 };
     const model = buildMlp(4, 2, hp);
-    const done = await trainClassifier(model, data, data, hp, { deadline: 1, now: () => 0 });
+    const done = await trainModel(model, data, data, hp, { deadline: 1, now: () => 0 });
     model.dispose();
     assert.equal(done.history.length, 4);
     assert.equal(done.stoppedOnBudget, undefined);

@@ -14,9 +14,12 @@ import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { countParameters, jobBudget } from '../core/budget.ts';
 import { ARTIFACTS, ENV, KEYS } from '../core/contract.ts';
 import { DEFAULT_MLP } from '../core/hyperparameters.ts';
-import { deserializeModel, predictProbabilities, selectBackend, splitData } from '../core/model.ts';
+import { splitData } from '../core/model-data.ts';
+import { deserializeModel } from '../core/model-files.ts';
+import { predictProbabilities } from '../core/model-inference.ts';
 import type { ProcessedSplit, TrainingCard, TrainingJobSpec } from '../core/pipeline.ts';
 import { REPO_ROOT } from '../core/repo.ts';
+import { selectBackend } from '../core/tfjs.ts';
 import { childEnvironment } from '../local/lambda-runtime.ts';
 import { localPlatformFixture } from './helpers.ts';
 

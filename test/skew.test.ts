@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import { decodeImage, parseImagePredictRequest, requestImagesToInput } from '../core/image.ts';
-import { splitData } from '../core/model.ts';
+import { splitData } from '../core/model-data.ts';
 import { imageInput, imageSize, transformRow } from '../core/preprocessor.ts';
 import { inputSchema, parsePredictRequest } from '../core/serving.ts';
 import { preprocessStream } from '../core/stream-preprocess.ts';

@@ -3,18 +3,13 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { DEFAULT_CNN, DEFAULT_MLP } from '../core/hyperparameters.ts';
-import {
-  augment,
-  buildCnn,
-  buildMlp,
-  denseForward,
-  type LabelledData,
-  predictProbabilities,
-  selectBackend,
-  smote,
-  trainClassifier,
-} from '../core/model.ts';
+import { augment, smote } from '../core/model-augment.ts';
+import { buildCnn, buildMlp } from '../core/model-builders.ts';
+import type { LabelledData } from '../core/model-data.ts';
+import { denseForward, predictProbabilities } from '../core/model-inference.ts';
+import { trainModel } from '../core/model-training.ts';
 import { createRandom } from '../core/random.ts';
+import { selectBackend } from '../core/tfjs.ts';
 
 /** Two noisy blobs in 4-D; class 1 has `minority` samples. */
 function blobs(majority: number, minority: number, seed: number): LabelledData {
@@ -34,7 +29,7 @@ describe('the training loop', () => {
     const hp = { ...DEFAULT_MLP, epochs: 5, dropout: 0.2 };
     const run = async () => {
       const model = buildMlp(4, 2, hp);
-      const { history } = await trainClassifier(model, data, data, hp);
+      const { history } = await trainModel(model, data, data, hp);
       model.dispose();
       return history;
     };
@@ -53,7 +48,7 @@ describe('the training loop', () => {
     };
     const cnn = async () => {
       const model = buildCnn([8, 8, 1], 2, cnnHp);
-      const { history } = await trainClassifier(model, images, undefined, cnnHp);
+      const { history } = await trainModel(model, images, undefined, cnnHp);
       model.dispose();
       return history;
     };
@@ -64,7 +59,7 @@ describe('the training loop', () => {
     const data = blobs(60, 40, 3);
     for (const task of ['classification', 'regression'] as const) {
       const model = buildMlp(4, 2, { ...DEFAULT_MLP, hiddenUnits: [16, 8], dropout: 0.2, epochs: 3 }, task);
-      await trainClassifier(model, data, undefined, { ...DEFAULT_MLP, epochs: 3 });
+      await trainModel(model, data, undefined, { ...DEFAULT_MLP, epochs: 3 });
       const forward = denseForward(model);
       assert.ok(forward, 'an MLP has a plain-JS forward pass');
       const expected = predictProbabilities(model, data.x);
@@ -91,7 +86,7 @@ describe('the training loop', () => {
     const loss = async (weightDecay: number) => {
       const hp = { ...DEFAULT_MLP, epochs: 1, weightDecay };
       const model = buildMlp(4, 2, hp);
-      const { history } = await trainClassifier(model, data, undefined, hp);
+      const { history } = await trainModel(model, data, undefined, hp);
       model.dispose();
       return history[0]?.loss ?? 0;
     };

@@ -43,20 +43,15 @@ import {
 } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
 import type { ModelHyperparameters } from '../../core/hyperparameters.ts';
+import { buildCnn, buildMlp, ModelSpecError } from '../../core/model-builders.ts';
+import { type LabelledData, splitData } from '../../core/model-data.ts';
 import {
-  buildCnn,
-  buildMlp,
   captureTrainingState,
-  type LabelledData,
-  libraryVersions,
-  ModelSpecError,
   restoreTrainingState,
-  selectBackend,
   serializeModel,
-  splitData,
   type TrainingState,
-  trainClassifier,
-} from '../../core/model.ts';
+} from '../../core/model-files.ts';
+import { trainModel } from '../../core/model-training.ts';
 import type {
   BudgetStop,
   EpochLog,
@@ -65,6 +60,7 @@ import type {
   TrainingJobSpec,
 } from '../../core/pipeline.ts';
 import type { Lineage } from '../../core/registry.ts';
+import { libraryVersions, selectBackend } from '../../core/tfjs.ts';
 
 /** Version of this code, recorded in each model card. */
 const CODE_VERSION = process.env.NIMBUS_CODE_VERSION ?? '0.1.0';
@@ -171,7 +167,7 @@ export async function train(job: JobSource): Promise<void> {
     return putJson(spec.bucket, progressKey, written);
   };
   let progressWritten = 0;
-  const result = await trainClassifier(model, trainData, validationData, hp, {
+  const result = await trainModel(model, trainData, validationData, hp, {
     history: checkpoint?.latest.history ?? [],
     deadline,
     onEpoch: async (log, history) => {

@@ -26,10 +26,11 @@ import {
   PRODUCTION_ALIAS,
 } from '../../core/contract.ts';
 import type { TypedRow } from '../../core/dataset.ts';
-import { flatten, selectBackend } from '../../core/model.ts';
+import { flatten } from '../../core/model-data.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import { type InputSchema, toPredictions, toValuePredictions } from '../../core/serving.ts';
 import { streamRecords } from '../../core/table-reader.ts';
+import { selectBackend } from '../../core/tfjs.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('batch-predict');

@@ -10,9 +10,10 @@ import { getBytes, getJson, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS, ENV, KEYS } from '../../core/contract.ts';
 import { argmax, classificationMetrics, regressionMetrics } from '../../core/metrics.ts';
-import { selectBackend, splitData } from '../../core/model.ts';
+import { splitData } from '../../core/model-data.ts';
 import type { EvaluationResult, PipelineState, ProcessedSplit } from '../../core/pipeline.ts';
 import { type AnyPreprocessor, decodeTarget, isImagePreprocessor } from '../../core/preprocessor.ts';
+import { selectBackend } from '../../core/tfjs.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('evaluate');

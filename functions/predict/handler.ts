@@ -28,7 +28,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../../core/errors.ts';
 import { parseImagePredictRequest, requestImagesToInput } from '../../core/image.ts';
-import { flatten, selectBackend } from '../../core/model.ts';
+import { flatten } from '../../core/model-data.ts';
 import type { RequestFormat } from '../../core/predict-request.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import {
@@ -46,6 +46,7 @@ import {
   toPredictions,
   toValuePredictions,
 } from '../../core/serving.ts';
+import { selectBackend } from '../../core/tfjs.ts';
 import {
   eventBody,
   eventHeader,

@@ -1,7 +1,7 @@
 /**
  * PlanTrials and RecordTrials: the hyperparameter search around the training Map state.
  *
- * - PlanTrials (after Preprocess): reads the manifest's `search` (core/search.ts) and plans the first round
+ * - PlanTrials (after Preprocess): reads the manifest's `search` (core/search-spec.ts) and plans the first round
  *   of trials as training job specs. Without a search: one trial with the defaults, trained straight into
  *   the run's model folder. Before any job starts, the parameters of the model are counted against the
  *   job's budget — of the defaults, or of the largest model the search's space can produce — and a model
@@ -27,17 +27,14 @@ import {
   type TrainingCard,
   type TrainingJobSpec,
 } from '../../core/pipeline.ts';
+import { largestTrial, type Parameters, parseSearchSpec, type SearchSpec } from '../../core/search-spec.ts';
 import {
-  largestTrial,
-  type Parameters,
-  parseSearchSpec,
   plannedTrials,
   rankTrials,
-  type SearchSpec,
   suggestTrials,
   trialHyperparameters,
   trialScore,
-} from '../../core/search.ts';
+} from '../../core/search-trials.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('search');
