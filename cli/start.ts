@@ -250,7 +250,7 @@ function printBanner(endpoints: LocalEndpoints, endpointsFile: string): void {
   DynamoDB   ${endpoints.dynamodb}
   API        ${endpoints.api}   (header ${API.apiKeyHeader}: ${endpoints.apiKey})
   Registry   ${endpoints.api}/v1/registry/models   (changes: header ${API.adminKeyHeader}: ${endpoints.adminKey})
-  Dashboard  ${endpoints.dashboard ?? `${endpoints.api}/${API.dashboardResource.join('/')}/`}#key=${encodeURIComponent(endpoints.apiKey)}
+  Dashboard  ${endpoints.dashboard}#key=${encodeURIComponent(endpoints.apiKey)}
 
 Point awscli or an AWS SDK at it:
 ${shellExports(endpoints)

@@ -61,9 +61,7 @@ const BUDGET_FIELDS = ['minutes', 'parameters', 'runMinutes'] as const;
  * most the job's `minutes`, and no more than its share of the run's `runMinutes`.
  */
 export function jobMinutes(budget: TrainingBudget, jobs: number): number {
-  // A job spec written before run budgets existed has none: its job's minutes stand.
-  const share = Number.isFinite(budget.runMinutes) ? budget.runMinutes / Math.max(1, jobs) : budget.minutes;
-  return Math.min(budget.minutes, share);
+  return Math.min(budget.minutes, budget.runMinutes / Math.max(1, jobs));
 }
 
 /**

@@ -16,8 +16,7 @@ export interface ColumnSchema {
 
 /** What a dataset version looks like, inferred from its rows (and the optional manifest). */
 export interface DatasetSchema {
-  /** Absent in records written before image datasets existed. */
-  readonly kind?: 'tabular';
+  readonly kind: 'tabular';
   readonly task: TaskType;
   readonly label: string;
   /** Feature columns, in file order (the label excluded). */

@@ -53,8 +53,7 @@ export type RetrainRequest = NonNullable<ObjectCreatedEvent['detail']['retrain']
 export type RegisterDatasetResult =
   | { readonly skip: true; readonly reason: string; readonly name: string }
   | (RegisteredDataset & {
-      /** Absent in states written before JSON Lines datasets existed. */
-      readonly format?: TableFormat;
+      readonly format: TableFormat;
       readonly schema: DatasetSchema;
       readonly manifest?: DatasetManifest;
     })

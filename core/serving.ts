@@ -16,8 +16,7 @@ import { decodeTarget, type ImagePreprocessor, type Preprocessor } from './prepr
 
 /** `schema.json`: the input contract of a model version (tabular rows). */
 export interface InputSchema {
-  /** Absent in files written before image models existed. */
-  readonly kind?: 'tabular';
+  readonly kind: 'tabular';
   readonly task: DatasetSchema['task'];
   readonly label: string;
   readonly classes: readonly string[];

@@ -23,11 +23,8 @@ export interface LocalEndpoints {
   readonly artifactsBucket: string;
   readonly tables: Record<TableRole, string>;
   readonly stateMachineArn: string;
-  /**
-   * The web dashboard's page (it asks for the API key; `#key=<apiKey>` after it fills it in). Optional for
-   * endpoint files written before it.
-   */
-  readonly dashboard?: string;
+  /** The web dashboard's page (it asks for the API key; `#key=<apiKey>` after it fills it in). */
+  readonly dashboard: string;
 }
 
 /** Writes the endpoints for other tools (awscli, the tests, scripts) to read. */

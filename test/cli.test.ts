@@ -131,6 +131,7 @@ describe('nimbus CLI: targets and signing (no AWS)', () => {
         artifactsBucket: 'a',
         tables: { datasets: 'td', runs: 'tr', models: 'tm' },
         stateMachineArn: 'arn',
+        dashboard: 'http://127.0.0.1:3/dashboard/',
       },
       'e.json',
     );
@@ -165,6 +166,7 @@ describe('nimbus CLI: targets and signing (no AWS)', () => {
 
   it('types CSV cells by the model signature, and tracks steps and epochs', () => {
     const signature = {
+      kind: 'tabular' as const,
       task: 'classification' as const,
       label: 'y',
       classes: ['a', 'b'],

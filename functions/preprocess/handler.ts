@@ -149,7 +149,7 @@ async function preprocessTable(
   const key = (file: DataFile) => KEYS.data(dataset.name, state.runId, file);
   const result = await preprocessStream({
     open: () => getStream(state.bucket, dataset.key),
-    format: dataset.format ?? 'csv',
+    format: dataset.format,
     schema,
     ...(dataset.manifest ? { manifest: dataset.manifest } : {}),
     ...(datasetBaseline ? { datasetBaseline } : {}),
