@@ -36,7 +36,7 @@ import {
   type StatusAction,
   type StatusEntry,
   servable,
-} from '../core/registry.ts';
+} from '../core/model-registry.ts';
 import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
 import { isConditionFailure } from './registry.ts';

@@ -21,7 +21,7 @@ export const ENV = {
   /** Root of the SageMaker container layout (`/opt/ml` in SageMaker). */
   sageMakerRoot: 'NIMBUS_SAGEMAKER_ROOT',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
-  /** The platform's default gate (JSON, core/registry.ts GateSpec); a manifest's `gate` overrides it. */
+  /** The platform's default gate (JSON, core/model-registry.ts GateSpec); a manifest's `gate` overrides it. */
   gate: 'NIMBUS_GATE',
   /**
    * The platform's training budget (JSON `{"minutes", "parameters"}`, core/budget.ts), read by Preprocess; a

@@ -6,7 +6,7 @@
 import type { OpenApiDocument } from './api-types.ts';
 import { API, NAME_MAX_LENGTH, NAME_PATTERN, RUN_ID_PATTERN } from './contract.ts';
 import { ROUTES, type RouteAuth, type RouteDeclaration, type RouteName } from './declaration.ts';
-import { ALIAS_PATTERN } from './registry.ts';
+import { ALIAS_PATTERN } from './model-registry.ts';
 
 type Schema = Readonly<Record<string, unknown>>;
 

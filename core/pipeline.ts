@@ -13,7 +13,7 @@ import type { DatasetManifest, DatasetSchema, ImageSpec } from './dataset.ts';
 import type { ModelHyperparameters } from './hyperparameters.ts';
 import type { ImageDatasetSchema } from './image-dataset.ts';
 import type { ModelMetrics } from './metrics.ts';
-import type { Lineage } from './registry.ts';
+import type { Lineage } from './model-registry.ts';
 import type { Parameters, SearchSpec } from './search.ts';
 import type { TableFormat } from './table-reader.ts';
 

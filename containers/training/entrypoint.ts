@@ -57,6 +57,7 @@ import {
   type TrainingState,
   trainClassifier,
 } from '../../core/model.ts';
+import type { Lineage } from '../../core/model-registry.ts';
 import type {
   BudgetStop,
   EpochLog,
@@ -64,7 +65,6 @@ import type {
   TrainingCard,
   TrainingJobSpec,
 } from '../../core/pipeline.ts';
-import type { Lineage } from '../../core/registry.ts';
 
 /** Version of this code, recorded in each model card. */
 const CODE_VERSION = process.env.NIMBUS_CODE_VERSION ?? '0.1.0';

@@ -11,8 +11,8 @@ import { changeStatus, currentAlias, getModelVersion, promote } from '../../aws/
 import { updateRun } from '../../aws/registry.ts';
 import { METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { ConflictError } from '../../core/errors.ts';
+import { decideGate, describeAlias, type GateMetric, pipelineActor } from '../../core/model-registry.ts';
 import { type DeployResult, failureReason, type PipelineState } from '../../core/pipeline.ts';
-import { decideGate, describeAlias, type GateMetric, pipelineActor } from '../../core/registry.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('deploy');

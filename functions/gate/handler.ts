@@ -13,8 +13,8 @@ import { currentAlias, getModelVersion, putApproval } from '../../aws/models.ts'
 import { updateRun } from '../../aws/registry.ts';
 import { ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
+import { DEFAULT_GATE, decideGate, type GateSpec, parseGateSpec } from '../../core/model-registry.ts';
 import type { ApprovalRequest, GateResult, PipelineState } from '../../core/pipeline.ts';
-import { DEFAULT_GATE, decideGate, type GateSpec, parseGateSpec } from '../../core/registry.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('gate');

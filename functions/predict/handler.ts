@@ -29,15 +29,15 @@ import {
 } from '../../core/errors.ts';
 import { parseImagePredictRequest, requestImagesToInput } from '../../core/image.ts';
 import { flatten, selectBackend } from '../../core/model.ts';
-import type { RequestFormat } from '../../core/predict-request.ts';
-import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import {
   ALIAS_PATTERN,
   type AliasEntry,
   aliasVersions,
   type ModelVersion,
   routeVersion,
-} from '../../core/registry.ts';
+} from '../../core/model-registry.ts';
+import type { RequestFormat } from '../../core/predict-request.ts';
+import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import {
   type InputSchema,
   MAX_INSTANCES,

@@ -8,8 +8,8 @@ import { allocateModelVersion, putModelVersion } from '../../aws/models.ts';
 import { getJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS } from '../../core/contract.ts';
+import { pipelineActor } from '../../core/model-registry.ts';
 import type { PipelineState, RegisterModelResult, TrainingCard } from '../../core/pipeline.ts';
-import { pipelineActor } from '../../core/registry.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('register-model');

@@ -57,8 +57,8 @@ import { type JsonBounds, parseBoundedJsonAsync } from '../../core/bounded-json.
 import { API, ARTIFACTS, KEYS, nameProblem, quoteName, RUN_ID_PATTERN } from '../../core/contract.ts';
 import { runsOfVersion } from '../../core/dataset.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
+import { type Actor, ALIAS_PATTERN } from '../../core/model-registry.ts';
 import { type ApprovalResult, retryRunName } from '../../core/pipeline.ts';
-import { type Actor, ALIAS_PATTERN } from '../../core/registry.ts';
 import { type Ctx, jsonApi } from '../http.ts';
 import { createLogger } from '../logger.ts';
 
