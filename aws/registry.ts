@@ -1,5 +1,5 @@
 /**
- * The registries in DynamoDB: dataset versions and pipeline runs (models are in models.ts).
+ * The registries in DynamoDB: dataset versions and pipeline runs (models are in model-registry.ts).
  * Every write is a single-item (conditional) write: no transactions, so the same code runs on dynalite.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';

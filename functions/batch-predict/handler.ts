@@ -13,8 +13,8 @@ import { stringify } from 'csv-stringify';
 import { s3Client } from '../../aws/clients.ts';
 import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
+import { currentAlias, getModelVersion } from '../../aws/model-registry.ts';
 import { loadServable } from '../../aws/model-store.ts';
-import { currentAlias, getModelVersion } from '../../aws/models.ts';
 import { getStream, putJson } from '../../aws/object-store.ts';
 import { batchRow, checkHeader, outputCells, outputHeader, predictionCells } from '../../core/batch.ts';
 import {

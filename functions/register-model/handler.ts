@@ -4,7 +4,7 @@
  * Input: PipelineState with `dataset`, `preprocess`, `evaluation`. Output: RegisterModelResult.
  */
 import { bucketName } from '../../aws/config.ts';
-import { allocateModelVersion, putModelVersion } from '../../aws/models.ts';
+import { allocateModelVersion, putModelVersion } from '../../aws/model-registry.ts';
 import { getJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ARTIFACTS } from '../../core/contract.ts';

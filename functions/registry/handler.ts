@@ -41,7 +41,7 @@ import {
   resolveApproval,
   rollback,
   startCanary,
-} from '../../aws/models.ts';
+} from '../../aws/model-registry.ts';
 import { getBytesIfExists, getJson, listObjects, mapLimit } from '../../aws/object-store.ts';
 import {
   claimRetry,
