@@ -92,7 +92,7 @@ export const MODEL_KEYS = {
   statusEntry: (version: number, revision: number): string =>
     `AUDIT#STATUS#${String(version).padStart(6, '0')}#${String(revision).padStart(4, '0')}`,
   statusPrefix: (version: number): string => `AUDIT#STATUS#${String(version).padStart(6, '0')}#`,
-  /** Held while one alias or status change of the model runs (aws/model-registry.ts withModelLock). */
+  /** Held while one alias or status change of the model runs (aws/model-audit.ts withModelLock). */
   lock: 'LOCK',
   /** A pipeline waiting for a person to approve a version: its task token. */
   approval: (version: number): string => `APPROVAL#${String(version).padStart(6, '0')}`,

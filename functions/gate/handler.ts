@@ -9,7 +9,8 @@
  * Input: PipelineState (Gate) or ApprovalRequest (WaitForApproval). Output: GateResult, or nothing.
  */
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { currentAlias, getModelVersion, putApproval } from '../../aws/model-registry.ts';
+import { putApproval } from '../../aws/model-audit.ts';
+import { currentAlias, getModelVersion } from '../../aws/model-registry.ts';
 import { updateRun } from '../../aws/registry.ts';
 import { ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';

@@ -26,19 +26,17 @@ import {
   startRunOn,
   stopExecution,
 } from '../../aws/executions.ts';
+import { auditLog, getApproval, resolveApproval } from '../../aws/model-audit.ts';
 import {
   aliasAtTime,
   aliasHistory,
-  auditLog,
   changeStatus,
   currentAlias,
-  getApproval,
   listAliases,
   listModels,
   listModelVersions,
   promote,
   requireModelVersion,
-  resolveApproval,
   rollback,
   startCanary,
 } from '../../aws/model-registry.ts';
