@@ -289,7 +289,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
  * logged and left: start-up never fails on a record's shape.
  */
 async function endOrphanedRuns(): Promise<void> {
-  const { endUnfinishedRun, getRun, listRuns, scanDatasetVersions } = await import('../aws/registry.ts');
+  const { endUnfinishedRun, getRun, listRuns, scanDatasetVersions } = await import('../aws/runs.ts');
   const { runsOfVersion } = await import('../core/dataset.ts');
   const now = new Date().toISOString();
   const end = async (runId: string, fields: Parameters<typeof endUnfinishedRun>[1]) => {

@@ -8,7 +8,7 @@
 
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { changeStatus, currentAlias, getModelVersion, promote } from '../../aws/model-registry.ts';
-import { updateRun } from '../../aws/registry.ts';
+import { updateRun } from '../../aws/runs.ts';
 import { METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { ConflictError } from '../../core/errors.ts';
 import { decideGate, describeAlias, type GateMetric, pipelineActor } from '../../core/model-registry.ts';

@@ -7,7 +7,7 @@
  * local pipeline). Output: what was recorded.
  */
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { endUnfinishedRun, getRun } from '../../aws/registry.ts';
+import { endUnfinishedRun, getRun } from '../../aws/runs.ts';
 import { type ExecutionStatusChangeEvent, KEYS, METRICS } from '../../core/contract.ts';
 import { executionEndReason } from '../../core/pipeline.ts';
 import { createLogger } from '../logger.ts';

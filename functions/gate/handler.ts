@@ -11,7 +11,7 @@
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { putApproval } from '../../aws/model-audit.ts';
 import { currentAlias, getModelVersion } from '../../aws/model-registry.ts';
-import { updateRun } from '../../aws/registry.ts';
+import { updateRun } from '../../aws/runs.ts';
 import { ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
 import { DEFAULT_GATE, decideGate, type GateSpec, parseGateSpec } from '../../core/model-registry.ts';

@@ -5,7 +5,7 @@
  * Input: PipelineState with `error`. Output: `{ runId, reason }`.
  */
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { endUnfinishedRun } from '../../aws/registry.ts';
+import { endUnfinishedRun } from '../../aws/runs.ts';
 import { KEYS, METRICS, NAME_PATTERN } from '../../core/contract.ts';
 import { failureReason, type PipelineState } from '../../core/pipeline.ts';
 import { createLogger } from '../logger.ts';

@@ -18,7 +18,7 @@ import {
   putBytes,
   putJson,
 } from '../../aws/object-store.ts';
-import { updateRun } from '../../aws/registry.ts';
+import { updateRun } from '../../aws/runs.ts';
 import { type Baseline, imageBaseline } from '../../core/baseline.ts';
 import {
   jobBudget,

@@ -16,7 +16,7 @@ import {
   getRun,
   listDatasetVersions,
   setDatasetOutcome,
-} from '../../aws/registry.ts';
+} from '../../aws/runs.ts';
 import type { DatasetVersionRecord } from '../../core/api-types.ts';
 import { datasetTrigger, KEYS, METRICS, nameProblem } from '../../core/contract.ts';
 import { contentHash, type DatasetManifest, runsOfVersion } from '../../core/dataset.ts';

@@ -6,7 +6,7 @@
 import { bucketName } from '../../aws/config.ts';
 import { allocateModelVersion, putModelVersion } from '../../aws/model-registry.ts';
 import { getJson } from '../../aws/object-store.ts';
-import { updateRun } from '../../aws/registry.ts';
+import { updateRun } from '../../aws/runs.ts';
 import { ARTIFACTS } from '../../core/contract.ts';
 import { pipelineActor } from '../../core/model-registry.ts';
 import type { PipelineState, RegisterModelResult, TrainingCard } from '../../core/pipeline.ts';

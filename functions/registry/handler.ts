@@ -49,7 +49,7 @@ import {
   listDatasets,
   listDatasetVersions,
   listRuns,
-} from '../../aws/registry.ts';
+} from '../../aws/runs.ts';
 import type { RunRecord, TrainingProgress } from '../../core/api-types.ts';
 import { type JsonBounds, parseBoundedJsonAsync } from '../../core/bounded-json.ts';
 import { API, ARTIFACTS, KEYS, nameProblem, quoteName, RUN_ID_PATTERN } from '../../core/contract.ts';
