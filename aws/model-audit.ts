@@ -14,7 +14,7 @@ import { ConflictError } from '../core/errors.ts';
 import type { AuditEntry } from '../core/model-registry.ts';
 import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
-import { isConditionFailure } from './runs.ts';
+import { isConditionFailure } from './dynamo.ts';
 
 const db = () => documentClient();
 const table = () => tableName('models');

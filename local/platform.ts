@@ -289,7 +289,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
  * logged and left: start-up never fails on a record's shape.
  */
 async function endOrphanedRuns(): Promise<void> {
-  const { endUnfinishedRun, getRun, listRuns, scanDatasetVersions } = await import('../aws/runs.ts');
+  const { endUnfinishedRun, getRun, listRuns } = await import('../aws/runs.ts');
+  const { scanDatasetVersions } = await import('../aws/dataset-versions.ts');
   const { runsOfVersion } = await import('../core/dataset.ts');
   const now = new Date().toISOString();
   const end = async (runId: string, fields: Parameters<typeof endUnfinishedRun>[1]) => {

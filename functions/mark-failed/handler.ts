@@ -1,7 +1,7 @@
 /**
  * MarkFailed: the run is FAILED with a readable reason (from the caught error, without the stack trace).
  * Works whether or not the run record exists yet (an error before RegisterDataset opened it, such as a refused
- * dataset name): the record it leaves is complete either way (aws/registry.ts endUnfinishedRun).
+ * dataset name): the record it leaves is complete either way (aws/runs.ts endUnfinishedRun).
  * Input: PipelineState with `error`. Output: `{ runId, reason }`.
  */
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';

@@ -7,16 +7,15 @@
  * Input: PipelineState (runId, bucket, key). Output: RegisterDatasetResult. Error: DatasetValidationError.
  */
 
-import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { getBytes, getBytesIfExists, getStream, listObjects, putJson } from '../../aws/object-store.ts';
 import {
   addRunToVersion,
   claimDatasetVersion,
-  createRun,
-  getRun,
   listDatasetVersions,
   setDatasetOutcome,
-} from '../../aws/runs.ts';
+} from '../../aws/dataset-versions.ts';
+import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
+import { getBytes, getBytesIfExists, getStream, listObjects, putJson } from '../../aws/object-store.ts';
+import { createRun, getRun } from '../../aws/runs.ts';
 import type { DatasetVersionRecord } from '../../core/api-types.ts';
 import { datasetTrigger, KEYS, METRICS, nameProblem } from '../../core/contract.ts';
 import { contentHash, type DatasetManifest, runsOfVersion } from '../../core/dataset.ts';

@@ -18,6 +18,7 @@
 
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { bucketName } from '../../aws/config.ts';
+import { getDatasetVersion, listDatasets, listDatasetVersions } from '../../aws/dataset-versions.ts';
 import {
   executionStatus,
   isExecutionAlreadyExists,
@@ -41,15 +42,7 @@ import {
   startCanary,
 } from '../../aws/model-registry.ts';
 import { getBytesIfExists, getJson, listObjects, mapLimit } from '../../aws/object-store.ts';
-import {
-  claimRetry,
-  endUnfinishedRun,
-  getDatasetVersion,
-  getRun,
-  listDatasets,
-  listDatasetVersions,
-  listRuns,
-} from '../../aws/runs.ts';
+import { claimRetry, endUnfinishedRun, getRun, listRuns } from '../../aws/runs.ts';
 import type { RunRecord, TrainingProgress } from '../../core/api-types.ts';
 import { type JsonBounds, parseBoundedJsonAsync } from '../../core/bounded-json.ts';
 import { API, ARTIFACTS, KEYS, nameProblem, quoteName, RUN_ID_PATTERN } from '../../core/contract.ts';
