@@ -22,7 +22,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { saveModelFiles } from '../../aws/model-store.ts';
 import {
   deletePrefix,
   getBytes,
@@ -31,6 +30,7 @@ import {
   putBytes,
   putJson,
 } from '../../aws/object-store.ts';
+import { saveModelFiles } from '../../aws/servables.ts';
 import type { TrainingProgress } from '../../core/api-types.ts';
 import { overBudgetMessage, TrainingBudgetError } from '../../core/budget.ts';
 import {

@@ -14,8 +14,8 @@ import { s3Client } from '../../aws/clients.ts';
 import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { currentAlias, getModelVersion } from '../../aws/model-registry.ts';
-import { loadServable } from '../../aws/model-store.ts';
 import { getStream, putJson } from '../../aws/object-store.ts';
+import { loadServable } from '../../aws/servables.ts';
 import { batchRow, checkHeader, outputCells, outputHeader, predictionCells } from '../../core/batch.ts';
 import {
   ENV,

@@ -5,9 +5,9 @@
  * Input: PipelineState with `preprocess`. Output: EvaluationResult.
  */
 import { bucketName } from '../../aws/config.ts';
-import { loadPredictor } from '../../aws/model-store.ts';
 import { getBytes, getJson, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/runs.ts';
+import { loadPredictor } from '../../aws/servables.ts';
 import { ARTIFACTS, ENV, KEYS } from '../../core/contract.ts';
 import { argmax, classificationMetrics, regressionMetrics } from '../../core/metrics.ts';
 import { selectBackend, splitData } from '../../core/model.ts';

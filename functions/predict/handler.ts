@@ -19,7 +19,7 @@ import { servingRegistry } from '../../aws/alias-cache.ts';
 import { DataCapture } from '../../aws/capture.ts';
 import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { loadServable } from '../../aws/model-store.ts';
+import { loadServable } from '../../aws/servables.ts';
 import { API, ENV, METRICS, nameProblem, PRODUCTION_ALIAS, quoteName } from '../../core/contract.ts';
 import {
   InvalidRequestError,

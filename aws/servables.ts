@@ -1,4 +1,8 @@
-/** Model folders in S3: write a trained model's files, load a servable model (cached per process). */
+/**
+ * Servable models, from their folders in S3: the trained model's files as training writes them, a folder loaded
+ * as a predictor (one model, or an ensemble's members combined), and everything predict needs from a folder
+ * (predictor, preprocessor, input schema), loaded once per process.
+ */
 import type * as tf from '@tensorflow/tfjs';
 import { ARTIFACTS } from '../core/contract.ts';
 import { combinePredictions, type EnsembleManifest } from '../core/ensemble.ts';
