@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { MODEL_KEYS } from '../core/contract.ts';
 import { ConflictError } from '../core/errors.ts';
+import { MODEL_KEYS } from '../core/keys.ts';
 import type { AuditEntry } from '../core/model-registry.ts';
 import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';

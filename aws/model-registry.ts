@@ -10,8 +10,8 @@
  */
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ModelSummary } from '../core/api-types.ts';
-import { MODEL_KEYS, NAME_PATTERN } from '../core/contract.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../core/errors.ts';
+import { MODEL_KEYS } from '../core/keys.ts';
 import {
   type Actor,
   ALIAS_PATTERN,
@@ -28,6 +28,7 @@ import {
   type StatusEntry,
   servable,
 } from '../core/model-registry.ts';
+import { NAME_PATTERN } from '../core/names.ts';
 import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
 import { appendEntry, newestWithPrefix, queryPrefix, withModelLock } from './model-audit.ts';

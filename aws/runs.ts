@@ -4,7 +4,7 @@
  */
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunRecord, RunStatus, TrialRecord } from '../core/api-types.ts';
-import { KEYS } from '../core/contract.ts';
+import { KEYS } from '../core/keys.ts';
 import { tableName } from './config.ts';
 import { db, EPOCH, isConditionFailure, text, updateFields } from './dynamo.ts';
 

@@ -4,8 +4,8 @@
  * (predictor, preprocessor, input schema), loaded once per process.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { ARTIFACTS } from '../core/contract.ts';
 import { combinePredictions, type EnsembleManifest } from '../core/ensemble.ts';
+import { ARTIFACTS } from '../core/keys.ts';
 import {
   denseForward,
   deserializeModel,

@@ -12,15 +12,13 @@ import { alarmEventPattern } from './alarms.ts';
 import {
   API,
   type BucketRole,
-  batchEventPattern,
   ENV,
-  executionEndedEventPattern,
-  KEYS,
   SUBSTITUTIONS,
   type SubstitutionKey,
   type TableRole,
-  uploadEventPattern,
 } from './contract.ts';
+import { batchEventPattern, executionEndedEventPattern, uploadEventPattern } from './events.ts';
+import { KEYS } from './keys.ts';
 
 /** Object access to one bucket: `name` only sets its variable (the function names objects, reads none). */
 export type BucketAccess =

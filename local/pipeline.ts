@@ -20,8 +20,6 @@ type EventLog = ReturnType<StateMachine['run']>['eventLogs'] extends AsyncGenera
 
 import {
   ENV,
-  executionArn,
-  type ObjectCreatedEvent,
   PIPELINE_DEFINITION_FILE,
   SAGEMAKER_JOB_HYPERPARAMETER,
   type SubstitutionKey,
@@ -30,6 +28,7 @@ import {
   WAIT_FOR_APPROVAL_STATE,
 } from '../core/contract.ts';
 import { FUNCTIONS, PIPELINE_FUNCTIONS } from '../core/declaration.ts';
+import { executionArn, type ObjectCreatedEvent } from '../core/events.ts';
 import { loadHandler } from './handlers.ts';
 
 type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };

@@ -16,7 +16,6 @@ import {
   API,
   type BucketRole,
   ENV,
-  type ObjectCreatedEvent,
   SUBSTITUTIONS,
   type SubstitutionKey,
   type TableRole,
@@ -31,6 +30,7 @@ import {
   type RuleNames,
   ruleList,
 } from '../core/declaration.ts';
+import type { ObjectCreatedEvent } from '../core/events.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { startLocalApi } from './api-gateway.ts';
 import { startEmulators } from './emulators.ts';

@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { baselineStatistics } from '../core/baseline.ts';
-import { API, KEYS } from '../core/contract.ts';
+import { API } from '../core/contract.ts';
 import { chooseLabel, contentHash, typedRow } from '../core/dataset.ts';
 import { DatasetValidationError, InvalidRequestError } from '../core/errors.ts';
+import { KEYS } from '../core/keys.ts';
 import { classificationMetrics, regressionMetrics } from '../core/metrics.ts';
 import {
   type AliasEntry,

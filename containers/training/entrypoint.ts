@@ -33,16 +33,10 @@ import {
 import { saveModelFiles } from '../../aws/servables.ts';
 import type { TrainingProgress } from '../../core/api-types.ts';
 import { overBudgetMessage, TrainingBudgetError } from '../../core/budget.ts';
-import {
-  ARTIFACTS,
-  CHECKPOINT_LATEST,
-  ENV,
-  KEYS,
-  METRICS,
-  SAGEMAKER_JOB_HYPERPARAMETER,
-} from '../../core/contract.ts';
+import { ENV, METRICS, SAGEMAKER_JOB_HYPERPARAMETER } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
 import type { ModelHyperparameters } from '../../core/hyperparameters.ts';
+import { ARTIFACTS, CHECKPOINT_LATEST, KEYS } from '../../core/keys.ts';
 import {
   buildCnn,
   buildMlp,

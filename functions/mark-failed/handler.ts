@@ -6,7 +6,9 @@
  */
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { endUnfinishedRun } from '../../aws/runs.ts';
-import { KEYS, METRICS, NAME_PATTERN } from '../../core/contract.ts';
+import { METRICS } from '../../core/contract.ts';
+import { KEYS } from '../../core/keys.ts';
+import { NAME_PATTERN } from '../../core/names.ts';
 import { failureReason, type PipelineState } from '../../core/pipeline.ts';
 import { createLogger } from '../logger.ts';
 

@@ -10,9 +10,11 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { alarmHistory, listAlarmStates } from '../../aws/alarms.ts';
 import { bucketName } from '../../aws/config.ts';
 import { getJson, listObjects, mapLimit } from '../../aws/object-store.ts';
-import { API, KEYS, nameProblem, quoteName } from '../../core/contract.ts';
+import { API } from '../../core/contract.ts';
 import { DRIFT_THRESHOLD, type DriftReport } from '../../core/drift.ts';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
+import { KEYS } from '../../core/keys.ts';
+import { nameProblem, quoteName } from '../../core/names.ts';
 import { jsonApi } from '../http.ts';
 import { createLogger } from '../logger.ts';
 

@@ -20,7 +20,7 @@ import { DataCapture } from '../../aws/capture.ts';
 import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { loadServable } from '../../aws/servables.ts';
-import { API, ENV, METRICS, nameProblem, PRODUCTION_ALIAS, quoteName } from '../../core/contract.ts';
+import { API, ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import {
   InvalidRequestError,
   NotFoundError,
@@ -36,6 +36,7 @@ import {
   type ModelVersion,
   routeVersion,
 } from '../../core/model-registry.ts';
+import { nameProblem, quoteName } from '../../core/names.ts';
 import type { RequestFormat } from '../../core/predict-request.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import {

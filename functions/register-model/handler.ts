@@ -7,7 +7,7 @@ import { bucketName } from '../../aws/config.ts';
 import { allocateModelVersion, putModelVersion } from '../../aws/model-registry.ts';
 import { getJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/runs.ts';
-import { ARTIFACTS } from '../../core/contract.ts';
+import { ARTIFACTS } from '../../core/keys.ts';
 import { pipelineActor } from '../../core/model-registry.ts';
 import type { PipelineState, RegisterModelResult, TrainingCard } from '../../core/pipeline.ts';
 import { createLogger } from '../logger.ts';

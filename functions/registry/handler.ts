@@ -45,10 +45,12 @@ import { getBytesIfExists, getJson, listObjects, mapLimit } from '../../aws/obje
 import { claimRetry, endUnfinishedRun, getRun, listRuns } from '../../aws/runs.ts';
 import type { RunRecord, TrainingProgress } from '../../core/api-types.ts';
 import { type JsonBounds, parseBoundedJsonAsync } from '../../core/bounded-json.ts';
-import { API, ARTIFACTS, KEYS, nameProblem, quoteName, RUN_ID_PATTERN } from '../../core/contract.ts';
+import { API } from '../../core/contract.ts';
 import { runsOfVersion } from '../../core/dataset.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
+import { ARTIFACTS, KEYS } from '../../core/keys.ts';
 import { type Actor, ALIAS_PATTERN } from '../../core/model-registry.ts';
+import { nameProblem, quoteName, RUN_ID_PATTERN } from '../../core/names.ts';
 import { type ApprovalResult, retryRunName } from '../../core/pipeline.ts';
 import { type Ctx, jsonApi } from '../http.ts';
 import { createLogger } from '../logger.ts';
