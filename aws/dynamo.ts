@@ -1,7 +1,8 @@
 /**
- * What the dataset-versions and runs tables share: the document client, the one check for a lost conditional
- * write, the update that sets the fields given, and the readers' stand-ins for missing fields. Every write is
- * a single-item (conditional) write: no transactions, so the same code runs on dynalite.
+ * What the table modules share: the one check for a lost conditional write (every table's), and for the
+ * dataset-versions and runs tables the document client, the update that sets the fields given, and the
+ * readers' stand-ins for missing fields. Every write is a single-item (conditional) write: no transactions,
+ * so the same code runs on dynalite.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
