@@ -6,7 +6,7 @@
 import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import type { AlarmKind, AlarmState } from '../core/alarms.ts';
 import type { AlarmStatus } from '../core/api-types.ts';
-import { ALARM_KEYS } from '../core/contract.ts';
+import { ALARM_KEYS } from '../core/keys.ts';
 import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
 

@@ -9,8 +9,8 @@
  */
 import { BoundedCache } from '../core/cache.ts';
 import { ENV } from '../core/contract.ts';
-import type { AliasEntry, ModelVersion } from '../core/registry.ts';
-import { currentAlias, getModelVersion, modelExists } from './models.ts';
+import type { AliasEntry, ModelVersion } from '../core/model-registry.ts';
+import { currentAlias, getModelVersion, modelExists } from './model-registry.ts';
 
 /** The registry as a serving function sees it: each answer at most the cache's time to live old. */
 export interface ServingRegistry {

@@ -10,7 +10,7 @@
  * `maxRecords` records or `flushMs` of traffic.
  */
 import { randomUUID } from 'node:crypto';
-import { KEYS } from '../core/contract.ts';
+import { KEYS } from '../core/keys.ts';
 import { putBytes } from './object-store.ts';
 
 /** How long one flush may take to write before it is given up. */

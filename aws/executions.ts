@@ -14,7 +14,8 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { ENV, executionArn, type ObjectCreatedEvent } from '../core/contract.ts';
+import { ENV } from '../core/contract.ts';
+import { executionArn, type ObjectCreatedEvent } from '../core/events.ts';
 import type { RetrainRequest } from '../core/pipeline.ts';
 import { sfnClient } from './clients.ts';
 import { requireEnv } from './config.ts';

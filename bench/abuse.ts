@@ -19,7 +19,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { zipSync } from 'fflate';
-import { KEYS } from '../core/contract.ts';
+import { KEYS } from '../core/keys.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { childEnvironment } from '../local/lambda-runtime.ts';
 import { startLocalPlatform } from '../local/platform.ts';

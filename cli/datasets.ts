@@ -10,9 +10,9 @@ import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { DatasetSummary, DatasetVersionRecord, RunRecord } from '../core/api-types.ts';
-
-import { type DatasetTrigger, datasetTrigger, KEYS, nameProblem } from '../core/contract.ts';
 import { runsOfVersion } from '../core/dataset.ts';
+import { type DatasetTrigger, datasetTrigger, KEYS } from '../core/keys.ts';
+import { nameProblem } from '../core/names.ts';
 import type { ValidationReport } from '../core/validation/report.ts';
 import { type ApiClient, HttpError, registryPath } from './api.ts';
 import { CliError, EXIT } from './output.ts';

@@ -11,7 +11,6 @@ import type { AlarmKind, AlarmState } from './alarms.ts';
 import type { DatasetSchema } from './dataset.ts';
 import type { DriftReport } from './drift.ts';
 import type { ImageDatasetSchema } from './image-dataset.ts';
-import type { BudgetStop, EpochLog } from './pipeline.ts';
 import type {
   AliasEntry,
   AliasState,
@@ -19,7 +18,8 @@ import type {
   ModelVersion,
   SearchSummary,
   StatusEntry,
-} from './registry.ts';
+} from './model-registry.ts';
+import type { BudgetStop, EpochLog } from './pipeline.ts';
 import type { InputSchema, Prediction } from './serving.ts';
 import type { ValidationReport } from './validation/report.ts';
 

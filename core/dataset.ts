@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DatasetValidationError } from './errors.ts';
-import type { GateSpec } from './registry.ts';
+import type { GateSpec } from './model-registry.ts';
 
 export type ColumnType = 'numeric' | 'categorical';
 export type TaskType = 'classification' | 'regression';
@@ -56,7 +56,7 @@ export interface DatasetManifest {
   /** Train/validation/test ratios (default 0.7/0.1/0.2) and the split's seed (default 0). */
   readonly split?: { readonly train: number; readonly validation: number; readonly test: number };
   readonly seed?: number;
-  /** The champion/challenger gate for versions trained on this dataset (core/registry.ts GateSpec). */
+  /** The champion/challenger gate for versions trained on this dataset (core/model-registry.ts GateSpec). */
   readonly gate?: GateSpec;
   /** Imputation, scaling and clipping of feature columns (core/preprocessor.ts PreprocessingOptions). */
   readonly preprocessing?: {

@@ -8,8 +8,8 @@ import { checkBound, checkHyperparameter, MANIFEST_BOUNDS } from './bounds.ts';
 import { checkManifestBudget } from './budget.ts';
 import type { ColumnType, DatasetManifest, TaskType } from './dataset.ts';
 import { parseImageSpec } from './image-dataset.ts';
+import { parseGateSpec } from './model-registry.ts';
 import { PREPROCESSING_CHOICES, type PreprocessingOptions } from './preprocessor.ts';
-import { parseGateSpec } from './registry.ts';
 import { parseSearchShape } from './search-spec.ts';
 
 export const MANIFEST_FIELDS = [

@@ -4,9 +4,10 @@
  * (generated from the types by `npm run openapi`, which writes docs/openapi.json). Pure: the schemas come in.
  */
 import type { OpenApiDocument } from './api-types.ts';
-import { API, NAME_MAX_LENGTH, NAME_PATTERN, RUN_ID_PATTERN } from './contract.ts';
+import { API } from './contract.ts';
 import { ROUTES, type RouteAuth, type RouteDeclaration, type RouteName } from './declaration.ts';
-import { ALIAS_PATTERN } from './registry.ts';
+import { ALIAS_PATTERN } from './model-registry.ts';
+import { NAME_MAX_LENGTH, NAME_PATTERN, RUN_ID_PATTERN } from './names.ts';
 
 type Schema = Readonly<Record<string, unknown>>;
 

@@ -8,12 +8,13 @@
 
 import { createHash } from 'node:crypto';
 import type { JobBudget, ModelInput } from './budget.ts';
-import type { ObjectCreatedEvent, TrainingPlatform } from './contract.ts';
+import type { TrainingPlatform } from './contract.ts';
 import type { DatasetManifest, DatasetSchema, ImageSpec } from './dataset.ts';
+import type { ObjectCreatedEvent } from './events.ts';
 import type { ModelHyperparameters } from './hyperparameters.ts';
 import type { ImageDatasetSchema } from './image-dataset.ts';
 import type { ModelMetrics } from './metrics.ts';
-import type { Lineage } from './registry.ts';
+import type { Lineage } from './model-registry.ts';
 import type { Parameters, SearchSpec } from './search-spec.ts';
 import type { TableFormat } from './table-reader.ts';
 

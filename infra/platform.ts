@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import type { AlarmActions } from '../core/alarms.ts';
 import { parseTrainingBudget, type TrainingBudget } from '../core/budget.ts';
 import { OUTPUTS, type TrainingPlatform } from '../core/contract.ts';
-import { type GateSpec, parseGateSpec } from '../core/registry.ts';
+import { type GateSpec, parseGateSpec } from '../core/model-registry.ts';
 import { DataLake } from './data-lake.ts';
 import { PlatformFunctions } from './functions.ts';
 import { InferenceApi } from './inference-api.ts';

@@ -4,8 +4,8 @@
  * against the same rule patterns the CDK app deploys (core/declaration.ts RULES), on a local bus.
  */
 import { randomUUID } from 'node:crypto';
-import { type ExecutionStatusChangeEvent, executionArn, type ObjectCreatedEvent } from '../core/contract.ts';
 import type { EventPattern } from '../core/declaration.ts';
+import { type ExecutionStatusChangeEvent, executionArn, type ObjectCreatedEvent } from '../core/events.ts';
 import type { S3NotificationRecord } from './emulators.ts';
 import type { ExecutionOutcome } from './pipeline.ts';
 

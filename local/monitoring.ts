@@ -18,7 +18,8 @@ import {
   type Datapoint,
   evaluateAlarm,
 } from '../core/alarms.ts';
-import { METRICS, NAME_PATTERN } from '../core/contract.ts';
+import { METRICS } from '../core/contract.ts';
+import { NAME_PATTERN } from '../core/names.ts';
 
 /** How long datapoints are kept: longer than any alarm's evaluation window. */
 const RETENTION_MS = 6 * 60 * 60 * 1000;

@@ -9,13 +9,8 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
-import {
-  executionArn,
-  type ObjectCreatedEvent,
-  PIPELINE_DEFINITION_FILE,
-  type SubstitutionKey,
-  TRAINING_STATES,
-} from '../core/contract.ts';
+import { PIPELINE_DEFINITION_FILE, type SubstitutionKey, TRAINING_STATES } from '../core/contract.ts';
+import { executionArn, type ObjectCreatedEvent } from '../core/events.ts';
 import { type JsonValue, lambdaTaskHandlers, type TaskHandler } from './lambda-tasks.ts';
 import { TaskTokens } from './step-functions.ts';
 import {

@@ -16,7 +16,6 @@ import {
   API,
   type BucketRole,
   ENV,
-  type ObjectCreatedEvent,
   SUBSTITUTIONS,
   type SubstitutionKey,
   type TableRole,
@@ -31,6 +30,7 @@ import {
   type RuleNames,
   ruleList,
 } from '../core/declaration.ts';
+import type { ObjectCreatedEvent } from '../core/events.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { startLocalApi } from './api-gateway.ts';
 import { startEmulators } from './emulators.ts';
@@ -289,7 +289,8 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
  * logged and left: start-up never fails on a record's shape.
  */
 async function endOrphanedRuns(): Promise<void> {
-  const { endUnfinishedRun, getRun, listRuns, scanDatasetVersions } = await import('../aws/registry.ts');
+  const { endUnfinishedRun, getRun, listRuns } = await import('../aws/runs.ts');
+  const { scanDatasetVersions } = await import('../aws/dataset-versions.ts');
   const { runsOfVersion } = await import('../core/dataset.ts');
   const now = new Date().toISOString();
   const end = async (runId: string, fields: Parameters<typeof endUnfinishedRun>[1]) => {

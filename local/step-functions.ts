@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hasValidSignature } from '../aws/signing.ts';
-import { RUN_ID_PATTERN } from '../core/contract.ts';
+import { RUN_ID_PATTERN } from '../core/names.ts';
 
 type Settle = { resolve: (output: unknown) => void; reject: (error: Error) => void };
 

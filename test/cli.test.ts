@@ -21,7 +21,7 @@ import { epochsOf, stepsDone } from '../cli/watch.ts';
 import type { RunRecord } from '../core/api-types.ts';
 import { OUTPUTS } from '../core/contract.ts';
 import { MIN_DRIFT_SAMPLES } from '../core/drift.ts';
-import type { AliasEntry, ModelVersion } from '../core/registry.ts';
+import type { AliasEntry, ModelVersion } from '../core/model-registry.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { writeEndpointsFile } from '../local/endpoints.ts';
 import type { TrainingEvent } from '../local/pipeline.ts';

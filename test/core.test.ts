@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { baselineStatistics } from '../core/baseline.ts';
-import { API, KEYS } from '../core/contract.ts';
+import { API } from '../core/contract.ts';
 import { chooseLabel, contentHash, typedRow } from '../core/dataset.ts';
 import { DatasetValidationError, InvalidRequestError } from '../core/errors.ts';
+import { KEYS } from '../core/keys.ts';
 import { classificationMetrics, regressionMetrics } from '../core/metrics.ts';
-import { executionEndReason, failureReason } from '../core/pipeline.ts';
-import { decodeTarget, encodeLabel, fitPreprocessor, transformRow } from '../core/preprocessor.ts';
 import {
   type AliasEntry,
   aliasAt,
@@ -17,7 +16,9 @@ import {
   rollbackTarget,
   routeVersion,
   stickyBucket,
-} from '../core/registry.ts';
+} from '../core/model-registry.ts';
+import { executionEndReason, failureReason } from '../core/pipeline.ts';
+import { decodeTarget, encodeLabel, fitPreprocessor, transformRow } from '../core/preprocessor.ts';
 import { inputSchema, parsePredictRequest, toPredictions } from '../core/serving.ts';
 import { stratifiedKFold, stratifiedSplit, targetStrata } from '../core/split.ts';
 import { bytesOf } from '../core/table-reader.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Baseline } from '../core/baseline.ts';
-import { KEYS } from '../core/contract.ts';
+import { KEYS } from '../core/keys.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import type { ValidationReport } from '../core/validation/report.ts';
 import { writeEndpointsFile } from '../local/endpoints.ts';

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { zipSync } from 'fflate';
 import sharp from 'sharp';
-import { KEYS } from '../core/contract.ts';
 import type { ImageItem } from '../core/image-dataset.ts';
+import { KEYS } from '../core/keys.ts';
 import { bundleFunction, invokeBundle, localPlatformFixture } from './helpers.ts';
 
 interface Digits {

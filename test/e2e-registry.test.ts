@@ -13,8 +13,9 @@ import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import type { RunRecord } from '../core/api-types.ts';
 
-import { API, ENV, executionArn } from '../core/contract.ts';
-import type { AliasEntry, AuditEntry, ModelVersion } from '../core/registry.ts';
+import { API, ENV } from '../core/contract.ts';
+import { executionArn } from '../core/events.ts';
+import type { AliasEntry, AuditEntry, ModelVersion } from '../core/model-registry.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { localPlatformFixture } from './helpers.ts';
 

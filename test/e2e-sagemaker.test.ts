@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ARTIFACTS, ENV, KEYS } from '../core/contract.ts';
+import { ENV } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
+import { ARTIFACTS, KEYS } from '../core/keys.ts';
 import type { TrainingCard } from '../core/pipeline.ts';
 import { localPlatformFixture } from './helpers.ts';
 

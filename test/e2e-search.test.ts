@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ARTIFACTS, KEYS } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
 import type { EnsembleManifest } from '../core/ensemble.ts';
-import type { Lineage } from '../core/registry.ts';
+import { ARTIFACTS, KEYS } from '../core/keys.ts';
+import type { Lineage } from '../core/model-registry.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { localPlatformFixture } from './helpers.ts';
 

@@ -12,8 +12,9 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import type { RunRecord } from '../core/api-types.ts';
 
-import { API, KEYS } from '../core/contract.ts';
+import { API } from '../core/contract.ts';
 import type { TypedRow } from '../core/dataset.ts';
+import { KEYS } from '../core/keys.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { bundleFunction, invokeBundle, localPlatformFixture } from './helpers.ts';
 

@@ -14,7 +14,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunRecord } from '../core/api-types.ts';
 
-import { KEYS } from '../core/contract.ts';
+import { KEYS } from '../core/keys.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { localPlatformFixture } from './helpers.ts';
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { uploadEventPattern } from '../core/contract.ts';
 import type { EventPattern } from '../core/declaration.ts';
+import { uploadEventPattern } from '../core/events.ts';
 import type { S3NotificationRecord } from '../local/emulators.ts';
 import { matchesPattern, toEventBridgeEvent } from '../local/event-bridge.ts';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { alarmDefinitions, alarmName, evaluateAlarm, parseAlarmName, statistic } from '../core/alarms.ts';
 import { baselineStatistics } from '../core/baseline.ts';
-import { KEYS, METRICS } from '../core/contract.ts';
+import { METRICS } from '../core/contract.ts';
 import {
   binCounts,
   categoricalDrift,
@@ -18,6 +18,7 @@ import {
   settledCapture,
   upperGammaRegularized,
 } from '../core/drift.ts';
+import { KEYS } from '../core/keys.ts';
 import { createRandom } from '../core/random.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { MetricStore } from '../local/monitoring.ts';

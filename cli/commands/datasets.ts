@@ -1,7 +1,7 @@
 /** `nimbus datasets`: upload a file (it starts a pipeline run), list the datasets, their versions and reports. */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { rowsOf } from '../../aws/registry.ts';
+import { rowsOf } from '../../aws/dataset-versions.ts';
 import { action, seconds } from '../context.ts';
 import { datasetNameOf, reportLines } from '../datasets.ts';
 import { CliError, EXIT, table, time } from '../output.ts';

@@ -2,7 +2,7 @@
 import { type Command, Option } from 'commander';
 import type { AliasView, ModelDetail, ModelSummary, StatusChangeResult } from '../../core/api-types.ts';
 import { PRODUCTION_ALIAS } from '../../core/contract.ts';
-import type { AliasEntry, AliasState, AuditEntry, ModelVersion } from '../../core/registry.ts';
+import type { AliasEntry, AliasState, AuditEntry, ModelVersion } from '../../core/model-registry.ts';
 import { registryPath } from '../api.ts';
 import { action, type Context, MODELS_HINT, positiveInt } from '../context.ts';
 import { type Column, metric, table, time } from '../output.ts';

@@ -22,7 +22,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { saveModelFiles } from '../../aws/model-store.ts';
 import {
   deletePrefix,
   getBytes,
@@ -31,18 +30,13 @@ import {
   putBytes,
   putJson,
 } from '../../aws/object-store.ts';
+import { saveModelFiles } from '../../aws/servables.ts';
 import type { TrainingProgress } from '../../core/api-types.ts';
 import { overBudgetMessage, TrainingBudgetError } from '../../core/budget.ts';
-import {
-  ARTIFACTS,
-  CHECKPOINT_LATEST,
-  ENV,
-  KEYS,
-  METRICS,
-  SAGEMAKER_JOB_HYPERPARAMETER,
-} from '../../core/contract.ts';
+import { ENV, METRICS, SAGEMAKER_JOB_HYPERPARAMETER } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
 import type { ModelHyperparameters } from '../../core/hyperparameters.ts';
+import { ARTIFACTS, CHECKPOINT_LATEST, KEYS } from '../../core/keys.ts';
 import { buildCnn, buildMlp, ModelSpecError } from '../../core/model-builders.ts';
 import { type LabelledData, splitData } from '../../core/model-data.ts';
 import {
@@ -51,6 +45,7 @@ import {
   serializeModel,
   type TrainingState,
 } from '../../core/model-files.ts';
+import type { Lineage } from '../../core/model-registry.ts';
 import { trainModel } from '../../core/model-training.ts';
 import type {
   BudgetStop,
@@ -59,7 +54,6 @@ import type {
   TrainingCard,
   TrainingJobSpec,
 } from '../../core/pipeline.ts';
-import type { Lineage } from '../../core/registry.ts';
 import { libraryVersions, selectBackend } from '../../core/tfjs.ts';
 
 /** Version of this code, recorded in each model card. */

@@ -6,11 +6,11 @@ import {
   API,
   type BucketRole,
   ENV,
-  KEYS,
   SUBSTITUTIONS,
   type SubstitutionKey,
   type TableRole,
 } from '../contract.ts';
+import { KEYS } from '../keys.ts';
 
 /** Object access to one bucket: `name` only sets its variable (the function names objects, reads none). */
 export type BucketAccess =

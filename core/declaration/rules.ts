@@ -3,7 +3,7 @@
  * platform's declaration, core/declaration.ts.
  */
 import { alarmEventPattern } from '../alarms.ts';
-import { batchEventPattern, executionEndedEventPattern, uploadEventPattern } from '../contract.ts';
+import { batchEventPattern, executionEndedEventPattern, uploadEventPattern } from '../events.ts';
 import type { FunctionName } from './functions.ts';
 
 type PatternValue =

@@ -7,7 +7,7 @@
  * Input: a "CloudWatch Alarm State Change" event. Output: what was recorded and done.
  */
 import { recordAlarmState } from '../../aws/alarms.ts';
-import { currentAlias, rollback } from '../../aws/models.ts';
+import { currentAlias, rollback } from '../../aws/model-registry.ts';
 import { type AlarmActions, type AlarmStateChangeEvent, parseAlarmName } from '../../core/alarms.ts';
 import { ENV, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { ConflictError } from '../../core/errors.ts';

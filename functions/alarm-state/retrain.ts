@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { bucketName } from '../../aws/config.ts';
+import { listDatasetVersions } from '../../aws/dataset-versions.ts';
 import { startRunOn } from '../../aws/executions.ts';
-import { listDatasetVersions } from '../../aws/registry.ts';
 import { retrainRunName } from '../../core/pipeline.ts';
 
 /** Starts the run; returns what it did, for the alarm's log. */

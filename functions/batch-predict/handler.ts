@@ -13,20 +13,16 @@ import { stringify } from 'csv-stringify';
 import { s3Client } from '../../aws/clients.ts';
 import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { loadServable } from '../../aws/model-store.ts';
-import { currentAlias, getModelVersion } from '../../aws/models.ts';
+import { currentAlias, getModelVersion } from '../../aws/model-registry.ts';
 import { getStream, putJson } from '../../aws/object-store.ts';
+import { loadServable } from '../../aws/servables.ts';
 import { batchRow, checkHeader, outputCells, outputHeader, predictionCells } from '../../core/batch.ts';
-import {
-  ENV,
-  KEYS,
-  METRICS,
-  nameProblem,
-  type ObjectCreatedEvent,
-  PRODUCTION_ALIAS,
-} from '../../core/contract.ts';
+import { ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import type { TypedRow } from '../../core/dataset.ts';
+import type { ObjectCreatedEvent } from '../../core/events.ts';
+import { KEYS } from '../../core/keys.ts';
 import { flatten } from '../../core/model-data.ts';
+import { nameProblem } from '../../core/names.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import { type InputSchema, toPredictions, toValuePredictions } from '../../core/serving.ts';
 import { streamRecords } from '../../core/table-reader.ts';

@@ -7,12 +7,12 @@
  */
 
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { changeStatus, currentAlias, getModelVersion, promote } from '../../aws/models.ts';
-import { updateRun } from '../../aws/registry.ts';
+import { changeStatus, currentAlias, getModelVersion, promote } from '../../aws/model-registry.ts';
+import { updateRun } from '../../aws/runs.ts';
 import { METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { ConflictError } from '../../core/errors.ts';
+import { decideGate, describeAlias, type GateMetric, pipelineActor } from '../../core/model-registry.ts';
 import { type DeployResult, failureReason, type PipelineState } from '../../core/pipeline.ts';
-import { decideGate, describeAlias, type GateMetric, pipelineActor } from '../../core/registry.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('deploy');

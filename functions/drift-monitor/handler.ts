@@ -12,11 +12,12 @@
  */
 import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { currentAlias, getModelVersion, listModels } from '../../aws/models.ts';
+import { currentAlias, getModelVersion, listModels } from '../../aws/model-registry.ts';
 import { getBytes, getBytesIfExists, listObjects, mapLimit, putJson } from '../../aws/object-store.ts';
 import type { Baseline } from '../../core/baseline.ts';
-import { ARTIFACTS, ENV, KEYS, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { type DriftReport, driftReport, MIN_DRIFT_SAMPLES, settledCapture } from '../../core/drift.ts';
+import { ARTIFACTS, KEYS } from '../../core/keys.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('drift-monitor');

@@ -5,10 +5,11 @@
  * Input: PipelineState with `preprocess`. Output: EvaluationResult.
  */
 import { bucketName } from '../../aws/config.ts';
-import { loadPredictor } from '../../aws/model-store.ts';
 import { getBytes, getJson, putJson } from '../../aws/object-store.ts';
-import { updateRun } from '../../aws/registry.ts';
-import { ARTIFACTS, ENV, KEYS } from '../../core/contract.ts';
+import { updateRun } from '../../aws/runs.ts';
+import { loadPredictor } from '../../aws/servables.ts';
+import { ENV } from '../../core/contract.ts';
+import { ARTIFACTS, KEYS } from '../../core/keys.ts';
 import { argmax, classificationMetrics, regressionMetrics } from '../../core/metrics.ts';
 import { splitData } from '../../core/model-data.ts';
 import type { EvaluationResult, PipelineState, ProcessedSplit } from '../../core/pipeline.ts';

@@ -7,8 +7,10 @@
  * local pipeline). Output: what was recorded.
  */
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { endUnfinishedRun, getRun } from '../../aws/registry.ts';
-import { type ExecutionStatusChangeEvent, KEYS, METRICS } from '../../core/contract.ts';
+import { endUnfinishedRun, getRun } from '../../aws/runs.ts';
+import { METRICS } from '../../core/contract.ts';
+import type { ExecutionStatusChangeEvent } from '../../core/events.ts';
+import { KEYS } from '../../core/keys.ts';
 import { executionEndReason } from '../../core/pipeline.ts';
 import { createLogger } from '../logger.ts';
 

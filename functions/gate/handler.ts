@@ -9,12 +9,13 @@
  * Input: PipelineState (Gate) or ApprovalRequest (WaitForApproval). Output: GateResult, or nothing.
  */
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { currentAlias, getModelVersion, putApproval } from '../../aws/models.ts';
-import { updateRun } from '../../aws/registry.ts';
+import { putApproval } from '../../aws/model-audit.ts';
+import { currentAlias, getModelVersion } from '../../aws/model-registry.ts';
+import { updateRun } from '../../aws/runs.ts';
 import { ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
+import { DEFAULT_GATE, decideGate, type GateSpec, parseGateSpec } from '../../core/model-registry.ts';
 import type { ApprovalRequest, GateResult, PipelineState } from '../../core/pipeline.ts';
-import { DEFAULT_GATE, decideGate, type GateSpec, parseGateSpec } from '../../core/registry.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('gate');

@@ -1,12 +1,14 @@
 /**
  * MarkFailed: the run is FAILED with a readable reason (from the caught error, without the stack trace).
  * Works whether or not the run record exists yet (an error before RegisterDataset opened it, such as a refused
- * dataset name): the record it leaves is complete either way (aws/registry.ts endUnfinishedRun).
+ * dataset name): the record it leaves is complete either way (aws/runs.ts endUnfinishedRun).
  * Input: PipelineState with `error`. Output: `{ runId, reason }`.
  */
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { endUnfinishedRun } from '../../aws/registry.ts';
-import { KEYS, METRICS, NAME_PATTERN } from '../../core/contract.ts';
+import { endUnfinishedRun } from '../../aws/runs.ts';
+import { METRICS } from '../../core/contract.ts';
+import { KEYS } from '../../core/keys.ts';
+import { NAME_PATTERN } from '../../core/names.ts';
 import { failureReason, type PipelineState } from '../../core/pipeline.ts';
 import { createLogger } from '../logger.ts';
 

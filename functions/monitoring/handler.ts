@@ -11,9 +11,10 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { alarmHistory, listAlarmStates } from '../../aws/alarms.ts';
 import { bucketName } from '../../aws/config.ts';
 import { getJson, listObjects, mapLimit } from '../../aws/object-store.ts';
-import { KEYS, nameProblem, quoteName } from '../../core/contract.ts';
 import { DRIFT_THRESHOLD, type DriftReport } from '../../core/drift.ts';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
+import { KEYS } from '../../core/keys.ts';
+import { nameProblem, quoteName } from '../../core/names.ts';
 import { declaredApi } from '../http.ts';
 import { createLogger } from '../logger.ts';
 

@@ -19,8 +19,8 @@ import { servingRegistry } from '../../aws/alias-cache.ts';
 import { DataCapture } from '../../aws/capture.ts';
 import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { loadServable } from '../../aws/model-store.ts';
-import { API, ENV, METRICS, nameProblem, PRODUCTION_ALIAS, quoteName } from '../../core/contract.ts';
+import { loadServable } from '../../aws/servables.ts';
+import { API, ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import {
   InvalidRequestError,
   NotFoundError,
@@ -29,15 +29,16 @@ import {
 } from '../../core/errors.ts';
 import { parseImagePredictRequest, requestImagesToInput } from '../../core/image.ts';
 import { flatten } from '../../core/model-data.ts';
-import type { RequestFormat } from '../../core/predict-request.ts';
-import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import {
   ALIAS_PATTERN,
   type AliasEntry,
   aliasVersions,
   type ModelVersion,
   routeVersion,
-} from '../../core/registry.ts';
+} from '../../core/model-registry.ts';
+import { nameProblem, quoteName } from '../../core/names.ts';
+import type { RequestFormat } from '../../core/predict-request.ts';
+import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import {
   type InputSchema,
   MAX_INSTANCES,

@@ -18,7 +18,7 @@ import {
   putBytes,
   putJson,
 } from '../../aws/object-store.ts';
-import { updateRun } from '../../aws/registry.ts';
+import { updateRun } from '../../aws/runs.ts';
 import { type Baseline, imageBaseline } from '../../core/baseline.ts';
 import {
   jobBudget,
@@ -27,7 +27,7 @@ import {
   runBudget,
   type TrainingBudget,
 } from '../../core/budget.ts';
-import { ARTIFACTS, type DataFile, ENV, KEYS } from '../../core/contract.ts';
+import { ENV } from '../../core/contract.ts';
 import { ConfigurationError, DatasetValidationError } from '../../core/errors.ts';
 import { defaultHyperparameters, withOverrides } from '../../core/hyperparameters.ts';
 import { decodeImage, ImagePixelLimitError, probeImage } from '../../core/image.ts';
@@ -37,6 +37,7 @@ import {
   type ImageItem,
   openZipImages,
 } from '../../core/image-dataset.ts';
+import { ARTIFACTS, type DataFile, KEYS } from '../../core/keys.ts';
 import { checkDecodedImages, imageObjectCap, zipObjectCap } from '../../core/limits.ts';
 import type {
   ImageSplit,

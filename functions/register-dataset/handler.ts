@@ -1,5 +1,5 @@
 /**
- * RegisterDataset: refuses a dataset name outside the rule (core/contract.ts NAME_PATTERN) before anything
+ * RegisterDataset: refuses a dataset name outside the rule (core/names.ts NAME_PATTERN) before anything
  * else, records a content-addressed dataset version (the same content delivered twice starts one run, unless
  * every run on it has failed), opens the run, then validates the dataset: a CSV (schema inferred), a zip of class folders, or — on
  * its `_SUCCESS` marker — a folder of class folders of images, whose exact file list is written as the
@@ -7,18 +7,17 @@
  * Input: PipelineState (runId, bucket, key). Output: RegisterDatasetResult. Error: DatasetValidationError.
  */
 
-import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { getBytes, getBytesIfExists, getStream, listObjects, putJson } from '../../aws/object-store.ts';
 import {
   addRunToVersion,
   claimDatasetVersion,
-  createRun,
-  getRun,
   listDatasetVersions,
   setDatasetOutcome,
-} from '../../aws/registry.ts';
+} from '../../aws/dataset-versions.ts';
+import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
+import { getBytes, getBytesIfExists, getStream, listObjects, putJson } from '../../aws/object-store.ts';
+import { createRun, getRun } from '../../aws/runs.ts';
 import type { DatasetVersionRecord } from '../../core/api-types.ts';
-import { datasetTrigger, KEYS, METRICS, nameProblem } from '../../core/contract.ts';
+import { METRICS } from '../../core/contract.ts';
 import { contentHash, type DatasetManifest, runsOfVersion } from '../../core/dataset.ts';
 import { DatasetValidationError } from '../../core/errors.ts';
 import {
@@ -29,8 +28,10 @@ import {
   imageDatasetSchema,
   zipImageItems,
 } from '../../core/image-dataset.ts';
+import { datasetTrigger, KEYS } from '../../core/keys.ts';
 import { manifestObjectCap, zipObjectCap } from '../../core/limits.ts';
 import { parseManifest } from '../../core/manifest.ts';
+import { nameProblem } from '../../core/names.ts';
 import type { PipelineState, RegisterDatasetResult } from '../../core/pipeline.ts';
 import type { TableFormat } from '../../core/table-reader.ts';
 import { validationError } from '../../core/validation/report.ts';

@@ -4,12 +4,12 @@
  * Input: PipelineState with `dataset`, `preprocess`, `evaluation`. Output: RegisterModelResult.
  */
 import { bucketName } from '../../aws/config.ts';
-import { allocateModelVersion, putModelVersion } from '../../aws/models.ts';
+import { allocateModelVersion, putModelVersion } from '../../aws/model-registry.ts';
 import { getJson } from '../../aws/object-store.ts';
-import { updateRun } from '../../aws/registry.ts';
-import { ARTIFACTS } from '../../core/contract.ts';
+import { updateRun } from '../../aws/runs.ts';
+import { ARTIFACTS } from '../../core/keys.ts';
+import { pipelineActor } from '../../core/model-registry.ts';
 import type { PipelineState, RegisterModelResult, TrainingCard } from '../../core/pipeline.ts';
-import { pipelineActor } from '../../core/registry.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('register-model');

@@ -4,13 +4,15 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { bucketName } from '../../aws/config.ts';
-import type { listAliases } from '../../aws/models.ts';
-import { getDatasetVersion, getRun } from '../../aws/registry.ts';
+import { getDatasetVersion } from '../../aws/dataset-versions.ts';
+import type { listAliases } from '../../aws/model-registry.ts';
+import { getRun } from '../../aws/runs.ts';
 import type { RunRecord } from '../../core/api-types.ts';
 import { type JsonBounds, parseBoundedJsonAsync } from '../../core/bounded-json.ts';
-import { ARTIFACTS, nameProblem, quoteName, RUN_ID_PATTERN } from '../../core/contract.ts';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
-import { type Actor, ALIAS_PATTERN } from '../../core/registry.ts';
+import { ARTIFACTS } from '../../core/keys.ts';
+import { type Actor, ALIAS_PATTERN } from '../../core/model-registry.ts';
+import { nameProblem, quoteName, RUN_ID_PATTERN } from '../../core/names.ts';
 import { type Ctx, declaredApi } from '../http.ts';
 import { createLogger } from '../logger.ts';
 

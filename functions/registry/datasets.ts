@@ -1,6 +1,7 @@
 /** The registry's datasets: their versions and each version's validation report. */
+
+import { listDatasets, listDatasetVersions } from '../../aws/dataset-versions.ts';
 import { getBytesIfExists } from '../../aws/object-store.ts';
-import { listDatasets, listDatasetVersions } from '../../aws/registry.ts';
 import type { ValidationReport } from '../../core/api-types.ts';
 import { NotFoundError } from '../../core/errors.ts';
 

@@ -4,28 +4,26 @@
  * credential). Approving or rejecting a version that a pipeline waits on resumes it.
  */
 import { sendTaskSuccess } from '../../aws/executions.ts';
+import { auditLog, getApproval, resolveApproval } from '../../aws/model-audit.ts';
 import {
   aliasAtTime,
   aliasHistory,
-  auditLog,
   changeStatus,
   currentAlias,
-  getApproval,
   listAliases,
   listModels,
   listModelVersions,
   promote,
   requireModelVersion,
-  resolveApproval,
   rollback,
   startCanary,
-} from '../../aws/models.ts';
+} from '../../aws/model-registry.ts';
 import { getBytesIfExists } from '../../aws/object-store.ts';
 import type { JsonDocument } from '../../core/api-types.ts';
-import { quoteName } from '../../core/contract.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
+import type { Actor } from '../../core/model-registry.ts';
+import { quoteName } from '../../core/names.ts';
 import type { ApprovalResult } from '../../core/pipeline.ts';
-import type { Actor } from '../../core/registry.ts';
 import {
   aliasParam,
   aliasView,

@@ -1,4 +1,6 @@
 /** The registry's runs: listed, one, its progress; stopped and retried (the admin credential). */
+
+import { getDatasetVersion } from '../../aws/dataset-versions.ts';
 import {
   executionStatus,
   isExecutionAlreadyExists,
@@ -7,11 +9,12 @@ import {
   stopExecution,
 } from '../../aws/executions.ts';
 import { getJson, listObjects, mapLimit } from '../../aws/object-store.ts';
-import { claimRetry, endUnfinishedRun, getDatasetVersion, getRun, listRuns } from '../../aws/registry.ts';
+import { claimRetry, endUnfinishedRun, getRun, listRuns } from '../../aws/runs.ts';
 import type { RunRecord, TrainingProgress } from '../../core/api-types.ts';
-import { KEYS, nameProblem, quoteName } from '../../core/contract.ts';
 import { runsOfVersion } from '../../core/dataset.ts';
 import { ConflictError, InvalidRequestError } from '../../core/errors.ts';
+import { KEYS } from '../../core/keys.ts';
+import { nameProblem, quoteName } from '../../core/names.ts';
 import { retryRunName } from '../../core/pipeline.ts';
 
 import { artifactsBucket, change, datasetsBucket, logger, requireRun, route } from './api.ts';

@@ -14,11 +14,11 @@
  */
 import { bucketName } from '../../aws/config.ts';
 import { copyObject, getBytesIfExists, putJson } from '../../aws/object-store.ts';
-import { putTrial, updateRun } from '../../aws/registry.ts';
+import { putTrial, updateRun } from '../../aws/runs.ts';
 import { checkParameterBudget, jobBudget, jobMinutes, type ModelInput, sizeOf } from '../../core/budget.ts';
-import { ARTIFACTS, KEYS } from '../../core/contract.ts';
 import type { EnsembleManifest } from '../../core/ensemble.ts';
 import { NimbusError } from '../../core/errors.ts';
+import { ARTIFACTS, KEYS } from '../../core/keys.ts';
 import {
   failureReason,
   type PipelineState,

@@ -32,7 +32,7 @@ export type {
   RunStatus,
 } from '../../core/api-types.ts';
 export type { ModelMetrics } from '../../core/metrics.ts';
-export type { ModelStatus } from '../../core/registry.ts';
+export type { ModelStatus } from '../../core/model-registry.ts';
 
 /** metrics.json of a version. */
 export interface VersionMetrics {

@@ -1,7 +1,7 @@
 /** Model folders in S3: write a trained model's files, load a servable model (cached per process). */
 import type * as tf from '@tensorflow/tfjs';
-import { ARTIFACTS } from '../core/contract.ts';
 import { combinePredictions, type EnsembleManifest } from '../core/ensemble.ts';
+import { ARTIFACTS } from '../core/keys.ts';
 import { deserializeModel, type ModelFiles, serializeModel } from '../core/model-files.ts';
 import { denseForward, predictProbabilities } from '../core/model-inference.ts';
 import type { AnyPreprocessor } from '../core/preprocessor.ts';

@@ -1,4 +1,7 @@
-/** Registry rules: what a model version is, and when a new one takes an alias. */
+/**
+ * Model registry rules: what a model version is, when a new one may take an alias (the gate), where an alias
+ * points and how it rolls back, and the entries of the audit log (aliases and version statuses).
+ */
 import type { ModelMetrics } from './metrics.ts';
 
 export type ModelStatus = 'registered' | 'approved' | 'rejected' | 'archived';
