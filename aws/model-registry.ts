@@ -287,15 +287,18 @@ export function rollback(
   });
 }
 
+/** What an alias change makes of the alias's latest entry and its history: the new entry's action and state. */
+type DecideAlias = (
+  latest: AliasEntry | undefined,
+  history: AliasEntry[],
+) => Promise<Pick<AliasEntry, 'action' | 'state' | 'undoes'>>;
+
 async function changeAlias(
   model: string,
   alias: string,
   actor: Actor,
   options: AliasChangeOptions,
-  decide: (
-    latest: AliasEntry | undefined,
-    history: AliasEntry[],
-  ) => Promise<Pick<AliasEntry, 'action' | 'state' | 'undoes'>>,
+  decide: DecideAlias,
 ): Promise<AliasEntry> {
   if (!NAME_PATTERN.test(model)) throw new InvalidRequestError(`"${model}" is not a model name`, 'model');
   if (!ALIAS_PATTERN.test(alias)) {
@@ -312,10 +315,7 @@ async function changeAliasLocked(
   alias: string,
   actor: Actor,
   options: AliasChangeOptions,
-  decide: (
-    latest: AliasEntry | undefined,
-    history: AliasEntry[],
-  ) => Promise<Pick<AliasEntry, 'action' | 'state' | 'undoes'>>,
+  decide: DecideAlias,
 ): Promise<AliasEntry> {
   const history = await aliasHistory(model, alias);
   const latest = history.at(-1);

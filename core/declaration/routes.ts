@@ -69,22 +69,22 @@ const predict = (at: ModelPath) =>
     response: 'PredictResponse',
   }) as const satisfies RouteDeclaration;
 
-const registry = '/v1/registry';
-const registryRead = <R extends ApiTypeName>(
-  path: string,
-  summary: string,
-  response: R,
-  query?: Record<string, string>,
-) =>
-  ({
-    method: 'GET',
-    path: `${registry}${path}`,
-    auth: 'apiKey',
-    function: 'registry',
-    summary,
-    response,
-    ...(query ? { query } : {}),
-  }) as const satisfies RouteDeclaration;
+/** A read with the API key, of the registry's or the monitoring API's (under `/v1/<function>`). */
+const read =
+  <F extends 'registry' | 'monitoring'>(fn: F) =>
+  <R extends ApiTypeName>(path: string, summary: string, response: R, query?: Record<string, string>) =>
+    ({
+      method: 'GET',
+      path: `/v1/${fn}${path}`,
+      auth: 'apiKey',
+      function: fn,
+      summary,
+      response,
+      query,
+    }) as const satisfies RouteDeclaration;
+const registryRead = read('registry');
+const monitoringRead = read('monitoring');
+/** A change of the registry's, with IAM. */
 const registryChange = <B extends ApiTypeName, R extends ApiTypeName>(
   path: string,
   summary: string,
@@ -93,27 +93,12 @@ const registryChange = <B extends ApiTypeName, R extends ApiTypeName>(
 ) =>
   ({
     method: 'POST',
-    path: `${registry}${path}`,
+    path: `/v1/registry${path}`,
     auth: 'iam',
     function: 'registry',
     summary,
     body,
     response,
-  }) as const satisfies RouteDeclaration;
-const monitoringRead = <R extends ApiTypeName>(
-  path: string,
-  summary: string,
-  response: R,
-  query?: Record<string, string>,
-) =>
-  ({
-    method: 'GET',
-    path: `/v1/monitoring${path}`,
-    auth: 'apiKey',
-    function: 'monitoring',
-    summary,
-    response,
-    ...(query ? { query } : {}),
   }) as const satisfies RouteDeclaration;
 const page = <R extends RouteDeclaration['response']>(path: string, summary: string, response: R) =>
   ({ method: 'GET', path, auth: 'none', function: 'dashboard', summary, response }) as const;
