@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { InputSchema } from '../core/serving.ts';
+import type { ImageInputSchema, InputSchema } from '../core/serving.ts';
 import { CliError, EXIT } from './output.ts';
 
 export type PredictBody = { instances: unknown[] } | { inputs: Record<string, unknown> };
@@ -34,7 +34,7 @@ export function bodyFromJson(text: string, source: string): PredictBody {
  */
 export function bodyFromFile(
   file: string,
-  schema: () => Promise<InputSchema | undefined>,
+  schema: () => Promise<InputSchema | ImageInputSchema | undefined>,
 ): Promise<PredictBody> {
   const read = (encoding?: BufferEncoding) => {
     try {
@@ -68,7 +68,7 @@ function bodyFromJsonLine(line: string, source: string): unknown {
 async function csvBody(
   text: string,
   file: string,
-  schema: () => Promise<InputSchema | undefined>,
+  schema: () => Promise<InputSchema | ImageInputSchema | undefined>,
 ): Promise<PredictBody> {
   let rows: Record<string, string>[];
   try {
@@ -80,7 +80,7 @@ async function csvBody(
     throw new CliError(`${file} is not a CSV with a header row: ${(error as Error).message}`, EXIT.usage);
   }
   const signature = await schema();
-  if (signature && signature.kind !== undefined && signature.kind !== 'tabular') {
+  if (signature && signature.kind !== 'tabular') {
     throw new CliError(`the model takes images: pass a PNG or JPEG with --file`, EXIT.usage);
   }
   return { instances: rows.map((row) => typedInstance(row, signature)) };

@@ -20,7 +20,7 @@ import type {
   StatusEntry,
 } from './model-registry.ts';
 import type { BudgetStop, EpochLog } from './pipeline.ts';
-import type { InputSchema, Prediction } from './serving.ts';
+import type { ImageInputSchema, InputSchema, Prediction } from './serving.ts';
 import type { ValidationReport } from './validation/report.ts';
 
 export type { AliasEntry, AuditEntry, DriftReport, EpochLog, ModelVersion, StatusEntry, ValidationReport };
@@ -70,7 +70,7 @@ export interface ModelMetadataResponse {
     readonly signature_name: 'serving_default';
     readonly version: string;
   };
-  readonly metadata: { readonly signature_def: InputSchema };
+  readonly metadata: { readonly signature_def: InputSchema | ImageInputSchema };
 }
 
 // ---- models ---------------------------------------------------------------------------------------------------

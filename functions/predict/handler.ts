@@ -20,6 +20,7 @@ import { DataCapture } from '../../aws/capture.ts';
 import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { loadServable } from '../../aws/servables.ts';
+import type { ModelMetadataResponse, ModelStatusResponse, PredictResponse } from '../../core/api-types.ts';
 import { API, ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import {
   InvalidRequestError,
@@ -199,7 +200,10 @@ async function answer({ event, state: outcome }: ProxyRequest<Outcome>): Promise
   // 404 before any of them is touched (metrics then count it for all models only).
   await requireModel(route);
   outcome.model = route.model;
-  if (route.verb === undefined) return jsonResult(200, { model_version_status: await versionStatus(route) });
+  if (route.verb === undefined) {
+    const status: ModelStatusResponse = { model_version_status: await versionStatus(route) };
+    return jsonResult(200, status);
+  }
 
   const { version, alias, variant } = await resolve(route, event);
   if (variant) outcome.variant = variant;
@@ -207,18 +211,11 @@ async function answer({ event, state: outcome }: ProxyRequest<Outcome>): Promise
   const servable = await loadServable(artifactsBucket, version.artifactPrefix);
   const answeredBy = { [API.versionHeader]: String(version.version) };
   if (route.verb === 'metadata') {
-    return jsonResult(
-      200,
-      {
-        model_spec: {
-          name: route.model,
-          signature_name: 'serving_default',
-          version: String(version.version),
-        },
-        metadata: { signature_def: servable.schema },
-      },
-      answeredBy,
-    );
+    const metadata: ModelMetadataResponse = {
+      model_spec: { name: route.model, signature_name: 'serving_default', version: String(version.version) },
+      metadata: { signature_def: servable.schema },
+    };
+    return jsonResult(200, metadata, answeredBy);
   }
 
   requireJsonContent(event);
@@ -264,7 +261,7 @@ async function answer({ event, state: outcome }: ProxyRequest<Outcome>): Promise
       latencyMs: Math.round((performance.now() - outcome.started) * 100) / 100,
     });
   }
-  const answer =
+  const answer: PredictResponse =
     format === 'rows'
       ? { predictions, model_version: version.version }
       : { outputs: columns(predictions), model_version: version.version };
@@ -301,7 +298,7 @@ async function resolve(
 }
 
 /** TF Serving's model status: every version the route can answer with. */
-async function versionStatus(route: Route) {
+async function versionStatus(route: Route): Promise<ModelStatusResponse['model_version_status']> {
   const versions =
     route.version !== undefined
       ? [(await servingVersion(route.model, route.version)).version]
@@ -314,7 +311,7 @@ async function versionStatus(route: Route) {
 }
 
 /** Columnar outputs: `{label: [...], probabilities: {class: [...]}}` or `{value: [...]}`. */
-function columns(predictions: readonly Prediction[]): Record<string, unknown> {
+function columns(predictions: readonly Prediction[]): NonNullable<PredictResponse['outputs']> {
   if (predictions.length > 0 && 'value' in (predictions[0] as Prediction)) {
     return { value: predictions.map((p) => (p as { value: number }).value) };
   }
