@@ -12,10 +12,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
-import { ENV } from '../core/contract.ts';
-import { MIN_DRIFT_SAMPLES } from '../core/drift.ts';
-import { REPO_ROOT } from '../core/repo.ts';
-import { bundleFunction, irisExample, localPlatformFixture } from './helpers.ts';
+import { ENV } from '../../core/contract.ts';
+import { MIN_DRIFT_SAMPLES } from '../../core/drift.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
+import { bundleFunction, irisExample, localPlatformFixture } from '../helpers.ts';
 
 process.env[ENV.aliasCacheMs] = '0';
 

@@ -5,11 +5,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ENV } from '../core/contract.ts';
-import type { TypedRow } from '../core/dataset.ts';
-import { ARTIFACTS, KEYS } from '../core/keys.ts';
-import type { TrainingCard } from '../core/pipeline.ts';
-import { localPlatformFixture } from './helpers.ts';
+import { ENV } from '../../core/contract.ts';
+import type { TypedRow } from '../../core/dataset.ts';
+import { ARTIFACTS, KEYS } from '../../core/keys.ts';
+import type { TrainingCard } from '../../core/pipeline.ts';
+import { localPlatformFixture } from '../helpers.ts';
 
 describe('training through the SageMaker contract', () => {
   const local = localPlatformFixture({ trainingPlatform: 'sagemaker' });
@@ -19,7 +19,7 @@ describe('training through the SageMaker contract', () => {
     await client.upload(KEYS.manifest('wine'), JSON.stringify({ label: 'cultivar' }));
     await client.upload(
       'datasets/wine/wine.csv',
-      readFileSync(new URL('fixtures/wine.csv', import.meta.url)),
+      readFileSync(new URL('../fixtures/wine.csv', import.meta.url)),
     );
     const [run] = await client.waitForRuns('wine');
     assert.equal(run?.status, 'SUCCEEDED', run?.reason);
@@ -49,7 +49,7 @@ describe('training through the SageMaker contract', () => {
     try {
       await client.upload(
         'datasets/wine-broken/wine.csv',
-        readFileSync(new URL('fixtures/wine.csv', import.meta.url)),
+        readFileSync(new URL('../fixtures/wine.csv', import.meta.url)),
       );
       const [run] = await client.waitForRuns('wine-broken');
       assert.equal(run?.status, 'FAILED');

@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import type { RunRecord } from '../core/api-types.ts';
+import type { RunRecord } from '../../core/api-types.ts';
 
-import { API, ENV } from '../core/contract.ts';
-import { executionArn } from '../core/events.ts';
-import type { AliasEntry, AuditEntry, ModelVersion } from '../core/model-registry.ts';
-import { REPO_ROOT } from '../core/repo.ts';
-import { localPlatformFixture } from './helpers.ts';
+import { API, ENV } from '../../core/contract.ts';
+import { executionArn } from '../../core/events.ts';
+import type { AliasEntry, AuditEntry, ModelVersion } from '../../core/model-registry.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
+import { localPlatformFixture } from '../helpers.ts';
 
 // Every request sees the newest alias (the default trusts it for 1 s), and every capture is written at once.
 process.env[ENV.aliasCacheMs] = '0';

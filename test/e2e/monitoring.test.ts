@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import type { AlarmStatus, RunRecord } from '../core/api-types.ts';
-import { ENV, METRICS } from '../core/contract.ts';
-import { type DriftReport, MIN_DRIFT_SAMPLES } from '../core/drift.ts';
-import { ARTIFACTS } from '../core/keys.ts';
-import type { AliasEntry, ModelVersion } from '../core/model-registry.ts';
-import { createRandom, shuffled } from '../core/random.ts';
-import { irisExample, localPlatformFixture } from './helpers.ts';
+import type { AlarmStatus, RunRecord } from '../../core/api-types.ts';
+import { ENV, METRICS } from '../../core/contract.ts';
+import { type DriftReport, MIN_DRIFT_SAMPLES } from '../../core/drift.ts';
+import { ARTIFACTS } from '../../core/keys.ts';
+import type { AliasEntry, ModelVersion } from '../../core/model-registry.ts';
+import { createRandom, shuffled } from '../../core/random.ts';
+import { irisExample, localPlatformFixture } from '../helpers.ts';
 
 process.env[ENV.aliasCacheMs] = '0';
 

@@ -2,15 +2,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { zipSync } from 'fflate';
-import { combinePredictions } from '../core/ensemble.ts';
-import { DatasetValidationError } from '../core/errors.ts';
-import { defaultHyperparameters, withOverrides } from '../core/hyperparameters.ts';
-import { folderHash, folderImageItems, imageDatasetSchema, zipImageItems } from '../core/image-dataset.ts';
-import { balancedClassWeights, learningRateAt, shouldStop } from '../core/model-training.ts';
-import type { EpochLog } from '../core/pipeline.ts';
-import { gridPoints } from '../core/search-sampling.ts';
-import { type Parameters, parseSearchSpec, type SearchSpec, type TrialScore } from '../core/search-spec.ts';
-import { rankTrials, suggestTrials, trialHyperparameters } from '../core/search-trials.ts';
+import { combinePredictions } from '../../core/ensemble.ts';
+import { DatasetValidationError } from '../../core/errors.ts';
+import { defaultHyperparameters, withOverrides } from '../../core/hyperparameters.ts';
+import { folderHash, folderImageItems, imageDatasetSchema, zipImageItems } from '../../core/image-dataset.ts';
+import { balancedClassWeights, learningRateAt, shouldStop } from '../../core/model-training.ts';
+import type { EpochLog } from '../../core/pipeline.ts';
+import { gridPoints } from '../../core/search-sampling.ts';
+import {
+  type Parameters,
+  parseSearchSpec,
+  type SearchSpec,
+  type TrialScore,
+} from '../../core/search-spec.ts';
+import { rankTrials, suggestTrials, trialHyperparameters } from '../../core/search-trials.ts';
 
 const mlp = defaultHyperparameters('tabular');
 const invalid = (pattern: RegExp) => (error: unknown) =>

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { REPO_ROOT } from '../core/repo.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
 
 describe('npm start -- --once', () => {
   it('runs the iris demo, prints the endpoints and a prediction, writes endpoints.json and exits 0', async () => {

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { TypedRow } from '../core/dataset.ts';
-import type { EnsembleManifest } from '../core/ensemble.ts';
-import { ARTIFACTS, KEYS } from '../core/keys.ts';
-import type { Lineage } from '../core/model-registry.ts';
-import { REPO_ROOT } from '../core/repo.ts';
-import { localPlatformFixture } from './helpers.ts';
+import type { TypedRow } from '../../core/dataset.ts';
+import type { EnsembleManifest } from '../../core/ensemble.ts';
+import { ARTIFACTS, KEYS } from '../../core/keys.ts';
+import type { Lineage } from '../../core/model-registry.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
+import { localPlatformFixture } from '../helpers.ts';
 
 const IRIS = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'));
 

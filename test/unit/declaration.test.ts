@@ -16,8 +16,8 @@ import {
   resourceOf,
   routesOf,
   ruleList,
-} from '../core/declaration.ts';
-import { REPO_ROOT } from '../core/repo.ts';
+} from '../../core/declaration.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
 
 describe('the declaration', () => {
   it('declares every folder of functions/ that holds a handler, and nothing else', () => {

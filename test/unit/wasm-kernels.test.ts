@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { createRandom } from '../core/random.ts';
-import { registerWasmTrainingKernels } from '../core/wasm-kernels.ts';
+import { createRandom } from '../../core/random.ts';
+import { registerWasmTrainingKernels } from '../../core/wasm-kernels.ts';
 
 registerWasmTrainingKernels();
 

@@ -7,10 +7,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import { API } from '../core/contract.ts';
-import { ROUTES } from '../core/declaration.ts';
-import { formatOpenApi, generateOpenApi, OPENAPI_FILE } from '../scripts/openapi.ts';
-import { localPlatformFixture } from './helpers.ts';
+import { API } from '../../core/contract.ts';
+import { ROUTES } from '../../core/declaration.ts';
+import { formatOpenApi, generateOpenApi, OPENAPI_FILE } from '../../scripts/openapi.ts';
+import { localPlatformFixture } from '../helpers.ts';
 
 type Operation = { operationId: string; security: Record<string, string[]>[] };
 type Document = { paths: Record<string, Record<string, Operation>> };

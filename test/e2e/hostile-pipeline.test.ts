@@ -12,11 +12,11 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { RunRecord } from '../core/api-types.ts';
+import type { RunRecord } from '../../core/api-types.ts';
 
-import { KEYS } from '../core/keys.ts';
-import { REPO_ROOT } from '../core/repo.ts';
-import { localPlatformFixture } from './helpers.ts';
+import { KEYS } from '../../core/keys.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
+import { localPlatformFixture } from '../helpers.ts';
 
 const IRIS = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'));
 

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { zipSync } from 'fflate';
 import sharp from 'sharp';
-import type { ImageItem } from '../core/image-dataset.ts';
-import { KEYS } from '../core/keys.ts';
-import { bundleFunction, invokeBundle, localPlatformFixture } from './helpers.ts';
+import type { ImageItem } from '../../core/image-dataset.ts';
+import { KEYS } from '../../core/keys.ts';
+import { bundleFunction, invokeBundle, localPlatformFixture } from '../helpers.ts';
 
 interface Digits {
   [digit: number]: { range(start: number, end: number): number[][] };

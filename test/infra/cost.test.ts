@@ -11,8 +11,8 @@ import { App, type CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type { TrainingPlatform } from '../core/contract.ts';
-import { NimbusStack } from '../infra/stack.ts';
+import type { TrainingPlatform } from '../../core/contract.ts';
+import { NimbusStack } from '../../infra/stack.ts';
 
 interface CfnTemplate {
   readonly Resources?: Record<
@@ -260,7 +260,7 @@ const show = (f: CostFinding) => `${f.logicalId} (${f.type}): ${f.reason}`;
 
 /** The feature flags `cdk synth` runs with. */
 const cdkContext = (
-  JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context: object }
+  JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: object }
 ).context;
 
 /** The platform stack's template: bundling skipped, CloudFormation validation off (as test/infra.test.ts). */
@@ -273,7 +273,7 @@ function platformTemplate(trainingPlatform: TrainingPlatform): CfnTemplate {
 
 /** How many customer-managed KMS keys docs/cost.md says the stack creates. */
 function documentedKmsKeys(): number {
-  const doc = readFileSync(new URL('../docs/cost.md', import.meta.url), 'utf8');
+  const doc = readFileSync(new URL('../../docs/cost.md', import.meta.url), 'utf8');
   const count = /Customer-managed KMS keys \(`AWS::KMS::Key`\): \*\*(\d+)\*\*/.exec(doc)?.[1];
   assert.ok(count, 'docs/cost.md states the number of customer-managed KMS keys');
   return Number(count);

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EventPattern } from '../core/declaration.ts';
-import { uploadEventPattern } from '../core/events.ts';
-import type { S3NotificationRecord } from '../local/emulators.ts';
-import { matchesPattern, toEventBridgeEvent } from '../local/event-bridge.ts';
+import type { EventPattern } from '../../core/declaration.ts';
+import { uploadEventPattern } from '../../core/events.ts';
+import type { S3NotificationRecord } from '../../local/emulators.ts';
+import { matchesPattern, toEventBridgeEvent } from '../../local/event-bridge.ts';
 
 const record = (eventName: string, key: string, bucket = 'nimbus-datasets'): S3NotificationRecord => ({
   eventName,

@@ -7,12 +7,17 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { jobBudget } from '../core/budget.ts';
-import { ENV, SAGEMAKER_JOB_HYPERPARAMETER, SUBSTITUTIONS, type SubstitutionKey } from '../core/contract.ts';
-import { defaultHyperparameters } from '../core/hyperparameters.ts';
-import { failureReason, type TrainingJobSpec } from '../core/pipeline.ts';
-import { REPO_ROOT } from '../core/repo.ts';
-import { BATCH_TIMEOUT_REASON, LocalPipeline } from '../local/pipeline.ts';
+import { jobBudget } from '../../core/budget.ts';
+import {
+  ENV,
+  SAGEMAKER_JOB_HYPERPARAMETER,
+  SUBSTITUTIONS,
+  type SubstitutionKey,
+} from '../../core/contract.ts';
+import { defaultHyperparameters } from '../../core/hyperparameters.ts';
+import { failureReason, type TrainingJobSpec } from '../../core/pipeline.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
+import { BATCH_TIMEOUT_REASON, LocalPipeline } from '../../local/pipeline.ts';
 
 describe('training job timeouts on the local pipeline', () => {
   let server: Server;

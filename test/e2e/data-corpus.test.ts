@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import type { Baseline } from '../core/baseline.ts';
-import { KEYS } from '../core/keys.ts';
-import { REPO_ROOT } from '../core/repo.ts';
-import type { ValidationReport } from '../core/validation/report.ts';
-import { writeEndpointsFile } from '../local/endpoints.ts';
-import { localPlatformFixture } from './helpers.ts';
+import type { Baseline } from '../../core/baseline.ts';
+import { KEYS } from '../../core/keys.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
+import type { ValidationReport } from '../../core/validation/report.ts';
+import { writeEndpointsFile } from '../../local/endpoints.ts';
+import { localPlatformFixture } from '../helpers.ts';
 
 const run = promisify(execFile);
 

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { KEYS } from '../core/keys.ts';
-import type { TrainingCard } from '../core/pipeline.ts';
-import { REPO_ROOT } from '../core/repo.ts';
-import { localPlatformFixture } from './helpers.ts';
+import { KEYS } from '../../core/keys.ts';
+import type { TrainingCard } from '../../core/pipeline.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
+import { localPlatformFixture } from '../helpers.ts';
 
 const IRIS = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'));
 

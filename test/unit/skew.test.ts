@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { decodeImage, parseImagePredictRequest, requestImagesToInput } from '../core/image.ts';
-import { splitData } from '../core/model-data.ts';
-import { imageInput, imageSize, transformRow } from '../core/preprocessor.ts';
-import { inputSchema, parsePredictRequest } from '../core/serving.ts';
-import { preprocessStream } from '../core/stream-preprocess.ts';
-import { bytesOf } from '../core/table-reader.ts';
-import { validateStream } from '../core/validation/validate.ts';
+import { decodeImage, parseImagePredictRequest, requestImagesToInput } from '../../core/image.ts';
+import { splitData } from '../../core/model-data.ts';
+import { imageInput, imageSize, transformRow } from '../../core/preprocessor.ts';
+import { inputSchema, parsePredictRequest } from '../../core/serving.ts';
+import { preprocessStream } from '../../core/stream-preprocess.ts';
+import { bytesOf } from '../../core/table-reader.ts';
+import { validateStream } from '../../core/validation/validate.ts';
 
 /** A table with what real files have: missing cells, stray text in a numeric column, an id to ignore. */
 function messyCsv(): string {

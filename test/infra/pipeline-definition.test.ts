@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { jobBudget, TRAINING_BUDGET_BOUNDS } from '../core/budget.ts';
+import { jobBudget, TRAINING_BUDGET_BOUNDS } from '../../core/budget.ts';
 import {
   ENV,
   PIPELINE_DEFINITION_FILE,
@@ -13,10 +13,10 @@ import {
   TRAINING_JOB_PREFIX,
   TRAINING_STATES,
   WAIT_FOR_APPROVAL_STATE,
-} from '../core/contract.ts';
-import { FUNCTIONS, PIPELINE_FUNCTIONS } from '../core/declaration.ts';
-import { retrainRunName } from '../core/pipeline.ts';
-import { REPO_ROOT } from '../core/repo.ts';
+} from '../../core/contract.ts';
+import { FUNCTIONS, PIPELINE_FUNCTIONS } from '../../core/declaration.ts';
+import { retrainRunName } from '../../core/pipeline.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
 
 const validate = createRequire(import.meta.url)('asl-validator') as (
   definition: unknown,

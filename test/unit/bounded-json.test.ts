@@ -8,7 +8,7 @@ import {
   JsonSyntaxError,
   parseBoundedJson,
   parseBoundedJsonAsync,
-} from '../core/bounded-json.ts';
+} from '../../core/bounded-json.ts';
 
 const OPEN: JsonBounds = {
   maxDepth: 64,

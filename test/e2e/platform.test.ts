@@ -10,13 +10,13 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import type { RunRecord } from '../core/api-types.ts';
+import type { RunRecord } from '../../core/api-types.ts';
 
-import { API } from '../core/contract.ts';
-import type { TypedRow } from '../core/dataset.ts';
-import { KEYS } from '../core/keys.ts';
-import { REPO_ROOT } from '../core/repo.ts';
-import { bundleFunction, invokeBundle, localPlatformFixture } from './helpers.ts';
+import { API } from '../../core/contract.ts';
+import type { TypedRow } from '../../core/dataset.ts';
+import { KEYS } from '../../core/keys.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
+import { bundleFunction, invokeBundle, localPlatformFixture } from '../helpers.ts';
 
 const IRIS = join(REPO_ROOT, 'examples', 'iris.csv');
 
@@ -286,7 +286,7 @@ describe('the local platform, end to end', () => {
     const { client } = local;
     await client.upload(
       'datasets/diabetes/diabetes.csv',
-      readFileSync(new URL('fixtures/diabetes.csv', import.meta.url)),
+      readFileSync(new URL('../fixtures/diabetes.csv', import.meta.url)),
     );
     const [run] = await client.waitForRuns('diabetes');
     assert.equal(run?.status, 'SUCCEEDED', run?.reason);

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { ENV } from '../core/contract.ts';
-import { REPO_ROOT } from '../core/repo.ts';
+import { ENV } from '../../core/contract.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
 
 const run = async (env: Record<string, string>) => {
   const { [ENV.trainingJob]: _job, [ENV.sageMakerRoot]: _root, ...inherited } = process.env;

@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { DEFAULT_CNN, DEFAULT_MLP } from '../core/hyperparameters.ts';
-import { augment, smote } from '../core/model-augment.ts';
-import { buildCnn, buildMlp } from '../core/model-builders.ts';
-import type { LabelledData } from '../core/model-data.ts';
-import { denseForward, predictProbabilities } from '../core/model-inference.ts';
-import { trainModel } from '../core/model-training.ts';
-import { createRandom } from '../core/random.ts';
-import { selectBackend } from '../core/tfjs.ts';
+import { DEFAULT_CNN, DEFAULT_MLP } from '../../core/hyperparameters.ts';
+import { augment, smote } from '../../core/model-augment.ts';
+import { buildCnn, buildMlp } from '../../core/model-builders.ts';
+import type { LabelledData } from '../../core/model-data.ts';
+import { denseForward, predictProbabilities } from '../../core/model-inference.ts';
+import { trainModel } from '../../core/model-training.ts';
+import { createRandom } from '../../core/random.ts';
+import { selectBackend } from '../../core/tfjs.ts';
 
 /** Two noisy blobs in 4-D; class 1 has `minority` samples. */
 function blobs(majority: number, minority: number, seed: number): LabelledData {
