@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { chooseLabel, typedRow } from '../../core/dataset.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
+import { fitPreprocessor } from '../../core/preprocessor.ts';
+import { inputSchema, parsePredictRequest, toPredictions } from '../../core/serving.ts';
+import { inferSchema } from '../../core/validation/validate.ts';
+import { irisTable } from './tables.ts';
+
+describe('predict requests', () => {
+  it('refuses a category the model never saw when the rule says so, and accepts it when the rule is zeros', async () => {
+    const schema = (unknown: 'error' | 'zeros') => ({
+      kind: 'tabular' as const,
+      task: 'classification' as const,
+      label: 'y',
+      classes: ['a', 'b'],
+      features: [{ name: 'colour', type: 'categorical' as const, categories: ['blue', 'red'], unknown }],
+    });
+    const body = JSON.stringify({ instances: [{ colour: 'red' }, { colour: 'green' }] });
+    await assert.rejects(
+      () => parsePredictRequest(body, schema('error')),
+      (error: InvalidRequestError) =>
+        /instances\[1\]\.colour is the string "green", a category this model never saw \(it knows "blue", "red"\)/.test(
+          error.message,
+        ) &&
+        error.field === 'colour' &&
+        error.instance === 1,
+    );
+    assert.equal((await parsePredictRequest(body, schema('zeros')))[1]?.colour, 'green');
+    const nan = '{"instances": [{"colour": NaN}], "note": "NaN in a string stays text"}';
+    await assert.rejects(() => parsePredictRequest(nan, schema('zeros')), /colour must be a string, got NaN/);
+  });
+
+  const table = irisTable;
+  const schema = inferSchema(table, chooseLabel(table.header));
+  const pre = fitPreprocessor(
+    schema,
+    table.rows.map((row) => typedRow(schema, table.header, row)),
+  );
+  const input = inputSchema(schema, pre);
+  const good = { sepal_length: 5, sepal_width: 3, petal_length: 1.5, petal_width: 0.2 };
+  const invalid = (body: string, pattern: RegExp, field?: string, instance?: number) =>
+    assert.rejects(
+      () => parsePredictRequest(body, input),
+      (error: unknown) =>
+        error instanceof InvalidRequestError &&
+        pattern.test(error.message) &&
+        error.field === field &&
+        error.instance === instance,
+    );
+
+  it('accepts the row format and ignores the label column', async () => {
+    const rows = await parsePredictRequest(
+      JSON.stringify({ instances: [good, { ...good, species: 'setosa' }] }),
+      input,
+    );
+    assert.equal(rows.length, 2);
+    assert.deepEqual(rows[1], good);
+  });
+
+  it('names the instance and field of a bad value', async () => {
+    await invalid('{', /not valid JSON/);
+    await invalid('[]', /object with an "instances" array/, 'instances');
+    await invalid('{"instances":[]}', /non-empty array/, 'instances');
+    await invalid(
+      JSON.stringify({ instances: [good, { ...good, petal_width: undefined }] }),
+      /instances\[1\]\.petal_width is missing/,
+      'petal_width',
+      1,
+    );
+    await invalid(
+      JSON.stringify({ instances: [{ ...good, sepal_length: '5' }] }),
+      /must be a finite number, got the string "5"/,
+      'sepal_length',
+      0,
+    );
+    await invalid(
+      JSON.stringify({ instances: [{ ...good, colour: 'red' }] }),
+      /instances\[0\]\.colour is not a feature/,
+      'colour',
+      0,
+    );
+    await invalid(JSON.stringify({ instances: [7] }), /instances\[0\] must be an object/, undefined, 0);
+  });
+
+  it('answers the most probable label with every class probability', () => {
+    assert.deepEqual(toPredictions(['a', 'b'], [[0.2, 0.8]]), [
+      { label: 'b', probabilities: { a: 0.2, b: 0.8 } },
+    ]);
+  });
+});
