@@ -1,11 +1,10 @@
-/** Drift statistics, alarm evaluation (CloudWatch's rules) and the local reading of EMF lines. */
+/** Drift statistics and alarm evaluation (CloudWatch's rules). Reading EMF lines: local/monitoring.test.ts. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { alarmDefinitions, alarmName, evaluateAlarm, parseAlarmName, statistic } from '../core/alarms.ts';
-import { baselineStatistics } from '../core/baseline.ts';
-import { METRICS } from '../core/contract.ts';
+import { alarmDefinitions, alarmName, evaluateAlarm, parseAlarmName, statistic } from '../../core/alarms.ts';
+import { baselineStatistics } from '../../core/baseline.ts';
 import {
   binCounts,
   categoricalDrift,
@@ -17,11 +16,10 @@ import {
   populationStabilityIndex,
   settledCapture,
   upperGammaRegularized,
-} from '../core/drift.ts';
-import { KEYS } from '../core/keys.ts';
-import { createRandom } from '../core/random.ts';
-import { REPO_ROOT } from '../core/repo.ts';
-import { MetricStore } from '../local/monitoring.ts';
+} from '../../core/drift.ts';
+import { KEYS } from '../../core/keys.ts';
+import { createRandom } from '../../core/random.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
 
 const range = <T>(n: number, f: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => f(i));
 
@@ -218,34 +216,5 @@ describe('alarms', () => {
       range(100, (i) => ({ at: at(minute * 60 + 1), value: i < faults ? 1 : 0 }));
     assert.equal(evaluateAlarm(alarm, [...requests(0, 10), ...requests(1, 10)], at(179)).state, 'ALARM');
     assert.equal(evaluateAlarm(alarm, [...requests(0, 10), ...requests(1, 1)], at(179)).state, 'OK');
-  });
-});
-
-describe('local metrics', () => {
-  it('reads EMF blobs into one series per dimension set, and passes other lines by', () => {
-    const store = new MetricStore();
-    const line = JSON.stringify({
-      _aws: {
-        Timestamp: 1000,
-        CloudWatchMetrics: [
-          {
-            Namespace: METRICS.namespace,
-            Dimensions: [['service'], ['service', 'model']],
-            Metrics: [{ Name: 'PredictLatency', Unit: 'Milliseconds' }],
-          },
-        ],
-      },
-      service: METRICS.service,
-      model: 'iris',
-      PredictLatency: [3, 4],
-    });
-    assert.equal(store.ingestLine(line), true);
-    assert.equal(store.ingestLine('{"level":"INFO"}'), false);
-    assert.deepEqual(store.datapoints('PredictLatency', { service: METRICS.service }), [
-      { at: 1000, value: 3 },
-      { at: 1000, value: 4 },
-    ]);
-    assert.equal(store.datapoints('PredictLatency', { model: 'iris', service: METRICS.service }).length, 2);
-    assert.deepEqual([...store.models], ['iris']);
   });
 });
