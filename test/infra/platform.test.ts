@@ -1,37 +1,19 @@
+/** The stack as synthesized (infra/): resources, permissions, alarms and outputs, on Batch and on SageMaker. */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { App, type CfnResource, Duration, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { alarmDefinitions } from '../core/alarms.ts';
-import { DEFAULT_TRAINING_BUDGET, jobBudget, TRAINING_TIMEOUT_MARGIN_SECONDS } from '../core/budget.ts';
-import { ENV, METRICS, OUTPUTS, SUBSTITUTIONS, TABLES } from '../core/contract.ts';
-import { FUNCTIONS, PIPELINE_FUNCTIONS } from '../core/declaration.ts';
-import { DRIFT_THRESHOLD } from '../core/drift.ts';
-import { REPO_ROOT } from '../core/repo.ts';
-import { NimbusFunction } from '../infra/function.ts';
-import type { NimbusPlatformProps } from '../infra/platform.ts';
-import { NimbusStack } from '../infra/stack.ts';
-
-/** The feature flags `cdk synth` runs with. */
-const cdkContext = (
-  JSON.parse(readFileSync(new URL('../cdk.json', import.meta.url), 'utf8')) as { context: object }
-).context;
-
-/** A synthesized stack; bundling is skipped (no esbuild runs), CloudFormation validation off unless asked. */
-function synth(platform: NimbusPlatformProps = {}, options: { validate?: boolean; nag?: boolean } = {}) {
-  process.env.CDK_VALIDATION = options.validate ? 'true' : 'false';
-  const app = new App({ context: { ...cdkContext, 'aws:cdk:bundling-stacks': [] } });
-  const stack = new NimbusStack(app, 'Test', { platform });
-  if (options.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { app, stack, template: () => Template.fromStack(stack) };
-}
+import { type CfnResource, Duration } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { alarmDefinitions } from '../../core/alarms.ts';
+import { METRICS, OUTPUTS, SUBSTITUTIONS, TABLES } from '../../core/contract.ts';
+import { FUNCTIONS, PIPELINE_FUNCTIONS } from '../../core/declaration.ts';
+import { DRIFT_THRESHOLD } from '../../core/drift.ts';
+import { REPO_ROOT } from '../../core/repo.ts';
+import { NimbusFunction } from '../../infra/function.ts';
+import { synth } from './synth.ts';
 
 describe('NimbusPlatform', () => {
   const template = synth().template();
@@ -368,94 +350,5 @@ describe('NimbusPlatform on SageMaker', () => {
         ]),
       },
     });
-  });
-});
-
-/** Synthesizes with cdk-nag; returns each unacknowledged error as "rule at path". */
-function nagErrors(app: App): string[] {
-  try {
-    app.synth();
-    return [];
-  } catch (error) {
-    const report = /found in: (\S+validation-report\.json)/.exec((error as Error).message)?.[1];
-    if (!report) throw error;
-    const found: string[] = [];
-    const walk = (node: unknown): void => {
-      if (Array.isArray(node)) node.forEach(walk);
-      else if (node && typeof node === 'object') {
-        const rule = node as {
-          ruleName?: string;
-          severity?: string;
-          violatingConstructs?: { constructPath: string }[];
-        };
-        if (rule.ruleName && rule.severity === 'error') {
-          for (const r of rule.violatingConstructs ?? [])
-            found.push(`${rule.ruleName} at ${r.constructPath}`);
-        }
-        Object.values(node).forEach(walk);
-      }
-    };
-    walk(JSON.parse(readFileSync(report, 'utf8')));
-    return found;
-  }
-}
-
-describe('cdk-nag', () => {
-  for (const trainingPlatform of ['batch', 'sagemaker'] as const) {
-    it(`finds no unacknowledged AwsSolutions error (${trainingPlatform}), with CloudFormation validation on`, () => {
-      const { app } = synth({ trainingPlatform }, { validate: true, nag: true });
-      assert.deepEqual(nagErrors(app), []);
-    });
-  }
-
-  it('reports an unacknowledged error (the check is live)', () => {
-    const { app, stack } = synth({}, { validate: true, nag: true });
-    new s3.Bucket(stack, 'Unlogged');
-    const errors = nagErrors(app);
-    assert.ok(
-      errors.some((e) => /AwsSolutions-S1 at Test\/Unlogged/.test(e)),
-      errors.join('\n'),
-    );
-  });
-});
-
-describe('the training budget of NimbusPlatform', () => {
-  /** The environment variable of every function that has it (Preprocess only), and the job's timeout. */
-  const budgetOf = (template: Template) => {
-    const functions = Object.values(
-      template.findResources('AWS::Lambda::Function', {
-        Properties: {
-          Environment: { Variables: Match.objectLike({ [ENV.trainingBudget]: Match.anyValue() }) },
-        },
-      }),
-    );
-    const [job] = Object.values(template.findResources('AWS::Batch::JobDefinition'));
-    return {
-      variables: functions.map((fn) => JSON.parse(fn.Properties.Environment.Variables[ENV.trainingBudget])),
-      attemptSeconds: job?.Properties.Timeout?.AttemptDurationSeconds,
-    };
-  };
-
-  it('gives Preprocess the default budget, and Batch jobs a timeout of an hour plus the margin, not 24 h', () => {
-    const { variables, attemptSeconds } = budgetOf(synth().template());
-    assert.deepEqual(variables, [DEFAULT_TRAINING_BUDGET]);
-    assert.equal(attemptSeconds, jobBudget(DEFAULT_TRAINING_BUDGET).attemptSeconds);
-    assert.ok(attemptSeconds < 24 * 3600);
-  });
-
-  it('carries a budget prop to Preprocess and the job definition, and refuses one out of bounds at synth', () => {
-    const { variables, attemptSeconds } = budgetOf(
-      synth({ trainingBudget: { minutes: 120, parameters: 2_000_000 } }).template(),
-    );
-    assert.deepEqual(variables, [{ minutes: 120, parameters: 2_000_000, runMinutes: 240 }]);
-    assert.equal(attemptSeconds, 120 * 60 + TRAINING_TIMEOUT_MARGIN_SECONDS);
-    assert.throws(
-      () => synth({ trainingBudget: { minutes: 0 } }),
-      /^Error: Test\/Platform: trainingBudget\.minutes must be a number from 0\.01 to 1440 \(got 0\)$/,
-    );
-    assert.throws(
-      () => synth({ trainingBudget: { parameters: 2.5 } }),
-      /trainingBudget\.parameters must be a whole/,
-    );
   });
 });
