@@ -6,16 +6,14 @@
  * test-results/dashboard/; `npm run docs:screenshot` also saves the model view as docs/dashboard.png.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { ENV } from '../../core/contract.ts';
 import { MIN_DRIFT_SAMPLES } from '../../core/drift.ts';
 import { REPO_ROOT } from '../../core/repo.ts';
-import { bundleFunction, irisExample, localPlatformFixture } from '../helpers.ts';
+import { irisExample, localPlatformFixture } from '../helpers.ts';
 
 process.env[ENV.aliasCacheMs] = '0';
 
@@ -244,47 +242,5 @@ describe('web dashboard', () => {
       'no script errors or CSP violations',
     );
     console.log(`# dashboard screenshots in ${outDir}${DOCS_SCREENSHOT ? ` and ${DOCS_SCREENSHOT}` : ''}`);
-  });
-});
-
-describe('dashboard Lambda bundle', () => {
-  it('carries the built page next to the handler, and serves it without esbuild', async () => {
-    const bundle = bundleFunction('dashboard');
-    try {
-      assert.deepEqual(readdirSync(join(bundle.dir, 'page')).sort(), [
-        'app.js',
-        'favicon.svg',
-        'index.html',
-        'styles.css',
-      ]);
-      const built = readFileSync(join(bundle.dir, 'page', 'app.js'), 'utf8');
-      // In a fresh Node process, as Lambda runs it, where nothing can resolve esbuild.
-      const event = {
-        resource: '/dashboard/{proxy+}',
-        path: '/dashboard/app.js',
-        httpMethod: 'GET',
-        headers: {},
-        queryStringParameters: null,
-        pathParameters: { proxy: 'app.js' },
-        requestContext: { requestId: 'test' },
-      };
-      const script = `require(${JSON.stringify(join(bundle.dir, 'index.js'))}).handler(${JSON.stringify(event)})
-        .then((r) => process.stdout.write(JSON.stringify(r)))`;
-      const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
-        cwd: bundle.dir,
-        env: { PATH: process.env.PATH ?? '', POWERTOOLS_LOG_LEVEL: 'ERROR' },
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      const result = JSON.parse(stdout) as {
-        statusCode: number;
-        headers: Record<string, string>;
-        body: string;
-      };
-      assert.equal(result.statusCode, 200);
-      assert.match(result.headers['Content-Type'] ?? '', /^text\/javascript/);
-      assert.equal(result.body, built);
-    } finally {
-      rmSync(bundle.outdir, { recursive: true, force: true });
-    }
   });
 });
