@@ -83,7 +83,7 @@ export interface JobBudget extends TrainingBudget {
   readonly waitSeconds: number;
   /**
    * Every Batch attempt plus waiting for capacity: what the training Task states' fixed TimeoutSeconds is for
-   * the widest budget (test/pipeline-definition.test.ts holds them equal).
+   * the widest budget (test/infra/pipeline-definition.test.ts holds them equal).
    */
   readonly taskSeconds: number;
 }

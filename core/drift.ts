@@ -17,7 +17,7 @@
  * MIN_DRIFT_SAMPLES instances before it reports a window. Measured on iris, windows drawn from the training
  * data itself (the score is the largest of four features): unsmoothed, 99.9% of 30-instance windows and 0.3%
  * of 200-instance ones scored above 0.25; smoothed, none of 20,000 windows of 200 did, while petals 1 cm
- * longer still scored above it in every window of 30 (test/monitoring.test.ts).
+ * longer still scored above it in every window of 30 (test/unit/monitoring.test.ts).
  */
 import type { Baseline, NumericBaseline } from './baseline.ts';
 

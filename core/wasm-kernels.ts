@@ -191,7 +191,7 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
  * columns the windows cover, zeros elsewhere. Where a window holds its maximum twice, each position gets dy
  * (the cpu kernel gives it to the first): rare in float activations, and after ReLU a tie at zero gets no
  * gradient either way. Other poolings use the native kernel — which, on odd-sized maps, was seen to send
- * gradient to the wrong position (test/wasm-kernels.test.ts compares both paths with the cpu backend).
+ * gradient to the wrong position (test/unit/wasm-kernels.test.ts compares both paths with the cpu backend).
  */
 function maxPoolGrad(native: KernelFunc): KernelFunc {
   return (args) => {
