@@ -36,8 +36,9 @@ export interface ErrorResponse {
 // ---- TF Serving (predict) -----------------------------------------------------------------------------------
 
 /**
- * A prediction request: `instances` (rows: objects of feature values, or base64 images as `{"b64": …}`) or
- * `inputs` (columns: feature name → values), at most 1,000 instances.
+ * A prediction request: `instances` (rows: objects of feature values, lists of values in the model's feature
+ * order, or base64 images as `{"b64": …}`) or `inputs` (columns: feature name → values), at most 1,000
+ * instances. `signature_name`, when sent, is `serving_default`.
  */
 export type PredictRequest =
   | { readonly instances: readonly unknown[]; readonly signature_name?: string }

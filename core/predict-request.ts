@@ -45,15 +45,22 @@ export function envelopeJsonBounds(bounds: EnvelopeBounds): JsonBounds {
   };
 }
 
+/** The one signature a model serves, as TF Serving names a model's default. */
+export const SIGNATURE_NAME = 'serving_default';
+
 /**
  * Reads the envelope: a non-empty body, valid JSON within the bounds, an object with `instances` (a
  * non-empty array) or `inputs` (an object of equal-length arrays, or an array), at most `maxInstances` of
  * them. Past the instance bound is a 413 (PayloadTooLargeError); any other bound, a 400 naming where.
+ * `signature_name`, when sent, must be the model's one signature (`serving_default`), as TF Serving refuses
+ * a signature the model does not have. With `featureOrder` (a table's features, in the schema's order), an
+ * instance may be a list of values in that order — TF Serving's tensor-style row — and becomes the object.
  */
 export async function parseEnvelope(
   body: string | undefined | null,
   bounds: EnvelopeBounds,
   example: string,
+  featureOrder?: readonly string[],
 ): Promise<PredictEnvelope> {
   if (body === undefined || body === null || body.trim() === '') {
     throw new InvalidRequestError(`the request body is empty; send ${example}`, 'instances');
@@ -83,10 +90,14 @@ export async function parseEnvelope(
   if ('instances' in parsed && 'inputs' in parsed) {
     throw new InvalidRequestError('send either "instances" (rows) or "inputs" (columns), not both', 'inputs');
   }
+  checkSignature(parsed.signature_name);
   const envelope: PredictEnvelope =
     'instances' in parsed
-      ? { format: 'rows', instances: rowsOf(parsed.instances, 'instances') }
-      : { format: 'columns', instances: columnsToRows(parsed.inputs, bounds.maxInstances) };
+      ? { format: 'rows', instances: named(rowsOf(parsed.instances, 'instances'), 'instances', featureOrder) }
+      : {
+          format: 'columns',
+          instances: named(columnsToRows(parsed.inputs, bounds.maxInstances), 'inputs', featureOrder),
+        };
   if (envelope.instances.length > bounds.maxInstances) {
     const field = envelope.format === 'rows' ? 'instances' : 'inputs';
     throw new PayloadTooLargeError(
@@ -95,6 +106,35 @@ export async function parseEnvelope(
     );
   }
   return envelope;
+}
+
+function checkSignature(name: unknown): void {
+  if (name === undefined || name === SIGNATURE_NAME) return;
+  throw new InvalidRequestError(
+    typeof name === 'string'
+      ? `the model has no signature ${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)}: its one signature is "${SIGNATURE_NAME}"`
+      : `"signature_name" must be a string: the model's one signature is "${SIGNATURE_NAME}"`,
+    'signature_name',
+  );
+}
+
+/**
+ * Rows that are lists of values (tensor-style: `[[6.1, 2.8, 4.7, 1.2]]`) as objects of the features in their
+ * order; other rows as they are. A list of another length is a 400 that says the order.
+ */
+function named(rows: unknown[], field: string, order: readonly string[] | undefined): unknown[] {
+  if (!order || !rows.some(Array.isArray)) return rows;
+  return rows.map((row, index) => {
+    if (!Array.isArray(row)) return row;
+    if (row.length !== order.length) {
+      throw new InvalidRequestError(
+        `${field}[${index}] has ${row.length} values; a row as a list has one per feature, in this order: ${order.join(', ')}`,
+        field,
+        index,
+      );
+    }
+    return Object.fromEntries(order.map((name, i) => [name, row[i]]));
+  });
 }
 
 function rowsOf(value: unknown, field: string): unknown[] {

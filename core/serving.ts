@@ -93,7 +93,8 @@ export async function parsePredictBody(
   body: string | undefined | null,
   schema: InputSchema,
 ): Promise<{ format: RequestFormat; rows: TypedRow[] }> {
-  const envelope = await parseEnvelope(body, requestBounds(schema), EXAMPLE);
+  const order = schema.features.map((feature) => feature.name);
+  const envelope = await parseEnvelope(body, requestBounds(schema), EXAMPLE, order);
   return { format: envelope.format, rows: typedRows(envelope, schema) };
 }
 

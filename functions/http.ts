@@ -236,16 +236,19 @@ export function eventBody(event: Pick<APIGatewayProxyEvent, 'body' | 'isBase64En
 }
 
 /**
- * A body must say it is JSON (`application/json`, or any `+json` type) when it says what it is: no content
- * type is taken as JSON. Anything else is a 415 (UnsupportedMediaTypeError).
+ * The 415 a body sent as something other than JSON gets (`application/json` and `+json` types are JSON, as
+ * is a request that names no type) — when it turns out not to be JSON: a client that sends JSON under another
+ * type (curl's `-d` sends `application/x-www-form-urlencoded`) is read, as TF Serving reads it. Undefined for
+ * a JSON type.
  */
-export function requireJsonContent(event: Pick<APIGatewayProxyEvent, 'headers'>): void {
+export function nonJsonContent(
+  event: Pick<APIGatewayProxyEvent, 'headers'>,
+): UnsupportedMediaTypeError | undefined {
   const value = eventHeader(event, 'content-type');
-  if (value === undefined || value === '') return;
+  if (value === undefined || value === '') return undefined;
   const type = value.split(';')[0]?.trim().toLowerCase() ?? '';
-  if (type !== 'application/json' && !type.endsWith('+json')) {
-    throw new UnsupportedMediaTypeError(`send the request as application/json, not ${type}`, 'content-type');
-  }
+  if (type === 'application/json' || type.endsWith('+json')) return undefined;
+  return new UnsupportedMediaTypeError(`send the request as application/json, not ${type}`, 'content-type');
 }
 
 /** What a route of `proxyApi` is given: the event as API Gateway gave it, the handler's state, the router's context. */

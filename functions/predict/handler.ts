@@ -21,6 +21,7 @@ import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { loadServable } from '../../aws/servables.ts';
 import type { ModelMetadataResponse, ModelStatusResponse, PredictResponse } from '../../core/api-types.ts';
+import { JsonSyntaxError } from '../../core/bounded-json.ts';
 import { API, ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import {
   InvalidRequestError,
@@ -53,10 +54,10 @@ import {
   eventBody,
   eventHeader,
   jsonResult,
+  nonJsonContent,
   type ProxyRequest,
   proxyApi,
   ROUTER_METHODS,
-  requireJsonContent,
 } from '../http.ts';
 import { createLogger } from '../logger.ts';
 
@@ -218,20 +219,26 @@ async function answer({ event, state: outcome }: ProxyRequest<Outcome>): Promise
     return jsonResult(200, metadata, answeredBy);
   }
 
-  requireJsonContent(event);
+  // JSON sent under another content type (curl's -d) is read; a body of another type that is not JSON, 415.
+  const otherType = nonJsonContent(event);
   const keep = capture.sampled();
   const body = eventBody(event);
   const pre = servable.preprocessor;
   let format: RequestFormat = 'rows';
   let instances: readonly unknown[] = [];
   let x: Float32Array;
-  if (isImagePreprocessor(pre)) {
-    x = await requestImagesToInput(await parseImagePredictRequest(body, MAX_INSTANCES), pre.image);
-  } else {
-    const parsed = await parsePredictBody(body, servable.schema as InputSchema);
-    format = parsed.format;
-    instances = parsed.rows;
-    x = flatten(parsed.rows.map((row) => transformRow(pre, row)));
+  try {
+    if (isImagePreprocessor(pre)) {
+      x = await requestImagesToInput(await parseImagePredictRequest(body, MAX_INSTANCES), pre.image);
+    } else {
+      const parsed = await parsePredictBody(body, servable.schema as InputSchema);
+      format = parsed.format;
+      instances = parsed.rows;
+      x = flatten(parsed.rows.map((row) => transformRow(pre, row)));
+    }
+  } catch (error) {
+    if (otherType && error instanceof JsonSyntaxError) throw otherType;
+    throw error;
   }
   const outputs = servable.model.predict(x);
   const overflow = outputs.findIndex((row) => row.some((v) => !Number.isFinite(v)));

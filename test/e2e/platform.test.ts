@@ -119,6 +119,18 @@ describe('the local platform, end to end', () => {
       415,
       /application\/json, not application\/x-www-form-urlencoded/,
     );
+    // JSON sent as curl's -d sends it (application/x-www-form-urlencoded) is read, as TF Serving reads it.
+    const curl = await client.predict('iris', JSON.stringify({ instances: [[6.1, 2.8, 4.7, 1.2]] }), {
+      raw: true,
+      contentType: 'application/x-www-form-urlencoded',
+    });
+    assert.equal(curl.status, 200);
+    assert.equal(((await curl.json()) as { predictions: { label: string }[] }).predictions.length, 1);
+    await expectStatus(
+      await client.predict('iris', { signature_name: 'foo', instances: [instance] }),
+      400,
+      /no signature \\"foo\\"/,
+    );
     await expectStatus(await client.get(API.predictPath('iris')), 405, /use POST/);
   });
 

@@ -58,6 +58,39 @@ describe('predict requests', () => {
     assert.deepEqual(rows[1], good);
   });
 
+  it("takes TF Serving's tensor-style rows in the schema's feature order, and says the order when one is short", async () => {
+    const order = input.features.map((feature) => feature.name);
+    assert.deepEqual(order, ['sepal_length', 'sepal_width', 'petal_length', 'petal_width']);
+    const rows = await parsePredictRequest(JSON.stringify({ instances: [[5, 3, 1.5, 0.2], good] }), input);
+    assert.deepEqual(rows, [good, good]);
+    const columns = await parsePredictRequest(JSON.stringify({ inputs: [[5, 3, 1.5, 0.2]] }), input);
+    assert.deepEqual(columns, [good]);
+    await invalid(
+      JSON.stringify({ instances: [good, [5, 3, 1.5]] }),
+      /instances\[1\] has 3 values; a row as a list has one per feature, in this order: sepal_length, sepal_width, petal_length, petal_width/,
+      'instances',
+      1,
+    );
+  });
+
+  it('serves the signature serving_default and names any other as a 400', async () => {
+    const rows = await parsePredictRequest(
+      JSON.stringify({ signature_name: 'serving_default', instances: [good] }),
+      input,
+    );
+    assert.deepEqual(rows, [good]);
+    await invalid(
+      JSON.stringify({ signature_name: 'foo', instances: [good] }),
+      /the model has no signature "foo": its one signature is "serving_default"/,
+      'signature_name',
+    );
+    await invalid(
+      JSON.stringify({ signature_name: 7, inputs: { sepal_length: [5] } }),
+      /"signature_name" must be a string/,
+      'signature_name',
+    );
+  });
+
   it('names the instance and field of a bad value', async () => {
     await invalid('{', /not valid JSON/);
     await invalid('[]', /object with an "instances" array/, 'instances');
