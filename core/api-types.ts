@@ -55,6 +55,26 @@ export interface PredictResponse {
   readonly model_version: number;
 }
 
+/**
+ * TF Serving's Classify and Regress request: `examples` (objects of feature values), each with the features of
+ * `context` it does not set itself; at most 1,000.
+ */
+export interface ClassifyRequest {
+  readonly examples: readonly Readonly<Record<string, unknown>>[];
+  readonly context?: Readonly<Record<string, unknown>>;
+  readonly signature_name?: string;
+}
+
+/** Per example, every class with its probability: `[["setosa", 0.98], ["versicolor", 0.01], …]`. */
+export interface ClassifyResponse {
+  readonly result: readonly (readonly [string, number])[][];
+}
+
+/** Per example, the predicted value. */
+export interface RegressResponse {
+  readonly result: readonly number[];
+}
+
 /** TF Serving's model status: the versions an alias (or the path) serves. */
 export interface ModelStatusResponse {
   readonly model_version_status: readonly {
@@ -348,6 +368,8 @@ export interface ApiTypes {
   AliasView: AliasView;
   AuditLog: AuditLog;
   CanaryChange: CanaryChange;
+  ClassifyRequest: ClassifyRequest;
+  ClassifyResponse: ClassifyResponse;
   DatasetDetail: DatasetDetail;
   DatasetList: DatasetList;
   DatasetVersionRecord: DatasetVersionRecord;
@@ -361,6 +383,7 @@ export interface ApiTypes {
   OpenApiDocument: OpenApiDocument;
   PredictRequest: PredictRequest;
   PredictResponse: PredictResponse;
+  RegressResponse: RegressResponse;
   RetryRun: RetryRun;
   RetryRunResult: RetryRunResult;
   RollbackChange: RollbackChange;

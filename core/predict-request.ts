@@ -14,6 +14,12 @@ import { InvalidRequestError, PayloadTooLargeError } from './errors.ts';
 
 export type RequestFormat = 'rows' | 'columns';
 
+/**
+ * What a request's body holds: Predict's `instances` or `inputs`, or Classify's and Regress's `examples` (with
+ * an optional `context` of features every example shares).
+ */
+export type RequestShape = 'predict' | 'examples';
+
 export interface PredictEnvelope {
   readonly format: RequestFormat;
   /** One item per instance: an object of named values (or whatever the client put there). */
@@ -61,6 +67,7 @@ export async function parseEnvelope(
   bounds: EnvelopeBounds,
   example: string,
   featureOrder?: readonly string[],
+  shape: RequestShape = 'predict',
 ): Promise<PredictEnvelope> {
   if (body === undefined || body === null || body.trim() === '') {
     throw new InvalidRequestError(`the request body is empty; send ${example}`, 'instances');
@@ -72,7 +79,7 @@ export async function parseEnvelope(
     if (
       error instanceof JsonBoundError &&
       error.bound === 'maxArrayItems' &&
-      /^(instances|inputs)/.test(error.path)
+      /^(instances|inputs|examples)/.test(error.path)
     ) {
       throw new PayloadTooLargeError(
         `"${error.path}" has more than ${bounds.maxInstances} instances; at most ${bounds.maxInstances} are allowed`,
@@ -81,6 +88,7 @@ export async function parseEnvelope(
     }
     throw error;
   }
+  if (shape === 'examples') return examplesOf(parsed, bounds.maxInstances);
   if (!isObject(parsed) || (!('instances' in parsed) && !('inputs' in parsed))) {
     throw new InvalidRequestError(
       `the request body must be an object with an "instances" array or an "inputs" object, as in ${example}`,
@@ -106,6 +114,42 @@ export async function parseEnvelope(
     );
   }
   return envelope;
+}
+
+/**
+ * TF Serving's Classify and Regress body: `{"examples": [{feature: value}], "context": {feature: value}}`,
+ * each example with the context's features (an example's own value wins), as rows.
+ */
+function examplesOf(parsed: unknown, maxInstances: number): PredictEnvelope {
+  if (!isObject(parsed) || !('examples' in parsed)) {
+    throw new InvalidRequestError(
+      'the request body must be an object with an "examples" array, as in {"examples": [{"feature": 1.5}]}',
+      'examples',
+    );
+  }
+  checkSignature(parsed.signature_name);
+  const examples = rowsOf(parsed.examples, 'examples');
+  if (examples.length > maxInstances) {
+    throw new PayloadTooLargeError(
+      `"examples" has ${examples.length} examples; at most ${maxInstances} are allowed`,
+      'examples',
+    );
+  }
+  const { context } = parsed;
+  if (context !== undefined && !isObject(context)) {
+    throw new InvalidRequestError('"context" must be an object of feature values', 'context');
+  }
+  const instances = examples.map((example, index) => {
+    if (!isObject(example)) {
+      throw new InvalidRequestError(
+        `examples[${index}] must be an object of feature values`,
+        'examples',
+        index,
+      );
+    }
+    return context ? { ...context, ...example } : example;
+  });
+  return { format: 'rows', instances };
 }
 
 function checkSignature(name: unknown): void {

@@ -11,6 +11,7 @@ import {
   type PredictEnvelope,
   parseEnvelope,
   type RequestFormat,
+  type RequestShape,
 } from './predict-request.ts';
 import { decodeTarget, type ImagePreprocessor, type Preprocessor } from './preprocessor.ts';
 
@@ -92,9 +93,10 @@ export function requestBounds(schema: InputSchema): EnvelopeBounds {
 export async function parsePredictBody(
   body: string | undefined | null,
   schema: InputSchema,
+  shape: RequestShape = 'predict',
 ): Promise<{ format: RequestFormat; rows: TypedRow[] }> {
   const order = schema.features.map((feature) => feature.name);
-  const envelope = await parseEnvelope(body, requestBounds(schema), EXAMPLE, order);
+  const envelope = await parseEnvelope(body, requestBounds(schema), EXAMPLE, order, shape);
   return { format: envelope.format, rows: typedRows(envelope, schema) };
 }
 

@@ -230,6 +230,15 @@ export class PlatformClient {
     });
   }
 
+  /** A POST of JSON to the API with the API key (TF Serving's Classify and Regress). */
+  post(path: string, body: unknown) {
+    return fetch(`${this.endpoints.api}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [API.apiKeyHeader]: this.endpoints.apiKey },
+      body: JSON.stringify(body),
+    });
+  }
+
   /** A GET of the API (TF Serving's model status and metadata routes). */
   get(path: string) {
     return fetch(`${this.endpoints.api}${path}`, { headers: { [API.apiKeyHeader]: this.endpoints.apiKey } });

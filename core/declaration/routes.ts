@@ -69,6 +69,27 @@ const predict = (at: ModelPath) =>
     response: 'PredictResponse',
   }) as const satisfies RouteDeclaration;
 
+const classify = (at: ModelPath) =>
+  ({
+    method: 'POST',
+    path: `${MODEL_PATHS[at][0]}:classify`,
+    auth: 'apiKey',
+    function: 'predict',
+    summary: `Every class's probability for each example (TF Serving's Classify; classifiers), ${MODEL_PATHS[at][1]}`,
+    body: 'ClassifyRequest',
+    response: 'ClassifyResponse',
+  }) as const satisfies RouteDeclaration;
+const regress = (at: ModelPath) =>
+  ({
+    method: 'POST',
+    path: `${MODEL_PATHS[at][0]}:regress`,
+    auth: 'apiKey',
+    function: 'predict',
+    summary: `The value for each example (TF Serving's Regress; regressors), ${MODEL_PATHS[at][1]}`,
+    body: 'ClassifyRequest',
+    response: 'RegressResponse',
+  }) as const satisfies RouteDeclaration;
+
 /** A read with the API key, of the registry's or the monitoring API's (under `/v1/<function>`). */
 const read =
   <F extends 'registry' | 'monitoring'>(fn: F) =>
@@ -114,6 +135,12 @@ export const ROUTES = {
   modelStatusLabel: modelStatus('label'),
   modelMetadataLabel: modelMetadata('label'),
   predictLabel: predict('label'),
+  classify: classify('production'),
+  classifyVersion: classify('version'),
+  classifyLabel: classify('label'),
+  regress: regress('production'),
+  regressVersion: regress('version'),
+  regressLabel: regress('label'),
 
   listModels: registryRead('/models', 'Every model, with its versions and aliases', 'ModelList'),
   getModel: registryRead('/models/{model}', 'One model: its aliases and versions', 'ModelDetail'),

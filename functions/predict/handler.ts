@@ -6,6 +6,8 @@
  *   share of requests to it (by a hash of the sticky header's value when the alias has one and the request
  *   carries it). The answer says which version answered (`model_version` and the `x-nimbus-model-version`
  *   header): `{"predictions": [...]}` for rows, `{"outputs": {...}}` for columns.
+ * - `POST …:classify` (classifiers) and `…:regress` (regressors), TF Serving's Classify and Regress:
+ *   `{"examples": [...], "context": {...}}` → `{"result": [...]}`: every class with its probability, or the value.
  * - `GET /v1/models/<name>[/versions/<v>|/labels/<alias>]`: the versions that serve (TF Serving's status).
  * - `GET …/metadata`: the input signature (`schema.json`).
  * Answers JSON only; a bad request names the instance and field; no stack traces. A sampled share of
@@ -20,7 +22,13 @@ import { DataCapture } from '../../aws/capture.ts';
 import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { loadServable } from '../../aws/servables.ts';
-import type { ModelMetadataResponse, ModelStatusResponse, PredictResponse } from '../../core/api-types.ts';
+import type {
+  ClassifyResponse,
+  ModelMetadataResponse,
+  ModelStatusResponse,
+  PredictResponse,
+  RegressResponse,
+} from '../../core/api-types.ts';
 import { JsonSyntaxError } from '../../core/bounded-json.ts';
 import { API, ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import {
@@ -40,7 +48,7 @@ import {
 } from '../../core/model-registry.ts';
 import { nameProblem, quoteName } from '../../core/names.ts';
 import type { RequestFormat } from '../../core/predict-request.ts';
-import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
+import { type AnyPreprocessor, isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import {
   type InputSchema,
   MAX_INSTANCES,
@@ -127,7 +135,7 @@ export async function handler(
   // request through it, bench:serving's platform/peer ratio was 0.05 and 0.04; with this path 0.07 and 0.08,
   // as before the router (0.09 and 0.06; same machine, same half hour, heavily loaded).
   const result =
-    event.httpMethod === 'POST' && event.path.endsWith(':predict')
+    event.httpMethod === 'POST' && /:(predict|classify|regress)$/.test(event.path)
       ? await api.direct(event, outcome, answer)
       : await api.handle(event, outcome, answer, context);
   record(outcome, result.statusCode, performance.now() - started);
@@ -190,10 +198,8 @@ const ERROR_TYPES: Record<number, string> = {
 /** One request to a model path: its status, its metadata or a prediction. */
 async function answer({ event, state: outcome }: ProxyRequest<Outcome>): Promise<APIGatewayProxyResult> {
   const route = API.parseModelPath(event.path);
-  if (!route || (route.verb !== undefined && route.verb !== 'predict' && route.verb !== 'metadata')) {
-    throw noRoute(event);
-  }
-  const method = route.verb === 'predict' ? 'POST' : 'GET';
+  if (!route || (route.verb !== undefined && !VERBS.has(route.verb))) throw noRoute(event);
+  const method = route.verb === undefined || route.verb === 'metadata' ? 'GET' : 'POST';
   if (event.httpMethod !== method) {
     return jsonResult(405, { error: `use ${method} for ${event.path}` }, { Allow: method });
   }
@@ -227,11 +233,14 @@ async function answer({ event, state: outcome }: ProxyRequest<Outcome>): Promise
   let format: RequestFormat = 'rows';
   let instances: readonly unknown[] = [];
   let x: Float32Array;
+  const verb = route.verb as 'predict' | 'classify' | 'regress';
+  if (verb !== 'predict') checkTask(verb, pre);
   try {
     if (isImagePreprocessor(pre)) {
       x = await requestImagesToInput(await parseImagePredictRequest(body, MAX_INSTANCES), pre.image);
     } else {
-      const parsed = await parsePredictBody(body, servable.schema as InputSchema);
+      const shape = verb === 'predict' ? 'predict' : 'examples';
+      const parsed = await parsePredictBody(body, servable.schema as InputSchema, shape);
       format = parsed.format;
       instances = parsed.rows;
       x = flatten(parsed.rows.map((row) => transformRow(pre, row)));
@@ -268,11 +277,40 @@ async function answer({ event, state: outcome }: ProxyRequest<Outcome>): Promise
       latencyMs: Math.round((performance.now() - outcome.started) * 100) / 100,
     });
   }
+  if (verb === 'classify') {
+    const classified: ClassifyResponse = {
+      result: (predictions as readonly { probabilities: Record<string, number> }[]).map((p) =>
+        Object.entries(p.probabilities),
+      ),
+    };
+    return jsonResult(200, classified, answeredBy);
+  }
+  if (verb === 'regress') {
+    const regressed: RegressResponse = { result: predictions.map((p) => (p as { value: number }).value) };
+    return jsonResult(200, regressed, answeredBy);
+  }
   const answer: PredictResponse =
     format === 'rows'
       ? { predictions, model_version: version.version }
       : { outputs: columns(predictions), model_version: version.version };
   return jsonResult(200, answer, answeredBy);
+}
+
+/** TF Serving's verbs of a model path (and none: its status). */
+const VERBS = new Set(['predict', 'classify', 'regress', 'metadata']);
+
+/** `:classify` is a classifier's, `:regress` a regressor's; an image model answers `:predict` only. */
+function checkTask(verb: 'classify' | 'regress', pre: AnyPreprocessor): void {
+  if (isImagePreprocessor(pre)) {
+    throw new InvalidRequestError(`an image model answers :predict, not :${verb}`, 'examples');
+  }
+  const regressor = pre.task === 'regression';
+  if (regressor !== (verb === 'regress')) {
+    throw new InvalidRequestError(
+      `the model is a ${regressor ? 'regressor' : 'classifier'}: use :${regressor ? 'regress' : 'classify'} (or :predict)`,
+      'examples',
+    );
+  }
 }
 
 /** The 404 for a path that is none of TF Serving's. */

@@ -155,6 +155,37 @@ describe('the local platform, end to end', () => {
     assert.equal((await client.get('/v1/models/nosuchmodel/metadata')).status, 404);
   });
 
+  it("answers TF Serving's Classify: every class with its probability per example, the context shared", async () => {
+    const { client } = local;
+    const instance = { sepal_length: 6.1, sepal_width: 2.8, petal_length: 4.7, petal_width: 1.2 };
+    const { sepal_width, ...own } = instance;
+    const response = await client.post('/v1/models/iris:classify', {
+      signature_name: 'serving_default',
+      context: { sepal_width },
+      examples: [own, { ...own, petal_length: 1.4, petal_width: 0.2 }],
+    });
+    assert.equal(response.status, 200, await response.clone().text());
+    const { result } = (await response.json()) as { result: [string, number][][] };
+    assert.equal(result.length, 2);
+    const predicted = (await (await client.predict('iris', { instances: [instance] })).json()) as {
+      predictions: { label: string; probabilities: Record<string, number> }[];
+    };
+    assert.deepEqual(Object.fromEntries(result[0] ?? []), predicted.predictions[0]?.probabilities);
+    assert.deepEqual(
+      (result[0] ?? []).map(([label]) => label),
+      ['setosa', 'versicolor', 'virginica'],
+    );
+    const top = (result[1] ?? []).reduce((a, b) => (b[1] > a[1] ? b : a));
+    assert.equal(top[0], 'setosa');
+    const regress = await client.post('/v1/models/iris:regress', { examples: [own] });
+    assert.equal(regress.status, 400);
+    assert.match(await regress.text(), /the model is a classifier: use :classify/);
+    const noExamples = await client.post('/v1/models/iris:classify', { instances: [instance] });
+    assert.equal(noExamples.status, 400);
+    assert.match(((await noExamples.json()) as { error: string }).error, /an "examples" array/);
+    assert.equal((await client.get('/v1/models/iris:classify')).status, 405);
+  });
+
   it('never answers a random body with a 5xx: every 4xx is JSON with an error message (fuzzed)', async () => {
     const { client } = local;
     const feature = fc.oneof(fc.double(), fc.string(), fc.constant(null), fc.boolean(), fc.integer());
@@ -320,6 +351,17 @@ describe('the local platform, end to end', () => {
       errors.reduce((a, b) => a + b, 0) / errors.length < 2 * metrics.mae + 1,
       'served values are as good as the evaluated ones',
     );
+    // TF Serving's Regress: the same values for the same rows, as examples.
+    const regress = await client.post('/v1/models/diabetes:regress', { examples: heldOut.slice(0, 20) });
+    assert.equal(regress.status, 200);
+    const regressed = (await regress.json()) as { result: number[] };
+    assert.deepEqual(
+      regressed.result,
+      body.predictions.map((p) => p.value),
+    );
+    const wrongTask = await client.post('/v1/models/diabetes:classify', { examples: heldOut.slice(0, 1) });
+    assert.equal(wrongTask.status, 400);
+    assert.match(await wrongTask.text(), /the model is a regressor: use :regress/);
   });
 
   it('keeps datasets, runs and models across a restart, and ends the runs a killed platform left', async () => {

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { chooseLabel, typedRow } from '../../core/dataset.ts';
 import { InvalidRequestError } from '../../core/errors.ts';
 import { fitPreprocessor } from '../../core/preprocessor.ts';
-import { inputSchema, parsePredictRequest, toPredictions } from '../../core/serving.ts';
+import { inputSchema, parsePredictBody, parsePredictRequest, toPredictions } from '../../core/serving.ts';
 import { inferSchema } from '../../core/validation/validate.ts';
 import { irisTable } from './tables.ts';
 
@@ -71,6 +71,21 @@ describe('predict requests', () => {
       'instances',
       1,
     );
+  });
+
+  it("reads Classify's and Regress's examples, each with the context's features it does not set", async () => {
+    const { sepal_width, ...own } = good;
+    const { rows } = await parsePredictBody(
+      JSON.stringify({ context: { sepal_width }, examples: [own, { ...own, sepal_width: 9 }] }),
+      input,
+      'examples',
+    );
+    assert.deepEqual(rows, [good, { ...good, sepal_width: 9 }]);
+    const examples = (body: unknown) => parsePredictBody(JSON.stringify(body), input, 'examples');
+    await assert.rejects(examples({ instances: [good] }), /an "examples" array/);
+    await assert.rejects(examples({ examples: [good], context: [1] }), /"context" must be an object/);
+    await assert.rejects(examples({ examples: [[5, 3, 1.5, 0.2]] }), /examples\[0\] must be an object/);
+    await assert.rejects(examples({ examples: Array.from({ length: 1001 }, () => good) }), /at most 1000/);
   });
 
   it('serves the signature serving_default and names any other as a 400', async () => {
