@@ -58,37 +58,37 @@ const modelMetadata = (at: ModelPath) =>
     summary: `The model's signature: its inputs and outputs (TF Serving's metadata), ${MODEL_PATHS[at][1]}`,
     response: 'ModelMetadataResponse',
   }) as const satisfies RouteDeclaration;
-const predict = (at: ModelPath) =>
-  ({
-    method: 'POST',
-    path: `${MODEL_PATHS[at][0]}:predict`,
-    auth: 'apiKey',
-    function: 'predict',
-    summary: `Predictions for instances (row format) or inputs (columnar format), ${MODEL_PATHS[at][1]}`,
-    body: 'PredictRequest',
-    response: 'PredictResponse',
-  }) as const satisfies RouteDeclaration;
-
-const classify = (at: ModelPath) =>
-  ({
-    method: 'POST',
-    path: `${MODEL_PATHS[at][0]}:classify`,
-    auth: 'apiKey',
-    function: 'predict',
-    summary: `Every class's probability for each example (TF Serving's Classify; classifiers), ${MODEL_PATHS[at][1]}`,
-    body: 'ClassifyRequest',
-    response: 'ClassifyResponse',
-  }) as const satisfies RouteDeclaration;
-const regress = (at: ModelPath) =>
-  ({
-    method: 'POST',
-    path: `${MODEL_PATHS[at][0]}:regress`,
-    auth: 'apiKey',
-    function: 'predict',
-    summary: `The value for each example (TF Serving's Regress; regressors), ${MODEL_PATHS[at][1]}`,
-    body: 'ClassifyRequest',
-    response: 'RegressResponse',
-  }) as const satisfies RouteDeclaration;
+/** A POST of TF Serving's to a model path: `<path>:<verb>`. */
+const modelVerb =
+  <B extends ApiTypeName, R extends ApiTypeName>(verb: string, what: string, body: B, response: R) =>
+  (at: ModelPath) =>
+    ({
+      method: 'POST',
+      path: `${MODEL_PATHS[at][0]}:${verb}`,
+      auth: 'apiKey',
+      function: 'predict',
+      summary: `${what}, ${MODEL_PATHS[at][1]}`,
+      body,
+      response,
+    }) as const satisfies RouteDeclaration;
+const predict = modelVerb(
+  'predict',
+  'Predictions for instances (row format) or inputs (columnar format)',
+  'PredictRequest',
+  'PredictResponse',
+);
+const classify = modelVerb(
+  'classify',
+  "Every class's probability for each example (TF Serving's Classify; classifiers)",
+  'ClassifyRequest',
+  'ClassifyResponse',
+);
+const regress = modelVerb(
+  'regress',
+  "The value for each example (TF Serving's Regress; regressors)",
+  'ClassifyRequest',
+  'RegressResponse',
+);
 
 /** A read with the API key, of the registry's or the monitoring API's (under `/v1/<function>`). */
 const read =
