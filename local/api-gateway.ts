@@ -125,42 +125,72 @@ async function handle(
       Array.isArray(value) ? value.join(',') : (value ?? ''),
     ]),
   );
-  const query = Object.fromEntries(url.searchParams.entries());
   const requestId = randomUUID();
-  const event: APIGatewayProxyEvent = {
+  const event = proxyEvent({
+    method,
+    url,
     resource,
-    path: url.pathname,
-    httpMethod: method,
     headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    body,
+    pathParameters: url.pathname.startsWith(prefix) ? { proxy: url.pathname.slice(prefix.length) } : null,
+    identity: {
+      sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+      ...(authorization === 'apiKey' ? { apiKey: options.apiKey } : {}),
+      ...(authorization === 'iam' ? { userArn: LOCAL_ADMIN_ARN } : {}),
+    },
+    protocol: `HTTP/${req.httpVersion}`,
+    requestId,
+  });
+  const result = await invokeInContext(() => route.handler(event), requestId);
+  res.writeHead(result.statusCode, { ...stringHeaders(result.headers), 'x-amzn-requestid': requestId });
+  res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+}
+
+/** What a REST proxy event is made of, as the gateway has it once it has read a request. */
+export interface ProxyEventInit {
+  readonly method: string;
+  readonly url: URL;
+  /** The API resource that matched (`/v1/registry/{proxy+}`). */
+  readonly resource: string;
+  readonly headers: Record<string, string>;
+  readonly body: string | null;
+  readonly pathParameters: Record<string, string> | null;
+  /** Who called: the address, and the API key or IAM principal the method's authorization accepted. */
+  readonly identity: { readonly sourceIp: string; readonly apiKey?: string; readonly userArn?: string };
+  readonly protocol: string;
+  readonly requestId: string;
+}
+
+/** The API Gateway REST proxy event of a request (what the gateway hands a handler; tests build it too). */
+export function proxyEvent(init: ProxyEventInit): APIGatewayProxyEvent {
+  const query = Object.fromEntries(init.url.searchParams.entries());
+  return {
+    resource: init.resource,
+    path: init.url.pathname,
+    httpMethod: init.method,
+    headers: init.headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(init.headers).map(([k, v]) => [k, [v]])),
     queryStringParameters: Object.keys(query).length > 0 ? query : null,
     multiValueQueryStringParameters: null,
-    pathParameters: url.pathname.startsWith(prefix) ? { proxy: url.pathname.slice(prefix.length) } : null,
+    pathParameters: init.pathParameters,
     stageVariables: null,
-    body,
+    body: init.body,
     isBase64Encoded: false,
     requestContext: {
       accountId: '000000000000',
       apiId: 'local',
       authorizer: undefined,
-      protocol: `HTTP/${req.httpVersion}`,
-      httpMethod: method,
-      identity: {
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-        ...(authorization === 'apiKey' ? { apiKey: options.apiKey } : {}),
-        ...(authorization === 'iam' ? { userArn: LOCAL_ADMIN_ARN } : {}),
-      },
-      path: `/${STAGE}${url.pathname}`,
+      protocol: init.protocol,
+      httpMethod: init.method,
+      identity: init.identity,
+      path: `/${STAGE}${init.url.pathname}`,
       stage: STAGE,
-      requestId,
+      requestId: init.requestId,
       requestTimeEpoch: Date.now(),
       resourceId: 'local',
-      resourcePath: resource,
+      resourcePath: init.resource,
     } as unknown as APIGatewayProxyEvent['requestContext'],
   };
-  const result = await invokeInContext(() => route.handler(event), requestId);
-  res.writeHead(result.statusCode, { ...stringHeaders(result.headers), 'x-amzn-requestid': requestId });
-  res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
 }
 
 /**

@@ -12,7 +12,7 @@ import { after, before } from 'node:test';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { ENV, type TableRole } from '../../core/contract.ts';
 import type { FunctionName } from '../../core/declaration.ts';
-import { LOCAL_ADMIN_ARN } from '../../local/api-gateway.ts';
+import { LOCAL_ADMIN_ARN, proxyEvent } from '../../local/api-gateway.ts';
 import { type Emulators, startEmulators } from '../../local/emulators.ts';
 import { platformEnvironment } from '../../local/endpoints.ts';
 import { loadHandler } from '../../local/handlers.ts';
@@ -87,34 +87,18 @@ export function apiEvent(
   init: { body?: unknown; admin?: boolean; resource?: string } = {},
 ): APIGatewayProxyEvent {
   const url = new URL(pathAndQuery, 'http://127.0.0.1');
-  const query = Object.fromEntries(url.searchParams.entries());
-  const headers: Record<string, string> = {
-    host: '127.0.0.1',
-    ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
-  };
-  return {
+  return proxyEvent({
+    method,
+    url,
     resource: init.resource ?? url.pathname,
-    path: url.pathname,
-    httpMethod: method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: Object.keys(query).length > 0 ? query : null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
+    headers: {
+      host: '127.0.0.1',
+      ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     body: init.body === undefined ? null : JSON.stringify(init.body),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      httpMethod: method,
-      identity: { sourceIp: '127.0.0.1', ...(init.admin ? { userArn: LOCAL_ADMIN_ARN } : {}) },
-      path: `/local${url.pathname}`,
-      stage: 'local',
-      requestId: 'handler-test',
-      requestTimeEpoch: Date.now(),
-      resourceId: 'local',
-      resourcePath: init.resource ?? url.pathname,
-    } as unknown as APIGatewayProxyEvent['requestContext'],
-  };
+    pathParameters: null,
+    identity: { sourceIp: '127.0.0.1', ...(init.admin ? { userArn: LOCAL_ADMIN_ARN } : {}) },
+    protocol: 'HTTP/1.1',
+    requestId: 'handler-test',
+  });
 }
