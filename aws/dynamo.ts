@@ -1,6 +1,6 @@
 /**
- * What the table modules share: the one check for a lost conditional write (every table's), and for the
- * dataset-versions and runs tables the document client, the update that sets the fields given, and the
+ * What the table modules share: the document client and the one check for a lost conditional write (every
+ * table's), and for the dataset-versions and runs tables the update that sets the fields given and the
  * readers' stand-ins for missing fields. Every write is a single-item (conditional) write: no transactions,
  * so the same code runs on dynalite.
  */

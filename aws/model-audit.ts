@@ -12,11 +12,9 @@ import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } fr
 import { ConflictError } from '../core/errors.ts';
 import { MODEL_KEYS } from '../core/keys.ts';
 import type { AuditEntry } from '../core/model-registry.ts';
-import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
-import { isConditionFailure } from './dynamo.ts';
+import { db, isConditionFailure } from './dynamo.ts';
 
-const db = () => documentClient();
 const table = () => tableName('models');
 
 // ---- the audit log ----------------------------------------------------------------------------------------

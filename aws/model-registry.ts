@@ -29,11 +29,10 @@ import {
   servable,
 } from '../core/model-registry.ts';
 import { NAME_PATTERN } from '../core/names.ts';
-import { documentClient } from './clients.ts';
 import { tableName } from './config.ts';
+import { db } from './dynamo.ts';
 import { appendEntry, newestWithPrefix, queryPrefix, withModelLock } from './model-audit.ts';
 
-const db = () => documentClient();
 const table = () => tableName('models');
 
 // ---- versions ---------------------------------------------------------------------------------------------
