@@ -3,8 +3,8 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
-  type ApiResource,
   type FunctionName,
+  gatewayPaths,
   gatewayResources,
   type HttpMethod,
   type RouteAuth,
@@ -41,7 +41,7 @@ export class InferenceApi extends Construct {
     const open = resources.flatMap(({ resource, methods }) =>
       (Object.entries(methods) as [HttpMethod, RouteAuth][])
         .filter(([, auth]) => auth === 'none')
-        .flatMap(([method]) => gatewayPaths(resource).map((path) => `${path}/${method}`)),
+        .flatMap(([method]) => Object.values(gatewayPaths(resource)).map((path) => `${path}/${method}`)),
     );
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
       retention: logs.RetentionDays.ONE_MONTH,
@@ -86,9 +86,10 @@ export class InferenceApi extends Construct {
     for (const { function: name, resource, methods } of resources) {
       const integration = new apigateway.LambdaIntegration(props.functions[name].function, { proxy: true });
       const base = resourceAt(resource.path);
+      const paths = gatewayPaths(resource);
       const targets = [
-        ...(resource.exact ? [{ at: base, proxy: false }] : []),
-        ...(resource.proxy === false ? [] : [{ at: base.addResource('{proxy+}'), proxy: true }]),
+        ...(paths.exact ? [{ at: base, proxy: false }] : []),
+        ...(paths.proxy ? [{ at: base.addResource('{proxy+}'), proxy: true }] : []),
       ];
       for (const { at, proxy } of targets) {
         for (const [method, auth] of Object.entries(methods) as [HttpMethod, RouteAuth][]) {
@@ -139,12 +140,6 @@ const AUTHORIZATION: Record<RouteAuth, apigateway.MethodOptions> = {
   iam: { authorizationType: apigateway.AuthorizationType.IAM },
   none: { authorizationType: apigateway.AuthorizationType.NONE, apiKeyRequired: false },
 };
-
-/** The stage paths of a resource's methods (as the stage's method options name them). */
-function gatewayPaths(resource: ApiResource): string[] {
-  const path = `/${resource.path.join('/')}`;
-  return [...(resource.exact ? [path] : []), ...(resource.proxy === false ? [] : [`${path}/{proxy+}`])];
-}
 
 /** A method with no authorization serves only static files (the page, the OpenAPI document): no data. */
 function acknowledgeOpenMethod(method: apigateway.Method): void {

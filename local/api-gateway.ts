@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { API } from '../core/contract.ts';
-import type { ApiResource, HttpMethod, RouteAuth } from '../core/declaration.ts';
+import { type ApiResource, answersPath, type HttpMethod, type RouteAuth } from '../core/declaration.ts';
 import { invokeInContext } from './lambda-runtime.ts';
 
 /** API Gateway's own payload limit (10 MB). */
@@ -84,11 +84,7 @@ async function handle(
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const method = req.method ?? 'GET';
-  const route = options.routes.find(
-    ({ resource }) =>
-      (resource.proxy !== false && url.pathname.startsWith(`/${resource.path.join('/')}/`)) ||
-      (resource.exact && url.pathname === `/${resource.path.join('/')}`),
-  );
+  const route = options.routes.find(({ resource }) => answersPath(resource, url.pathname));
   const authorization = route?.methods[method as HttpMethod];
   // API Gateway answers an unknown route, or a method not configured, with this 403.
   if (!route || !authorization) return send(res, 403, { message: 'Missing Authentication Token' });

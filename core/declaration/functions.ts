@@ -62,6 +62,24 @@ export interface ApiResource {
   readonly proxy?: boolean;
 }
 
+/** The gateway paths a resource answers, as API Gateway names them: `/<path>` and/or `/<path>/{proxy+}`. */
+export function gatewayPaths(resource: ApiResource): { readonly exact?: string; readonly proxy?: string } {
+  const path = `/${resource.path.join('/')}`;
+  return {
+    ...(resource.exact ? { exact: path } : {}),
+    ...(resource.proxy === false ? {} : { proxy: `${path}/{proxy+}` }),
+  };
+}
+
+/** Whether a request's path is one the resource answers (itself, or under it). */
+export function answersPath(resource: ApiResource, pathname: string): boolean {
+  const path = `/${resource.path.join('/')}`;
+  return (
+    (resource.proxy !== false && pathname.startsWith(`${path}/`)) ||
+    (resource.exact === true && pathname === path)
+  );
+}
+
 /** What starts a function. */
 export type FunctionTrigger =
   /** Task states of the pipeline (the ASL names the function by its substitution). */
