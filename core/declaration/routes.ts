@@ -3,7 +3,7 @@
  * its answer and body (core/api-types.ts). One part of the platform's declaration, core/declaration.ts.
  */
 import type { ApiTypes } from '../api-types.ts';
-import { type ApiResource, type FunctionName, functionList } from './functions.ts';
+import { type ApiResource, answersPath, type FunctionName, functionList } from './functions.ts';
 
 /**
  * How a route is authorized: an API key (under the usage plan), IAM (SigV4; the admin key stands in for it on
@@ -290,13 +290,5 @@ export function gatewayResources(): readonly {
 
 /** The resource (of those given) that serves a path template; undefined when none does. */
 export function resourceOf(path: string, resources: readonly ApiResource[]): ApiResource | undefined {
-  const parts = path.split('/').slice(1);
-  return resources.find((resource) => {
-    const base = resource.path;
-    if (parts.length < base.length || base.some((part, i) => parts[i] !== part)) return false;
-    const rest = parts.slice(base.length).filter((part, i, all) => !(part === '' && i === all.length - 1));
-    return rest.length === 0
-      ? resource.exact === true || parts.length > base.length
-      : resource.proxy !== false;
-  });
+  return resources.find((resource) => answersPath(resource, path));
 }
