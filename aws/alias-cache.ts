@@ -1,6 +1,6 @@
 /**
  * What a serving function reads of the model registry — whether a model exists, where an alias points, a
- * version's record — kept for `NIMBUS_ALIAS_CACHE_MS` (default 1 s), so that a promotion serves within that
+ * version's record, the list of versions — kept for `NIMBUS_ALIAS_CACHE_MS` (default 1 s), so that a promotion serves within that
  * and a busy endpoint reads the table about once a second per key, not once a request.
  *
  * Only what exists is kept: a model that does not exist, an alias that points nowhere, a version never
@@ -10,7 +10,7 @@
 import { BoundedCache } from '../core/cache.ts';
 import { ENV } from '../core/contract.ts';
 import type { AliasEntry, ModelVersion } from '../core/model-registry.ts';
-import { currentAlias, getModelVersion, modelExists } from './model-registry.ts';
+import { currentAlias, getModelVersion, listModelVersions, modelExists } from './model-registry.ts';
 
 /** The registry as a serving function sees it: each answer at most the cache's time to live old. */
 export interface ServingRegistry {
@@ -19,6 +19,8 @@ export interface ServingRegistry {
   currentAlias(model: string, alias: string): Promise<AliasEntry | undefined>;
   /** The version's record; undefined when it was never registered. */
   getModelVersion(model: string, version: number): Promise<ModelVersion | undefined>;
+  /** Every version of the model with its status, oldest first. */
+  listModelVersions(model: string): Promise<ModelVersion[]>;
 }
 
 const MAX_ENTRIES = 10_000;
@@ -36,5 +38,6 @@ export function servingRegistry(
     currentAlias: (model, alias) => cached(`alias:${model}:${alias}`, () => currentAlias(model, alias)),
     getModelVersion: (model, version) =>
       cached(`version:${model}:${version}`, () => getModelVersion(model, version)),
+    listModelVersions: (model) => cached(`versions:${model}`, () => listModelVersions(model)),
   };
 }

@@ -1,12 +1,13 @@
 /**
  * `nimbus predict`: builds TF Serving's request body from `--data` (JSON) or `--file` (CSV, JSON, JSON Lines,
- * or a PNG/JPEG for image models), typed by the model's input signature (`…/metadata`) so that a CSV's numeric
- * columns are numbers and its categorical ones strings.
+ * or a PNG/JPEG for image models), typed by the model's SignatureDef (`…/metadata`) so that a CSV's float
+ * columns are numbers and its string (categorical) ones strings.
  */
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { ImageInputSchema, InputSchema } from '../core/serving.ts';
+import type { SignatureDef } from '../core/api-types.ts';
+import { IMAGE_INPUT } from '../core/signature.ts';
 import { CliError, EXIT } from './output.ts';
 
 export type PredictBody = { instances: unknown[] } | { inputs: Record<string, unknown> };
@@ -29,12 +30,12 @@ export function bodyFromJson(text: string, source: string): PredictBody {
 
 /**
  * `--file`: `.csv` (a header row; columns the model does not take are left out), `.json`, `.jsonl` (one
- * instance a line), `.png`/`.jpg`/`.jpeg` (one image), or `-` for JSON on standard input. `schema` is the
- * model's input signature: it types a CSV's cells.
+ * instance a line), `.png`/`.jpg`/`.jpeg` (one image), or `-` for JSON on standard input. `signature` reads
+ * the model's SignatureDef: it types a CSV's cells.
  */
 export function bodyFromFile(
   file: string,
-  schema: () => Promise<InputSchema | ImageInputSchema | undefined>,
+  signature: () => Promise<SignatureDef | undefined>,
 ): Promise<PredictBody> {
   const read = (encoding?: BufferEncoding) => {
     try {
@@ -53,7 +54,7 @@ export function bodyFromFile(
       instances: lines.map((line, i) => bodyFromJsonLine(line, `${file} line ${i + 1}`)),
     });
   }
-  if (ext === '.csv') return csvBody(read('utf8') as string, file, schema);
+  if (ext === '.csv') return csvBody(read('utf8') as string, file, signature);
   return Promise.resolve(bodyFromJson(read('utf8') as string, file === '-' ? 'standard input' : file));
 }
 
@@ -68,7 +69,7 @@ function bodyFromJsonLine(line: string, source: string): unknown {
 async function csvBody(
   text: string,
   file: string,
-  schema: () => Promise<InputSchema | ImageInputSchema | undefined>,
+  signature: () => Promise<SignatureDef | undefined>,
 ): Promise<PredictBody> {
   let rows: Record<string, string>[];
   try {
@@ -79,26 +80,29 @@ async function csvBody(
   } catch (error) {
     throw new CliError(`${file} is not a CSV with a header row: ${(error as Error).message}`, EXIT.usage);
   }
-  const signature = await schema();
-  if (signature && signature.kind !== 'tabular') {
+  const inputs = (await signature())?.inputs;
+  if (inputs && IMAGE_INPUT in inputs) {
     throw new CliError(`the model takes images: pass a PNG or JPEG with --file`, EXIT.usage);
   }
-  return { instances: rows.map((row) => typedInstance(row, signature)) };
+  return { instances: rows.map((row) => typedInstance(row, inputs)) };
 }
 
-/** A CSV row as an instance: the signature's features, numeric ones as numbers (empty: null). */
-export function typedInstance(row: Record<string, string>, signature?: InputSchema): Record<string, unknown> {
-  if (!signature) {
+/** A CSV row as an instance: the signature's inputs, float ones as numbers (empty: null). */
+export function typedInstance(
+  row: Record<string, string>,
+  inputs?: SignatureDef['inputs'],
+): Record<string, unknown> {
+  if (!inputs) {
     return Object.fromEntries(
       Object.entries(row).map(([k, v]) => [k, v === '' ? null : Number.isFinite(Number(v)) ? Number(v) : v]),
     );
   }
   const instance: Record<string, unknown> = {};
-  for (const feature of signature.features) {
-    if (!(feature.name in row)) continue; // predict names the missing field
-    const cell = row[feature.name] ?? '';
-    instance[feature.name] =
-      cell === '' ? null : feature.type === 'numeric' && Number.isFinite(Number(cell)) ? Number(cell) : cell;
+  for (const [name, tensor] of Object.entries(inputs)) {
+    if (!(name in row)) continue; // predict names the missing field
+    const cell = row[name] ?? '';
+    instance[name] =
+      cell === '' ? null : tensor.dtype === 'DT_FLOAT' && Number.isFinite(Number(cell)) ? Number(cell) : cell;
   }
   return instance;
 }

@@ -20,7 +20,7 @@ import type {
   StatusEntry,
 } from './model-registry.ts';
 import type { BudgetStop, EpochLog } from './pipeline.ts';
-import type { ImageInputSchema, InputSchema, Prediction } from './serving.ts';
+import type { Prediction } from './serving.ts';
 import type { ValidationReport } from './validation/report.ts';
 
 export type { AliasEntry, AuditEntry, DriftReport, EpochLog, ModelVersion, StatusEntry, ValidationReport };
@@ -75,23 +75,119 @@ export interface RegressResponse {
   readonly result: readonly number[];
 }
 
-/** TF Serving's model status: the versions an alias (or the path) serves. */
+/**
+ * TF Serving's model status: every version of the model (or the one the path names, or those its label sends
+ * requests to), `AVAILABLE` while it may serve and `END` once archived.
+ */
 export interface ModelStatusResponse {
   readonly model_version_status: readonly {
     readonly version: string;
-    readonly state: 'AVAILABLE';
+    readonly state: 'AVAILABLE' | 'END';
     readonly status: { readonly error_code: 'OK'; readonly error_message: string };
   }[];
 }
 
-/** TF Serving's metadata: the model's input signature. */
+/** One tensor of a SignatureDef: its type, its shape (`-1`: any number), its graph name. */
+export interface TensorInfo {
+  readonly dtype: 'DT_FLOAT' | 'DT_STRING';
+  readonly tensor_shape: {
+    readonly dim: readonly { readonly size: string; readonly name: string }[];
+    readonly unknown_rank: boolean;
+  };
+  readonly name: string;
+}
+
+/** TF's SignatureDef: the named tensors a signature takes and answers. */
+export interface SignatureDef {
+  readonly inputs: Readonly<Record<string, TensorInfo>>;
+  readonly outputs: Readonly<Record<string, TensorInfo>>;
+  readonly method_name: string;
+}
+
+/** TF Serving's metadata: the version's signatures (`serving_default`), as SignatureDefs. */
 export interface ModelMetadataResponse {
   readonly model_spec: {
     readonly name: string;
-    readonly signature_name: 'serving_default';
+    readonly signature_name: string;
     readonly version: string;
   };
-  readonly metadata: { readonly signature_def: InputSchema | ImageInputSchema };
+  readonly metadata: {
+    readonly signature_def: { readonly signature_def: Readonly<Record<string, SignatureDef>> };
+  };
+}
+
+// ---- Open Inference Protocol v2 (predict) ---------------------------------------------------------------------
+
+/** `GET /v2/health/live`. */
+export interface V2ServerLive {
+  readonly live: boolean;
+}
+
+/** `GET /v2/health/ready`. */
+export interface V2ServerReady {
+  readonly ready: boolean;
+}
+
+/** `GET /v2`: the server, and the protocol extensions it has (none). */
+export interface V2ServerMetadata {
+  readonly name: string;
+  readonly version: string;
+  readonly extensions: readonly string[];
+}
+
+/** A tensor a model takes or answers: its name, element type and shape (`-1`: any number). */
+export interface V2TensorMetadata {
+  readonly name: string;
+  readonly datatype: 'FP32' | 'BYTES';
+  readonly shape: readonly number[];
+}
+
+/** `GET /v2/models/<m>[/versions/<v>]`. */
+export interface V2ModelMetadata {
+  readonly name: string;
+  readonly versions: readonly string[];
+  readonly platform: string;
+  readonly inputs: readonly V2TensorMetadata[];
+  readonly outputs: readonly V2TensorMetadata[];
+}
+
+/** `GET /v2/models/<m>[/versions/<v>]/ready`. */
+export interface V2ModelReady {
+  readonly name: string;
+  readonly ready: boolean;
+}
+
+/** One tensor of an inference request or response: `data` flat in row-major order (or nested as its shape). */
+export interface V2Tensor {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly datatype: string;
+  readonly parameters?: Readonly<Record<string, unknown>>;
+  readonly data: readonly unknown[];
+}
+
+/**
+ * `POST /v2/models/<m>[/versions/<v>]/infer`: one tensor per feature (`[N]` or `[N, 1]`), or one `[N, F]` FP32
+ * tensor of the features in the model's order, or an image model's `BYTES` tensor of base64 images; the outputs
+ * wanted (default: all), and an `id` the answer echoes.
+ */
+export interface V2InferenceRequest {
+  readonly id?: string;
+  readonly parameters?: Readonly<Record<string, unknown>>;
+  readonly inputs: readonly V2Tensor[];
+  readonly outputs?: readonly {
+    readonly name: string;
+    readonly parameters?: Readonly<Record<string, unknown>>;
+  }[];
+}
+
+/** The answer: a classifier's `probabilities` (FP32 `[N, C]`) and `label` (BYTES `[N]`), a regressor's `value`. */
+export interface V2InferenceResponse {
+  readonly model_name: string;
+  readonly model_version: string;
+  readonly id?: string;
+  readonly parameters?: Readonly<Record<string, unknown>>;
+  readonly outputs: readonly V2Tensor[];
 }
 
 // ---- models ---------------------------------------------------------------------------------------------------
@@ -379,6 +475,13 @@ export interface ApiTypes {
   ModelList: ModelList;
   ModelMetadataResponse: ModelMetadataResponse;
   ModelStatusResponse: ModelStatusResponse;
+  V2ServerLive: V2ServerLive;
+  V2ServerReady: V2ServerReady;
+  V2ServerMetadata: V2ServerMetadata;
+  V2ModelMetadata: V2ModelMetadata;
+  V2ModelReady: V2ModelReady;
+  V2InferenceRequest: V2InferenceRequest;
+  V2InferenceResponse: V2InferenceResponse;
   ModelVersion: ModelVersion;
   OpenApiDocument: OpenApiDocument;
   PredictRequest: PredictRequest;

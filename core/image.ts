@@ -85,8 +85,9 @@ export async function decodeImage(bytes: Uint8Array, spec: ImageSpec): Promise<U
 }
 
 /**
- * Images in a predict request, in TF Serving's binary form: `{"instances": [{"b64": "…"}, …]}` (or
- * `{"image": {"b64": "…"}}` per instance). Returns each image's bytes.
+ * Images in a predict request, in TF Serving's binary form: `{"instances": [{"b64": "…"}, …]}` (or, per
+ * instance, `{"image_bytes": {"b64": "…"}}`, the input as the SignatureDef names it, or `{"image": …}`).
+ * Returns each image's bytes.
  */
 export async function parseImagePredictRequest(
   body: string | undefined | null,
@@ -96,7 +97,8 @@ export async function parseImagePredictRequest(
   const bounds = { maxInstances, maxFields: 2, maxStringChars: MAX_REQUEST_CHARS };
   const { instances } = await parseEnvelope(body, bounds, '{"instances": [{"b64": "..."}]}');
   return instances.map((instance: unknown, index) => {
-    const holder = (instance as { image?: unknown } | null)?.image ?? instance;
+    const named = instance as { image?: unknown; image_bytes?: unknown } | null;
+    const holder = named?.image_bytes ?? named?.image ?? instance;
     const b64 = (holder as { b64?: unknown } | null)?.b64;
     if (typeof b64 !== 'string' || b64.length === 0) {
       throw new InvalidRequestError(

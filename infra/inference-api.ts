@@ -4,6 +4,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
   type FunctionName,
+  GATEWAY_ERRORS,
   gatewayPaths,
   gatewayResources,
   type HttpMethod,
@@ -78,9 +79,14 @@ export class InferenceApi extends Construct {
       validateRequestParameters: true,
       validateRequestBody: true,
     });
+    /** Every resource made, with the methods it takes (none: a resource only on the way to others). */
+    const taken = new Map<apigateway.IResource, HttpMethod[]>([[this.api.root, []]]);
     const resourceAt = (parts: readonly string[]) => {
       let resource = this.api.root;
-      for (const part of parts) resource = resource.getResource(part) ?? resource.addResource(part);
+      for (const part of parts) {
+        resource = resource.getResource(part) ?? resource.addResource(part);
+        if (!taken.has(resource)) taken.set(resource, []);
+      }
       return resource;
     };
     for (const { function: name, resource, methods } of resources) {
@@ -92,6 +98,7 @@ export class InferenceApi extends Construct {
         ...(paths.proxy ? [{ at: base.addResource('{proxy+}'), proxy: true }] : []),
       ];
       for (const { at, proxy } of targets) {
+        taken.set(at, Object.keys(methods) as HttpMethod[]);
         for (const [method, auth] of Object.entries(methods) as [HttpMethod, RouteAuth][]) {
           const added = at.addMethod(method, integration, {
             ...AUTHORIZATION[auth],
@@ -101,6 +108,8 @@ export class InferenceApi extends Construct {
         }
       }
     }
+
+    catchAll(this.api, taken);
 
     this.apiKey = this.api.addApiKey('ApiKey', { description: 'Default Nimbus ML prediction key' });
     const plan = this.api.addUsagePlan('UsagePlan', {
@@ -131,6 +140,74 @@ export class InferenceApi extends Construct {
         'WAF is not attached by default (it costs while idle); attach a web ACL to the stage if needed.',
     });
   }
+}
+
+/**
+ * Errors as the API's functions answer them, `{"error": "…"}` (core/declaration.ts GATEWAY_ERRORS): a path no
+ * resource serves is a 404 (`ANY /{proxy+}` at the root, and `ANY` on each resource that takes no method), a
+ * method a resource does not take a 405 with `Allow` (`ANY` beside its methods, which take precedence). All are
+ * mock integrations: no function runs. The gateway's own errors (a refused key, throttling, an unsigned admin
+ * request, a body too large) keep their status and text, in the same shape.
+ */
+function catchAll(api: apigateway.RestApi, taken: Map<apigateway.IResource, HttpMethod[]>): void {
+  const mock = (status: number, error: string, headers: Record<string, string> = {}) => {
+    const template = JSON.stringify({ statusCode: status });
+    const integration = new apigateway.MockIntegration({
+      // A request of any of these types (none: JSON) gets the answer; another type, the gateway's 415.
+      requestTemplates: Object.fromEntries(MOCK_CONTENT_TYPES.map((type) => [type, template])),
+      passthroughBehavior: apigateway.PassthroughBehavior.NEVER,
+      integrationResponses: [
+        {
+          statusCode: String(status),
+          responseTemplates: { 'application/json': JSON.stringify({ error }) },
+          responseParameters: Object.fromEntries(
+            Object.entries(headers).map(([name, value]) => [`method.response.header.${name}`, `'${value}'`]),
+          ),
+        },
+      ],
+    });
+    const methodResponse = {
+      statusCode: String(status),
+      responseParameters: Object.fromEntries(
+        Object.keys(headers).map((name) => [`method.response.header.${name}`, true]),
+      ),
+    };
+    return { integration, options: { ...AUTHORIZATION.none, methodResponses: [methodResponse] } };
+  };
+  const method = '$context.httpMethod';
+  const path = '$context.path';
+  const noRoute = mock(404, GATEWAY_ERRORS.noRoute(method, path));
+  acknowledgeCatchAll(
+    api.root.addResource('{proxy+}').addMethod('ANY', noRoute.integration, noRoute.options),
+  );
+  for (const [resource, methods] of taken) {
+    const answer =
+      methods.length === 0
+        ? noRoute
+        : mock(405, GATEWAY_ERRORS.noMethod(method, path, methods), { Allow: methods.join(', ') });
+    acknowledgeCatchAll(resource.addMethod('ANY', answer.integration, answer.options));
+  }
+  for (const type of [apigateway.ResponseType.DEFAULT_4XX, apigateway.ResponseType.DEFAULT_5XX]) {
+    api.addGatewayResponse(`Error${type.responseType}`, {
+      type,
+      templates: { 'application/json': '{"error": $context.error.messageString}' },
+    });
+  }
+}
+
+const MOCK_CONTENT_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'text/plain'];
+
+function acknowledgeCatchAll(method: apigateway.Method): void {
+  Validations.of(method).acknowledge({
+    id: 'AwsSolutions-APIG4',
+    reason:
+      'A catch-all route: a mock integration answers a fixed 404 or 405 error; no function runs, no data is read.',
+  });
+  Validations.of(method).acknowledge({
+    id: 'AwsSolutions-COG4',
+    reason:
+      'A catch-all route: a mock integration answers a fixed 404 or 405 error; no function runs, no data is read.',
+  });
 }
 
 const PROXY_PARAMETER = { 'method.request.path.proxy': true };

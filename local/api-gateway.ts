@@ -9,7 +9,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { API } from '../core/contract.ts';
-import { type ApiResource, answersPath, type HttpMethod, type RouteAuth } from '../core/declaration.ts';
+import {
+  type ApiResource,
+  answersPath,
+  GATEWAY_ERRORS,
+  type HttpMethod,
+  type RouteAuth,
+} from '../core/declaration.ts';
 import { invokeInContext } from './lambda-runtime.ts';
 
 /** API Gateway's own payload limit (10 MB). */
@@ -62,7 +68,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     },
     (req, res) => {
       handle(req, res, options, inFlight).catch(() => {
-        if (!res.headersSent) send(res, 500, { message: 'Internal server error' });
+        if (!res.headersSent) send(res, 500, { error: GATEWAY_ERRORS.internal });
         else res.end();
       });
     },
@@ -85,20 +91,25 @@ async function handle(
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const method = req.method ?? 'GET';
   const route = options.routes.find(({ resource }) => answersPath(resource, url.pathname));
-  const authorization = route?.methods[method as HttpMethod];
-  // API Gateway answers an unknown route, or a method not configured, with this 403.
-  if (!route || !authorization) return send(res, 403, { message: 'Missing Authentication Token' });
+  // The deployed API's catch-all routes: a path no resource serves, or a method its resource does not take.
+  if (!route) return send(res, 404, { error: GATEWAY_ERRORS.noRoute(method, url.pathname) });
+  const authorization = route.methods[method as HttpMethod];
+  if (!authorization) {
+    const allowed = Object.keys(route.methods);
+    const error = GATEWAY_ERRORS.noMethod(method, url.pathname, allowed);
+    return send(res, 405, { error }, { Allow: allowed.join(', ') });
+  }
   const prefix = `/${route.resource.path.join('/')}/`;
   const resource = url.pathname.startsWith(prefix) ? `${prefix}{proxy+}` : prefix.slice(0, -1);
   if (authorization === 'apiKey' && !sameKey(req.headers[API.apiKeyHeader], options.apiKey)) {
-    return send(res, 403, { message: 'Forbidden' });
+    return send(res, 403, { error: GATEWAY_ERRORS.forbidden });
   }
   if (authorization === 'iam' && !sameKey(req.headers[API.adminKeyHeader], options.adminKey)) {
     // What API Gateway says to an unsigned request on an IAM-authorized method.
-    return send(res, 403, { message: 'Missing Authentication Token' });
+    return send(res, 403, { error: GATEWAY_ERRORS.unsigned });
   }
 
-  const tooLong = { message: 'Request Too Long' };
+  const tooLong = { error: GATEWAY_ERRORS.tooLarge };
   if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return send(res, 413, tooLong);
   const chunks: Buffer[] = [];
   let size = 0;
@@ -108,7 +119,7 @@ async function handle(
       inFlight.bytes += chunk.length;
       if (size > MAX_BODY_BYTES) return send(res, 413, tooLong);
       // Bodies held at once, over every connection: past the budget, throttled as API Gateway throttles.
-      if (inFlight.bytes > MAX_IN_FLIGHT_BYTES) return send(res, 429, { message: 'Too Many Requests' });
+      if (inFlight.bytes > MAX_IN_FLIGHT_BYTES) return send(res, 429, { error: GATEWAY_ERRORS.throttled });
       chunks.push(chunk);
     }
   } finally {
@@ -207,8 +218,13 @@ function stringHeaders(headers: APIGatewayProxyResult['headers']): Record<string
  * The gateway's own answer, before (or instead of) reading the request's body: the connection closes after
  * it, so that a client does not send its next request on a socket still holding the rest of this body.
  */
-function send(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' });
+function send(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { ...headers, 'Content-Type': 'application/json', Connection: 'close' });
   res.end(JSON.stringify(body));
 }
 

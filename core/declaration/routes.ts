@@ -292,3 +292,22 @@ export function gatewayResources(): readonly {
 export function resourceOf(path: string, resources: readonly ApiResource[]): ApiResource | undefined {
   return resources.find((resource) => answersPath(resource, path));
 }
+
+/**
+ * What the gateway answers by itself, before any function: `{"error": "…"}`, as TF Serving and the Open
+ * Inference Protocol answer every error. A path no resource serves is a 404 and a method its resource does
+ * not take a 405 naming those it does (in AWS a catch-all route of mock integrations: no function runs); the
+ * others are API Gateway's own texts, which its gateway responses put in the same shape.
+ */
+export const GATEWAY_ERRORS = {
+  noRoute: (method: string, path: string) => `no route for ${method} ${path}`,
+  noMethod: (method: string, path: string, allowed: readonly string[]) =>
+    `no route for ${method} ${path}: it takes ${allowed.join(', ')}`,
+  /** No API key, or one the usage plan does not have. */
+  forbidden: 'Forbidden',
+  /** An IAM-authorized method called without a SigV4 signature. */
+  unsigned: 'Missing Authentication Token',
+  tooLarge: 'Request Too Long',
+  throttled: 'Too Many Requests',
+  internal: 'Internal server error',
+} as const;

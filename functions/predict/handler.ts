@@ -8,8 +8,9 @@
  *   header): `{"predictions": [...]}` for rows, `{"outputs": {...}}` for columns.
  * - `POST …:classify` (classifiers) and `…:regress` (regressors), TF Serving's Classify and Regress:
  *   `{"examples": [...], "context": {...}}` → `{"result": [...]}`: every class with its probability, or the value.
- * - `GET /v1/models/<name>[/versions/<v>|/labels/<alias>]`: the versions that serve (TF Serving's status).
- * - `GET …/metadata`: the input signature (`schema.json`).
+ * - `GET /v1/models/<name>[/versions/<v>|/labels/<alias>]`: TF Serving's status of every version (of the one
+ *   named, of those the label serves).
+ * - `GET …/metadata`: the version's SignatureDef (core/signature.ts: from `schema.json`).
  * Answers JSON only; a bad request names the instance and field; no stack traces. A sampled share of
  * predictions goes to the data capture (`NIMBUS_CAPTURE_RATE`).
  * Models are loaded once per container; what an alias points at is re-read at most every
@@ -57,6 +58,7 @@ import {
   toPredictions,
   toValuePredictions,
 } from '../../core/serving.ts';
+import { modelSignature, SERVING_DEFAULT, signatureDef } from '../../core/signature.ts';
 import { selectBackend } from '../../core/tfjs.ts';
 import {
   eventBody,
@@ -219,8 +221,12 @@ async function answer({ event, state: outcome }: ProxyRequest<Outcome>): Promise
   const answeredBy = { [API.versionHeader]: String(version.version) };
   if (route.verb === 'metadata') {
     const metadata: ModelMetadataResponse = {
-      model_spec: { name: route.model, signature_name: 'serving_default', version: String(version.version) },
-      metadata: { signature_def: servable.schema },
+      model_spec: { name: route.model, signature_name: '', version: String(version.version) },
+      metadata: {
+        signature_def: {
+          signature_def: { [SERVING_DEFAULT]: signatureDef(modelSignature(servable.schema)) },
+        },
+      },
     };
     return jsonResult(200, metadata, answeredBy);
   }
@@ -342,17 +348,26 @@ async function resolve(
   };
 }
 
-/** TF Serving's model status: every version the route can answer with. */
+/**
+ * TF Serving's model status: every version of the model, the one the path names, or those its label sends
+ * requests to; `AVAILABLE` while a version may serve (`/versions/<v>` answers with it), `END` once archived.
+ */
 async function versionStatus(route: Route): Promise<ModelStatusResponse['model_version_status']> {
-  const versions =
-    route.version !== undefined
-      ? [(await servingVersion(route.model, route.version)).version]
-      : aliasVersions((await aliasEntry(route.model, route.label ?? PRODUCTION_ALIAS)).state);
-  return versions.map((version) => ({
+  const status = (version: number, archived: boolean) => ({
     version: String(version),
-    state: 'AVAILABLE',
-    status: { error_code: 'OK', error_message: '' },
-  }));
+    state: archived ? ('END' as const) : ('AVAILABLE' as const),
+    status: { error_code: 'OK' as const, error_message: '' },
+  });
+  if (route.label !== undefined) {
+    return aliasVersions((await aliasEntry(route.model, route.label)).state).map((v) => status(v, false));
+  }
+  if (route.version !== undefined) {
+    const found = await registry.getModelVersion(route.model, route.version);
+    if (!found) throw new NotFoundError(`model "${route.model}" has no version ${route.version}`);
+    return [status(found.version, found.status === 'archived')];
+  }
+  const versions = await registry.listModelVersions(route.model);
+  return versions.map((v) => status(v.version, v.status === 'archived'));
 }
 
 /** Columnar outputs: `{label: [...], probabilities: {class: [...]}}` or `{value: [...]}`. */

@@ -130,7 +130,7 @@ describe('web dashboard', () => {
     assert.equal((await fetch(`${base}/dashboard/nope.js`)).status, 404);
     assert.equal(
       (await fetch(`${base}/dashboard/`, { method: 'POST' })).status,
-      403,
+      405,
       'GET only, as deployed',
     );
 

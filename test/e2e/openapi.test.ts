@@ -64,10 +64,9 @@ describe('the gateway against the OpenAPI document', () => {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   };
-  /** Whether the answer says no route is there: the gateway's 403, or a handler's "no route" 404 or 405. */
+  /** Whether the answer says no route is there: the gateway's or a handler's "no route" 404 or 405. */
   const noRoute = async (response: Response) => {
     const text = await response.text();
-    if (response.status === 403) return /Missing Authentication Token/.test(text);
     return (
       (response.status === 404 || response.status === 405) &&
       /no \w* ?route|not allowed|use (GET|POST)/.test(text)
@@ -105,7 +104,11 @@ describe('the gateway against the OpenAPI document', () => {
       ['GET', '/v1/models/no-such-model/versions/7/labels/x', 'apiKey'],
       ['GET', '/v1/openapi.yaml', 'none'],
       ['POST', '/v1/openapi.json', 'none'],
-      ['GET', '/v2/models/no-such-model', 'apiKey'],
+      ['GET', '/v3/models/no-such-model', 'apiKey'],
+      ['GET', '/', 'none'],
+      ['GET', '/v1', 'apiKey'],
+      ['DELETE', '/v1/models/no-such-model:predict', 'apiKey'],
+      ['PUT', '/v1/registry/models', 'apiKey'],
       ['GET', '/dashboard/a/b.js', 'none'],
       ['POST', '/dashboard/', 'none'],
     ] as const;
@@ -121,6 +124,28 @@ describe('the gateway against the OpenAPI document', () => {
       if (!(await noRoute(response))) answered.push(`${method} ${path} → ${response.status}`);
     }
     assert.deepEqual(answered, []);
+  });
+
+  it('answers a path or a method it lacks as TF Serving does: {"error": …} naming it, a 405 with Allow', async () => {
+    const answers = [];
+    for (const [method, path] of [
+      ['GET', '/nothing/here'],
+      ['POST', '/v1/models'],
+      ['DELETE', '/v1/models/iris:predict'],
+      ['PATCH', '/v1/openapi.json'],
+    ] as const) {
+      const response = await send(method, path, 'none');
+      assert.match(response.headers.get('content-type') ?? '', /application\/json/);
+      answers.push([response.status, response.headers.get('allow'), await response.json()]);
+    }
+    assert.deepEqual(answers, [
+      [404, null, { error: 'no route for GET /nothing/here' }],
+      [404, null, { error: 'no route for POST /v1/models' }],
+      [405, 'GET, POST', { error: 'no route for DELETE /v1/models/iris:predict: it takes GET, POST' }],
+      [405, 'GET', { error: 'no route for PATCH /v1/openapi.json: it takes GET' }],
+    ]);
+    const refused = await send('POST', '/v1/models/iris:predict', 'none', {});
+    assert.deepEqual([refused.status, await refused.json()], [403, { error: 'Forbidden' }]);
   });
 
   it('serves the document at GET /v1/openapi.json without a key', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import type { RunRecord } from '../../core/api-types.ts';
+import type { ModelMetadataResponse, RunRecord } from '../../core/api-types.ts';
 
 import { API } from '../../core/contract.ts';
 import type { TypedRow } from '../../core/dataset.ts';
@@ -143,15 +143,26 @@ describe('the local platform, end to end', () => {
       status.model_version_status.map((s) => [s.version, s.state]),
       [['1', 'AVAILABLE']],
     );
-    const metadata = (await (await client.get('/v1/models/iris/metadata')).json()) as {
-      model_spec: { name: string; version: string };
-      metadata: { signature_def: { features: { name: string }[]; classes: string[] } };
-    };
-    assert.deepEqual(metadata.model_spec, { name: 'iris', signature_name: 'serving_default', version: '1' });
-    assert.deepEqual(
-      metadata.metadata.signature_def.features.map((f) => f.name),
-      ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],
-    );
+    const metadata = (await (await client.get('/v1/models/iris/metadata')).json()) as ModelMetadataResponse;
+    assert.deepEqual(metadata.model_spec, { name: 'iris', signature_name: '', version: '1' });
+    const signature = metadata.metadata.signature_def.signature_def.serving_default;
+    const float = (...dims: number[]) => ({
+      dtype: 'DT_FLOAT',
+      tensor_shape: { dim: dims.map((size) => ({ size: String(size), name: '' })), unknown_rank: false },
+    });
+    assert.deepEqual(signature, {
+      inputs: Object.fromEntries(
+        ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'].map((name) => [
+          name,
+          { ...float(-1), name: `${name}:0` },
+        ]),
+      ),
+      outputs: {
+        label: { ...float(-1), dtype: 'DT_STRING', name: 'label:0' },
+        probabilities: { ...float(-1, 3), name: 'probabilities:0' },
+      },
+      method_name: 'tensorflow/serving/predict',
+    });
     assert.equal((await client.get('/v1/models/nosuchmodel/metadata')).status, 404);
   });
 

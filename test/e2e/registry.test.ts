@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import type { RunRecord } from '../../core/api-types.ts';
+import type { ModelStatusResponse, RunRecord } from '../../core/api-types.ts';
 
 import { API, ENV } from '../../core/contract.ts';
 import { executionArn } from '../../core/events.ts';
@@ -209,10 +209,20 @@ describe('model registry and serving', () => {
       { version: 1, weight: 0.1, reason: 'canary' },
       200,
     );
-    const status = await local.client.get(`/v1/models/${MODEL}`);
-    const versions = ((await status.json()) as { model_version_status: { version: string }[] })
-      .model_version_status;
-    assert.deepEqual(versions.map((v) => v.version).sort(), ['1', '3']);
+    const status = async (path: string) =>
+      ((await (await local.client.get(path)).json()) as ModelStatusResponse).model_version_status.map((v) => [
+        v.version,
+        v.state,
+      ]);
+    assert.deepEqual((await status(`/v1/models/${MODEL}/labels/production`)).sort(), [
+      ['1', 'AVAILABLE'],
+      ['3', 'AVAILABLE'],
+    ]);
+    assert.deepEqual(await status(`/v1/models/${MODEL}`), [
+      ['1', 'AVAILABLE'],
+      ['2', 'AVAILABLE'],
+      ['3', 'AVAILABLE'],
+    ]);
 
     const counts = new Map<number, number>();
     const total = 1000;

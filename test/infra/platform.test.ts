@@ -188,6 +188,37 @@ describe('NimbusPlatform', () => {
     });
   });
 
+  it('answers a path or method the API lacks with a JSON error from a mock, and puts the gateway errors in the same shape', () => {
+    const anys = Object.values(
+      template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'ANY' } }),
+    );
+    assert.ok(anys.length > 0);
+    const answers = new Set<string>();
+    for (const method of anys) {
+      const integration = method.Properties.Integration as {
+        Type: string;
+        IntegrationResponses: { StatusCode: string; ResponseTemplates: Record<string, string> }[];
+      };
+      assert.equal(integration.Type, 'MOCK', 'no function runs for a missing route');
+      const [response] = integration.IntegrationResponses;
+      const body = JSON.parse(response?.ResponseTemplates['application/json'] ?? '{}') as { error?: string };
+      assert.match(body.error ?? '', /^no route for \$context\.httpMethod \$context\.path/);
+      answers.add(response?.StatusCode ?? '');
+    }
+    assert.deepEqual([...answers].sort(), ['404', '405']);
+    // The root's greedy catch-all, below which every declared resource takes precedence.
+    template.hasResourceProperties('AWS::ApiGateway::Resource', {
+      PathPart: '{proxy+}',
+      ParentId: Match.objectLike({ 'Fn::GetAtt': Match.arrayWith(['RootResourceId']) }),
+    });
+    for (const type of ['DEFAULT_4XX', 'DEFAULT_5XX']) {
+      template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
+        ResponseType: type,
+        ResponseTemplates: { 'application/json': '{"error": $context.error.messageString}' },
+      });
+    }
+  });
+
   it('alarms on failed executions, API 5xx and p99 latency to an SNS topic, with a dashboard', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ExecutionsFailed',

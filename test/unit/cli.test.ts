@@ -10,6 +10,7 @@ import { typedInstance } from '../../cli/predict.ts';
 import { localTarget, stackTarget } from '../../cli/target.ts';
 import { epochsOf, stepsDone } from '../../cli/watch.ts';
 import { OUTPUTS } from '../../core/contract.ts';
+import { modelSignature, signatureDef } from '../../core/signature.ts';
 
 describe('nimbus CLI: targets and signing (no AWS)', () => {
   it("maps a stack's CloudFormation outputs to the endpoints it uses", () => {
@@ -96,18 +97,20 @@ describe('nimbus CLI: targets and signing (no AWS)', () => {
   });
 
   it('types CSV cells by the model signature, and tracks steps and epochs', () => {
-    const signature = {
-      kind: 'tabular' as const,
-      task: 'classification' as const,
-      label: 'y',
-      classes: ['a', 'b'],
-      features: [
-        { name: 'x', type: 'numeric' as const },
-        { name: 'zip', type: 'categorical' as const, categories: ['02139'] },
-      ],
-    };
-    assert.deepEqual(typedInstance({ x: '1.5', zip: '02139', y: 'a' }, signature), { x: 1.5, zip: '02139' });
-    assert.deepEqual(typedInstance({ x: '', zip: '7' }, signature), { x: null, zip: '7' });
+    const { inputs } = signatureDef(
+      modelSignature({
+        kind: 'tabular',
+        task: 'classification',
+        label: 'y',
+        classes: ['a', 'b'],
+        features: [
+          { name: 'x', type: 'numeric' },
+          { name: 'zip', type: 'categorical', categories: ['02139'] },
+        ],
+      }),
+    );
+    assert.deepEqual(typedInstance({ x: '1.5', zip: '02139', y: 'a' }, inputs), { x: 1.5, zip: '02139' });
+    assert.deepEqual(typedInstance({ x: '', zip: '7' }, inputs), { x: null, zip: '7' });
     assert.equal(stepsDone({ status: 'RUNNING', step: 'Search' }), 2);
     assert.equal(stepsDone({ status: 'RUNNING', step: 'WaitForApproval' }), 5);
     assert.equal(stepsDone({ status: 'SUCCEEDED', step: 'Deploy' }), 7);
