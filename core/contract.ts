@@ -169,6 +169,38 @@ export const API = {
     }
   },
   predictPath: (model: string): string => `/v1/models/${encodeURIComponent(model)}:predict`,
+  /** The Open Inference Protocol's resource (v2), which the predict function also answers. */
+  v2Resource: ['v2'] as const,
+  /**
+   * The Open Inference Protocol's paths: `/v2` (the server's metadata), `/v2/health/live|ready`, and
+   * `/v2/models/<name>[/versions/<v>]` then nothing (its metadata), `/ready` or `/infer`. Undefined when the
+   * path is none of them; `version` is a positive integer when present.
+   */
+  parseV2Path(
+    path: string,
+  ):
+    | { kind: 'server' }
+    | { kind: 'health'; check: 'live' | 'ready' }
+    | { kind: 'model'; model: string; version?: number; verb: 'ready' | 'infer' | undefined }
+    | undefined {
+    if (path === '/v2' || path === '/v2/') return { kind: 'server' };
+    const health = /^\/v2\/health\/(live|ready)$/.exec(path);
+    if (health) return { kind: 'health', check: health[1] as 'live' | 'ready' };
+    const match = /^\/v2\/models\/([^/]+)(?:\/versions\/(\d{1,9}))?(?:\/(ready|infer))?$/.exec(path);
+    if (!match?.[1]) return undefined;
+    const [, model, version, verb] = match;
+    try {
+      return {
+        kind: 'model',
+        model: decodeURIComponent(model),
+        ...(version === undefined ? {} : { version: Number(version) }),
+        verb: verb as 'ready' | 'infer' | undefined,
+      };
+    } catch {
+      return undefined; // a malformed %-escape
+    }
+  },
+  inferPath: (model: string): string => `/v2/models/${encodeURIComponent(model)}/infer`,
 } as const;
 
 /** Stack output keys (infra/ writes them, cli/ and docs read them). */

@@ -107,11 +107,15 @@ export async function parseImagePredictRequest(
         index,
       );
     }
-    if (!/^[A-Za-z0-9+/_-]+=*$/.test(b64)) {
-      throw new InvalidRequestError(`instances[${index}].b64 is not base64`, 'b64', index);
-    }
-    return new Uint8Array(Buffer.from(b64, 'base64'));
+    return base64Image(b64, `instances[${index}].b64`, 'b64', index);
   });
+}
+
+/** A base64 (or base64url) image's bytes; a 400 naming where it was when it is not base64. */
+export function base64Image(b64: string, where: string, field: string, index: number): Uint8Array {
+  if (!/^[A-Za-z0-9+/_-]+=*$/.test(b64))
+    throw new InvalidRequestError(`${where} is not base64`, field, index);
+  return new Uint8Array(Buffer.from(b64, 'base64'));
 }
 
 /**

@@ -8,7 +8,6 @@ import { argmax } from './metrics.ts';
 import {
   type EnvelopeBounds,
   isObject,
-  type PredictEnvelope,
   parseEnvelope,
   type RequestFormat,
   type RequestShape,
@@ -97,7 +96,9 @@ export async function parsePredictBody(
 ): Promise<{ format: RequestFormat; rows: TypedRow[] }> {
   const order = schema.features.map((feature) => feature.name);
   const envelope = await parseEnvelope(body, requestBounds(schema), EXAMPLE, order, shape);
-  return { format: envelope.format, rows: typedRows(envelope, schema) };
+  const where = (index: number, field: string) =>
+    envelope.format === 'rows' ? `instances[${index}].${field}` : `inputs.${field}[${index}]`;
+  return { format: envelope.format, rows: typedRows(envelope.instances, schema, where) };
 }
 
 /** `parsePredictBody`'s rows. */
@@ -109,22 +110,25 @@ export async function parsePredictRequest(
 }
 
 /**
- * Instances → typed rows. Numeric features must be finite JSON numbers (`NaN` and `Infinity` are refused by
+ * Instances (objects of feature values) → typed rows. Numeric features must be finite JSON numbers (`NaN` and `Infinity` are refused by
  * name), categorical features strings, and a category the model never saw is refused when the
  * preprocessor's rule says `error`; `null` is an unknown value (imputed as a missing cell is in training);
  * every feature is required; the label column, if sent, is ignored; any other field is an error. Every error
  * names the instance index and the field.
  */
-function typedRows(envelope: PredictEnvelope, schema: InputSchema): TypedRow[] {
-  const where = (index: number, field: string) =>
-    envelope.format === 'rows' ? `instances[${index}].${field}` : `inputs.${field}[${index}]`;
+export function typedRows(
+  instances: readonly unknown[],
+  schema: InputSchema,
+  /** How an error names the value of a field in an instance (`instances[3].x`). */
+  where: (index: number, field: string) => string,
+): TypedRow[] {
   const known = new Set([...schema.features.map((f) => f.name), schema.label]);
   const categories = new Map(
     schema.features.flatMap((f) =>
       f.type === 'categorical' && f.unknown === 'error' ? [[f.name, new Set(f.categories)] as const] : [],
     ),
   );
-  return envelope.instances.map((instance: unknown, index) => {
+  return instances.map((instance: unknown, index) => {
     if (!isObject(instance)) {
       throw new InvalidRequestError(
         `instances[${index}] must be an object of feature values`,

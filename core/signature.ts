@@ -21,8 +21,7 @@ export interface ModelSignature {
   readonly outputs: readonly TensorSpec[];
 }
 
-/** TF Serving's name of the one signature a model has, and of the input an image model takes. */
-export const SERVING_DEFAULT = 'serving_default';
+/** The input an image model takes: its encoded images (TF Serving's `_bytes` suffix for binary inputs). */
 export const IMAGE_INPUT = 'image_bytes';
 
 /**

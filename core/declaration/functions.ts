@@ -210,8 +210,12 @@ export const FUNCTIONS = {
   },
   predict: {
     dir: 'predict',
-    summary: "TF Serving's REST API: predictions, model status and metadata",
-    trigger: { kind: 'api', resources: [{ path: API.modelsResource }] },
+    summary:
+      "Predictions, model status and metadata: TF Serving's REST API and the Open Inference Protocol v2",
+    trigger: {
+      kind: 'api',
+      resources: [{ path: API.modelsResource }, { path: API.v2Resource, exact: true }],
+    },
     memorySize: 1024,
     timeoutSeconds: 29,
     bundle: { tfjs: true, images: true },

@@ -46,7 +46,10 @@ const modelStatus = (at: ModelPath) =>
     path: MODEL_PATHS[at][0],
     auth: 'apiKey',
     function: 'predict',
-    summary: `The status of the model's served versions (TF Serving's model status), ${MODEL_PATHS[at][1]}`,
+    summary:
+      at === 'production'
+        ? "The state of every version of the model (TF Serving's model status)"
+        : `The state of the versions (TF Serving's model status) ${MODEL_PATHS[at][1].replace('of the version', 'of the versions')}`,
     response: 'ModelStatusResponse',
   }) as const satisfies RouteDeclaration;
 const modelMetadata = (at: ModelPath) =>
@@ -89,6 +92,43 @@ const regress = modelVerb(
   'ClassifyRequest',
   'RegressResponse',
 );
+
+/** The Open Inference Protocol's two paths to a model: the version in production, one version. */
+const V2_PATHS = {
+  production: ['/v2/models/{model}', 'the version in production'],
+  version: ['/v2/models/{model}/versions/{version}', 'one version'],
+} as const;
+const v2 = <R extends ApiTypeName>(path: string, summary: string, response: R) =>
+  ({
+    method: 'GET',
+    path,
+    auth: 'apiKey',
+    function: 'predict',
+    summary,
+    response,
+  }) as const satisfies RouteDeclaration;
+const v2Metadata = (at: keyof typeof V2_PATHS) =>
+  v2(
+    V2_PATHS[at][0],
+    `The model's inputs and outputs (Open Inference Protocol), of ${V2_PATHS[at][1]}`,
+    'V2ModelMetadata',
+  );
+const v2Ready = (at: keyof typeof V2_PATHS) =>
+  v2(
+    `${V2_PATHS[at][0]}/ready`,
+    `Whether ${V2_PATHS[at][1]} can answer now (Open Inference Protocol)`,
+    'V2ModelReady',
+  );
+const v2Infer = (at: keyof typeof V2_PATHS) =>
+  ({
+    method: 'POST',
+    path: `${V2_PATHS[at][0]}/infer`,
+    auth: 'apiKey',
+    function: 'predict',
+    summary: `Inference on input tensors (Open Inference Protocol), by ${V2_PATHS[at][1]}`,
+    body: 'V2InferenceRequest',
+    response: 'V2InferenceResponse',
+  }) as const satisfies RouteDeclaration;
 
 /** A read with the API key, of the registry's or the monitoring API's (under `/v1/<function>`). */
 const read =
@@ -141,6 +181,16 @@ export const ROUTES = {
   regress: regress('production'),
   regressVersion: regress('version'),
   regressLabel: regress('label'),
+
+  v2Server: v2('/v2', 'The server and its protocol extensions (Open Inference Protocol)', 'V2ServerMetadata'),
+  v2Live: v2('/v2/health/live', 'Whether the server is live (Open Inference Protocol)', 'V2ServerLive'),
+  v2Ready: v2('/v2/health/ready', 'Whether the server is ready (Open Inference Protocol)', 'V2ServerReady'),
+  v2ModelMetadata: v2Metadata('production'),
+  v2ModelMetadataVersion: v2Metadata('version'),
+  v2ModelReady: v2Ready('production'),
+  v2ModelReadyVersion: v2Ready('version'),
+  v2Infer: v2Infer('production'),
+  v2InferVersion: v2Infer('version'),
 
   listModels: registryRead('/models', 'Every model, with its versions and aliases', 'ModelList'),
   getModel: registryRead('/models/{model}', 'One model: its aliases and versions', 'ModelDetail'),

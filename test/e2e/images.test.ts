@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { zipSync } from 'fflate';
 import sharp from 'sharp';
+import type { V2InferenceResponse } from '../../core/api-types.ts';
 import type { ImageItem } from '../../core/image-dataset.ts';
 import { KEYS } from '../../core/keys.ts';
 import { bundleFunction, invokeBundle, localPlatformFixture } from '../helpers.ts';
@@ -96,6 +97,29 @@ describe('image datasets, end to end', () => {
       .toBuffer();
     const keyed = await client.predict('digits', { instances: [{ image: { b64: big.toString('base64') } }] });
     assert.equal(keyed.status, 200);
+    const named = await client.predict('digits', {
+      instances: [{ image_bytes: { b64: big.toString('base64') } }],
+    });
+    assert.equal(named.status, 200, 'the input as the SignatureDef names it');
+
+    // The Open Inference Protocol: a BYTES tensor of base64 images, the same labels.
+    const first = heldOut.slice(0, 5);
+    const inferred = await client.post('/v2/models/digits/infer', {
+      inputs: [
+        {
+          name: 'image_bytes',
+          shape: [first.length],
+          datatype: 'BYTES',
+          data: first.map((item) => bytes.get(item.source)?.toString('base64')),
+        },
+      ],
+    });
+    assert.equal(inferred.status, 200, await inferred.clone().text());
+    const label = ((await inferred.json()) as V2InferenceResponse).outputs.find((o) => o.name === 'label');
+    assert.deepEqual(
+      label?.data,
+      body.predictions.slice(0, first.length).map((p) => p.label),
+    );
   });
 
   it('serves a digit from the predict Lambda bundle as CDK builds it: sharp installed in the bundle', async () => {

@@ -10,13 +10,14 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import type { ModelMetadataResponse, RunRecord } from '../../core/api-types.ts';
+import type { ModelMetadataResponse, RunRecord, V2InferenceResponse } from '../../core/api-types.ts';
 
 import { API } from '../../core/contract.ts';
 import type { TypedRow } from '../../core/dataset.ts';
 import { KEYS } from '../../core/keys.ts';
 import { REPO_ROOT } from '../../core/repo.ts';
 import { bundleFunction, invokeBundle, localPlatformFixture } from '../helpers.ts';
+import { protocolTests } from './protocols.ts';
 
 const IRIS = join(REPO_ROOT, 'examples', 'iris.csv');
 
@@ -197,6 +198,8 @@ describe('the local platform, end to end', () => {
     assert.equal((await client.get('/v1/models/iris:classify')).status, 405);
   });
 
+  protocolTests(local);
+
   it('never answers a random body with a 5xx: every 4xx is JSON with an error message (fuzzed)', async () => {
     const { client } = local;
     const feature = fc.oneof(fc.double(), fc.string(), fc.constant(null), fc.boolean(), fc.integer());
@@ -369,6 +372,23 @@ describe('the local platform, end to end', () => {
     assert.deepEqual(
       regressed.result,
       body.predictions.map((p) => p.value),
+    );
+    // The Open Inference Protocol: the same values as a `value` FP32 tensor, from one tensor per feature.
+    const rows = heldOut.slice(0, 20);
+    const features = Object.keys(rows[0] ?? {}).filter((name) => name !== 'progression');
+    const inferred = await client.post('/v2/models/diabetes/infer', {
+      inputs: features.map((name) => ({
+        name,
+        shape: [rows.length],
+        datatype: 'FP32',
+        data: rows.map((row) => row[name]),
+      })),
+    });
+    assert.equal(inferred.status, 200, await inferred.clone().text());
+    const { outputs } = (await inferred.json()) as V2InferenceResponse;
+    assert.deepEqual(
+      outputs.map((o) => [o.name, o.datatype, o.shape, o.data]),
+      [['value', 'FP32', [20], regressed.result]],
     );
     const wrongTask = await client.post('/v1/models/diabetes:classify', { examples: heldOut.slice(0, 1) });
     assert.equal(wrongTask.status, 400);

@@ -1,0 +1,214 @@
+/**
+ * The two serving protocols against the iris model the end-to-end suite trains (platform.test.ts registers
+ * these tests in its suite, after the model is up): TF Serving's REST API documentation's requests and
+ * answers, and the Open Inference Protocol v2's, replayed with iris's names.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { V2InferenceResponse, V2ModelMetadata } from '../../core/api-types.ts';
+import type { localPlatformFixture } from '../helpers.ts';
+
+type Local = ReturnType<typeof localPlatformFixture>;
+
+const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
+const ROWS = [
+  [6.1, 2.8, 4.7, 1.2],
+  [5.1, 3.5, 1.4, 0.2],
+] as const;
+const CLASSES = ['setosa', 'versicolor', 'virginica'];
+
+export function protocolTests(local: Local): void {
+  const json = async <T>(response: Response, status = 200): Promise<T> => {
+    const text = await response.text();
+    assert.equal(response.status, status, text);
+    assert.match(response.headers.get('content-type') ?? '', /application\/json/);
+    return JSON.parse(text) as T;
+  };
+  const get = (path: string) => local.client.get(path);
+  const post = (path: string, body: unknown) => local.client.post(path, body);
+  /** The probabilities TF Serving's row format gives, for the same rows. */
+  const expected = async () => {
+    const answer = await json<{ predictions: { label: string; probabilities: Record<string, number> }[] }>(
+      await local.client.predict('iris', { instances: ROWS.map((row) => [...row]) }),
+    );
+    return answer.predictions;
+  };
+
+  it("replays TF Serving's REST API documentation: its request formats give its answer formats", async () => {
+    const predictions = await expected();
+    // "Specifying input tensors in row format": a list of instances, here as lists in the signature's order.
+    const rows = await json<{ predictions: unknown[] }>(
+      await post('/v1/models/iris/versions/1:predict', {
+        signature_name: 'serving_default',
+        instances: ROWS.map((row) => Object.fromEntries(FEATURES.map((f, i) => [f, row[i]]))),
+      }),
+    );
+    assert.deepEqual(rows.predictions, predictions);
+    // "Specifying input tensors in column format": named inputs, each a list over the instances.
+    const columns = await json<{ outputs: { label: string[]; probabilities: Record<string, number[]> } }>(
+      await post('/v1/models/iris:predict', {
+        inputs: Object.fromEntries(FEATURES.map((f, i) => [f, ROWS.map((row) => row[i])])),
+      }),
+    );
+    assert.deepEqual(
+      columns.outputs.label,
+      predictions.map((p) => p.label),
+    );
+    // Classify: "result" is, per example, a list of [label, score] pairs.
+    const classify = await json<{ result: [string, number][][] }>(
+      await post('/v1/models/iris:classify', {
+        examples: ROWS.map((row) => Object.fromEntries(FEATURES.map((f, i) => [f, row[i]]))),
+      }),
+    );
+    assert.deepEqual(
+      classify.result.map((pairs) => Object.fromEntries(pairs)),
+      predictions.map((p) => p.probabilities),
+    );
+    // The curl of the documentation: `-d` sends the JSON as a form, which is read as JSON.
+    const form = await fetch(`${local.platform.endpoints.api}/v1/models/iris:predict`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'x-api-key': local.platform.endpoints.apiKey,
+      },
+      body: JSON.stringify({ instances: [[...(ROWS[0] ?? [])]] }),
+    });
+    assert.equal((await json<{ predictions: unknown[] }>(form)).predictions.length, 1);
+    // Errors, of every kind: {"error": "…"}.
+    for (const [response, status] of [
+      [await post('/v1/models/iris:predict', { signature_name: 'foo', instances: [[1, 2, 3, 4]] }), 400],
+      [await post('/v1/models/nosuch:predict', { instances: [[1, 2, 3, 4]] }), 404],
+      [await get('/v1/models/iris/versions/99'), 404],
+      [await get('/v1/nothing'), 404],
+    ] as const) {
+      assert.equal(typeof (await json<{ error: unknown }>(response, status)).error, 'string');
+    }
+  });
+
+  it('answers the Open Inference Protocol: health, server and model metadata, readiness', async () => {
+    assert.deepEqual(await json(await get('/v2/health/live')), { live: true });
+    assert.deepEqual(await json(await get('/v2/health/ready')), { ready: true });
+    const server = await json<{ name: string; version: string; extensions: string[] }>(await get('/v2'));
+    assert.equal(server.name, 'nimbus-ml');
+    const metadata = await json<V2ModelMetadata>(await get('/v2/models/iris'));
+    assert.deepEqual(metadata, {
+      name: 'iris',
+      versions: ['1'],
+      platform: 'nimbus-ml',
+      inputs: FEATURES.map((name) => ({ name, datatype: 'FP32', shape: [-1] })),
+      outputs: [
+        { name: 'label', datatype: 'BYTES', shape: [-1] },
+        { name: 'probabilities', datatype: 'FP32', shape: [-1, 3] },
+      ],
+    });
+    assert.deepEqual(await json(await get('/v2/models/iris/versions/1')), metadata);
+    assert.deepEqual(await json(await get('/v2/models/iris/ready')), { name: 'iris', ready: true });
+    assert.deepEqual(await json(await get('/v2/models/iris/versions/1/ready')), {
+      name: 'iris',
+      ready: true,
+    });
+    await json(await get('/v2/models/iris/versions/9/ready'), 404);
+    await json(await get('/v2/models/nosuch'), 404);
+    const wrong = await local.client.get('/v2/models/iris/infer');
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get('allow'), 'POST');
+  });
+
+  it("infers on the protocol's tensors — one per feature, or one [N, F] — as TF Serving predicts, id echoed", async () => {
+    const predictions = await expected();
+    const answerOf = (response: V2InferenceResponse) => {
+      const probabilities = response.outputs.find((o) => o.name === 'probabilities');
+      const label = response.outputs.find((o) => o.name === 'label');
+      assert.deepEqual(probabilities?.shape, [ROWS.length, 3]);
+      assert.equal(probabilities?.datatype, 'FP32');
+      assert.deepEqual(probabilities?.parameters, { classes: CLASSES });
+      assert.deepEqual(label && [label.datatype, label.shape], ['BYTES', [ROWS.length]]);
+      return (label?.data ?? []).map((l, i) => ({
+        label: l,
+        probabilities: Object.fromEntries(
+          CLASSES.map((c, j) => [c, probabilities?.data[i * CLASSES.length + j]]),
+        ),
+      }));
+    };
+    // The specification's example request, with iris's inputs: an id, typed tensors, the outputs asked for.
+    const perFeature = await json<V2InferenceResponse>(
+      await post('/v2/models/iris/infer', {
+        id: '42',
+        inputs: FEATURES.map((name, i) => ({
+          name,
+          shape: [ROWS.length, 1],
+          datatype: 'FP32',
+          data: ROWS.map((row) => row[i]),
+        })),
+      }),
+    );
+    assert.equal(perFeature.id, '42');
+    assert.deepEqual([perFeature.model_name, perFeature.model_version], ['iris', '1']);
+    assert.deepEqual(answerOf(perFeature), predictions);
+    // One [N, F] tensor, its data nested as its shape (the protocol lets data be flat or nested).
+    const matrix = await json<V2InferenceResponse>(
+      await post('/v2/models/iris/versions/1/infer', {
+        inputs: [
+          { name: 'input-0', shape: [ROWS.length, 4], datatype: 'FP64', data: ROWS.map((r) => [...r]) },
+        ],
+        outputs: [{ name: 'label' }],
+      }),
+    );
+    assert.equal(matrix.id, undefined);
+    assert.deepEqual(
+      matrix.outputs.map((o) => [o.name, o.data]),
+      [['label', predictions.map((p) => p.label)]],
+    );
+
+    // Bad requests: a 400 naming the tensor, as {"error": …}.
+    const refused = async (body: unknown, pattern: RegExp) => {
+      const { error } = await json<{ error: string }>(await post('/v2/models/iris/infer', body), 400);
+      assert.match(error, pattern);
+    };
+    const tensor = (name: string, data: unknown[], extra: object = {}) => ({
+      name,
+      shape: [data.length],
+      datatype: 'FP32',
+      data,
+      ...extra,
+    });
+    const others = FEATURES.slice(1).map((name) => tensor(name, [1]));
+    await refused(
+      { inputs: [tensor('sepal_length', [1, 2]), ...others] },
+      /holds 1 values, input "sepal_length" 2/,
+    );
+    await refused({ inputs: others }, /input "sepal_length" is missing/);
+    await refused({ inputs: [tensor('petals', [1]), ...others] }, /"petals" is not a feature/);
+    await refused(
+      { inputs: [tensor('sepal_length', ['x']), ...others] },
+      /input "sepal_length" \[0\] must be a finite number/,
+    );
+    await refused(
+      { inputs: [tensor('sepal_length', [1], { shape: [2] }), ...others] },
+      /has 1 elements, its shape \[2\] says 2/,
+    );
+    await refused(
+      { inputs: [tensor('sepal_length', [1], { datatype: 'BYTES' }), ...others] },
+      /datatype BYTES: a numeric feature takes FP32/,
+    );
+    await refused(
+      { inputs: [{ name: 'x', shape: [1, 3], datatype: 'FP32', data: [1, 2, 3] }] },
+      /takes 4 features/,
+    );
+    await refused(
+      { inputs: [tensor('sepal_length', [1]), ...others], outputs: [{ name: 'logits' }] },
+      /names no output/,
+    );
+    await refused({ instances: [[1, 2, 3, 4]] }, /non-empty "inputs" list/);
+    const tooMany = await post('/v2/models/iris/infer', {
+      inputs: [{ name: 'x', shape: [1001, 4], datatype: 'FP32', data: [] }],
+    });
+    assert.ok(tooMany.status === 400 || tooMany.status === 413, String(tooMany.status));
+    assert.equal(typeof ((await tooMany.json()) as { error: unknown }).error, 'string');
+    const noKey = await fetch(`${local.platform.endpoints.api}/v2/models/iris/infer`, {
+      method: 'POST',
+      body: '{}',
+    });
+    assert.deepEqual([noKey.status, await noKey.json()], [403, { error: 'Forbidden' }]);
+  });
+}
