@@ -1,7 +1,7 @@
 /** `nimbus predict`: a model's predictions for instances given inline, in a file, or as an image. */
 import { type Command, Option } from 'commander';
 import type { ModelMetadataResponse, PredictResponse } from '../../core/api-types.ts';
-import { SERVING_DEFAULT } from '../../core/signature.ts';
+import { SIGNATURE_NAME } from '../../core/predict-request.ts';
 import { action, MODELS_HINT, positiveInt } from '../context.ts';
 import { CliError, EXIT, metric, table } from '../output.ts';
 import { bodyFromFile, bodyFromJson, type PredictBody } from '../predict.ts';
@@ -40,7 +40,7 @@ export function registerPredict(program: Command): void {
           const base = `/v1/models/${encodeURIComponent(model)}${target}`;
           const signature = async () =>
             (await api.get<ModelMetadataResponse>(`${base}/metadata`, { notFoundHint: MODELS_HINT })).metadata
-              .signature_def.signature_def[SERVING_DEFAULT];
+              .signature_def.signature_def[SIGNATURE_NAME];
           const body: PredictBody =
             options.data !== undefined
               ? bodyFromJson(options.data, '--data')
