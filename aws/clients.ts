@@ -2,6 +2,7 @@
  * AWS SDK clients, configured once. Endpoints come from the standard `AWS_ENDPOINT_URL_*` variables, so the
  * same code talks to AWS or to the local emulators.
  */
+import { APIGatewayClient } from '@aws-sdk/client-api-gateway';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -10,6 +11,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 let s3: S3Client | undefined;
 let documents: DynamoDBDocumentClient | undefined;
 let sfn: SFNClient | undefined;
+let apiGateway: APIGatewayClient | undefined;
 
 export function s3Client(): S3Client {
   s3 ??= new S3Client({
@@ -33,4 +35,10 @@ export function documentClient(): DynamoDBDocumentClient {
 export function sfnClient(): SFNClient {
   sfn ??= new SFNClient({});
   return sfn;
+}
+
+/** API Gateway's control plane (`AWS_ENDPOINT_URL_API_GATEWAY` locally): the registry's API keys. */
+export function apiGatewayClient(): APIGatewayClient {
+  apiGateway ??= new APIGatewayClient({});
+  return apiGateway;
 }

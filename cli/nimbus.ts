@@ -9,6 +9,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerDatasets } from './commands/datasets.ts';
+import { registerKeys } from './commands/keys.ts';
 import { registerLocal } from './commands/local.ts';
 import { registerModels } from './commands/models.ts';
 import { registerMonitor } from './commands/monitor.ts';
@@ -55,6 +56,7 @@ Examples:
     registerModels,
     registerPredict,
     registerMonitor,
+    registerKeys,
   ]) {
     register(program);
   }

@@ -28,6 +28,7 @@ interface StartOptions {
   readonly dynamodbPort: number;
   readonly apiPort: number;
   readonly stepFunctionsPort: number;
+  readonly apiGatewayPort: number;
   readonly training: 'batch' | 'sagemaker';
   readonly monitorInterval: number;
   readonly trainingBudgetMinutes: number;
@@ -68,6 +69,12 @@ const program = new Command('nimbus-start')
     'Step Functions task-token endpoint port (approvals)',
     port,
     DEFAULT_PORTS.stepFunctions,
+  )
+  .option(
+    '--api-gateway-port <port>',
+    "API Gateway's control-plane endpoint port (the API keys the registry creates)",
+    port,
+    DEFAULT_PORTS.apiGateway,
   )
   .option(
     '--monitor-interval <seconds>',
@@ -114,6 +121,7 @@ async function run(options: StartOptions): Promise<number> {
         dynamodb: options.dynamodbPort,
         api: options.apiPort,
         stepFunctions: options.stepFunctionsPort,
+        apiGateway: options.apiGatewayPort,
       },
       trainingPlatform: options.training,
       monitorIntervalSeconds: options.monitorInterval,

@@ -8,6 +8,7 @@
  * Each route of core/declaration.ts names its answer's type (`response`) and its body's (`body`) here.
  */
 import type { AlarmKind, AlarmState } from './alarms.ts';
+import type { ApiKeyRecord } from './api-keys.ts';
 import type { DatasetSchema } from './dataset.ts';
 import type { DriftReport } from './drift.ts';
 import type { ImageDatasetSchema } from './image-dataset.ts';
@@ -23,7 +24,16 @@ import type { BudgetStop, EpochLog } from './pipeline.ts';
 import type { Prediction } from './serving.ts';
 import type { ValidationReport } from './validation/report.ts';
 
-export type { AliasEntry, AuditEntry, DriftReport, EpochLog, ModelVersion, StatusEntry, ValidationReport };
+export type {
+  AliasEntry,
+  ApiKeyRecord,
+  AuditEntry,
+  DriftReport,
+  EpochLog,
+  ModelVersion,
+  StatusEntry,
+  ValidationReport,
+};
 
 /** Every error answer: what went wrong, and the field of the request when one caused it. */
 export interface ErrorResponse {
@@ -188,6 +198,34 @@ export interface V2InferenceResponse {
   readonly id?: string;
   readonly parameters?: Readonly<Record<string, unknown>>;
   readonly outputs: readonly V2Tensor[];
+}
+
+// ---- API keys ---------------------------------------------------------------------------------------------
+
+/** A key to create: its name, the models it opens (`["*"]`: all), and why (for the record). */
+export interface CreateApiKeyBody {
+  readonly name: string;
+  readonly models: readonly string[];
+  readonly reason: string;
+}
+
+/** The key created: its record, and its value — answered this once, never again. */
+export interface CreatedApiKey {
+  readonly key: ApiKeyRecord;
+  readonly value: string;
+}
+
+export interface ApiKeyList {
+  readonly keys: readonly ApiKeyRecord[];
+}
+
+/** Why a key is revoked. */
+export interface RevokeApiKeyBody {
+  readonly reason: string;
+}
+
+export interface RevokedApiKey {
+  readonly key: ApiKeyRecord;
 }
 
 // ---- models ---------------------------------------------------------------------------------------------------
@@ -475,6 +513,11 @@ export interface ApiTypes {
   ModelList: ModelList;
   ModelMetadataResponse: ModelMetadataResponse;
   ModelStatusResponse: ModelStatusResponse;
+  CreateApiKeyBody: CreateApiKeyBody;
+  CreatedApiKey: CreatedApiKey;
+  ApiKeyList: ApiKeyList;
+  RevokeApiKeyBody: RevokeApiKeyBody;
+  RevokedApiKey: RevokedApiKey;
   V2ServerLive: V2ServerLive;
   V2ServerReady: V2ServerReady;
   V2ServerMetadata: V2ServerMetadata;

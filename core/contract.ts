@@ -43,6 +43,8 @@ export const ENV = {
   alarmActions: 'NIMBUS_ALARM_ACTIONS',
   /** The training pipeline, for alarm actions that start a retraining run. */
   stateMachineArn: 'NIMBUS_STATE_MACHINE_ARN',
+  /** The REST API whose usage plan holds the API keys the registry creates (core/api-keys.ts). */
+  restApiId: 'NIMBUS_REST_API_ID',
 } as const;
 
 /** SageMaker hyperparameter carrying the training job spec (hyperparameters are string → string). */
@@ -133,6 +135,8 @@ export const API = {
   apiKeyHeader: 'x-api-key',
   /** The registry API's resource (list and change models, versions, aliases; runs; the audit log). */
   registryResource: ['v1', 'registry'] as const,
+  /** The registry's scoped API keys: create, list, revoke, all with IAM (core/api-keys.ts). */
+  keysResource: ['v1', 'registry', 'keys'] as const,
   /** The monitoring API's resource (alarm states and history, drift reports). Reads only, API key. */
   monitoringResource: ['v1', 'monitoring'] as const,
   /** The web dashboard's page and assets: no key to load; the page asks for the API key to read data. */

@@ -42,6 +42,9 @@ export class UnsupportedMediaTypeError extends InvalidRequestError {}
 /** A model, version or alias that does not exist (HTTP 404). */
 export class NotFoundError extends NimbusError {}
 
+/** The caller's credential does not open what it asked for: an API key outside its scope (HTTP 403). */
+export class ForbiddenError extends NimbusError {}
+
 /** A conditional write lost a race or a precondition failed. */
 export class ConflictError extends NimbusError {}
 

@@ -143,6 +143,16 @@ export const MODEL_KEYS = {
 } as const;
 
 /**
+ * The models table's partition of API key scopes (core/api-keys.ts): outside the model name rule, so no model
+ * is ever named so, and without a `META` item, so no listing of models shows it.
+ */
+export const API_KEY_KEYS = {
+  partition: '#api-keys',
+  key: (id: string): string => `KEY#${id}`,
+  prefix: 'KEY#',
+} as const;
+
+/**
  * Alarm states, as the alarm-state handler records them (in the models table, under a partition key no model
  * name can take): the current state per alarm, and every transition in time order.
  */

@@ -7,6 +7,7 @@ import { Router } from '@aws-lambda-powertools/event-handler/http';
 import type { HttpMethod, RequestContext } from '@aws-lambda-powertools/event-handler/types';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { type KeyScope, outOfScope, scopeAllows } from '../core/api-keys.ts';
 import {
   FUNCTIONS,
   type FunctionName,
@@ -19,6 +20,7 @@ import {
 } from '../core/declaration.ts';
 import {
   ConflictError,
+  ForbiddenError,
   InvalidRequestError,
   NotFoundError,
   UnsupportedMediaTypeError,
@@ -48,6 +50,7 @@ export function jsonApi(
   for (const [type, status] of [
     ...errors,
     [InvalidRequestError, 400],
+    [ForbiddenError, 403],
     [NotFoundError, 404],
     [ConflictError, 409],
   ] as const) {
@@ -105,8 +108,13 @@ export function jsonApi(
 export function declaredApi(
   fn: FunctionName,
   logger: Logger,
+  /** The scope of a request's API key (functions/key-scope.ts): needed by a function with API-key routes. */
+  keyScope: ((event: APIGatewayProxyEvent) => Promise<KeyScope>) | undefined,
   errors: readonly (readonly [ErrorClass, number])[] = [],
 ) {
+  if (!keyScope && routesOf(fn).some((route) => route.auth === 'apiKey')) {
+    throw new Error(`${fn} has API-key routes: it checks their scope (functions/key-scope.ts)`);
+  }
   const trigger: FunctionTrigger = FUNCTIONS[fn].trigger;
   const resource = trigger.kind === 'api' ? trigger.resources[0]?.path : undefined;
   if (!resource) throw new Error(`${fn} is not a function of the API`);
@@ -119,8 +127,9 @@ export function declaredApi(
       const route: RouteDeclaration = ROUTES[name];
       if (route.function !== fn) throw new Error(`route ${name} is answered by ${route.function}, not ${fn}`);
       const path = route.path.slice(prefix.length).replace(/\{(\w+)\}/g, ':$1') as `/${string}`;
-      if (route.method === 'GET') api.get(path, answer);
-      else api.post(path, answer);
+      const guarded = route.auth === 'apiKey' && keyScope ? scoped(name, route, keyScope, answer) : answer;
+      if (route.method === 'GET') api.get(path, guarded);
+      else api.post(path, guarded);
       registered.add(name);
     },
     complete(): void {
@@ -129,6 +138,33 @@ export function declaredApi(
         throw new Error(`${fn} answers no ${missing.map((route) => route.name).join(', ')}`);
       }
     },
+  };
+}
+
+/** Routes without a model in their path that a scoped key may read: each answers only the models it opens. */
+const SCOPE_FILTERED: ReadonlySet<RouteName> = new Set<RouteName>(['listModels']);
+
+/**
+ * An API-key route checked against the key's scope (core/api-keys.ts): a route of one model answers only a
+ * key that opens it (a 403 in the same words whether or not the model exists); a route over every model
+ * (runs, alarms, datasets) answers only an unscoped key, unless it filters its answer by the scope itself.
+ */
+function scoped<T>(
+  name: RouteName,
+  route: RouteDeclaration,
+  keyScope: (event: APIGatewayProxyEvent) => Promise<KeyScope>,
+  answer: (ctx: Ctx) => Promise<T>,
+) {
+  const ofModel = route.path.includes('{model}');
+  return async (ctx: Ctx): Promise<T> => {
+    const scope = await keyScope(ctx.event as APIGatewayProxyEvent);
+    if (ofModel) {
+      const model = ctx.params.model ?? '';
+      if (!scopeAllows(scope, model)) throw new ForbiddenError(outOfScope(model));
+    } else if (!SCOPE_FILTERED.has(name) && !scope.all) {
+      throw new ForbiddenError('this API key opens only the routes of its models');
+    }
+    return answer(ctx);
   };
 }
 

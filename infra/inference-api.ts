@@ -1,9 +1,12 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ENV } from '../core/contract.ts';
 import {
   type FunctionName,
+  functionList,
   GATEWAY_ERRORS,
   gatewayPaths,
   gatewayResources,
@@ -110,6 +113,9 @@ export class InferenceApi extends Construct {
     }
 
     catchAll(this.api, taken);
+    for (const fn of functionList()) {
+      if (fn.apiKeys === 'manage') grantKeyManagement(props.functions[fn.name], this.api);
+    }
 
     this.apiKey = this.api.addApiKey('ApiKey', { description: 'Default Nimbus ML prediction key' });
     const plan = this.api.addUsagePlan('UsagePlan', {
@@ -208,6 +214,38 @@ function acknowledgeCatchAll(method: apigateway.Method): void {
     reason:
       'A catch-all route: a mock integration answers a fixed 404 or 405 error; no function runs, no data is read.',
   });
+}
+
+/**
+ * API Gateway's key operations for the registry's scoped keys (aws/api-keys.ts): create and delete keys, find
+ * the API's usage plan and add keys to it. The plan's id cannot be named (the plan depends on the stage, the
+ * stage on the methods, the methods on this function): `/usageplans/*` instead.
+ */
+function grantKeyManagement(fn: NimbusFunction, api: apigateway.RestApi): void {
+  fn.function.addEnvironment(ENV.restApiId, api.restApiId);
+  const { region, partition } = Stack.of(api);
+  const arn = (path: string) => `arn:${partition}:apigateway:${region}::${path}`;
+  fn.function.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ['apigateway:POST'],
+      resources: [arn('/apikeys'), arn('/usageplans/*/keys')],
+    }),
+  );
+  fn.function.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['apigateway:GET'], resources: [arn('/usageplans')] }),
+  );
+  fn.function.addToRolePolicy(
+    new iam.PolicyStatement({ actions: ['apigateway:DELETE'], resources: [arn('/apikeys/*')] }),
+  );
+  for (const path of ['/apikeys/*', '/usageplans/*/keys']) {
+    Validations.of(fn.function).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:<AWS::Region>::${path}]`,
+      reason:
+        path === '/apikeys/*'
+          ? 'Revoking deletes the key named by the admin request; keys are created at run time, so no id is known at deploy.'
+          : "The usage plan's id cannot be referenced without a dependency cycle (plan → stage → methods → this function); the function adds keys to the plan that holds its API's stage.",
+    });
+  }
 }
 
 const PROXY_PARAMETER = { 'method.request.path.proxy': true };

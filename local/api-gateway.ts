@@ -41,7 +41,10 @@ export interface LocalRoute {
 
 export interface LocalApiOptions {
   readonly port: number;
-  readonly apiKey: string;
+  /** The API keys of the usage plan (local/api-keys.ts): the one a request carries, when it opens the API. */
+  readonly keys: {
+    accepted(header: string | string[] | undefined): { id: string; value: string } | undefined;
+  };
   /** What the `x-nimbus-admin-key` header must carry for an IAM-authorized method. */
   readonly adminKey: string;
   readonly routes: readonly LocalRoute[];
@@ -90,7 +93,7 @@ async function handle(
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://127.0.0.1');
   const method = req.method ?? 'GET';
-  const route = options.routes.find(({ resource }) => answersPath(resource, url.pathname));
+  const route = routes(options).find(({ resource }) => answersPath(resource, url.pathname));
   // The deployed API's catch-all routes: a path no resource serves, or a method its resource does not take.
   if (!route) return send(res, 404, { error: GATEWAY_ERRORS.noRoute(method, url.pathname) });
   const authorization = route.methods[method as HttpMethod];
@@ -101,9 +104,8 @@ async function handle(
   }
   const prefix = `/${route.resource.path.join('/')}/`;
   const resource = url.pathname.startsWith(prefix) ? `${prefix}{proxy+}` : prefix.slice(0, -1);
-  if (authorization === 'apiKey' && !sameKey(req.headers[API.apiKeyHeader], options.apiKey)) {
-    return send(res, 403, { error: GATEWAY_ERRORS.forbidden });
-  }
+  const key = authorization === 'apiKey' ? options.keys.accepted(req.headers[API.apiKeyHeader]) : undefined;
+  if (authorization === 'apiKey' && !key) return send(res, 403, { error: GATEWAY_ERRORS.forbidden });
   if (authorization === 'iam' && !sameKey(req.headers[API.adminKeyHeader], options.adminKey)) {
     // What API Gateway says to an unsigned request on an IAM-authorized method.
     return send(res, 403, { error: GATEWAY_ERRORS.unsigned });
@@ -142,7 +144,7 @@ async function handle(
     pathParameters: url.pathname.startsWith(prefix) ? { proxy: url.pathname.slice(prefix.length) } : null,
     identity: {
       sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
-      ...(authorization === 'apiKey' ? { apiKey: options.apiKey } : {}),
+      ...(key ? { apiKey: key.value, apiKeyId: key.id } : {}),
       ...(authorization === 'iam' ? { userArn: LOCAL_ADMIN_ARN } : {}),
     },
     protocol: `HTTP/${req.httpVersion}`,
@@ -163,7 +165,12 @@ export interface ProxyEventInit {
   readonly body: string | null;
   readonly pathParameters: Record<string, string> | null;
   /** Who called: the address, and the API key or IAM principal the method's authorization accepted. */
-  readonly identity: { readonly sourceIp: string; readonly apiKey?: string; readonly userArn?: string };
+  readonly identity: {
+    readonly sourceIp: string;
+    readonly apiKey?: string;
+    readonly apiKeyId?: string;
+    readonly userArn?: string;
+  };
   readonly protocol: string;
   readonly requestId: string;
 }
@@ -198,6 +205,17 @@ export function proxyEvent(init: ProxyEventInit): APIGatewayProxyEvent {
       resourcePath: init.resource,
     } as unknown as APIGatewayProxyEvent['requestContext'],
   };
+}
+
+const sorted = new WeakMap<LocalApiOptions, readonly LocalRoute[]>();
+/** The routes, the most specific resource first: API Gateway matches `/v1/registry/keys` before `/v1/registry/{proxy+}`. */
+function routes(options: LocalApiOptions): readonly LocalRoute[] {
+  let list = sorted.get(options);
+  if (!list) {
+    list = [...options.routes].sort((a, b) => b.resource.path.length - a.resource.path.length);
+    sorted.set(options, list);
+  }
+  return list;
 }
 
 /**

@@ -13,6 +13,8 @@ export interface LocalEndpoints {
   readonly api: string;
   /** The task-token calls of the Step Functions API (approvals). */
   readonly stepFunctions: string;
+  /** API Gateway's control plane: the API keys the registry creates (local/api-keys.ts). */
+  readonly apiGateway: string;
   readonly region: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;

@@ -33,6 +33,7 @@ import {
 import type { ObjectCreatedEvent } from '../core/events.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { startLocalApi } from './api-gateway.ts';
+import { LOCAL_API_ID, LocalApiKeys, startApiGatewayControl } from './api-keys.ts';
 import { startEmulators } from './emulators.ts';
 import { type LocalEndpoints, platformEnvironment } from './endpoints.ts';
 import { LocalEventBus, toEventBridgeEvent, toExecutionStatusChangeEvent } from './event-bridge.ts';
@@ -58,7 +59,13 @@ const TABLE_NAMES: Record<TableRole, string> = {
 };
 
 /** Fixed default ports, so that the printed `export` lines stay valid across restarts. */
-export const DEFAULT_PORTS = { s3: 4569, dynamodb: 4567, api: 3080, stepFunctions: 4585 } as const;
+export const DEFAULT_PORTS = {
+  s3: 4569,
+  dynamodb: 4567,
+  api: 3080,
+  stepFunctions: 4585,
+  apiGateway: 4590,
+} as const;
 
 export interface LocalPlatformOptions {
   /** Where datasets, registries and the API key live between runs. */
@@ -69,6 +76,8 @@ export interface LocalPlatformOptions {
     readonly dynamodb: number;
     readonly api: number;
     readonly stepFunctions: number;
+    /** API Gateway's control plane (the registry's API keys). @default 0 when `ports` is given */
+    readonly apiGateway?: number;
   };
   /** @default a random key, kept in the data folder */
   readonly apiKey?: string;
@@ -209,6 +218,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
 
   let api: Awaited<ReturnType<typeof startLocalApi>>;
   let stepFunctions: Awaited<ReturnType<typeof startStepFunctionsApi>>;
+  let apiGateway: Awaited<ReturnType<typeof startApiGatewayControl>>;
   let predict: { handler: ApiHandler; flushCapture: () => Promise<void> };
   let monitoring: LocalMonitoring;
   let releaseStdout = () => {};
@@ -230,6 +240,10 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     pipeline.on('metrics', (line) => metrics.ingestLine(line));
     stepFunctions = await startStepFunctionsApi(pipeline.taskTokens, ports.stepFunctions, credentials);
     process.env.AWS_ENDPOINT_URL_SFN = stepFunctions.url;
+    const keys = new LocalApiKeys(join(dataDir, 'api-keys.json'), apiKey);
+    apiGateway = await startApiGatewayControl(keys, ports.apiGateway ?? 0, credentials);
+    process.env.AWS_ENDPOINT_URL_API_GATEWAY = apiGateway.url;
+    process.env[ENV.restApiId] = LOCAL_API_ID;
     process.env[ENV.stateMachineArn] = stateMachineArn;
     predict = await loadHandler<typeof predict>('predict');
     const routes = [];
@@ -237,7 +251,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       const { handler } = await loadHandler<{ handler: ApiHandler }>(name);
       routes.push({ resource, methods, handler });
     }
-    api = await startLocalApi({ port: ports.api, apiKey, adminKey, routes });
+    api = await startLocalApi({ port: ports.api, keys, adminKey, routes });
     monitoring.start();
   } catch (error) {
     releaseStdout();
@@ -251,6 +265,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     dynamodb: emulators.dynamodbEndpoint,
     api: api.url,
     stepFunctions: stepFunctions.url,
+    apiGateway: apiGateway.url,
     region,
     ...credentials,
     apiKey,
@@ -274,6 +289,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       await pipeline.idle();
       await Promise.allSettled([...invocations]);
       await stepFunctions.stop();
+      await apiGateway.stop();
       await predict.flushCapture();
       releaseStdout();
       await emulators.stop();

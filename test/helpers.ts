@@ -72,6 +72,7 @@ export function localPlatformFixture(options: Omit<LocalPlatformOptions, 'dataDi
           dynamodb: port(endpoints.dynamodb),
           api: port(endpoints.api),
           stepFunctions: port(endpoints.stepFunctions),
+          apiGateway: port(endpoints.apiGateway),
         },
         endpoints.apiKey,
         endpoints.adminKey,

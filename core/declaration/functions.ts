@@ -104,6 +104,11 @@ export interface FunctionDeclaration {
   /** What it does with the pipeline's executions (it is given the state machine's ARN). */
   readonly pipeline?: readonly PipelineAction[];
   readonly settings?: readonly PlatformSetting[];
+  /**
+   * Creates and revokes API keys in the API's usage plan (core/api-keys.ts): it is given the REST API's id
+   * (`NIMBUS_REST_API_ID`) and API Gateway's key operations.
+   */
+  readonly apiKeys?: 'manage';
 }
 
 const read = { access: 'read' } as const;
@@ -226,7 +231,12 @@ export const FUNCTIONS = {
   registry: {
     dir: 'registry',
     summary: 'The registry API: models, versions, aliases, datasets, runs; changes with IAM',
-    trigger: { kind: 'api', resources: [{ path: API.registryResource }] },
+    // API keys are IAM-authorized to read too (GET), so they are a resource of their own.
+    trigger: {
+      kind: 'api',
+      resources: [{ path: API.registryResource }, { path: API.keysResource, exact: true }],
+    },
+    apiKeys: 'manage',
     memorySize: 512,
     timeoutSeconds: 29,
     // Version artifacts (metrics, card, baseline, schema) and training progress; dataset versions and their

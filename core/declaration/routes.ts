@@ -280,6 +280,27 @@ export const ROUTES = {
     'RetryRunResult',
   ),
 
+  createApiKey: registryChange(
+    '/keys',
+    'Creates an API key that opens only the models named (its value is answered once)',
+    'CreateApiKeyBody',
+    'CreatedApiKey',
+  ),
+  listApiKeys: {
+    method: 'GET',
+    path: '/v1/registry/keys',
+    auth: 'iam',
+    function: 'registry',
+    summary: 'Every API key the registry created, with its scope (never its value)',
+    response: 'ApiKeyList',
+  },
+  revokeApiKey: registryChange(
+    '/keys/{keyId}/revoke',
+    'Revokes an API key: refused from then on, and deleted from the usage plan',
+    'RevokeApiKeyBody',
+    'RevokedApiKey',
+  ),
+
   listAlarms: monitoringRead('/alarms', "The platform's alarms and their states", 'AlarmList'),
   alarmHistory: monitoringRead('/alarms/history', 'Alarm state changes, newest first', 'AlarmHistory', {
     limit: 'How many changes (1–100, default 100)',
@@ -338,9 +359,14 @@ export function gatewayResources(): readonly {
   return result;
 }
 
-/** The resource (of those given) that serves a path template; undefined when none does. */
+/**
+ * The resource (of those given) that serves a path template, the most specific when several do (as API
+ * Gateway matches `/v1/registry/keys` before `/v1/registry/{proxy+}`); undefined when none does.
+ */
 export function resourceOf(path: string, resources: readonly ApiResource[]): ApiResource | undefined {
-  return resources.find((resource) => answersPath(resource, path));
+  return resources
+    .filter((resource) => answersPath(resource, path))
+    .sort((a, b) => b.path.length - a.path.length)[0];
 }
 
 /**

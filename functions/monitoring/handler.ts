@@ -16,11 +16,12 @@ import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import { KEYS } from '../../core/keys.ts';
 import { nameProblem, quoteName } from '../../core/names.ts';
 import { declaredApi } from '../http.ts';
+import { keyScope } from '../key-scope.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('monitoring');
 const artifactsBucket = bucketName('artifacts');
-const { handle, route, complete } = declaredApi('monitoring', logger);
+const { handle, route, complete } = declaredApi('monitoring', logger, keyScope);
 const DAY_MS = 86_400_000;
 
 route('listAlarms', async () => ({ alarms: await listAlarmStates() }));

@@ -11,6 +11,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { METRICS } from '../../core/contract.ts';
 import {
+  ForbiddenError,
   InvalidRequestError,
   NotFoundError,
   PayloadTooLargeError,
@@ -35,6 +36,7 @@ const api = proxyApi<Outcome>({
   logger,
   failure: 'prediction failed',
   errors: [
+    [ForbiddenError, 403],
     [PayloadTooLargeError, 413],
     [UnsupportedMediaTypeError, 415],
     [InvalidRequestError, 400],
@@ -103,6 +105,7 @@ function record(outcome: Outcome, status: number, latencyMs: number): void {
 
 const ERROR_TYPES: Record<number, string> = {
   400: 'BadRequest',
+  403: 'Forbidden',
   404: 'NotFound',
   405: 'MethodNotAllowed',
   413: 'PayloadTooLarge',

@@ -63,7 +63,7 @@ export async function answerOip({
     return jsonResult(200, { ready: true } satisfies V2ServerReady);
   }
 
-  await requireModel(route, outcome);
+  await requireModel(route, event, outcome);
   if (route.verb === undefined) return jsonResult(200, await metadata(route.model, route.version));
   if (route.verb === 'ready') {
     const ready: V2ModelReady = { name: route.model, ready: await isReady(route.model, route.version) };

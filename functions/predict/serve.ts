@@ -23,6 +23,7 @@ import { isImagePreprocessor } from '../../core/preprocessor.ts';
 import { type Prediction, toPredictions, toValuePredictions } from '../../core/serving.ts';
 import { selectBackend } from '../../core/tfjs.ts';
 import { eventHeader } from '../http.ts';
+import { requireInScope } from '../key-scope.ts';
 import { createLogger } from '../logger.ts';
 
 export const logger = createLogger('predict');
@@ -67,11 +68,17 @@ export interface Resolved {
 }
 
 /**
- * A 404 for a name outside the rule, a label outside the alias rule, or a model never registered. Only a
+ * A 403 for a model the API key does not open (core/api-keys.ts: in the same words whether or not it exists);
+ * a 404 for a name outside the rule, a label outside the alias rule, or a model never registered. Only a
  * registered model is a metric dimension, a cache key or a capture folder: a made-up name is a 404 before
  * any of them is touched (metrics then count it for all models only).
  */
-export async function requireModel(route: ModelRoute, outcome: Outcome): Promise<void> {
+export async function requireModel(
+  route: ModelRoute,
+  event: APIGatewayProxyEvent,
+  outcome: Outcome,
+): Promise<void> {
+  await requireInScope(event, route.model);
   const problem = nameProblem('model', route.model);
   if (problem) throw new NotFoundError(`no model ${quoteName(route.model)}: ${problem}`);
   if (route.label !== undefined && !ALIAS_PATTERN.test(route.label)) {

@@ -55,7 +55,7 @@ export async function answerTfServing({
   if (event.httpMethod !== method) {
     return jsonResult(405, { error: `use ${method} for ${event.path}` }, { Allow: method });
   }
-  await requireModel(route, outcome);
+  await requireModel(route, event, outcome);
   if (route.verb === undefined) {
     const status: ModelStatusResponse = { model_version_status: await versionStatus(route) };
     return jsonResult(200, status);

@@ -14,6 +14,7 @@ import { ARTIFACTS } from '../../core/keys.ts';
 import { type Actor, ALIAS_PATTERN } from '../../core/model-registry.ts';
 import { nameProblem, quoteName, RUN_ID_PATTERN } from '../../core/names.ts';
 import { type Ctx, declaredApi } from '../http.ts';
+import { keyScope } from '../key-scope.ts';
 import { createLogger } from '../logger.ts';
 
 export const logger = createLogger('registry');
@@ -38,15 +39,12 @@ const CHANGE_BODY_BOUNDS: JsonBounds = {
 
 export class ForbiddenChange extends Error {}
 /** The registry's routes (core/declaration.ts): each file of this folder adds its own. */
-export const api = declaredApi('registry', logger, [[ForbiddenChange, 403]]);
+export const api = declaredApi('registry', logger, keyScope, [[ForbiddenChange, 403]]);
 export const route = api.route;
 
 /** A change's body and caller: the caller is the IAM principal (the admin key's principal locally). */
 export async function change(ctx: Ctx): Promise<{ body: Record<string, unknown>; actor: Actor }> {
-  const event = ctx.event as APIGatewayProxyEvent;
-  const who = event.requestContext?.identity?.userArn;
-  if (!who)
-    throw new ForbiddenChange('registry changes need the admin credential (IAM, or the local admin key)');
+  const who = adminCaller(ctx);
   // A change's body is a few fields and a reason: read within bounds that say so (core/bounded-json.ts).
   const body = await parseBoundedJsonAsync((await ctx.req.text()) || '{}', CHANGE_BODY_BOUNDS);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -66,6 +64,15 @@ export async function change(ctx: Ctx): Promise<{ body: Record<string, unknown>;
     );
   }
   return { body: body as Record<string, unknown>, actor: { who, why: reason.trim() } };
+}
+
+/** The IAM principal of an admin route's request (the admin key's principal locally); a 403 without one. */
+export function adminCaller(ctx: Ctx): string {
+  const who = (ctx.event as APIGatewayProxyEvent).requestContext?.identity?.userArn;
+  if (!who) {
+    throw new ForbiddenChange('registry changes need the admin credential (IAM, or the local admin key)');
+  }
+  return who;
 }
 
 /**

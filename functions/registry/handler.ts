@@ -6,7 +6,8 @@
  * resumes it (Step Functions SendTaskSuccess with the decision).
  *
  * Its routes are those core/declaration.ts declares for it (docs/openapi.json describes them): model reads
- * and changes in models.ts, datasets in datasets.ts, runs in runs.ts; what they share in api.ts. It answers
+ * and changes in models.ts, datasets in datasets.ts, runs in runs.ts, scoped API keys in keys.ts; what they
+ * share in api.ts. It answers
  * exactly those: a declared route without an answer fails at load.
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
@@ -15,6 +16,7 @@ import { api } from './api.ts';
 import './models.ts';
 import './datasets.ts';
 import './runs.ts';
+import './keys.ts';
 
 api.complete();
 

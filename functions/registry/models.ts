@@ -3,6 +3,8 @@
  * log to read; promotions, canaries, rollbacks, approvals, rejections and archiving to change (the admin
  * credential). Approving or rejecting a version that a pipeline waits on resumes it.
  */
+
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { sendTaskSuccess } from '../../aws/executions.ts';
 import { auditLog, getApproval, resolveApproval } from '../../aws/model-audit.ts';
 import {
@@ -19,11 +21,13 @@ import {
   startCanary,
 } from '../../aws/model-registry.ts';
 import { getBytesIfExists } from '../../aws/object-store.ts';
+import { scopeAllows } from '../../core/api-keys.ts';
 import type { JsonDocument } from '../../core/api-types.ts';
 import { ConflictError, InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import type { Actor } from '../../core/model-registry.ts';
 import { quoteName } from '../../core/names.ts';
 import type { ApprovalResult } from '../../core/pipeline.ts';
+import { keyScope } from '../key-scope.ts';
 import {
   aliasParam,
   aliasView,
@@ -38,7 +42,11 @@ import {
   versionParam,
 } from './api.ts';
 
-route('listModels', async () => ({ models: await listModels() }));
+route('listModels', async ({ event }) => {
+  // A scoped key lists the models it opens (and is refused every other's routes).
+  const scope = await keyScope(event as APIGatewayProxyEvent);
+  return { models: (await listModels()).filter((m) => scopeAllows(scope, m.model)) };
+});
 
 route('getModel', async ({ params }) => {
   const model = modelParam(params);

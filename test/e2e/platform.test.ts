@@ -17,7 +17,7 @@ import type { TypedRow } from '../../core/dataset.ts';
 import { KEYS } from '../../core/keys.ts';
 import { REPO_ROOT } from '../../core/repo.ts';
 import { bundleFunction, invokeBundle, localPlatformFixture } from '../helpers.ts';
-import { protocolTests } from './protocols.ts';
+import { keyTests, protocolTests } from './protocols.ts';
 
 const IRIS = join(REPO_ROOT, 'examples', 'iris.csv');
 
@@ -394,6 +394,8 @@ describe('the local platform, end to end', () => {
     assert.equal(wrongTask.status, 400);
     assert.match(await wrongTask.text(), /the model is a regressor: use :regress/);
   });
+
+  keyTests(local);
 
   it('keeps datasets, runs and models across a restart, and ends the runs a killed platform left', async () => {
     // What a platform killed mid-run leaves: a run record still RUNNING, whose execution died with it.

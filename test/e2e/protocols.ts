@@ -4,9 +4,15 @@
  * answers, and the Open Inference Protocol v2's, replayed with iris's names.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { it } from 'node:test';
-import type { V2InferenceResponse, V2ModelMetadata } from '../../core/api-types.ts';
+import type { CreatedApiKey, V2InferenceResponse, V2ModelMetadata } from '../../core/api-types.ts';
+import { API } from '../../core/contract.ts';
+import { writeEndpointsFile } from '../../local/endpoints.ts';
 import type { localPlatformFixture } from '../helpers.ts';
+import { nimbus } from '../nimbus-cli.ts';
 
 type Local = ReturnType<typeof localPlatformFixture>;
 
@@ -210,5 +216,89 @@ export function protocolTests(local: Local): void {
       body: '{}',
     });
     assert.deepEqual([noKey.status, await noKey.json()], [403, { error: 'Forbidden' }]);
+  });
+}
+
+/**
+ * Scoped API keys end to end, once iris and diabetes both serve: created with `nimbus keys create`, a key for
+ * iris predicts iris on both protocols and reads iris's registry routes, gets the same 403 for diabetes as for a
+ * model that does not exist, lists only iris, and is refused once revoked.
+ */
+export function keyTests(local: Local): void {
+  it('scopes an API key to its models on both protocols and the registry, and refuses it once revoked', async () => {
+    const { endpoints } = local.platform;
+    const dir = mkdtempSync(join(tmpdir(), 'nimbus-keys-'));
+    const endpointsFile = join(dir, 'endpoints.json');
+    writeEndpointsFile(endpointsFile, endpoints);
+    const cli = (...args: string[]) => nimbus(['--endpoints-file', endpointsFile, '--json', ...args]);
+    try {
+      const created = await cli(
+        'keys',
+        'create',
+        '--name',
+        'team-a',
+        '--models',
+        'iris',
+        '--reason',
+        'team A',
+      );
+      assert.equal(created.code, 0, created.stderr);
+      const { key, value } = JSON.parse(created.stdout) as CreatedApiKey;
+      assert.deepEqual([key.name, key.models], ['team-a', ['iris']]);
+      const as = (path: string, body?: unknown) =>
+        fetch(`${endpoints.api}${path}`, {
+          method: body === undefined ? 'GET' : 'POST',
+          headers: { 'content-type': 'application/json', [API.apiKeyHeader]: value },
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        });
+      const row = [6.1, 2.8, 4.7, 1.2];
+      assert.equal((await as('/v1/models/iris:predict', { instances: [row] })).status, 200);
+      const v2 = { inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: row }] };
+      assert.equal((await as('/v2/models/iris/infer', v2)).status, 200);
+      assert.equal((await as('/v1/registry/models/iris')).status, 200);
+      const listed = (await (await as('/v1/registry/models')).json()) as { models: { model: string }[] };
+      assert.deepEqual(
+        listed.models.map((m) => m.model),
+        ['iris'],
+      );
+      // Another team's model and one that does not exist: the same answer, word for word.
+      const refusals = [];
+      for (const model of ['diabetes', 'no-such-model']) {
+        for (const response of [
+          await as(`/v1/models/${model}:predict`, { instances: [row] }),
+          await as(`/v2/models/${model}/infer`, v2),
+          await as(`/v1/models/${model}/metadata`),
+          await as(`/v1/registry/models/${model}`),
+        ]) {
+          refusals.push([response.status, await response.json()]);
+        }
+      }
+      const refusal = (model: string) => [403, { error: `this API key does not open model "${model}"` }];
+      assert.deepEqual(refusals, [
+        ...Array.from({ length: 4 }, () => refusal('diabetes')),
+        ...Array.from({ length: 4 }, () => refusal('no-such-model')),
+      ]);
+      assert.equal((await as('/v1/registry/runs')).status, 403, 'a route over every model');
+      // The default key still opens every model.
+      assert.equal((await local.client.predict('diabetes', { instances: [] })).status, 400);
+
+      const list = await cli('keys', 'list');
+      assert.equal(list.code, 0, list.stderr);
+      const { keys } = JSON.parse(list.stdout) as { keys: Record<string, unknown>[] };
+      assert.deepEqual(
+        keys.map((k) => [k.id, k.models, 'value' in k]),
+        [[key.id, ['iris'], false]],
+      );
+      assert.equal((await local.client.get('/v1/registry/keys')).status, 403, 'the list is an admin route');
+      const bad = await local.client.registry('/keys', { name: 'team-b', models: [], reason: 'x' });
+      assert.match(((await bad.json()) as { error: string }).error, /"models" must list/);
+
+      const revoked = await cli('keys', 'revoke', key.id, '--reason', 'team A left');
+      assert.equal(revoked.code, 0, revoked.stderr);
+      const after = await as('/v1/models/iris:predict', { instances: [row] });
+      assert.deepEqual([after.status, await after.json()], [403, { error: 'Forbidden' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 }

@@ -142,12 +142,16 @@ describe('NimbusPlatform', () => {
         Properties: { HttpMethod: Match.stringLikeRegexp('GET|POST') },
       }),
     );
-    // predict GET/POST, registry GET/POST, monitoring GET, dashboard GET (the page and its files), the
-    // OpenAPI document's GET.
-    assert.equal(methods.length, 8);
+    // predict GET/POST (on /v1/models/{proxy+}, /v2 and /v2/{proxy+}), registry GET/POST, its keys GET/POST
+    // (/v1/registry/keys and under it), monitoring GET, dashboard GET (the page and its files), the OpenAPI
+    // document's GET.
+    assert.equal(methods.length, 16);
     const iam = methods.filter((m) => m.Properties.AuthorizationType === 'AWS_IAM');
-    assert.equal(iam.length, 1, 'one IAM method: registry changes');
-    assert.equal(iam[0]?.Properties.HttpMethod, 'POST');
+    assert.deepEqual(
+      iam.map((m) => m.Properties.HttpMethod).sort(),
+      ['GET', 'GET', 'POST', 'POST', 'POST'],
+      'IAM methods: registry changes, and every method of its API keys (reads too)',
+    );
     const open = methods.filter(
       (m) => m.Properties.AuthorizationType === 'NONE' && !m.Properties.ApiKeyRequired,
     );

@@ -54,6 +54,7 @@ describe('nimbus CLI: targets and signing (no AWS)', () => {
         dynamodb: 'http://127.0.0.1:2',
         api: 'http://127.0.0.1:3/',
         stepFunctions: 'http://127.0.0.1:4',
+        apiGateway: 'http://127.0.0.1:5',
         region: 'us-east-1',
         accessKeyId: 'A',
         secretAccessKey: 'S',
