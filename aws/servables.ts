@@ -1,31 +1,40 @@
-/** Model folders in S3: write a trained model's files, load a servable model (cached per process). */
-import type * as tf from '@tensorflow/tfjs';
+/**
+ * Servable model folders in S3, loaded once per process: a dense model as a plain-JS forward pass read
+ * straight from its files (core/dense-model.ts: no tfjs), any other through tfjs, imported only then
+ * (aws/tfjs-models.ts). An ensemble folder loads each member so.
+ */
+import { denseModelForward } from '../core/dense-model.ts';
 import { combinePredictions, type EnsembleManifest } from '../core/ensemble.ts';
 import { ARTIFACTS } from '../core/keys.ts';
-import { deserializeModel, type ModelFiles, serializeModel } from '../core/model-files.ts';
-import { denseForward, predictProbabilities } from '../core/model-inference.ts';
+import type { ModelFiles } from '../core/model-files.ts';
 import type { AnyPreprocessor } from '../core/preprocessor.ts';
 import type { ImageInputSchema, InputSchema } from '../core/serving.ts';
-import { getBytes, getBytesIfExists, getJson, putBytes, putJson } from './object-store.ts';
+import { getBytes, getBytesIfExists, getJson } from './object-store.ts';
 
-export async function saveModelFiles(bucket: string, prefix: string, model: tf.LayersModel): Promise<void> {
-  const files = await serializeModel(model, ARTIFACTS.weights);
-  await putBytes(bucket, prefix + ARTIFACTS.weights, files.weights, 'application/octet-stream');
-  await putJson(bucket, prefix + ARTIFACTS.modelJson, files.modelJson);
-}
-
-export async function loadModel(bucket: string, prefix: string): Promise<tf.LayersModel> {
+async function loadFiles(bucket: string, prefix: string): Promise<ModelFiles> {
   const [modelJson, weights] = await Promise.all([
     getJson<ModelFiles['modelJson']>(bucket, prefix + ARTIFACTS.modelJson),
     getBytes(bucket, prefix + ARTIFACTS.weights),
   ]);
-  return deserializeModel({ modelJson, weights });
+  return { modelJson, weights };
+}
+
+type Forward = { predict: (x: Float32Array) => number[][]; dispose: () => void };
+
+/** A model folder's forward pass: plain JS for a dense model, else tfjs (loaded now, the first time). */
+async function loadForward(bucket: string, prefix: string): Promise<Forward> {
+  const files = await loadFiles(bucket, prefix);
+  const dense = denseModelForward(files);
+  if (dense) return { predict: dense, dispose: () => {} };
+  const { tfjsForward } = await import('./tfjs-models.ts');
+  return tfjsForward(files);
 }
 
 /** Class probabilities for flat samples: one model, or an ensemble of them combined. */
 export interface Predictor {
   readonly members: number;
   predict(x: Float32Array): number[][];
+  /** Releases what tfjs holds of the model (nothing for a dense model). */
   dispose(): void;
 }
 
@@ -35,24 +44,20 @@ export interface Predictor {
  */
 export async function loadPredictor(bucket: string, prefix: string): Promise<Predictor> {
   const manifestBytes = await getBytesIfExists(bucket, prefix + ARTIFACTS.ensemble);
-  if (!manifestBytes) {
-    const model = await loadModel(bucket, prefix);
-    return { members: 1, predict: forward(model), dispose: () => model.dispose() };
-  }
+  if (!manifestBytes) return { members: 1, ...(await loadForward(bucket, prefix)) };
   const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as EnsembleManifest;
-  const models = await Promise.all(
-    manifest.members.map((member) => loadModel(bucket, prefix + member.folder)),
+  const forwards = await Promise.all(
+    manifest.members.map((member) => loadForward(bucket, prefix + member.folder)),
   );
-  const forwards = models.map(forward);
   return {
-    members: models.length,
+    members: forwards.length,
     predict: (x) =>
       combinePredictions(
         manifest.method,
-        forwards.map((predict) => predict(x)),
+        forwards.map((member) => member.predict(x)),
       ),
     dispose: () => {
-      for (const model of models) model.dispose();
+      for (const member of forwards) member.dispose();
     },
   };
 }
@@ -83,9 +88,4 @@ export function loadServable(bucket: string, prefix: string): Promise<ServableMo
     cache.set(key, entry);
   }
   return entry;
-}
-
-/** A dense model's plain-JS forward pass (core/model-inference.ts `denseForward`), else tfjs. */
-function forward(model: tf.LayersModel): (x: Float32Array) => number[][] {
-  return denseForward(model) ?? ((x) => predictProbabilities(model, x));
 }

@@ -2,6 +2,7 @@
  * Image decoding with sharp: `decodeImage` (here) + `imageInput` (preprocess.ts) are the one path from image
  * bytes to model input, run by preprocessing (training data) and by predict (serving).
  */
+import { createRequire } from 'node:module';
 import type sharpType from 'sharp';
 import type { ImageSpec } from './dataset.ts';
 import { ImageTooLargeError, InvalidRequestError, NimbusError, PayloadTooLargeError } from './errors.ts';
@@ -11,11 +12,12 @@ import { imageInput, imageSize } from './preprocessor.ts';
 
 /**
  * sharp (native libvips) loads on first use: a predict function serving tabular models never pays for it at
- * cold start.
+ * cold start. Required (not imported) so that NODE_PATH finds it where Lambda mounts it: the functions' sharp
+ * layer's /opt/nodejs/node_modules (ES module resolution reads no NODE_PATH).
  */
 let sharpModule: Promise<typeof sharpType> | undefined;
 function loadSharp(): Promise<typeof sharpType> {
-  sharpModule ??= import('sharp').then((m) => m.default);
+  sharpModule ??= Promise.resolve().then(() => createRequire(import.meta.url)('sharp') as typeof sharpType);
   return sharpModule;
 }
 

@@ -2,25 +2,19 @@
  * Model inputs: processed splits as flat samples and labels (`LabelledData`), and flat samples as tensors of
  * a model's input shape.
  */
+
+import { flatten } from './dense-forward.ts';
 import { ModelSpecError } from './model-builders.ts';
 import type { ProcessedSplit } from './pipeline.ts';
 import { imageInput } from './preprocessor.ts';
 import { tf } from './tfjs.ts';
 
+export { flatten };
+
 /** Samples as one flat array (`labels.length` × the model's input size) and their class indices. */
 export interface LabelledData {
   readonly x: Float32Array;
   readonly labels: readonly number[];
-}
-
-/** Flat rows of equal width → one flat array. */
-export function flatten(rows: readonly (readonly number[])[]): Float32Array {
-  const width = rows[0]?.length ?? 0;
-  const flat = new Float32Array(rows.length * width);
-  rows.forEach((row, i) => {
-    flat.set(row, i * width);
-  });
-  return flat;
 }
 
 /**

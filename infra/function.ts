@@ -1,6 +1,7 @@
+import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { AssetHashType, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -21,7 +22,10 @@ export interface NimbusFunctionProps {
   readonly timeout?: Duration;
   /** Ship the tfjs wasm binaries next to the bundle (functions that run a model). @default false */
   readonly tfjs?: boolean;
-  /** Install sharp (native image decoding) for the function's architecture into the bundle. @default false */
+  /**
+   * sharp (native image decoding) for the function's architecture, in a Lambda layer of the stack's
+   * (`sharpLayer`): the bundle leaves it out, and only an image model's requests load it. @default false
+   */
   readonly images?: boolean;
   /**
    * Build the web dashboard's page (web/build.ts, from web/src/) into the bundle's `page/` folder, where the
@@ -87,17 +91,16 @@ export class NimbusFunction extends Construct {
           // The dashboard builds its page with esbuild only from the sources; its bundle has the page built.
           ...(props.dashboardPage ? ['esbuild'] : []),
         ],
-        ...(props.tfjs || props.images || props.dashboardPage
+        ...(props.tfjs || props.dashboardPage
           ? {
               commandHooks: bundleHooks({
                 wasm: props.tfjs ?? false,
-                sharp: props.images ?? false,
                 dashboardPage: props.dashboardPage ?? false,
-                architecture,
               }),
             }
           : {}),
       },
+      ...(props.images ? { layers: [sharpLayer(this, architecture)] } : {}),
     });
     acknowledgeManagedPolicy(
       this,
@@ -181,17 +184,49 @@ export function grantObjects(
 }
 
 /**
- * Files a bundle needs besides its JavaScript: tfjs-backend-wasm loads its .wasm files from the bundle's own
- * folder; sharp is a native module, installed for Lambda's OS and CPU (not the building machine's) at the
- * version this repository locks; the dashboard's page (static files and its browser bundle, built by esbuild
- * with the options the handler would use) goes to `page/`.
+ * The stack's layer of sharp for an architecture (one per stack and architecture, shared by the functions
+ * that decode images): a native module, installed for Lambda's OS and CPU (not the building machine's) at the
+ * version this repository locks, under `nodejs/node_modules` (on Lambda's NODE_PATH, /opt/nodejs/node_modules).
+ * A function's own bundle stays free of libvips, which a dense model never uses.
  */
-function bundleHooks(options: {
-  wasm: boolean;
-  sharp: boolean;
-  dashboardPage: boolean;
-  architecture: lambda.Architecture;
-}): nodejs.ICommandHooks {
+export function sharpLayer(scope: Construct, architecture: lambda.Architecture): lambda.ILayerVersion {
+  const stack = Stack.of(scope);
+  const cpu = architecture === lambda.Architecture.ARM_64 ? 'arm64' : 'x64';
+  const id = `SharpLayer-${cpu}`;
+  const existing = stack.node.tryFindChild(id) as lambda.LayerVersion | undefined;
+  if (existing) return existing;
+  const version = lockedVersion('sharp');
+  const install = (outputDir: string) =>
+    `npm install --prefix ${join(outputDir, 'nodejs')} --no-save --no-package-lock --no-audit --no-fund ` +
+    `--os=linux --cpu=${cpu} --libc=glibc sharp@${version}`;
+  return new lambda.LayerVersion(stack, id, {
+    description: `sharp ${version} (linux ${cpu}, glibc): image decoding for the functions that serve image models`,
+    compatibleArchitectures: [architecture],
+    compatibleRuntimes: [lambda.Runtime.NODEJS_24_X],
+    removalPolicy: RemovalPolicy.DESTROY,
+    code: lambda.Code.fromAsset(join(REPO_ROOT, 'infra'), {
+      assetHashType: AssetHashType.CUSTOM,
+      assetHash: `sharp-${version}-linux-${cpu}-glibc`,
+      bundling: {
+        image: lambda.Runtime.NODEJS_24_X.bundlingImage,
+        command: ['bash', '-c', install('/asset-output')],
+        local: {
+          tryBundle(outputDir: string): boolean {
+            execSync(install(outputDir), { stdio: ['ignore', 'ignore', 'inherit'] });
+            return true;
+          },
+        },
+      },
+    }),
+  });
+}
+
+/**
+ * Files a bundle needs besides its JavaScript: tfjs-backend-wasm loads its .wasm files from the bundle's own
+ * folder; the dashboard's page (static files and its browser bundle, built by esbuild with the options the
+ * handler would use) goes to `page/`.
+ */
+function bundleHooks(options: { wasm: boolean; dashboardPage: boolean }): nodejs.ICommandHooks {
   return {
     beforeBundling: () => [],
     beforeInstall: () => [],
@@ -199,13 +234,6 @@ function bundleHooks(options: {
       ...(options.wasm
         ? [
             `cp ${join(inputDir, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist')}/*.wasm ${outputDir}/`,
-          ]
-        : []),
-      ...(options.sharp
-        ? [
-            `npm install --prefix ${outputDir} --no-save --no-package-lock --no-audit --no-fund --os=linux ` +
-              `--cpu=${options.architecture === lambda.Architecture.ARM_64 ? 'arm64' : 'x64'} --libc=glibc ` +
-              `sharp@${lockedVersion('sharp')}`,
           ]
         : []),
       ...(options.dashboardPage

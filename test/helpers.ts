@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, before } from 'node:test';
 import { promisify } from 'node:util';
@@ -294,7 +294,11 @@ export function bundleFunction(name: FunctionName) {
   const asset = template.Resources[logicalId]?.Metadata?.['aws:asset:path'];
   assert.ok(asset, 'the function has a bundled asset');
   const bundleDir = join(outdir, asset);
-  return { outdir, dir: bundleDir, files: readdirSync(bundleDir) };
+  // Its layers (sharp, for a function that decodes images), as Lambda mounts them under /opt.
+  const layers = Object.values(template.Resources)
+    .filter((resource) => resource.Type === 'AWS::Lambda::LayerVersion')
+    .map((resource) => join(outdir, resource.Metadata?.['aws:asset:path'] ?? ''));
+  return { outdir, dir: bundleDir, files: readdirSync(bundleDir), layers };
 }
 
 /**
@@ -305,9 +309,15 @@ export async function invokeBundle(
   bundleDir: string,
   event: unknown,
   endpoints: LocalEndpoints,
-): Promise<{ statusCode: number; body: string }> {
+  /** Layer folders, whose `nodejs/node_modules` come first on NODE_PATH (Lambda's /opt/nodejs/node_modules). */
+  layers: readonly string[] = [],
+): Promise<{ statusCode: number; body: string; loaded: { tfjs: boolean; sharp: boolean } }> {
+  // What the invocation loaded besides the bundle: tfjs (its engine, once its module runs) and sharp.
   const script = `require(${JSON.stringify(join(bundleDir, 'index.js'))}).handler(${JSON.stringify(event)})
-    .then((r) => process.stdout.write('\\n' + JSON.stringify(r)))`;
+    .then((r) => process.stdout.write('\\n' + JSON.stringify({ ...r, loaded: {
+      tfjs: globalThis._tfengine !== undefined,
+      sharp: Object.keys(require.cache).some((file) => file.includes('/sharp/')),
+    } })))`;
   const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], {
     encoding: 'utf8',
     timeout: 300_000,
@@ -315,14 +325,21 @@ export async function invokeBundle(
     env: {
       // One invocation in its own process, as Lambda runs it (not the local platform's concurrent runtime).
       ...childEnvironment(),
-      NODE_PATH: join(REPO_ROOT, 'node_modules'),
+      NODE_PATH: [
+        ...layers.map((layer) => join(layer, 'nodejs', 'node_modules')),
+        join(REPO_ROOT, 'node_modules'),
+      ].join(delimiter),
       [ENV.tfBackend]: 'wasm',
       [ENV.artifactsBucket]: endpoints.artifactsBucket,
       [ENV.modelsTable]: endpoints.tables.models,
     },
   });
   // The handler's own output (its EMF metric lines, as in Lambda) comes first; the result is the last line.
-  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as { statusCode: number; body: string };
+  return JSON.parse(stdout.trim().split('\n').pop() ?? '') as {
+    statusCode: number;
+    body: string;
+    loaded: { tfjs: boolean; sharp: boolean };
+  };
 }
 
 /**

@@ -30,7 +30,7 @@ import {
   putBytes,
   putJson,
 } from '../../aws/object-store.ts';
-import { saveModelFiles } from '../../aws/servables.ts';
+import { saveModelFiles } from '../../aws/tfjs-models.ts';
 import type { TrainingProgress } from '../../core/api-types.ts';
 import { overBudgetMessage, TrainingBudgetError } from '../../core/budget.ts';
 import { ENV, METRICS, SAGEMAKER_JOB_HYPERPARAMETER } from '../../core/contract.ts';

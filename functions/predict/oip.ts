@@ -21,9 +21,9 @@ import type {
   V2Tensor,
 } from '../../core/api-types.ts';
 import { API, PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { flatten } from '../../core/dense-forward.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import { base64Image, requestImagesToInput } from '../../core/image.ts';
-import { flatten } from '../../core/model-data.ts';
 import { aliasVersions } from '../../core/model-registry.ts';
 import { type InferRequest, parseImageInferRequest, parseInferRequest } from '../../core/oip-request.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';

@@ -21,16 +21,12 @@ import { nameProblem, quoteName } from '../../core/names.ts';
 import type { RequestFormat } from '../../core/predict-request.ts';
 import { isImagePreprocessor } from '../../core/preprocessor.ts';
 import { type Prediction, toPredictions, toValuePredictions } from '../../core/serving.ts';
-import { selectBackend } from '../../core/tfjs.ts';
 import { eventHeader } from '../http.ts';
 import { requireInScope } from '../key-scope.ts';
 import { createLogger } from '../logger.ts';
 
 export const logger = createLogger('predict');
 const artifactsBucket = bucketName('artifacts');
-/** Started at cold start; awaited per request, so a failure is a 500 answer, not a crash. */
-const backend = selectBackend(process.env[ENV.tfBackend]);
-backend.catch(() => undefined);
 /** What the registry says, as read at most NIMBUS_ALIAS_CACHE_MS ago (aws/alias-cache.ts). */
 export const registry = servingRegistry();
 const capture = new DataCapture({
@@ -112,9 +108,8 @@ export async function resolve(
   };
 }
 
-/** The loaded model of a version (once per container), the backend ready. */
-export async function servableOf(version: ModelVersion): Promise<ServableModel> {
-  await backend;
+/** The loaded model of a version (once per container; tfjs loads only for a model that is not dense). */
+export function servableOf(version: ModelVersion): Promise<ServableModel> {
   return loadServable(artifactsBucket, version.artifactPrefix);
 }
 

@@ -22,9 +22,9 @@ import type {
 } from '../../core/api-types.ts';
 import { JsonSyntaxError } from '../../core/bounded-json.ts';
 import { API } from '../../core/contract.ts';
+import { flatten } from '../../core/dense-forward.ts';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import { parseImagePredictRequest, requestImagesToInput } from '../../core/image.ts';
-import { flatten } from '../../core/model-data.ts';
 import { aliasVersions } from '../../core/model-registry.ts';
 import { type RequestFormat, SIGNATURE_NAME } from '../../core/predict-request.ts';
 import { type AnyPreprocessor, isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';

@@ -122,13 +122,19 @@ describe('image datasets, end to end', () => {
     );
   });
 
-  it('serves a digit from the predict Lambda bundle as CDK builds it: sharp installed in the bundle', async () => {
+  it('serves a digit from the predict Lambda bundle as CDK builds it: sharp from its layer, not the bundle', async () => {
     const { platform } = local;
     const bundle = bundleFunction('predict');
     try {
+      assert.equal(
+        existsSync(join(bundle.dir, 'node_modules', 'sharp')),
+        false,
+        'sharp is not in the bundle',
+      );
+      const [layer] = bundle.layers;
       assert.ok(
-        existsSync(join(bundle.dir, 'node_modules', 'sharp', 'package.json')),
-        'sharp is in the bundle',
+        layer && existsSync(join(layer, 'nodejs', 'node_modules', 'sharp', 'package.json')),
+        'sharp is in the layer, where Lambda puts it on NODE_PATH',
       );
       const seven = await png(mnist[7]?.range(900, 901)[0] ?? []);
       const result = await invokeBundle(
@@ -141,12 +147,14 @@ describe('image datasets, end to end', () => {
           requestContext: { requestId: 'bundle-image-test' },
         },
         platform.endpoints,
+        bundle.layers,
       );
       assert.equal(result.statusCode, 200, result.body);
       assert.equal(
         (JSON.parse(result.body) as { predictions: { label: string }[] }).predictions[0]?.label,
         '7',
       );
+      assert.deepEqual(result.loaded, { tfjs: true, sharp: true }, 'a CNN on images loads both');
     } finally {
       rmSync(bundle.outdir, { recursive: true, force: true });
     }

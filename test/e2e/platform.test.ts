@@ -310,7 +310,7 @@ describe('the local platform, end to end', () => {
     assert.equal((await client.predict('broken', { instances: [{ x: 1, y: 2 }] })).status, 404);
   });
 
-  it('serves from the predict Lambda bundle as CDK builds it, wasm loaded from the bundle folder', async () => {
+  it('serves a dense model from the predict Lambda bundle as CDK builds it, loading neither tfjs nor sharp', async () => {
     const { platform } = local;
     const bundle = bundleFunction('predict');
     try {
@@ -329,11 +329,12 @@ describe('the local platform, end to end', () => {
         (JSON.parse(result.body) as { predictions: { label: string }[] }).predictions[0]?.label,
         'virginica',
       );
-      assert.ok(bundle.files.some((file) => file.endsWith('.wasm')));
+      assert.deepEqual(result.loaded, { tfjs: false, sharp: false }, 'a dense model runs as plain JS');
       assert.ok(
-        existsSync(join(bundle.dir, 'node_modules', 'sharp', 'package.json')),
-        'sharp is in the bundle',
+        bundle.files.some((file) => file.endsWith('.wasm')),
+        'a CNN loads wasm from the bundle folder',
       );
+      assert.equal(existsSync(join(bundle.dir, 'node_modules', 'sharp')), false, 'sharp is in its layer');
     } finally {
       rmSync(bundle.outdir, { recursive: true, force: true });
     }

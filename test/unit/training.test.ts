@@ -2,10 +2,12 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { denseModelForward } from '../../core/dense-model.ts';
 import { DEFAULT_CNN, DEFAULT_MLP } from '../../core/hyperparameters.ts';
 import { augment, smote } from '../../core/model-augment.ts';
 import { buildCnn, buildMlp } from '../../core/model-builders.ts';
 import type { LabelledData } from '../../core/model-data.ts';
+import { serializeModel } from '../../core/model-files.ts';
 import { denseForward, predictProbabilities } from '../../core/model-inference.ts';
 import { trainModel } from '../../core/model-training.ts';
 import { createRandom } from '../../core/random.ts';
@@ -62,12 +64,16 @@ describe('the training loop', () => {
       await trainModel(model, data, undefined, { ...DEFAULT_MLP, epochs: 3 });
       const forward = denseForward(model);
       assert.ok(forward, 'an MLP has a plain-JS forward pass');
+      // And the same pass read straight from the saved files, as serving loads it (no tfjs).
+      const fromFiles = denseModelForward(await serializeModel(model, 'weights.bin'));
+      assert.ok(fromFiles, "an MLP's files have a plain-JS forward pass");
       const expected = predictProbabilities(model, data.x);
-      const actual = forward(data.x);
-      assert.equal(actual.length, 100);
-      for (const [i, row] of actual.entries()) {
-        for (const [j, value] of row.entries()) {
-          assert.ok(Math.abs(value - (expected[i]?.[j] ?? Number.NaN)) < 1e-5, `${task} ${i},${j}`);
+      for (const actual of [forward(data.x), fromFiles(data.x)]) {
+        assert.equal(actual.length, 100);
+        for (const [i, row] of actual.entries()) {
+          for (const [j, value] of row.entries()) {
+            assert.ok(Math.abs(value - (expected[i]?.[j] ?? Number.NaN)) < 1e-5, `${task} ${i},${j}`);
+          }
         }
       }
       model.dispose();
@@ -78,6 +84,7 @@ describe('the training loop', () => {
       denseUnits: [8],
     });
     assert.equal(denseForward(cnn), undefined, 'a CNN stays on tfjs');
+    assert.equal(denseModelForward(await serializeModel(cnn, 'weights.bin')), undefined);
     cnn.dispose();
   });
 
