@@ -205,7 +205,9 @@ export function statistic(values: readonly number[], stat: Statistic): number | 
       return values.length;
     default: {
       const p = Number(stat.slice(1));
-      const sorted = [...values].sort((a, b) => a - b);
+      // A typed array sorts numbers natively: several times faster than a comparator over a busy period's
+      // hundreds of thousands of latencies (evaluated every second, locally, on the serving event loop).
+      const sorted = Float64Array.from(values).sort();
       const rank = Math.max(1, Math.ceil((p / 100) * sorted.length));
       return sorted[rank - 1];
     }

@@ -379,26 +379,41 @@ const NATIVE_MAX_CHARS = 256 * 1024;
 
 /** Whether a parsed value stays within the bounds (it has no `__proto__` trickery: JSON.parse made it). */
 function within(value: unknown, bounds: JsonBounds): boolean {
-  let values = 0;
-  const visit = (v: unknown, depth: number): boolean => {
-    if (++values > bounds.maxValues) return false;
-    if (typeof v === 'string') return v.length <= bounds.maxStringChars;
-    if (typeof v !== 'object' || v === null) return true;
-    if (depth >= bounds.maxDepth) return false;
-    if (Array.isArray(v)) {
-      if (v.length > bounds.maxArrayItems) return false;
-      for (const item of v) if (!visit(item, depth + 1)) return false;
-      return true;
-    }
-    const keys = Object.keys(v);
-    if (keys.length > bounds.maxObjectKeys) return false;
-    for (const key of keys) {
-      if (key.length > bounds.maxStringChars || !visit((v as Record<string, unknown>)[key], depth + 1))
-        return false;
-    }
+  return visit(value, 0, bounds, { values: 0 });
+}
+
+/** `within`'s walk; `seen` counts the values visited so far. */
+function visit(v: unknown, depth: number, bounds: JsonBounds, seen: { values: number }): boolean {
+  if (++seen.values > bounds.maxValues) return false;
+  if (typeof v === 'string') return v.length <= bounds.maxStringChars;
+  if (typeof v !== 'object' || v === null) return true;
+  if (depth >= bounds.maxDepth) return false;
+  if (Array.isArray(v)) {
+    if (v.length > bounds.maxArrayItems) return false;
+    for (const item of v) if (!visit(item, depth + 1, bounds, seen)) return false;
     return true;
-  };
-  return visit(value, 0);
+  }
+  const keys = Object.keys(v);
+  if (keys.length > bounds.maxObjectKeys) return false;
+  for (const key of keys) {
+    if (
+      key.length > bounds.maxStringChars ||
+      !visit((v as Record<string, unknown>)[key], depth + 1, bounds, seen)
+    )
+      return false;
+  }
+  return true;
+}
+
+/** A run of number characters longer than `maxNumberChars`, by that bound (made once per bound). */
+const LONG_NUMBERS = new Map<number, RegExp>();
+function longNumber(maxNumberChars: number): RegExp {
+  let pattern = LONG_NUMBERS.get(maxNumberChars);
+  if (!pattern) {
+    pattern = new RegExp(`[-+.eE0-9]{${maxNumberChars + 1}}`);
+    if (LONG_NUMBERS.size < 16) LONG_NUMBERS.set(maxNumberChars, pattern);
+  }
+  return pattern;
 }
 
 /** A small body the native parser reads within its bounds, or undefined (then the reader here decides). */
@@ -406,7 +421,7 @@ function nativeParse(text: string, bounds: JsonBounds): { value: unknown } | und
   if (text.length > NATIVE_MAX_CHARS) return undefined;
   // A number's length is gone once parsed: a body with a run of number characters longer than the bound
   // is the reader's to judge.
-  if (new RegExp(`[-+.eE0-9]{${bounds.maxNumberChars + 1}}`).test(text)) return undefined;
+  if (longNumber(bounds.maxNumberChars).test(text)) return undefined;
   try {
     const value: unknown = JSON.parse(text);
     return within(value, bounds) ? { value } : undefined;

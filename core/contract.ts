@@ -39,6 +39,12 @@ export const ENV = {
   captureSettleMs: 'NIMBUS_CAPTURE_SETTLE_MS',
   /** How long predict trusts what it read of an alias, in ms (a promotion serves within this). */
   aliasCacheMs: 'NIMBUS_ALIAS_CACHE_MS',
+  /**
+   * `1`: predict publishes its metrics once per event-loop turn, the values of every request that ended in it
+   * together (aws/metrics.ts batchedModelMetrics). For a process that serves many invocations at once and
+   * outlives each (the local platform sets it); unset, each request publishes its own line before it returns.
+   */
+  metricsBatch: 'NIMBUS_METRICS_BATCH',
   /** What an alarm does besides notifying (JSON, core/alarms.ts AlarmActions). */
   alarmActions: 'NIMBUS_ALARM_ACTIONS',
   /** The training pipeline, for alarm actions that start a retraining run. */

@@ -31,14 +31,20 @@ export function flatten(rows: readonly (readonly number[])[]): Float32Array {
 export function forwardPass(steps: readonly DenseStep[]): (x: Float32Array) => number[][] {
   const first = steps[0];
   if (!first) throw new Error('a dense model has at least one layer');
+  // Each layer's activations, reused from row to row and call to call (the pass is synchronous).
+  const input = new Float64Array(first.inputs);
+  const outputs = steps.map((step) => new Float64Array(step.units));
   return (x) => {
     const rows = x.length / first.inputs;
     const out: number[][] = [];
     for (let r = 0; r < rows; r++) {
-      let a: Float64Array = Float64Array.from(x.subarray(r * first.inputs, (r + 1) * first.inputs));
-      for (const step of steps) {
-        const z = new Float64Array(step.units);
+      for (let i = 0; i < first.inputs; i++) input[i] = x[r * first.inputs + i] as number;
+      let a: Float64Array = input;
+      for (let s = 0; s < steps.length; s++) {
+        const step = steps[s] as DenseStep;
+        const z = outputs[s] as Float64Array;
         if (step.bias) for (let j = 0; j < step.units; j++) z[j] = step.bias[j] as number;
+        else z.fill(0);
         for (let i = 0; i < step.inputs; i++) {
           const ai = a[i] as number;
           if (ai === 0) continue;

@@ -96,9 +96,7 @@ export async function parsePredictBody(
 ): Promise<{ format: RequestFormat; rows: TypedRow[] }> {
   const order = schema.features.map((feature) => feature.name);
   const envelope = await parseEnvelope(body, requestBounds(schema), EXAMPLE, order, shape);
-  const where = (index: number, field: string) =>
-    envelope.format === 'rows' ? `instances[${index}].${field}` : `inputs.${field}[${index}]`;
-  return { format: envelope.format, rows: typedRows(envelope.instances, schema, where) };
+  return { format: envelope.format, rows: typedRows(envelope.instances, schema, WHERE[envelope.format]) };
 }
 
 /** `parsePredictBody`'s rows. */
@@ -122,12 +120,7 @@ export function typedRows(
   /** How an error names the value of a field in an instance (`instances[3].x`). */
   where: (index: number, field: string) => string,
 ): TypedRow[] {
-  const known = new Set([...schema.features.map((f) => f.name), schema.label]);
-  const categories = new Map(
-    schema.features.flatMap((f) =>
-      f.type === 'categorical' && f.unknown === 'error' ? [[f.name, new Set(f.categories)] as const] : [],
-    ),
-  );
+  const { known, categories } = schemaSets(schema);
   return instances.map((instance: unknown, index) => {
     if (!isObject(instance)) {
       throw new InvalidRequestError(
@@ -190,6 +183,33 @@ export function typedRows(
     }
     return row;
   });
+}
+
+/** Where a value of a request is: `instances[3].x` (rows) or `inputs.x[3]` (columns). */
+const WHERE: Record<RequestFormat, (index: number, field: string) => string> = {
+  rows: (index, field) => `instances[${index}].${field}`,
+  columns: (index, field) => `inputs.${field}[${index}]`,
+};
+
+/** What typedRows checks against, made once per schema (a servable keeps its schema for its life). */
+const SCHEMA_SETS = new WeakMap<
+  InputSchema,
+  { known: ReadonlySet<string>; categories: ReadonlyMap<string, ReadonlySet<string>> }
+>();
+function schemaSets(schema: InputSchema) {
+  let sets = SCHEMA_SETS.get(schema);
+  if (!sets) {
+    sets = {
+      known: new Set([...schema.features.map((f) => f.name), schema.label]),
+      categories: new Map(
+        schema.features.flatMap((f) =>
+          f.type === 'categorical' && f.unknown === 'error' ? [[f.name, new Set(f.categories)] as const] : [],
+        ),
+      ),
+    };
+    SCHEMA_SETS.set(schema, sets);
+  }
+  return sets;
 }
 
 function listCategories(categories: readonly string[]): string {

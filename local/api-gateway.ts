@@ -60,6 +60,7 @@ export interface LocalApi {
 
 export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
   const inFlight = { bytes: 0 };
+  const adminKey = digest(options.adminKey);
   // API Gateway's own bounds on a client: a request (its body included) arrives within its 29 s or is a 408
   // (checked every second), and the process holds a bounded number of connections (an idle flood cannot use
   // up its file descriptors, which its own S3 and DynamoDB calls need).
@@ -70,7 +71,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       connectionsCheckingInterval: 1000,
     },
     (req, res) => {
-      handle(req, res, options, inFlight).catch(() => {
+      handle(req, res, options, adminKey, inFlight).catch(() => {
         if (!res.headersSent) send(res, 500, { error: GATEWAY_ERRORS.internal });
         else res.end();
       });
@@ -89,9 +90,10 @@ async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   options: LocalApiOptions,
+  adminKey: Buffer,
   inFlight: { bytes: number },
 ): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  const url = requestUrl(req.url ?? '/');
   const method = req.method ?? 'GET';
   const route = routes(options).find(({ resource }) => answersPath(resource, url.pathname));
   // The deployed API's catch-all routes: a path no resource serves, or a method its resource does not take.
@@ -106,34 +108,26 @@ async function handle(
   const resource = url.pathname.startsWith(prefix) ? `${prefix}{proxy+}` : prefix.slice(0, -1);
   const key = authorization === 'apiKey' ? options.keys.accepted(req.headers[API.apiKeyHeader]) : undefined;
   if (authorization === 'apiKey' && !key) return send(res, 403, { error: GATEWAY_ERRORS.forbidden });
-  if (authorization === 'iam' && !sameKey(req.headers[API.adminKeyHeader], options.adminKey)) {
+  if (authorization === 'iam' && !sameKey(req.headers[API.adminKeyHeader], adminKey)) {
     // What API Gateway says to an unsigned request on an IAM-authorized method.
     return send(res, 403, { error: GATEWAY_ERRORS.unsigned });
   }
 
   const tooLong = { error: GATEWAY_ERRORS.tooLarge };
   if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return send(res, 413, tooLong);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      inFlight.bytes += chunk.length;
-      if (size > MAX_BODY_BYTES) return send(res, 413, tooLong);
-      // Bodies held at once, over every connection: past the budget, throttled as API Gateway throttles.
-      if (inFlight.bytes > MAX_IN_FLIGHT_BYTES) return send(res, 429, { error: GATEWAY_ERRORS.throttled });
-      chunks.push(chunk);
-    }
-  } finally {
-    inFlight.bytes -= size;
+  const read = await readBody(req, inFlight);
+  if (read.refused !== undefined) {
+    send(res, read.refused, read.refused === 413 ? tooLong : { error: GATEWAY_ERRORS.throttled });
+    // As a reader that stops before the end does: the rest of the body is not read.
+    req.destroy();
+    return;
   }
-  const body = chunks.length > 0 ? Buffer.concat(chunks).toString('utf8') : null;
-  const headers = Object.fromEntries(
-    Object.entries(req.headers).map(([name, value]) => [
-      name,
-      Array.isArray(value) ? value.join(',') : (value ?? ''),
-    ]),
-  );
+  const { body } = read;
+  const headers: Record<string, string> = {};
+  for (const name of Object.keys(req.headers)) {
+    const value = req.headers[name];
+    headers[name] = Array.isArray(value) ? value.join(',') : (value ?? '');
+  }
   const requestId = randomUUID();
   const event = proxyEvent({
     method,
@@ -151,14 +145,87 @@ async function handle(
     requestId,
   });
   const result = await invokeInContext(() => route.handler(event), requestId);
-  res.writeHead(result.statusCode, { ...stringHeaders(result.headers), 'x-amzn-requestid': requestId });
-  res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body);
+  const answered = stringHeaders(result.headers);
+  answered['x-amzn-requestid'] = requestId;
+  const payload = result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
+  // As API Gateway answers: with the body's length, not chunked (one buffer to write, not three).
+  if (
+    method !== 'HEAD' &&
+    result.statusCode !== 204 &&
+    result.statusCode !== 304 &&
+    !Object.keys(answered).some((name) => name.toLowerCase() === 'content-length')
+  ) {
+    answered['content-length'] = String(Buffer.byteLength(payload));
+  }
+  res.writeHead(result.statusCode, answered);
+  res.end(payload);
+}
+
+/**
+ * The body of a request as text (null when empty), read as it arrives; or the status that refuses it: 413 past
+ * API Gateway's payload limit, 429 past the bytes the gateway holds at once over every connection (throttled,
+ * as API Gateway throttles). A request that fails or closes before its end rejects.
+ */
+function readBody(
+  req: IncomingMessage,
+  inFlight: { bytes: number },
+): Promise<{ body: string | null; refused?: undefined } | { refused: 413 | 429 }> {
+  // Listeners stay on the request once it is settled, and do nothing then: a request lives one exchange. (No
+  // named closures: tsx's keepNames gives each one a defineProperty call per request.)
+  const state = { chunks: [] as Buffer[], size: 0, settled: false };
+  return new Promise((resolve, reject) => {
+    req.on('data', (chunk: Buffer) => {
+      if (state.settled) return;
+      state.size += chunk.length;
+      inFlight.bytes += chunk.length;
+      const refused =
+        state.size > MAX_BODY_BYTES ? 413 : inFlight.bytes > MAX_IN_FLIGHT_BYTES ? 429 : undefined;
+      if (refused === undefined) state.chunks.push(chunk);
+      else resolve(settle(state, inFlight, { refused }));
+    });
+    req.on('end', () => {
+      if (!state.settled) resolve(settle(state, inFlight, { body: bodyText(state.chunks) }));
+    });
+    req.on('error', (error: Error) => {
+      if (!state.settled) reject(settle(state, inFlight, error));
+    });
+    req.on('close', () => {
+      if (!state.settled) reject(settle(state, inFlight, new Error('the request closed before its end')));
+    });
+  });
+}
+
+/** Ends a body's read: its bytes no longer count as held. */
+function settle<T>(state: { size: number; settled: boolean }, inFlight: { bytes: number }, outcome: T): T {
+  state.settled = true;
+  inFlight.bytes -= state.size;
+  return outcome;
+}
+
+function bodyText(chunks: readonly Buffer[]): string | null {
+  if (chunks.length === 0) return null;
+  return (chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)).toString('utf8');
+}
+
+/**
+ * A path with none of what URL parsing changes or reads apart (`.` segments, `%` escapes, a query, a
+ * fragment, backslashes, `//` at the start, characters it escapes): its pathname is itself, with no query.
+ */
+const PLAIN_PATH = /^\/(?!\/)[\w\-~:@!$&'()*+,;=/]*$/;
+const NO_QUERY = new URLSearchParams();
+
+/** The request target as URL reads it (a plain path without the cost of parsing it). */
+function requestUrl(target: string): Pick<URL, 'pathname' | 'searchParams'> {
+  return PLAIN_PATH.test(target)
+    ? { pathname: target, searchParams: NO_QUERY }
+    : new URL(target, 'http://127.0.0.1');
 }
 
 /** What a REST proxy event is made of, as the gateway has it once it has read a request. */
 export interface ProxyEventInit {
   readonly method: string;
-  readonly url: URL;
+  /** The request target, read as URL reads it. */
+  readonly url: Pick<URL, 'pathname' | 'searchParams'>;
   /** The API resource that matched (`/v1/registry/{proxy+}`). */
   readonly resource: string;
   readonly headers: Record<string, string>;
@@ -177,13 +244,15 @@ export interface ProxyEventInit {
 
 /** The API Gateway REST proxy event of a request (what the gateway hands a handler; tests build it too). */
 export function proxyEvent(init: ProxyEventInit): APIGatewayProxyEvent {
-  const query = Object.fromEntries(init.url.searchParams.entries());
+  const query = init.url.searchParams.size > 0 ? Object.fromEntries(init.url.searchParams.entries()) : {};
+  const multiValueHeaders: Record<string, string[]> = {};
+  for (const name of Object.keys(init.headers)) multiValueHeaders[name] = [init.headers[name] as string];
   return {
     resource: init.resource,
     path: init.url.pathname,
     httpMethod: init.method,
     headers: init.headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(init.headers).map(([k, v]) => [k, [v]])),
+    multiValueHeaders,
     queryStringParameters: Object.keys(query).length > 0 ? query : null,
     multiValueQueryStringParameters: null,
     pathParameters: init.pathParameters,
@@ -220,16 +289,19 @@ function routes(options: LocalApiOptions): readonly LocalRoute[] {
 
 /**
  * Whether a header carries the key, in time that does not depend on how much of it is right: both sides are
- * hashed to the same length and compared with timingSafeEqual.
+ * hashed to the same length and compared with timingSafeEqual (`keyDigest`: the key's hash, made once).
  */
-function sameKey(header: string | string[] | undefined, key: string): boolean {
+function sameKey(header: string | string[] | undefined, keyDigest: Buffer): boolean {
   if (typeof header !== 'string') return false;
-  const digest = (text: string) => createHash('sha256').update(text).digest();
-  return timingSafeEqual(digest(header), digest(key));
+  return timingSafeEqual(digest(header), keyDigest);
 }
 
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
 function stringHeaders(headers: APIGatewayProxyResult['headers']): Record<string, string> {
-  return Object.fromEntries(Object.entries(headers ?? {}).map(([k, v]) => [k, String(v)]));
+  const strings: Record<string, string> = {};
+  for (const name of Object.keys(headers ?? {})) strings[name] = String(headers?.[name]);
+  return strings;
 }
 
 /**

@@ -36,7 +36,7 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 export class LocalApiKeys {
   private readonly keys = new Map<string, LocalKey>();
   /** By the SHA-256 of the value: a lookup whose time does not depend on how much of a guess is right. */
-  private readonly byDigest = new Map<string, LocalKey>();
+  private readonly byDigest = new Map<string, { readonly key: LocalKey; readonly digest: Buffer }>();
 
   constructor(
     private readonly file: string,
@@ -58,9 +58,9 @@ export class LocalApiKeys {
   accepted(header: string | string[] | undefined): LocalKey | undefined {
     if (typeof header !== 'string' || header.length === 0 || header.length > 1024) return undefined;
     const hash = digest(header);
-    const key = this.byDigest.get(hash.toString('hex'));
-    if (!key || !timingSafeEqual(digest(key.value), hash)) return undefined;
-    return key.enabled && key.inPlan ? key : undefined;
+    const found = this.byDigest.get(hash.toString('hex'));
+    if (!found || !timingSafeEqual(found.digest, hash)) return undefined;
+    return found.key.enabled && found.key.inPlan ? found.key : undefined;
   }
 
   create(name: string, description: string | undefined, enabled: boolean, value?: string): LocalKey {
@@ -110,7 +110,8 @@ export class LocalApiKeys {
 
   private remember(key: LocalKey): void {
     this.keys.set(key.id, key);
-    this.byDigest.set(digest(key.value).toString('hex'), key);
+    const hash = digest(key.value);
+    this.byDigest.set(hash.toString('hex'), { key, digest: hash });
   }
 
   private save(): void {

@@ -12,10 +12,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvokeStore, InvokeStoreBase } from '@aws/lambda-invoke-store';
+import { ENV } from '../core/contract.ts';
 
 /** Set for this process, as Lambda sets it: Powertools scopes its state per invocation when it is set. */
 export const CONCURRENCY_ENV = 'AWS_LAMBDA_MAX_CONCURRENCY';
 process.env[CONCURRENCY_ENV] ??= '1024';
+/** The predict handler's metrics, published once per event-loop turn: this process outlives its invocations. */
+export const METRICS_BATCH_ENV = ENV.metricsBatch;
+process.env[METRICS_BATCH_ENV] ??= '1';
 const store = await InvokeStore.getInstanceAsync(true);
 
 /** Runs one invocation of a handler in a context of its own (a fresh request id unless one is given). */
@@ -25,9 +29,10 @@ export function invokeInContext<T>(fn: () => Promise<T>, requestId: string = ran
 
 /**
  * The environment for a child process (a training job, a bundled function run alone): this process's,
- * without the concurrency setting, which would make the child's Powertools look for a context it never gets.
+ * without the concurrency setting, which would make the child's Powertools look for a context it never gets,
+ * nor the metrics batching (a child may exit right after its invocation).
  */
 export function childEnvironment(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const { [CONCURRENCY_ENV]: _concurrency, ...rest } = env;
+  const { [CONCURRENCY_ENV]: _concurrency, [METRICS_BATCH_ENV]: _batch, ...rest } = env;
   return rest;
 }

@@ -79,8 +79,11 @@ export class MetricStore {
 
   /** Drops what is older than the retention. */
   expire(now: number): void {
+    const cutoff = now - RETENTION_MS;
     for (const [key, points] of this.series) {
-      const keep = points.filter((p) => p.at >= now - RETENTION_MS);
+      // Nothing to drop (the common case, every second): no copy of the series.
+      if (points.every((p) => p.at >= cutoff)) continue;
+      const keep = points.filter((p) => p.at >= cutoff);
       if (keep.length === 0) this.series.delete(key);
       else if (keep.length !== points.length) this.series.set(key, keep);
     }

@@ -8,8 +8,14 @@
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
-import { METRICS } from '../../core/contract.ts';
+import {
+  batchedModelMetrics,
+  createMetrics,
+  MetricUnit,
+  type PublishModelMetrics,
+  publishModelMetrics,
+} from '../../aws/metrics.ts';
+import { ENV, METRICS } from '../../core/contract.ts';
 import {
   ForbiddenError,
   InvalidRequestError,
@@ -25,6 +31,14 @@ import { answerTfServing } from './tf-serving.ts';
 export { flushCapture } from './serve.ts';
 
 const metrics = createMetrics();
+/**
+ * Each request's metrics, published before it returns; or, where the platform asks (ENV.metricsBatch: the
+ * local platform, whose process outlives every invocation), once per event-loop turn.
+ */
+const publish: PublishModelMetrics =
+  process.env[ENV.metricsBatch] === '1'
+    ? batchedModelMetrics(metrics)
+    : (model, values, extra) => publishModelMetrics(metrics, model, values, extra);
 
 /**
  * Both protocols' errors: `{"error": "..."}`, with the field and instance a bad request names; a 5xx names
@@ -68,7 +82,7 @@ function record(outcome: Outcome, status: number, latencyMs: number): void {
   const { model } = outcome;
   const fault = status >= 500 ? 1 : 0;
   if (status < 400 && outcome.predictions) {
-    publishModelMetrics(metrics, model, [
+    publish(model, [
       [METRICS.predictions, MetricUnit.Count, 1],
       [METRICS.instances, MetricUnit.Count, outcome.instances],
       [METRICS.latency, MetricUnit.Milliseconds, latencyMs],
@@ -79,20 +93,19 @@ function record(outcome: Outcome, status: number, latencyMs: number): void {
       if ('label' in p) classes.set(p.label, (classes.get(p.label) ?? 0) + 1);
     }
     for (const [label, count] of classes) {
-      publishModelMetrics(metrics, model, [[METRICS.classPredictions, MetricUnit.Count, count]], {
+      publish(model, [[METRICS.classPredictions, MetricUnit.Count, count]], {
         [METRICS.dimensions.class]: label,
       });
     }
   } else {
     const type = ERROR_TYPES[status] ?? (fault ? 'Internal' : 'BadRequest');
-    publishModelMetrics(metrics, model, [[METRICS.fault, MetricUnit.Count, fault]]);
-    publishModelMetrics(metrics, model, [[METRICS.errors, MetricUnit.Count, 1]], {
+    publish(model, [[METRICS.fault, MetricUnit.Count, fault]]);
+    publish(model, [[METRICS.errors, MetricUnit.Count, 1]], {
       [METRICS.dimensions.errorType]: type,
     });
   }
   if (outcome.variant && (status < 400 || fault)) {
-    publishModelMetrics(
-      metrics,
+    publish(
       model,
       [
         [METRICS.latency, MetricUnit.Milliseconds, latencyMs],
