@@ -3,6 +3,10 @@
  * straight from its files (core/dense-model.ts: no tfjs), any other through tfjs, imported only then
  * (aws/tfjs-models.ts). An ensemble folder loads each member so.
  */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { BUNDLE_FILES } from '../core/contract.ts';
 import { denseModelForward } from '../core/dense-model.ts';
 import { combinePredictions, type EnsembleManifest } from '../core/ensemble.ts';
 import { ARTIFACTS } from '../core/keys.ts';
@@ -26,8 +30,24 @@ async function loadForward(bucket: string, prefix: string): Promise<Forward> {
   const files = await loadFiles(bucket, prefix);
   const dense = denseModelForward(files);
   if (dense) return { predict: dense, dispose: () => {} };
-  const { tfjsForward } = await import('./tfjs-models.ts');
+  const { tfjsForward } = await tfjsModels();
   return tfjsForward(files);
+}
+
+/**
+ * aws/tfjs-models.ts, on first need. In a function's bundle it is a file of its own beside the handler's
+ * (`tfjs-models.js`, built with it: infra/function.ts), so that loading the handler does not parse tfjs; from
+ * the sources, the module (its path in a variable: the bundler leaves that import alone).
+ */
+function tfjsModels(): Promise<typeof import('./tfjs-models.ts')> {
+  const built = new URL(`./${BUNDLE_FILES.tfjsModels}`, import.meta.url);
+  if (existsSync(built)) {
+    return Promise.resolve(
+      createRequire(import.meta.url)(fileURLToPath(built)) as typeof import('./tfjs-models.ts'),
+    );
+  }
+  const source = './tfjs-models.ts';
+  return import(source) as Promise<typeof import('./tfjs-models.ts')>;
 }
 
 /** Class probabilities for flat samples: one model, or an ensemble of them combined. */

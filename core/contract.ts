@@ -53,6 +53,9 @@ export const ENV = {
   restApiId: 'NIMBUS_REST_API_ID',
 } as const;
 
+/** Files a function's bundle holds beside its handler: aws/tfjs-models.ts, built on its own (infra/function.ts). */
+export const BUNDLE_FILES = { tfjsModels: 'tfjs-models.js' } as const;
+
 /** SageMaker hyperparameter carrying the training job spec (hyperparameters are string → string). */
 export const SAGEMAKER_JOB_HYPERPARAMETER = 'nimbus_job';
 

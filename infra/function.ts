@@ -9,7 +9,14 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { BUCKET_ENV, type BucketRole, ENV, TABLE_ENV, type TableRole } from '../core/contract.ts';
+import {
+  BUCKET_ENV,
+  BUNDLE_FILES,
+  type BucketRole,
+  ENV,
+  TABLE_ENV,
+  type TableRole,
+} from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { acknowledgeManagedPolicy, acknowledgeObjectAccess, acknowledgeUnscopedActions } from './nag.ts';
 
@@ -20,7 +27,10 @@ export interface NimbusFunctionProps {
   readonly memorySize?: number;
   /** @default 60 seconds */
   readonly timeout?: Duration;
-  /** Ship the tfjs wasm binaries next to the bundle (functions that run a model). @default false */
+  /**
+   * Ship tfjs (aws/tfjs-models.ts, built as a file of its own, required only for a model that is not dense)
+   * and its wasm binaries next to the bundle (functions that run a model). @default false
+   */
   readonly tfjs?: boolean;
   /**
    * sharp (native image decoding) for the function's architecture, in a Lambda layer of the stack's
@@ -234,6 +244,11 @@ function bundleHooks(options: { wasm: boolean; dashboardPage: boolean }): nodejs
       ...(options.wasm
         ? [
             `cp ${join(inputDir, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist')}/*.wasm ${outputDir}/`,
+            // tfjs in a file of its own, which aws/servables.ts requires only for a model that is not dense.
+            `${join(inputDir, 'node_modules', '.bin', 'esbuild')} ${join(inputDir, 'aws', 'tfjs-models.ts')} ` +
+              '--bundle --platform=node --format=cjs --minify --target=node22 --log-level=warning ' +
+              '--external:@aws-sdk/* --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu ' +
+              `--outfile=${join(outputDir, BUNDLE_FILES.tfjsModels)}`,
           ]
         : []),
       ...(options.dashboardPage

@@ -45,9 +45,12 @@ export const SETTING_ENV: Record<PlatformSetting, string> = {
 
 /** What the function's bundle carries besides its code. */
 export interface BundleExtras {
-  /** tfjs-backend-wasm's .wasm binaries (functions that run a model). */
+  /**
+   * tfjs for a model that is not dense (functions that run a model): in a file of its own beside the handler's
+   * (loaded only then), with tfjs-backend-wasm's .wasm binaries.
+   */
   readonly tfjs?: boolean;
-  /** sharp, installed for the function's architecture (image decoding). */
+  /** sharp, for the function's architecture (image decoding), in a layer of the stack's. */
   readonly images?: boolean;
   /** The web dashboard's built page, in the bundle's `page/` folder. */
   readonly dashboardPage?: boolean;

@@ -17,7 +17,7 @@ import { currentAlias, getModelVersion } from '../../aws/model-registry.ts';
 import { getStream, putJson } from '../../aws/object-store.ts';
 import { loadServable } from '../../aws/servables.ts';
 import { batchRow, checkHeader, outputCells, outputHeader, predictionCells } from '../../core/batch.ts';
-import { ENV, METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import type { TypedRow } from '../../core/dataset.ts';
 import type { ObjectCreatedEvent } from '../../core/events.ts';
 import { KEYS } from '../../core/keys.ts';
@@ -26,14 +26,11 @@ import { nameProblem } from '../../core/names.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import { type InputSchema, toPredictions, toValuePredictions } from '../../core/serving.ts';
 import { streamRecords } from '../../core/table-reader.ts';
-import { selectBackend } from '../../core/tfjs.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('batch-predict');
 const metrics = createMetrics();
 const artifactsBucket = bucketName('artifacts');
-const backend = selectBackend(process.env[ENV.tfBackend]);
-backend.catch(() => undefined);
 const CHUNK = 1000;
 
 export interface BatchSummary {
@@ -81,7 +78,6 @@ export async function handler(event: ObjectCreatedEvent): Promise<BatchSummary> 
   const alias = await currentAlias(target.model, PRODUCTION_ALIAS);
   const version = alias ? await getModelVersion(target.model, alias.state.version) : undefined;
   if (!version) return summarize({ error: `model "${target.model}" has no version in ${PRODUCTION_ALIAS}` });
-  await backend;
   const servable = await loadServable(artifactsBucket, version.artifactPrefix);
   const pre = servable.preprocessor;
   if (isImagePreprocessor(pre)) {

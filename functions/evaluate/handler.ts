@@ -8,25 +8,21 @@ import { bucketName } from '../../aws/config.ts';
 import { getBytes, getJson, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/runs.ts';
 import { loadPredictor } from '../../aws/servables.ts';
-import { ENV } from '../../core/contract.ts';
 import { ARTIFACTS, KEYS } from '../../core/keys.ts';
 import { argmax, classificationMetrics, regressionMetrics } from '../../core/metrics.ts';
 import { splitData } from '../../core/model-data.ts';
 import type { EvaluationResult, PipelineState, ProcessedSplit } from '../../core/pipeline.ts';
 import { type AnyPreprocessor, decodeTarget, isImagePreprocessor } from '../../core/preprocessor.ts';
-import { selectBackend } from '../../core/tfjs.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('evaluate');
 const artifactsBucket = bucketName('artifacts');
-const backend = selectBackend(process.env[ENV.tfBackend]);
-backend.catch(() => undefined);
 
 export async function handler(state: PipelineState): Promise<EvaluationResult> {
   const { preprocess, dataset } = state;
   if (!preprocess || !dataset || dataset.skip) throw new Error('Evaluate needs $.dataset and $.preprocess');
   logger.appendKeys({ runId: state.runId });
-  await Promise.all([backend, updateRun(state.runId, { step: 'Evaluate' })]);
+  await updateRun(state.runId, { step: 'Evaluate' });
 
   const [model, test, pre] = await Promise.all([
     loadPredictor(artifactsBucket, preprocess.modelPrefix),
