@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { type CfnResource, Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { alarmDefinitions } from '../../core/alarms.ts';
-import { METRICS, OUTPUTS, SUBSTITUTIONS, TABLES } from '../../core/contract.ts';
+import { ENV, METRICS, OUTPUTS, SUBSTITUTIONS, TABLES } from '../../core/contract.ts';
 import { FUNCTIONS, PIPELINE_FUNCTIONS } from '../../core/declaration.ts';
 import { DRIFT_THRESHOLD } from '../../core/drift.ts';
 import { REPO_ROOT } from '../../core/repo.ts';
@@ -354,6 +354,24 @@ describe('NimbusPlatform', () => {
     };
     await Promise.all(Array.from({ length: 4 }, worker));
     assert.deepEqual(failures, []);
+  });
+
+  it("lets only the registry manage API keys: its REST API's id, and API Gateway's key operations", () => {
+    const managing = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) => (fn.Properties.Environment?.Variables ?? {})[ENV.restApiId] !== undefined,
+    );
+    assert.equal(managing.length, 1, 'one function manages keys');
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as { Action: string | string[] }[],
+    );
+    const actions = statements
+      .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
+      .filter((action) => action.startsWith('apigateway:'));
+    assert.deepEqual([...new Set(actions)].sort(), [
+      'apigateway:DELETE',
+      'apigateway:GET',
+      'apigateway:POST',
+    ]);
   });
 
   it('grants the state machine invoke on exactly the pipeline functions', () => {
