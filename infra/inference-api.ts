@@ -204,16 +204,9 @@ function catchAll(api: apigateway.RestApi, taken: Map<apigateway.IResource, Http
 const MOCK_CONTENT_TYPES = ['application/json', 'application/x-www-form-urlencoded', 'text/plain'];
 
 function acknowledgeCatchAll(method: apigateway.Method): void {
-  Validations.of(method).acknowledge({
-    id: 'AwsSolutions-APIG4',
-    reason:
-      'A catch-all route: a mock integration answers a fixed 404 or 405 error; no function runs, no data is read.',
-  });
-  Validations.of(method).acknowledge({
-    id: 'AwsSolutions-COG4',
-    reason:
-      'A catch-all route: a mock integration answers a fixed 404 or 405 error; no function runs, no data is read.',
-  });
+  const reason =
+    'A catch-all route: a mock integration answers a fixed 404 or 405 error; no function runs, no data is read.';
+  acknowledgeOpenMethod(method, { apiKey: reason, cognito: reason });
 }
 
 /**
@@ -256,16 +249,19 @@ const AUTHORIZATION: Record<RouteAuth, apigateway.MethodOptions> = {
   none: { authorizationType: apigateway.AuthorizationType.NONE, apiKeyRequired: false },
 };
 
-/** A method with no authorization serves only static files (the page, the OpenAPI document): no data. */
-function acknowledgeOpenMethod(method: apigateway.Method): void {
-  Validations.of(method).acknowledge({
-    id: 'AwsSolutions-APIG4',
-    reason:
+/**
+ * Why a method takes no authorization: by default, it serves only static files (the page, the OpenAPI
+ * document), no data.
+ */
+function acknowledgeOpenMethod(
+  method: apigateway.Method,
+  reasons = {
+    apiKey:
       'The method serves only static files (the dashboard page, the OpenAPI document), no data; the page reads the data APIs with the API key.',
-  });
-  Validations.of(method).acknowledge({
-    id: 'AwsSolutions-COG4',
-    reason:
+    cognito:
       'The method serves only static files; the data the dashboard shows comes from API-key methods, not through it.',
-  });
+  },
+): void {
+  Validations.of(method).acknowledge({ id: 'AwsSolutions-APIG4', reason: reasons.apiKey });
+  Validations.of(method).acknowledge({ id: 'AwsSolutions-COG4', reason: reasons.cognito });
 }

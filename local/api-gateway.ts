@@ -5,8 +5,7 @@
  * REST proxy event.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { API } from '../core/contract.ts';
 import {
@@ -17,6 +16,7 @@ import {
   type RouteAuth,
 } from '../core/declaration.ts';
 import { invokeInContext } from './lambda-runtime.ts';
+import { listenLocal } from './listen.ts';
 
 /** API Gateway's own payload limit (10 MB). */
 const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -78,12 +78,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     },
   );
   server.maxConnections = MAX_CONNECTIONS;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, stop: () => close(server) };
+  return listenLocal(server, options.port);
 }
 
 async function handle(
@@ -316,11 +311,4 @@ function send(
 ): void {
   res.writeHead(status, { ...headers, 'Content-Type': 'application/json', Connection: 'close' });
   res.end(JSON.stringify(body));
-}
-
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
 }

@@ -9,8 +9,8 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hasValidSignature } from '../aws/signing.ts';
+import { listenLocal } from './listen.ts';
 
 /** The local REST API's id and stage, as the proxy events name them. */
 export const LOCAL_API_ID = 'local';
@@ -245,17 +245,5 @@ export async function startApiGatewayControl(
       answer(res, 500, { message: (error as Error).message }, 'InternalFailure'),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const { port: bound } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${bound}`,
-    stop: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenLocal(server, port);
 }

@@ -6,9 +6,9 @@
  * `.waitForTaskToken`: the local pipeline waits on `TaskTokens.wait` instead.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hasValidSignature } from '../aws/signing.ts';
 import { RUN_ID_PATTERN } from '../core/names.ts';
+import { listenLocal } from './listen.ts';
 
 type Settle = { resolve: (output: unknown) => void; reject: (error: Error) => void };
 
@@ -216,17 +216,5 @@ export async function startStepFunctionsApi(
       answer(res, 500, { __type: 'InternalFailure', message: (error as Error).message }),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const { port: bound } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${bound}`,
-    stop: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return listenLocal(server, port);
 }

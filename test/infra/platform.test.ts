@@ -358,7 +358,7 @@ describe('NimbusPlatform', () => {
 
   it("lets only the registry manage API keys: its REST API's id, and API Gateway's key operations", () => {
     const managing = Object.values(template.findResources('AWS::Lambda::Function')).filter(
-      (fn) => (fn.Properties.Environment?.Variables ?? {})[ENV.restApiId] !== undefined,
+      (fn) => fn.Properties.Environment?.Variables?.[ENV.restApiId] !== undefined,
     );
     assert.equal(managing.length, 1, 'one function manages keys');
     const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
