@@ -1,8 +1,11 @@
 /**
  * The local stand-in for API Gateway: an HTTP server on 127.0.0.1 that routes `/<resource>/{proxy+}` to the
- * same handlers, checks each method's authorization as the deployed API does — the API key (usage plan),
+ * same handlers (the most specific resource first), checks each method's authorization as the deployed API
+ * does — an API key of the usage plan (local/api-keys.ts: the default key and those the registry created),
  * IAM, for which the admin key stands in here, or none (the dashboard's static page) — and builds the same
- * REST proxy event.
+ * REST proxy event, the key's id in its identity. What the deployed API answers by itself is answered here in
+ * the same words (core/declaration.ts GATEWAY_ERRORS): `{"error": …}`, a 404 for a path no resource serves, a
+ * 405 for a method its resource does not take.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
