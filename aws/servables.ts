@@ -34,12 +34,23 @@ async function loadForward(bucket: string, prefix: string): Promise<Forward> {
   return tfjsForward(files);
 }
 
+let bundled: typeof import('./tfjs-models.ts') | undefined;
+
+/**
+ * For a function that holds tfjs in its own bundle anyway (it reads training data with it: evaluate, batch
+ * prediction): the tfjs-models module to use, so that one copy of tfjs runs in the process.
+ */
+export function useBundledTfjs(module: typeof import('./tfjs-models.ts')): void {
+  bundled = module;
+}
+
 /**
  * aws/tfjs-models.ts, on first need. In a function's bundle it is a file of its own beside the handler's
  * (`tfjs-models.js`, built with it: infra/function.ts), so that loading the handler does not parse tfjs; from
  * the sources, the module (its path in a variable: the bundler leaves that import alone).
  */
 function tfjsModels(): Promise<typeof import('./tfjs-models.ts')> {
+  if (bundled) return Promise.resolve(bundled);
   const built = new URL(`./${BUNDLE_FILES.tfjsModels}`, import.meta.url);
   if (existsSync(built)) {
     return Promise.resolve(

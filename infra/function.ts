@@ -27,11 +27,13 @@ export interface NimbusFunctionProps {
   readonly memorySize?: number;
   /** @default 60 seconds */
   readonly timeout?: Duration;
-  /**
-   * Ship tfjs (aws/tfjs-models.ts, built as a file of its own, required only for a model that is not dense)
-   * and its wasm binaries next to the bundle (functions that run a model). @default false
-   */
+  /** Ship the tfjs wasm binaries next to the bundle (functions that run a model). @default false */
   readonly tfjs?: boolean;
+  /**
+   * Build aws/tfjs-models.ts as a file of its own next to the bundle, required only for a model that is not
+   * dense (aws/servables.ts). @default false
+   */
+  readonly tfjsApart?: boolean;
   /**
    * sharp (native image decoding) for the function's architecture, in a Lambda layer of the stack's
    * (`sharpLayer`): the bundle leaves it out, and only an image model's requests load it. @default false
@@ -105,6 +107,7 @@ export class NimbusFunction extends Construct {
           ? {
               commandHooks: bundleHooks({
                 wasm: props.tfjs ?? false,
+                tfjsApart: props.tfjsApart ?? false,
                 dashboardPage: props.dashboardPage ?? false,
               }),
             }
@@ -236,7 +239,11 @@ export function sharpLayer(scope: Construct, architecture: lambda.Architecture):
  * folder; the dashboard's page (static files and its browser bundle, built by esbuild with the options the
  * handler would use) goes to `page/`.
  */
-function bundleHooks(options: { wasm: boolean; dashboardPage: boolean }): nodejs.ICommandHooks {
+function bundleHooks(options: {
+  wasm: boolean;
+  tfjsApart: boolean;
+  dashboardPage: boolean;
+}): nodejs.ICommandHooks {
   return {
     beforeBundling: () => [],
     beforeInstall: () => [],
@@ -244,6 +251,10 @@ function bundleHooks(options: { wasm: boolean; dashboardPage: boolean }): nodejs
       ...(options.wasm
         ? [
             `cp ${join(inputDir, 'node_modules', '@tensorflow', 'tfjs-backend-wasm', 'dist')}/*.wasm ${outputDir}/`,
+          ]
+        : []),
+      ...(options.tfjsApart
+        ? [
             // tfjs in a file of its own, which aws/servables.ts requires only for a model that is not dense.
             `${join(inputDir, 'node_modules', '.bin', 'esbuild')} ${join(inputDir, 'aws', 'tfjs-models.ts')} ` +
               '--bundle --platform=node --format=cjs --minify --target=node22 --log-level=warning ' +

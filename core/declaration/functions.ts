@@ -45,11 +45,13 @@ export const SETTING_ENV: Record<PlatformSetting, string> = {
 
 /** What the function's bundle carries besides its code. */
 export interface BundleExtras {
-  /**
-   * tfjs for a model that is not dense (functions that run a model): in a file of its own beside the handler's
-   * (loaded only then), with tfjs-backend-wasm's .wasm binaries.
-   */
+  /** tfjs-backend-wasm's .wasm binaries (functions that run a model through tfjs). */
   readonly tfjs?: boolean;
+  /**
+   * tfjs in a file of its own beside the handler's (aws/tfjs-models.ts), loaded only for a model that is not
+   * dense: a function that serves dense models never parses it.
+   */
+  readonly tfjsApart?: boolean;
   /** sharp, for the function's architecture (image decoding), in a layer of the stack's. */
   readonly images?: boolean;
   /** The web dashboard's built page, in the bundle's `page/` folder. */
@@ -226,7 +228,7 @@ export const FUNCTIONS = {
     },
     memorySize: 1024,
     timeoutSeconds: 29,
-    bundle: { tfjs: true, images: true },
+    bundle: { tfjs: true, tfjsApart: true, images: true },
     buckets: { artifacts: { access: 'readWrite', writeKeys: `${KEYS.capturePrefix}*` } },
     tables: { models: 'read' },
     settings: ['captureRate'],

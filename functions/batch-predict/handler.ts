@@ -15,7 +15,8 @@ import { bucketName } from '../../aws/config.ts';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
 import { currentAlias, getModelVersion } from '../../aws/model-registry.ts';
 import { getStream, putJson } from '../../aws/object-store.ts';
-import { loadServable } from '../../aws/servables.ts';
+import { loadServable, useBundledTfjs } from '../../aws/servables.ts';
+import * as tfjsModels from '../../aws/tfjs-models.ts';
 import { batchRow, checkHeader, outputCells, outputHeader, predictionCells } from '../../core/batch.ts';
 import { METRICS, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import type { TypedRow } from '../../core/dataset.ts';
@@ -31,6 +32,8 @@ import { createLogger } from '../logger.ts';
 const logger = createLogger('batch-predict');
 const metrics = createMetrics();
 const artifactsBucket = bucketName('artifacts');
+// tfjs is in this bundle already (training data is read with it): no second copy for a CNN.
+useBundledTfjs(tfjsModels);
 const CHUNK = 1000;
 
 export interface BatchSummary {

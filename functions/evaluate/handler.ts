@@ -7,7 +7,8 @@
 import { bucketName } from '../../aws/config.ts';
 import { getBytes, getJson, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/runs.ts';
-import { loadPredictor } from '../../aws/servables.ts';
+import { loadPredictor, useBundledTfjs } from '../../aws/servables.ts';
+import * as tfjsModels from '../../aws/tfjs-models.ts';
 import { ARTIFACTS, KEYS } from '../../core/keys.ts';
 import { argmax, classificationMetrics, regressionMetrics } from '../../core/metrics.ts';
 import { splitData } from '../../core/model-data.ts';
@@ -17,6 +18,8 @@ import { createLogger } from '../logger.ts';
 
 const logger = createLogger('evaluate');
 const artifactsBucket = bucketName('artifacts');
+// tfjs is in this bundle already (training data is read with it): no second copy for a CNN.
+useBundledTfjs(tfjsModels);
 
 export async function handler(state: PipelineState): Promise<EvaluationResult> {
   const { preprocess, dataset } = state;
