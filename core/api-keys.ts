@@ -8,6 +8,9 @@
 import { InvalidRequestError } from './errors.ts';
 import { nameProblem } from './names.ts';
 
+/** An API key's id as API Gateway makes them (ten letters and digits; the local platform's alike). */
+export const KEY_ID_PATTERN = /^[A-Za-z0-9]{1,64}$/;
+
 /** Every model, present and future. */
 export const ALL_MODELS = '*';
 /** The most models one key may name (more: use `*`, or another key). */

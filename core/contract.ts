@@ -197,9 +197,9 @@ export const API = {
     | { kind: 'model'; model: string; version?: number; verb: 'ready' | 'infer' | undefined }
     | undefined {
     if (path === '/v2' || path === '/v2/') return { kind: 'server' };
-    const health = /^\/v2\/health\/(live|ready)$/.exec(path);
+    const health = /^\/v2\/health\/(live|ready)\/?$/.exec(path);
     if (health) return { kind: 'health', check: health[1] as 'live' | 'ready' };
-    const match = /^\/v2\/models\/([^/]+)(?:\/versions\/(\d{1,9}))?(?:\/(ready|infer))?$/.exec(path);
+    const match = /^\/v2\/models\/([^/]+)(?:\/versions\/(\d{1,9}))?(?:\/(ready|infer))?\/?$/.exec(path);
     if (!match?.[1]) return undefined;
     const [, model, version, verb] = match;
     try {

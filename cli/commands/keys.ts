@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import type { ApiKeyList, CreatedApiKey, RevokedApiKey } from '../../core/api-types.ts';
 import { registryPath } from '../api.ts';
 import { action } from '../context.ts';
-import { table, time } from '../output.ts';
+import { CliError, EXIT, table, time } from '../output.ts';
 
 const KEYS_HINT = 'nimbus keys list shows the keys';
 const reasonOption = () =>
@@ -63,6 +63,8 @@ export function registerKeys(program: Command): void {
     .addOption(reasonOption())
     .action(
       action(async (ctx, keyId: string, options: { reason: string }) => {
+        if (keyId.trim() === '')
+          throw new CliError('give the id of the key to revoke', EXIT.usage, KEYS_HINT);
         const { key } = await (await ctx.api()).post<RevokedApiKey>(
           registryPath('keys', keyId, 'revoke'),
           { reason: options.reason },

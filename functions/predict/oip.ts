@@ -22,14 +22,14 @@ import type {
 } from '../../core/api-types.ts';
 import { API, PRODUCTION_ALIAS } from '../../core/contract.ts';
 import { flatten } from '../../core/dense-forward.ts';
-import { NotFoundError } from '../../core/errors.ts';
+import { NotFoundError, UnsupportedMediaTypeError } from '../../core/errors.ts';
 import { base64Image, requestImagesToInput } from '../../core/image.ts';
 import { aliasVersions } from '../../core/model-registry.ts';
 import { type InferRequest, parseImageInferRequest, parseInferRequest } from '../../core/oip-request.ts';
 import { isImagePreprocessor, transformRow } from '../../core/preprocessor.ts';
 import type { ImageInputSchema, InputSchema, Prediction } from '../../core/serving.ts';
 import { modelSignature, v2Tensors } from '../../core/signature.ts';
-import { eventBody, jsonResult, type ProxyRequest } from '../http.ts';
+import { eventBody, eventHeader, jsonResult, type ProxyRequest } from '../http.ts';
 import {
   aliasEntry,
   captureRecord,
@@ -42,6 +42,9 @@ import {
   score,
   servableOf,
 } from './serve.ts';
+
+/** The header of the protocol's binary tensor data extension (a body that is not all JSON). */
+const BINARY_EXTENSION_HEADER = 'inference-header-content-length';
 
 const SERVER: V2ServerMetadata = { name: 'nimbus-ml', version: '0.1.0', extensions: [] };
 
@@ -70,6 +73,11 @@ export async function answerOip({
     return jsonResult(200, ready);
   }
 
+  if (eventHeader(event, BINARY_EXTENSION_HEADER) !== undefined) {
+    throw new UnsupportedMediaTypeError(
+      "the binary tensor data extension is not supported: send the tensors' data as JSON",
+    );
+  }
   const resolved = await resolve(route, event, outcome);
   const servable = await servableOf(resolved.version);
   const keep = captureSampled();

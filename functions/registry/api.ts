@@ -7,6 +7,7 @@ import { bucketName } from '../../aws/config.ts';
 import { getDatasetVersion } from '../../aws/dataset-versions.ts';
 import type { listAliases } from '../../aws/model-registry.ts';
 import { getRun } from '../../aws/runs.ts';
+import { MAX_KEY_MODELS } from '../../core/api-keys.ts';
 import type { RunRecord } from '../../core/api-types.ts';
 import { type JsonBounds, parseBoundedJsonAsync } from '../../core/bounded-json.ts';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
@@ -30,7 +31,8 @@ export const VERSION_FILES = {
 const MAX_REASON = 500;
 const CHANGE_BODY_BOUNDS: JsonBounds = {
   maxDepth: 4,
-  maxArrayItems: 64,
+  // An API key's models (MAX_KEY_MODELS) and a few more, so that one too many is named by the check.
+  maxArrayItems: MAX_KEY_MODELS + 8,
   maxObjectKeys: 16,
   maxStringChars: 1024,
   maxNumberChars: 32,

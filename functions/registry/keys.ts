@@ -5,9 +5,9 @@
 
 import { listApiKeys } from '../../aws/api-key-records.ts';
 import { createApiKey, revokeApiKey } from '../../aws/api-keys.ts';
-import { parseKeyModels } from '../../core/api-keys.ts';
-import { InvalidRequestError } from '../../core/errors.ts';
-import { NAME_PATTERN } from '../../core/names.ts';
+import { KEY_ID_PATTERN, parseKeyModels } from '../../core/api-keys.ts';
+import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
+import { NAME_PATTERN, quoteName } from '../../core/names.ts';
 import { adminCaller, change, route } from './api.ts';
 
 route('createApiKey', async (ctx) => {
@@ -27,5 +27,8 @@ route('listApiKeys', async (ctx) => {
 
 route('revokeApiKey', async (ctx) => {
   const { actor } = await change(ctx);
-  return { key: await revokeApiKey(ctx.params.keyId ?? '', actor.who) };
+  const id = ctx.params.keyId ?? '';
+  // An id no key can have is no key: a 404 before any table is read (DynamoDB refuses keys over 1 KB).
+  if (!KEY_ID_PATTERN.test(id)) throw new NotFoundError(`no API key ${quoteName(id)}`);
+  return { key: await revokeApiKey(id, actor.who) };
 });

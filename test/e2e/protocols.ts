@@ -93,6 +93,7 @@ export function protocolTests(local: Local): void {
 
   it('answers the Open Inference Protocol: health, server and model metadata, readiness', async () => {
     assert.deepEqual(await json(await get('/v2/health/live')), { live: true });
+    assert.deepEqual(await json(await get('/v2/health/live/')), { live: true }, 'a trailing slash too');
     assert.deepEqual(await json(await get('/v2/health/ready')), { ready: true });
     const server = await json<{ name: string; version: string; extensions: string[] }>(await get('/v2'));
     assert.equal(server.name, 'nimbus-ml');
@@ -206,6 +207,16 @@ export function protocolTests(local: Local): void {
       /names no output/,
     );
     await refused({ instances: [[1, 2, 3, 4]] }, /non-empty "inputs" list/);
+    const binary = await fetch(`${local.platform.endpoints.api}/v2/models/iris/infer`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/octet-stream',
+        'inference-header-content-length': '2',
+        [API.apiKeyHeader]: local.platform.endpoints.apiKey,
+      },
+      body: '{}',
+    });
+    assert.equal(binary.status, 415, 'the binary tensor extension is refused by name');
     const tooMany = await post('/v2/models/iris/infer', {
       inputs: [{ name: 'x', shape: [1001, 4], datatype: 'FP32', data: [] }],
     });
@@ -292,6 +303,11 @@ export function keyTests(local: Local): void {
       assert.equal((await local.client.get('/v1/registry/keys')).status, 403, 'the list is an admin route');
       const bad = await local.client.registry('/keys', { name: 'team-b', models: [], reason: 'x' });
       assert.match(((await bad.json()) as { error: string }).error, /"models" must list/);
+      const longId = await local.client.registry(`/keys/${'a'.repeat(1500)}/revoke`, { reason: 'x' });
+      assert.equal(longId.status, 404, 'an id no key can have is no key (not a 500)');
+      const many = Array.from({ length: 101 }, (_, i) => `m${i}`);
+      const tooMany = await local.client.registry('/keys', { name: 'team-c', models: many, reason: 'x' });
+      assert.match(((await tooMany.json()) as { error: string }).error, /at most 100 models/);
 
       const revoked = await cli('keys', 'revoke', key.id, '--reason', 'team A left');
       assert.equal(revoked.code, 0, revoked.stderr);
