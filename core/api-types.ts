@@ -377,6 +377,8 @@ export interface RunRecord {
     readonly seconds: number;
     readonly resumedFromEpoch?: number;
     readonly stoppedEarly?: number;
+    /** The epoch whose weights the model has (the best one under early stopping or a budget stop). */
+    readonly bestEpoch?: number;
     /** The time budget ended training: its minutes, and the (best) epoch the model is. */
     readonly stoppedOnBudget?: BudgetStop;
   };

@@ -1,7 +1,7 @@
 /**
  * The seeded training loop (`trainModel`, for classifiers and regressors alike) and what it is steered by:
- * the learning-rate schedule, balanced class weights, early stopping, and the time budget that ends training
- * on the best epoch's weights.
+ * the learning-rate schedule, balanced class weights, early stopping, which keeps the best epoch's weights,
+ * and the time budget that ends training on them too.
  */
 import type { TrainingHyperparameters } from './hyperparameters.ts';
 import { augment, smote } from './model-augment.ts';
@@ -29,6 +29,12 @@ export interface TrainingOptions {
 
 export interface TrainingResult {
   readonly history: EpochLog[];
+  /**
+   * The epoch whose weights the model has: with validation data and early stopping (`patience`), or a time
+   * budget, the best one — the lowest validation loss of those this job trained, Keras's
+   * `restore_best_weights` — else the last.
+   */
+  readonly bestEpoch: number;
   /** The epoch early stopping ended on, when it did. */
   readonly stoppedEarly?: number;
   /** Set when the deadline ended training before its epochs: the epoch whose weights the model now has. */
@@ -92,19 +98,25 @@ export async function trainModel(
   const validationTensors =
     validation && validation.labels.length > 0 ? toTensors(model, validation) : undefined;
   const { deadline, now = Date.now } = options;
-  const best = deadline === undefined ? undefined : new BestWeights(validationTensors !== undefined);
+  // The best epoch's weights are kept where training may end on them: a deadline, or early stopping (which
+  // also ends, after its last epoch, on the best one).
+  const earlyStopping = validationTensors !== undefined && (hp.patience ?? 0) > 0;
+  const best =
+    deadline !== undefined || earlyStopping ? new BestWeights(validationTensors !== undefined) : undefined;
   // A resumed job has the weights of the epoch it resumed from: the first candidate.
   const resumedFrom = history[history.length - 1];
   if (best && resumedFrom) best.offer(model, resumedFrom);
   // Past the deadline with an epoch to keep: stop (between epochs, or after the batch in progress).
   const timeUp = () => deadline !== undefined && history.length > 0 && now() >= deadline;
-  const stopOnBudget = (): TrainingResult => ({
-    history,
-    stoppedOnBudget: { bestEpoch: best?.restore(model) ?? history.length },
-  });
+  const stopOnBudget = (): TrainingResult => {
+    const bestEpoch = best?.restore(model) ?? history.length;
+    return { history, bestEpoch, stoppedOnBudget: { bestEpoch } };
+  };
+  // Early stopping ends on the best epoch, whether it stopped training or the epochs ran out first.
+  const finish = (): number => (earlyStopping ? best?.restore(model) : undefined) ?? history.length;
   try {
     for (let epoch = history.length + 1; epoch <= hp.epochs; epoch++) {
-      if (shouldStop(history, hp.patience)) return { history, stoppedEarly: epoch - 1 };
+      if (shouldStop(history, hp.patience)) return { history, bestEpoch: finish(), stoppedEarly: epoch - 1 };
       if (timeUp()) return stopOnBudget();
       setLearningRate(model, learningRateAt(hp, epoch));
       const indices = tf.tensor1d(shuffled(order, random), 'int32');
@@ -155,11 +167,11 @@ export async function trainModel(
       best?.offer(model, log);
       await options.onEpoch?.(log, history);
     }
+    return { history, bestEpoch: finish() };
   } finally {
     tf.dispose([x, y, ...(validationTensors ?? [])]);
     best?.dispose();
   }
-  return { history };
 }
 
 /** Early stopping: no better validation loss in the last `patience` epochs. */

@@ -197,8 +197,13 @@ export interface TrainingCard {
     readonly epochs: number;
     /** Of the epochs this attempt trained. */
     readonly samplesPerSecond: number;
-    /** The epoch whose weights the model has: the last one, or the best one when the budget stopped training. */
+    /**
+     * The epoch whose weights the model has: the best one (lowest validation loss) under early stopping or when
+     * the budget stopped training, else the last one.
+     */
     readonly final: EpochLog | undefined;
+    /** That epoch's number (absent in cards written before it was recorded). */
+    readonly bestEpoch?: number;
     /** Set when the job found a checkpoint and went on from it (a retried Batch job, a spot restart). */
     readonly resumedFromEpoch?: number;
     readonly stoppedEarly?: number;

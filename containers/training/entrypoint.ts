@@ -177,10 +177,8 @@ export async function train(job: JobSource): Promise<void> {
   });
   const { history } = result;
   const seconds = (Date.now() - started) / 1000;
-  // The epoch whose weights the model has: the last, or the best when the budget stopped training.
-  const kept = result.stoppedOnBudget
-    ? history[result.stoppedOnBudget.bestEpoch - 1]
-    : history[history.length - 1];
+  // The epoch whose weights the model has: the best one under early stopping or a budget stop, else the last.
+  const kept = history[result.bestEpoch - 1];
   const trainedEpochs = history.length - (checkpoint?.latest.epoch ?? 0);
   const stoppedOnBudget: BudgetStop | undefined = result.stoppedOnBudget && {
     minutes: budget.minutes,
@@ -211,6 +209,7 @@ export async function train(job: JobSource): Promise<void> {
       epochs: history.length,
       samplesPerSecond: (trainData.labels.length * trainedEpochs) / seconds,
       final: kept,
+      bestEpoch: result.bestEpoch,
       ...(checkpoint ? { resumedFromEpoch: checkpoint.latest.epoch } : {}),
       ...(result.stoppedEarly ? { stoppedEarly: result.stoppedEarly } : {}),
       ...(stoppedOnBudget ? { stoppedOnBudget } : {}),

@@ -30,6 +30,7 @@ export async function handler(state: PipelineState): Promise<RegisterModelResult
       seconds: training.seconds,
       ...(training.resumedFromEpoch === undefined ? {} : { resumedFromEpoch: training.resumedFromEpoch }),
       ...(training.stoppedEarly === undefined ? {} : { stoppedEarly: training.stoppedEarly }),
+      ...(training.bestEpoch === undefined ? {} : { bestEpoch: training.bestEpoch }),
       ...(training.stoppedOnBudget === undefined ? {} : { stoppedOnBudget: training.stoppedOnBudget }),
     },
   });

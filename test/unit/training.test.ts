@@ -88,6 +88,42 @@ describe('the training loop', () => {
     cnn.dispose();
   });
 
+  it('ends early stopping on the best epoch: the weights of the lowest validation loss, not the last', async () => {
+    const train = blobs(60, 60, 4);
+    // Validation labels that disagree with the training ones: the better the model fits, the worse it does on
+    // them, so validation loss is lowest early and early stopping ends epochs after it.
+    const validation = { x: train.x, labels: train.labels.map((label) => 1 - label) };
+    const hp = { ...DEFAULT_MLP, hiddenUnits: [8], dropout: 0, epochs: 30, patience: 2, learningRate: 0.05 };
+    const model = buildMlp(4, 2, hp);
+    const snapshots = new Map<number, Float32Array[]>();
+    const result = await trainModel(model, train, validation, hp, {
+      onEpoch: (log) => {
+        snapshots.set(
+          log.epoch,
+          model.getWeights().map((w) => w.dataSync() as Float32Array),
+        );
+      },
+    });
+    const losses = result.history.map((log) => log.validationLoss ?? Number.POSITIVE_INFINITY);
+    const best = losses.indexOf(Math.min(...losses)) + 1;
+    assert.ok(result.stoppedEarly !== undefined, 'stopped early');
+    assert.ok(
+      best < result.history.length,
+      `the best epoch (${best}) is not the last (${result.history.length})`,
+    );
+    assert.equal(result.bestEpoch, best);
+    const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    assert.deepEqual(weights, snapshots.get(best), "the model has the best epoch's weights");
+    assert.notDeepEqual(weights, snapshots.get(result.history.length));
+    model.dispose();
+
+    // Without early stopping, the last epoch's weights stay.
+    const plain = buildMlp(4, 2, { ...hp, patience: 0, epochs: 3 });
+    const last = await trainModel(plain, train, validation, { ...hp, patience: 0, epochs: 3 });
+    assert.equal(last.bestEpoch, 3);
+    plain.dispose();
+  });
+
   it('adds L2 weight decay to the loss when asked, and only then', async () => {
     const data = blobs(20, 20, 3);
     const loss = async (weightDecay: number) => {
