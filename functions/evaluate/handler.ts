@@ -42,15 +42,26 @@ export async function handler(state: PipelineState): Promise<EvaluationResult> {
       outputs.map((row) => decodeTarget(pre, row[0] ?? 0)),
     );
     await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, { test: metrics });
-    logger.info('model evaluated', { ...metrics });
-    return metrics;
+    const { residuals: _residuals, ...figures } = metrics;
+    logger.info('model evaluated', figures);
+    return figures;
   }
-  const metrics = classificationMetrics(data.labels, outputs.map(argmax), test.classes);
+  const metrics = classificationMetrics(data.labels, outputs.map(argmax), test.classes, outputs);
   await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, { test: metrics });
   logger.info('model evaluated', {
     accuracy: metrics.accuracy,
     macroF1: metrics.macroF1,
     count: metrics.count,
   });
-  return { accuracy: metrics.accuracy, macroF1: metrics.macroF1, count: metrics.count };
+  return {
+    count: metrics.count,
+    accuracy: metrics.accuracy,
+    macroF1: metrics.macroF1,
+    macroPrecision: metrics.macroPrecision,
+    macroRecall: metrics.macroRecall,
+    weightedF1: metrics.weightedF1,
+    ...(metrics.rocAuc === undefined ? {} : { rocAuc: metrics.rocAuc }),
+    ...(metrics.prAuc === undefined ? {} : { prAuc: metrics.prAuc }),
+    ...(metrics.logLoss === undefined ? {} : { logLoss: metrics.logLoss }),
+  };
 }

@@ -195,6 +195,12 @@ describe('web dashboard', () => {
       await page.locator('#confusion-matrix h2').textContent(),
       `Confusion matrix · v${production}`,
     );
+    // Each class's precision, recall, F1 and support under it, and the ranking figures in its subtitle.
+    const classes = await page
+      .locator('#confusion-matrix table.per-class tbody tr td:first-child')
+      .allTextContents();
+    assert.ok(classes.length >= 2, classes.join(', '));
+    assert.match((await page.locator('#confusion-matrix').textContent()) ?? '', /ROC AUC \d/);
     const audit = await page.locator('.timeline-item strong').allTextContents();
     assert.ok(audit.includes('v1 registered') && audit.includes('v2 registered'), audit.join(', '));
     assert.ok(audit.includes('production → v1'), audit.join(', '));

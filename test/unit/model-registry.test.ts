@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classificationMetrics } from '../../core/metrics.ts';
+import { classificationMetrics, regressionMetrics } from '../../core/metrics.ts';
 import {
   type AliasEntry,
   aliasAt,
@@ -21,6 +21,62 @@ describe('metrics and promotion', () => {
       [0, 2],
     ]);
     assert.ok(Math.abs(m.macroF1 - (2 / 3 + 0.8) / 2) < 1e-12);
+  });
+
+  it("gives a reviewer's figures as scikit-learn computes them: per class, macro and weighted, ROC/PR AUC, log loss", () => {
+    const actual = [0, 0, 1, 1, 2, 2, 2, 0];
+    const probabilities = [
+      [0.7, 0.2, 0.1],
+      [0.4, 0.5, 0.1],
+      [0.2, 0.6, 0.2],
+      [0.3, 0.3, 0.4],
+      [0.1, 0.2, 0.7],
+      [0.2, 0.2, 0.6],
+      [0.5, 0.1, 0.4],
+      [0.6, 0.3, 0.1],
+    ];
+    const m = classificationMetrics(actual, [0, 1, 1, 2, 2, 2, 0, 0], ['a', 'b', 'c'], probabilities);
+    // scikit-learn 1.9.1: precision_recall_fscore_support (zero_division=0), roc_auc_score(multi_class='ovr',
+    // average='macro'), average_precision_score on the one-hot labels (average='macro'), log_loss.
+    const close = (a: number | undefined, b: number, what: string) =>
+      assert.ok(a !== undefined && Math.abs(a - b) < 1e-9, `${what}: ${a} vs ${b}`);
+    const expected = [
+      {
+        precision: 2 / 3,
+        recall: 2 / 3,
+        f1: 2 / 3,
+        support: 3,
+        rocAuc: 0.9333333333333333,
+        prAuc: 0.9166666666666665,
+      },
+      { precision: 0.5, recall: 0.5, f1: 0.5, support: 2, rocAuc: 0.875, prAuc: 0.75 },
+      {
+        precision: 2 / 3,
+        recall: 2 / 3,
+        f1: 2 / 3,
+        support: 3,
+        rocAuc: 0.9666666666666667,
+        prAuc: 0.9166666666666665,
+      },
+    ];
+    for (const [c, want] of expected.entries()) {
+      for (const [key, value] of Object.entries(want)) {
+        close(m.perClass[c]?.[key as keyof typeof want] as number, value, `${key} of class ${c}`);
+      }
+    }
+    close(m.macroF1, 0.611111111111111, 'macro F1');
+    close(m.macroPrecision, 0.611111111111111, 'macro precision');
+    close(m.weightedF1, 0.625, 'weighted F1');
+    close(m.rocAuc, 0.9249999999999999, 'ROC AUC');
+    close(m.prAuc, 0.861111111111111, 'PR AUC');
+    close(m.logLoss, 0.6602976284062103, 'log loss');
+    // Regression: mean_absolute_percentage_error, and numpy.quantile of the residuals.
+    const r = regressionMetrics([3, -0.5, 2, 7, 4.2], [2.5, 0, 2, 8, 3.9]);
+    close(r.mape, 0.2761904761904762, 'MAPE');
+    const q = [-0.9, -0.5, 0, 0.30000000000000027, 0.46];
+    for (const [i, key] of (['p5', 'p25', 'p50', 'p75', 'p95'] as const).entries()) {
+      close(r.residuals[key], q[i] as number, `residual ${key}`);
+    }
   });
 
   it('promotes when no version holds the alias or the candidate is at least as good', () => {

@@ -13,7 +13,7 @@ import type {
   RunProgress,
 } from '../../core/api-types.ts';
 import { API } from '../../core/contract.ts';
-import type { ModelMetrics } from '../../core/metrics.ts';
+import type { ClassMetrics, ModelMetrics } from '../../core/metrics.ts';
 import type { EpochLog } from '../../core/pipeline.ts';
 
 export type { AlarmState } from '../../core/alarms.ts';
@@ -31,7 +31,7 @@ export type {
   RunRecord as Run,
   RunStatus,
 } from '../../core/api-types.ts';
-export type { ModelMetrics } from '../../core/metrics.ts';
+export type { ClassMetrics, ModelMetrics } from '../../core/metrics.ts';
 export type { ModelStatus } from '../../core/model-registry.ts';
 
 /** metrics.json of a version. */
@@ -40,6 +40,8 @@ export interface VersionMetrics {
     /** `confusionMatrix[actual][predicted]` counts (classifiers). */
     readonly confusionMatrix?: readonly (readonly number[])[];
     readonly classes?: readonly string[];
+    /** Each class's precision, recall, F1 and support (classifiers). */
+    readonly perClass?: readonly ClassMetrics[];
   };
 }
 

@@ -277,18 +277,50 @@ function versionCard(
     };
   }
   const box = chartBox('confusion matrix', Math.min(420, 140 + 56 * test.classes.length));
+  const ranked =
+    test.rocAuc === undefined ? '' : ` · ROC AUC ${number(test.rocAuc)} · log loss ${number(test.logLoss)}`;
   const element = card(
     `Confusion matrix · v${version.version}`,
     {
-      subtitle: `${test.count ?? '?'} held-out rows · accuracy ${percent(test.accuracy)} · macro-F1 ${number(test.macroF1)}. Rows: the actual class; columns: the predicted one.`,
+      subtitle: `${test.count ?? '?'} held-out rows · accuracy ${percent(test.accuracy)} · macro-F1 ${number(test.macroF1)}${ranked}. Rows: the actual class; columns: the predicted one.`,
     },
     box.box,
+    test.perClass ? classTable(test.perClass) : null,
   );
   element.id = 'confusion-matrix';
   return {
     element,
     matrix: { canvas: box.canvas, config: confusionMatrixChart(test.confusionMatrix, test.classes) },
   };
+}
+
+/** Each class's precision, recall, F1 and support, as a reviewer of a classifier reads them first. */
+function classTable(rows: NonNullable<VersionMetrics['test']['perClass']>): HTMLElement {
+  const cell = (value: string | number) => h('td', {}, value);
+  return h(
+    'table',
+    { class: 'per-class', 'aria-label': 'per-class metrics' },
+    h(
+      'thead',
+      {},
+      h('tr', {}, ...['class', 'precision', 'recall', 'F1', 'support'].map((t) => h('th', {}, t))),
+    ),
+    h(
+      'tbody',
+      {},
+      ...rows.map((r) =>
+        h(
+          'tr',
+          {},
+          cell(r.class),
+          cell(number(r.precision)),
+          cell(number(r.recall)),
+          cell(number(r.f1)),
+          cell(r.support),
+        ),
+      ),
+    ),
+  );
 }
 
 /** What an audit entry did, in words. */

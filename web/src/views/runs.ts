@@ -173,8 +173,11 @@ function runStats(run: Run, history: readonly EpochLog[] | undefined): HTMLEleme
     stat('final loss', number(final?.validationLoss ?? final?.loss)),
     m.accuracy !== undefined ? stat('test accuracy', percent(m.accuracy)) : null,
     m.macroF1 !== undefined ? stat('test macro-F1', number(m.macroF1)) : null,
+    m.rocAuc !== undefined ? stat('test ROC AUC', number(m.rocAuc)) : null,
+    m.logLoss !== undefined ? stat('test log loss', number(m.logLoss)) : null,
     m.rmse !== undefined ? stat('test RMSE', number(m.rmse)) : null,
     m.r2 !== undefined ? stat('test R²', number(m.r2)) : null,
+    m.mape !== undefined ? stat('test MAPE', percent(m.mape)) : null,
     run.training ? stat('training time', `${run.training.seconds.toFixed(1)} s`) : null,
   );
 }
