@@ -12,7 +12,17 @@ const stateText = (state: AliasState | undefined): string | undefined =>
     ? `v${state.version}${state.canary ? ` + canary v${state.canary.version} (${Math.round(state.canary.weight * 100)}%)` : ''}`
     : undefined;
 
-const METRIC_COLUMNS = ['accuracy', 'macroF1', 'weightedF1', 'rocAuc', 'logLoss', 'rmse', 'mae', 'r2', 'mape'] as const;
+const METRIC_COLUMNS = [
+  'accuracy',
+  'macroF1',
+  'weightedF1',
+  'rocAuc',
+  'logLoss',
+  'rmse',
+  'mae',
+  'r2',
+  'mape',
+] as const;
 
 const aliasOption = () => new Option('--alias <alias>', 'the alias').default(PRODUCTION_ALIAS);
 const reasonOption = () =>
