@@ -129,8 +129,14 @@ describe('nimbus CLI against a local platform', () => {
       show.aliases.map((a) => a.alias),
       ['production'],
     );
-    assert.match(expectExit(human, 0).stdout, /VERSION\s+STATUS\s+ACCURACY\s+MACROF1/);
-    assert.match(human.stdout, /\n\s+1\s+approved\s+[01]\.\d{4}\s+[01]\.\d{4}\s+[0-9a-f]{16}\s+\S+/);
+    assert.match(
+      expectExit(human, 0).stdout,
+      /VERSION\s+STATUS\s+ACCURACY\s+MACROF1\s+WEIGHTEDF1\s+ROCAUC\s+LOGLOSS/,
+    );
+    assert.match(
+      human.stdout,
+      /\n\s+1\s+approved\s+[01]\.\d{4}\s+[01]\.\d{4}\s+[01]\.\d{4}\s+[01]\.\d{4}\s+\d+\.\d{4}\s+[0-9a-f]{16}\s+\S+/,
+    );
     assert.match(human.stdout, /ALIAS\s+SERVES\s+REV/);
   });
 
