@@ -51,6 +51,16 @@ export async function deserializeModel(files: ModelFiles): Promise<tf.LayersMode
   );
 }
 
+/** The weights of a model's files as tensors, in the order the manifest lists them (`model.getWeights()`'s). */
+export function decodeModelWeights(files: ModelFiles): tf.Tensor[] {
+  const manifest = files.modelJson.weightsManifest as { weights: tf.io.WeightsManifestEntry[] }[];
+  const specs = manifest.flatMap((group) => group.weights);
+  const data = files.weights;
+  const buffer = data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+  const tensors = tf.io.decodeWeights(buffer, specs);
+  return specs.map((spec) => tensors[spec.name] as tf.Tensor);
+}
+
 /** A model's training state: its weights and its optimizer's (Adam's moments and step count). */
 export interface TrainingState {
   readonly weights: ModelFiles;

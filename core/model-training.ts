@@ -25,6 +25,11 @@ export interface TrainingOptions {
   readonly deadline?: number;
   /** The clock `deadline` is read on. @default Date.now */
   readonly now?: () => number;
+  /**
+   * A resumed job's best epoch before the one it resumed from (its checkpoint kept: core/checkpoints.ts), with
+   * its weights in the model's order: the first candidate for the best epoch's weights.
+   */
+  readonly best?: { readonly log: EpochLog; readonly weights: readonly tf.Tensor[] };
 }
 
 export interface TrainingResult {
@@ -52,11 +57,16 @@ class BestWeights {
   constructor(private readonly byValidationLoss: boolean) {}
 
   offer(model: tf.LayersModel, log: EpochLog): void {
+    this.offerWeights(log, model.getWeights());
+  }
+
+  /** Keeps copies of `weights` when `log` is the best epoch so far. */
+  offerWeights(log: EpochLog, weights: readonly tf.Tensor[]): void {
     const loss = this.byValidationLoss ? (log.validationLoss ?? Number.NaN) : 0;
     if (!Number.isFinite(loss)) return;
     if (this.byValidationLoss && this.kept && !(loss < this.kept.loss)) return;
     this.dispose();
-    this.kept = { epoch: log.epoch, loss, weights: model.getWeights().map((w) => w.clone()) };
+    this.kept = { epoch: log.epoch, loss, weights: weights.map((w) => w.clone()) };
   }
 
   /** Puts the kept weights back into the model; returns their epoch (undefined when none was kept). */
@@ -103,7 +113,8 @@ export async function trainModel(
   const earlyStopping = validationTensors !== undefined && (hp.patience ?? 0) > 0;
   const best =
     deadline !== undefined || earlyStopping ? new BestWeights(validationTensors !== undefined) : undefined;
-  // A resumed job has the weights of the epoch it resumed from: the first candidate.
+  // A resumed job has the weights of the epoch it resumed from, and maybe a better one's its checkpoints kept.
+  if (best && options.best) best.offerWeights(options.best.log, options.best.weights);
   const resumedFrom = history[history.length - 1];
   if (best && resumedFrom) best.offer(model, resumedFrom);
   // Past the deadline with an epoch to keep: stop (between epochs, or after the batch in progress).

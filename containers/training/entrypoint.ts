@@ -33,6 +33,7 @@ import {
 import { saveModelFiles } from '../../aws/tfjs-models.ts';
 import type { TrainingProgress } from '../../core/api-types.ts';
 import { overBudgetMessage, TrainingBudgetError } from '../../core/budget.ts';
+import { type CheckpointsKept, type KeptCheckpoint, keepCheckpoints } from '../../core/checkpoints.ts';
 import { ENV, METRICS, SAGEMAKER_JOB_HYPERPARAMETER } from '../../core/contract.ts';
 import { ConfigurationError } from '../../core/errors.ts';
 import type { ModelHyperparameters } from '../../core/hyperparameters.ts';
@@ -41,6 +42,7 @@ import { buildCnn, buildMlp, ModelSpecError } from '../../core/model-builders.ts
 import { type LabelledData, splitData } from '../../core/model-data.ts';
 import {
   captureTrainingState,
+  decodeModelWeights,
   restoreTrainingState,
   serializeModel,
   type TrainingState,
@@ -146,7 +148,13 @@ export async function train(job: JobSource): Promise<void> {
   const spent = () => spentBefore + (Date.now() - started) / 1000;
   const deadline = started + (budget.minutes * 60 - spentBefore) * 1000;
   const checkpoints = new CheckpointWriter(spec.bucket, spec.checkpointPrefix, spent);
-  if (checkpoint) checkpoints.resumedFrom(checkpoint.latest.folder);
+  if (checkpoint) checkpoints.resumedFrom(checkpoint.latest);
+  // The best epoch the checkpoints kept, when it is not the one resumed from: early stopping may end on it.
+  const kept = checkpoint?.latest.best;
+  const best =
+    checkpoint && kept && kept.folder !== checkpoint.latest.folder
+      ? await loadBestWeights(spec.bucket, kept, checkpoint.latest.history)
+      : undefined;
   const progressKey = KEYS.trainingProgress(spec.model, spec.runId, spec.trial ?? 0);
   const writeProgress = (history: readonly EpochLog[], done: boolean) => {
     const written: TrainingProgress = {
@@ -164,6 +172,7 @@ export async function train(job: JobSource): Promise<void> {
   const result = await trainModel(model, trainData, validationData, hp, {
     history: checkpoint?.latest.history ?? [],
     deadline,
+    ...(best ? { best } : {}),
     onEpoch: async (log, history) => {
       // The learning curve so far, for `nimbus runs watch` and the dashboard: at most about once a second.
       if (Date.now() - progressWritten >= 1000) {
@@ -178,12 +187,12 @@ export async function train(job: JobSource): Promise<void> {
   const { history } = result;
   const seconds = (Date.now() - started) / 1000;
   // The epoch whose weights the model has: the best one under early stopping or a budget stop, else the last.
-  const kept = history[result.bestEpoch - 1];
+  const final = history[result.bestEpoch - 1];
   const trainedEpochs = history.length - (checkpoint?.latest.epoch ?? 0);
   const stoppedOnBudget: BudgetStop | undefined = result.stoppedOnBudget && {
     minutes: budget.minutes,
     bestEpoch: result.stoppedOnBudget.bestEpoch,
-    ...(kept?.validationLoss === undefined ? {} : { bestValidationLoss: kept.validationLoss }),
+    ...(final?.validationLoss === undefined ? {} : { bestValidationLoss: final.validationLoss }),
   };
   if (stoppedOnBudget) {
     progress('budget', { runId: spec.runId, ...stoppedOnBudget, epochs: history.length, of: hp.epochs });
@@ -208,7 +217,7 @@ export async function train(job: JobSource): Promise<void> {
       data: source,
       epochs: history.length,
       samplesPerSecond: (trainData.labels.length * trainedEpochs) / seconds,
-      final: kept,
+      final,
       bestEpoch: result.bestEpoch,
       ...(checkpoint ? { resumedFromEpoch: checkpoint.latest.epoch } : {}),
       ...(result.stoppedEarly ? { stoppedEarly: result.stoppedEarly } : {}),
@@ -236,8 +245,8 @@ export async function train(job: JobSource): Promise<void> {
   progress('finished', {
     runId: spec.runId,
     seconds,
-    accuracy: kept?.accuracy,
-    validationAccuracy: kept?.validationAccuracy,
+    accuracy: final?.accuracy,
+    validationAccuracy: final?.validationAccuracy,
   });
 }
 
@@ -271,6 +280,8 @@ interface LatestCheckpoint {
   readonly savedAt: string;
   /** Seconds of the job's budget spent when it was saved, by this attempt and those before it. */
   readonly seconds?: number;
+  /** The checkpoint of the lowest validation loss so far, kept beside the latest (core/checkpoints.ts). */
+  readonly best?: KeptCheckpoint;
 }
 
 /**
@@ -281,7 +292,7 @@ interface LatestCheckpoint {
 class CheckpointWriter {
   private lastEnded = 0;
   private lastCost = 0;
-  private previous: string | undefined;
+  private kept: CheckpointsKept = {};
 
   constructor(
     private readonly bucket: string,
@@ -295,24 +306,42 @@ class CheckpointWriter {
     const now = performance.now();
     if (this.lastEnded > 0 && now - this.lastEnded < 10 * this.lastCost) return;
     const seconds = this.spent();
-    const folder = await saveCheckpoint(
+    const epoch = history.length;
+    const saved = {
+      epoch,
+      folder: checkpointFolder(this.prefix, epoch),
+      ...(history[epoch - 1]?.validationLoss === undefined
+        ? {}
+        : { validationLoss: history[epoch - 1]?.validationLoss }),
+    };
+    // The newest checkpoint is what a retried job resumes from, the best what early stopping may end on: every
+    // other goes once `latest.json` names these (a model of 10 M parameters is 120 MB a checkpoint).
+    const { kept, discard: stale } = keepCheckpoints(this.kept, saved);
+    await saveCheckpoint(
       this.bucket,
       this.prefix,
       await captureTrainingState(model),
       history,
       seconds,
+      kept.best,
     );
-    // Only the newest checkpoint is ever resumed from: the one before it goes once `latest.json` names this
-    // one (a model of 10 M parameters is 120 MB a checkpoint; every epoch's would fill a disk).
-    if (this.previous && this.previous !== folder) await discard(this.bucket, this.previous);
-    this.previous = folder;
+    for (const folder of stale) await discard(this.bucket, folder);
+    this.kept = kept;
     this.lastEnded = performance.now();
     this.lastCost = this.lastEnded - now;
   }
 
-  /** The folder of the checkpoint a resumed job started from: the next one saved replaces it. */
-  resumedFrom(folder: string): void {
-    this.previous = folder;
+  /** The checkpoint a resumed job started from (and the best it kept): the next ones saved replace them. */
+  resumedFrom(latest: LatestCheckpoint): void {
+    const loss = latest.history[latest.epoch - 1]?.validationLoss;
+    this.kept = {
+      latest: {
+        epoch: latest.epoch,
+        folder: latest.folder,
+        ...(loss === undefined ? {} : { validationLoss: loss }),
+      },
+      ...(latest.best ? { best: latest.best } : {}),
+    };
   }
 
   /** Once the model is saved, no checkpoint of the job is needed any more. */
@@ -338,9 +367,10 @@ async function saveCheckpoint(
   state: TrainingState,
   history: readonly EpochLog[],
   seconds: number,
+  best: KeptCheckpoint | undefined,
 ): Promise<string> {
   const epoch = history.length;
-  const folder = `${prefix}epoch-${String(epoch).padStart(6, '0')}/`;
+  const folder = checkpointFolder(prefix, epoch);
   await Promise.all([
     putJson(bucket, folder + ARTIFACTS.modelJson, state.weights.modelJson),
     putBytes(bucket, folder + ARTIFACTS.weights, state.weights.weights, 'application/octet-stream'),
@@ -353,9 +383,28 @@ async function saveCheckpoint(
     history: [...history],
     savedAt: new Date().toISOString(),
     seconds,
+    ...(best ? { best } : {}),
   };
   await putJson(bucket, prefix + CHECKPOINT_LATEST, latest);
   return folder;
+}
+
+const checkpointFolder = (prefix: string, epoch: number): string =>
+  `${prefix}epoch-${String(epoch).padStart(6, '0')}/`;
+
+/** The weights of the best checkpoint a resumed job's checkpoints kept, with its epoch's log. */
+async function loadBestWeights(
+  bucket: string,
+  best: KeptCheckpoint,
+  history: readonly EpochLog[],
+): Promise<{ log: EpochLog; weights: tf.Tensor[] } | undefined> {
+  const log = history[best.epoch - 1];
+  if (!log) return undefined;
+  const [modelJson, weights] = await Promise.all([
+    getJson<Record<string, unknown>>(bucket, best.folder + ARTIFACTS.modelJson),
+    getBytes(bucket, best.folder + ARTIFACTS.weights),
+  ]);
+  return { log, weights: decodeModelWeights({ modelJson, weights }) };
 }
 
 async function loadCheckpoint(

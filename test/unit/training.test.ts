@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { keepCheckpoints } from '../../core/checkpoints.ts';
 import { denseModelForward } from '../../core/dense-model.ts';
 import { DEFAULT_CNN, DEFAULT_MLP } from '../../core/hyperparameters.ts';
 import { augment, smote } from '../../core/model-augment.ts';
@@ -95,6 +96,7 @@ describe('the training loop', () => {
     const validation = { x: train.x, labels: train.labels.map((label) => 1 - label) };
     const hp = { ...DEFAULT_MLP, hiddenUnits: [8], dropout: 0, epochs: 30, patience: 2, learningRate: 0.05 };
     const model = buildMlp(4, 2, hp);
+    const model0Shapes = model.getWeights().map((w) => w.shape);
     const snapshots = new Map<number, Float32Array[]>();
     const result = await trainModel(model, train, validation, hp, {
       onEpoch: (log) => {
@@ -115,6 +117,27 @@ describe('the training loop', () => {
     const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
     assert.deepEqual(weights, snapshots.get(best), "the model has the best epoch's weights");
     assert.notDeepEqual(weights, snapshots.get(result.history.length));
+
+    // A job resumed after its best epoch (its checkpoints kept that epoch's weights) still ends on it.
+    const resumed = buildMlp(4, 2, hp);
+    resumed.setWeights(
+      snapshots.get(result.history.length)?.map((w, i) => tf.tensor(w, model0Shapes[i])) ?? [],
+    );
+    const bestLog = result.history[best - 1];
+    assert.ok(bestLog);
+    const seeded = (snapshots.get(best) ?? []).map((w, i) => tf.tensor(w, model0Shapes[i]));
+    const again = await trainModel(resumed, train, validation, hp, {
+      history: result.history,
+      best: { log: bestLog, weights: seeded },
+    });
+    assert.equal(again.bestEpoch, best);
+    assert.deepEqual(
+      resumed.getWeights().map((w) => w.dataSync() as Float32Array),
+      snapshots.get(best),
+      "the resumed job ends on the best epoch's weights its checkpoints kept",
+    );
+    tf.dispose(seeded);
+    resumed.dispose();
     model.dispose();
 
     // Without early stopping, the last epoch's weights stay.
@@ -122,6 +145,36 @@ describe('the training loop', () => {
     const last = await trainModel(plain, train, validation, { ...hp, patience: 0, epochs: 3 });
     assert.equal(last.bestEpoch, 3);
     plain.dispose();
+  });
+
+  it('keeps two checkpoints at most: the latest, and the best by validation loss', () => {
+    const at = (epoch: number, validationLoss?: number) => ({
+      epoch,
+      folder: `epoch-${epoch}/`,
+      ...(validationLoss === undefined ? {} : { validationLoss }),
+    });
+    let kept = {};
+    const steps: string[][] = [];
+    for (const [epoch, loss] of [
+      [1, 0.9],
+      [2, 0.5],
+      [3, 0.7],
+      [4, 0.8],
+      [5, 0.4],
+      [6, Number.NaN],
+    ] as const) {
+      const next = keepCheckpoints(kept, at(epoch, loss));
+      kept = next.kept;
+      steps.push(next.discard);
+    }
+    // Epoch 2 (the best) outlives 3 and 4; 5 replaces it; a loss that is not a number never is the best.
+    assert.deepEqual(steps, [[], ['epoch-1/'], [], ['epoch-3/'], ['epoch-4/', 'epoch-2/'], []]);
+    assert.deepEqual(kept, { latest: at(6, Number.NaN), best: at(5, 0.4) });
+    // Without validation data only the latest is kept.
+    assert.deepEqual(keepCheckpoints({ latest: at(1) }, at(2)), {
+      kept: { latest: at(2) },
+      discard: ['epoch-1/'],
+    });
   });
 
   it('adds L2 weight decay to the loss when asked, and only then', async () => {
