@@ -188,31 +188,45 @@ export function classificationMetrics(
   };
 }
 
-/** ROC AUC of scores for binary truths: the probability that a positive outranks a negative (ties count half). */
-export function rocAuc(positives: readonly boolean[], scores: readonly number[]): number {
+/**
+ * The rows ordered by score (ascending or descending), in groups of equal scores: each group's first and last
+ * position and how many of it are positives.
+ */
+function tiedGroups(
+  positives: readonly boolean[],
+  scores: readonly number[],
+  descending: boolean,
+): { first: number; last: number; positives: number; size: number }[] {
   const order = scores
     .map((score, i) => ({ score, positive: positives[i] === true }))
-    .sort((a, b) => a.score - b.score);
+    .sort((a, b) => (descending ? b.score - a.score : a.score - b.score));
+  const groups = [];
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    let count = 0;
+    while (
+      j < order.length &&
+      (order[j] as { score: number }).score === (order[i] as { score: number }).score
+    ) {
+      if ((order[j] as { positive: boolean }).positive) count++;
+      j++;
+    }
+    groups.push({ first: i, last: j - 1, positives: count, size: j - i });
+    i = j;
+  }
+  return groups;
+}
+
+/** ROC AUC of scores for binary truths: the probability that a positive outranks a negative (ties count half). */
+export function rocAuc(positives: readonly boolean[], scores: readonly number[]): number {
   // Mann-Whitney U from the ranks, tied scores given their mean rank.
   let rankSum = 0;
   let npos = 0;
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (
-      j + 1 < order.length &&
-      (order[j + 1] as { score: number }).score === (order[i] as { score: number }).score
-    )
-      j++;
-    const rank = (i + j) / 2 + 1;
-    for (let t = i; t <= j; t++) {
-      if ((order[t] as { positive: boolean }).positive) {
-        rankSum += rank;
-        npos++;
-      }
-    }
-    i = j + 1;
+  for (const group of tiedGroups(positives, scores, false)) {
+    rankSum += group.positives * ((group.first + group.last) / 2 + 1);
+    npos += group.positives;
   }
-  const nneg = order.length - npos;
+  const nneg = scores.length - npos;
   if (npos === 0 || nneg === 0) return Number.NaN;
   return (rankSum - (npos * (npos + 1)) / 2) / (npos * nneg);
 }
@@ -222,30 +236,18 @@ export function rocAuc(positives: readonly boolean[], scores: readonly number[])
  * thresholds at the distinct scores from the highest down.
  */
 export function averagePrecision(positives: readonly boolean[], scores: readonly number[]): number {
-  const order = scores
-    .map((score, i) => ({ score, positive: positives[i] === true }))
-    .sort((a, b) => b.score - a.score);
-  const total = order.filter((o) => o.positive).length;
+  const total = positives.filter(Boolean).length;
   if (total === 0) return Number.NaN;
   let tp = 0;
-  let fp = 0;
+  let seen = 0;
   let previousRecall = 0;
   let sum = 0;
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (
-      j + 1 < order.length &&
-      (order[j + 1] as { score: number }).score === (order[i] as { score: number }).score
-    )
-      j++;
-    for (let t = i; t <= j; t++) {
-      if ((order[t] as { positive: boolean }).positive) tp++;
-      else fp++;
-    }
+  for (const group of tiedGroups(positives, scores, true)) {
+    tp += group.positives;
+    seen += group.size;
     const recall = tp / total;
-    sum += (recall - previousRecall) * (tp / (tp + fp));
+    sum += (recall - previousRecall) * (tp / seen);
     previousRecall = recall;
-    i = j + 1;
   }
   return sum;
 }
