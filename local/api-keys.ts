@@ -10,7 +10,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hasValidSignature } from '../aws/signing.ts';
-import { listenLocal } from './listen.ts';
+import { listenLocal, readBody } from './listen.ts';
 
 /** The local REST API's id and stage, as the proxy events name them. */
 export const LOCAL_API_ID = 'local';
@@ -198,17 +198,11 @@ export async function startApiGatewayControl(
     res.end(JSON.stringify(body));
   };
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        res.setHeader('Connection', 'close');
-        return answer(res, 413, { message: 'the request is larger than 64 kB' }, 'BadRequestException');
-      }
-      chunks.push(chunk);
+    const text = await readBody(req, MAX_BODY_BYTES);
+    if (text === undefined) {
+      res.setHeader('Connection', 'close');
+      return answer(res, 413, { message: 'the request is larger than 64 kB' }, 'BadRequestException');
     }
-    const text = Buffer.concat(chunks).toString('utf8');
     const request = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: text };
     if (!(await hasValidSignature(request, credentials))) {
       return answer(

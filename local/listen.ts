@@ -1,5 +1,8 @@
-/** What the local endpoints share: listening on 127.0.0.1 (a port, or 0 for any free one) and stopping. */
-import type { Server } from 'node:http';
+/**
+ * What the local endpoints share: listening on 127.0.0.1 (a port, or 0 for any free one) and stopping, and
+ * reading a control-plane request's body within a bound.
+ */
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface LocalEndpoint {
@@ -22,4 +25,20 @@ export async function listenLocal(server: Server, port: number): Promise<LocalEn
         server.closeAllConnections();
       }),
   };
+}
+
+/**
+ * A request's body as text, or undefined once it passes `maxBytes` (by its Content-Length, or as it arrives):
+ * the caller answers 413, and the connection should close.
+ */
+export async function readBody(req: IncomingMessage, maxBytes: number): Promise<string | undefined> {
+  if (Number(req.headers['content-length'] ?? 0) > maxBytes) return undefined;
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) return undefined;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

@@ -8,7 +8,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hasValidSignature } from '../aws/signing.ts';
 import { RUN_ID_PATTERN } from '../core/names.ts';
-import { listenLocal } from './listen.ts';
+import { listenLocal, readBody } from './listen.ts';
 
 type Settle = { resolve: (output: unknown) => void; reject: (error: Error) => void };
 
@@ -168,24 +168,11 @@ export async function startStepFunctionsApi(
     res.end(JSON.stringify(body));
   };
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+    const body = await readBody(req, MAX_BODY_BYTES);
+    if (body === undefined) {
       res.setHeader('Connection', 'close');
       return answer(res, 413, { __type: 'ValidationException', message: 'the request is larger than 1 MB' });
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        res.setHeader('Connection', 'close');
-        return answer(res, 413, {
-          __type: 'ValidationException',
-          message: 'the request is larger than 1 MB',
-        });
-      }
-      chunks.push(chunk);
-    }
-    const body = Buffer.concat(chunks).toString('utf8');
     const signed = await hasValidSignature(
       { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
       credentials,
