@@ -127,7 +127,7 @@ export function declaredApi(
       const route: RouteDeclaration = ROUTES[name];
       if (route.function !== fn) throw new Error(`route ${name} is answered by ${route.function}, not ${fn}`);
       const path = route.path.slice(prefix.length).replace(/\{(\w+)\}/g, ':$1') as `/${string}`;
-      const guarded = route.auth === 'apiKey' && keyScope ? scoped(name, route, keyScope, answer) : answer;
+      const guarded = route.auth === 'apiKey' && keyScope ? scoped(route, keyScope, answer) : answer;
       if (route.method === 'GET') api.get(path, guarded);
       else api.post(path, guarded);
       registered.add(name);
@@ -141,16 +141,13 @@ export function declaredApi(
   };
 }
 
-/** Routes without a model in their path that a scoped key may read: each answers only the models it opens. */
-const SCOPE_FILTERED: ReadonlySet<RouteName> = new Set<RouteName>(['listModels']);
-
 /**
  * An API-key route checked against the key's scope (core/api-keys.ts): a route of one model answers only a
  * key that opens it (a 403 in the same words whether or not the model exists); a route over every model
- * (runs, alarms, datasets) answers only an unscoped key, unless it filters its answer by the scope itself.
+ * (runs, alarms, datasets) answers only an unscoped key, unless its declaration says it filters its answer by
+ * the scope (`keyScope: 'filtered'`).
  */
 function scoped<T>(
-  name: RouteName,
   route: RouteDeclaration,
   keyScope: (event: APIGatewayProxyEvent) => Promise<KeyScope>,
   answer: (ctx: Ctx) => Promise<T>,
@@ -161,7 +158,7 @@ function scoped<T>(
     if (ofModel) {
       const model = ctx.params.model ?? '';
       if (!scopeAllows(scope, model)) throw new ForbiddenError(outOfScope(model));
-    } else if (!SCOPE_FILTERED.has(name) && !scope.all) {
+    } else if (route.keyScope !== 'filtered' && !scope.all) {
       throw new ForbiddenError('this API key opens only the routes of its models');
     }
     return answer(ctx);

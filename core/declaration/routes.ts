@@ -27,6 +27,11 @@ export interface RouteDeclaration {
   readonly body?: ApiTypeName;
   /** Query parameters: name → what it means. */
   readonly query?: Readonly<Record<string, string>>;
+  /**
+   * An API-key route over every model that a key scoped to some models may read too: its answer holds only the
+   * models the key opens (core/api-keys.ts). Any other such route refuses a scoped key.
+   */
+  readonly keyScope?: 'filtered';
 }
 
 /** A route, named by its OpenAPI operation id. */
@@ -192,7 +197,14 @@ export const ROUTES = {
   v2Infer: v2Infer('production'),
   v2InferVersion: v2Infer('version'),
 
-  listModels: registryRead('/models', 'Every model, with its versions and aliases', 'ModelList'),
+  listModels: {
+    ...registryRead(
+      '/models',
+      'Every model, with its versions and aliases (those a scoped key opens)',
+      'ModelList',
+    ),
+    keyScope: 'filtered',
+  },
   getModel: registryRead('/models/{model}', 'One model: its aliases and versions', 'ModelDetail'),
   listVersions: registryRead('/models/{model}/versions', "A model's versions", 'VersionList'),
   getVersion: registryRead('/models/{model}/versions/{version}', 'One version of a model', 'ModelVersion'),
