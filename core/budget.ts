@@ -13,6 +13,7 @@
  * builders in core/model-builders.ts, so that a run fails at planning — before any training job starts — when a
  * model (the defaults, or any trial a search can plan) is over the budget.
  */
+import { alexNetParameters } from './alexnet.ts';
 import { checkBound, MANIFEST_BOUNDS, type NumberBound } from './bounds.ts';
 import { TRAINING_RETRY } from './contract.ts';
 import { DatasetValidationError, NimbusError } from './errors.ts';
@@ -241,10 +242,10 @@ export function cnnParameters(
 
 /** Trainable parameters of the model the hyperparameters name for this input (what the trainer builds). */
 export function countParameters(hp: ModelHyperparameters, input: ModelInput): number {
-  if (hp.architecture === 'cnn') {
+  if (hp.architecture === 'cnn' || hp.architecture === 'alexnet') {
     if (input.kind !== 'image')
       throw new TrainingBudgetError('a CNN trains on images; this dataset is tabular');
-    return cnnParameters(input, hp);
+    return hp.architecture === 'cnn' ? cnnParameters(input, hp) : alexNetParameters(input, hp.denseUnits);
   }
   if (input.kind !== 'features') throw new TrainingBudgetError('an MLP trains on feature rows, not images');
   return mlpParameters(input, hp);
@@ -254,6 +255,7 @@ export function countParameters(hp: ModelHyperparameters, input: ModelInput): nu
 export const SIZE_HYPERPARAMETERS = {
   mlp: ['hiddenUnits'],
   cnn: ['blockFilters', 'convsPerBlock', 'kernelSize', 'denseUnits'],
+  alexnet: ['denseUnits'],
 } as const;
 
 /** What a model's size comes from, for a message: `hiddenUnits [4096,4096]`. */

@@ -26,11 +26,15 @@ export interface DatasetSchema {
   readonly rowCount: number;
 }
 
+import type { ImageArchitecture } from './hyperparameters.ts';
+
 /** What every image becomes: `height × width × channels` bytes (grayscale or RGB). */
 export interface ImageSpec {
   readonly width: number;
   readonly height: number;
   readonly channels: 1 | 3;
+  /** The model trained on them: the small CNN (default) or AlexNet (RGB, at least 64 pixels a side). */
+  readonly architecture?: ImageArchitecture;
 }
 
 /** The optional `datasets/<name>/dataset.json`. */

@@ -79,14 +79,51 @@ export const DEFAULT_CNN: CnnHyperparameters = {
   augment: 'none',
 };
 
+/**
+ * AlexNet (core/alexnet.ts): its five convolutions are fixed by the architecture, scaled to the input; the dense
+ * head and the training settings are hyperparameters. A GPU model: about 58 M parameters with the original
+ * head, over the default training budget of 10 M (raise the platform's, or shrink `denseUnits`).
+ */
+export interface AlexNetHyperparameters extends TrainingHyperparameters {
+  /** The hidden dense layers, each followed by dropout: the original's [4096, 4096]. */
+  readonly denseUnits: readonly number[];
+  readonly dropout: number;
+}
+
+/** The original's head and dropout; Adam at 1e-4 (the original trained SGD with momentum for 90 epochs). */
+export const DEFAULT_ALEXNET: AlexNetHyperparameters = {
+  denseUnits: [4096, 4096],
+  dropout: 0.5,
+  learningRate: 1e-4,
+  epochs: 60,
+  batchSize: 128,
+  seed: 42,
+  weightDecay: 0.0005,
+  patience: 8,
+  schedule: 'constant',
+  classWeight: 'none',
+  augment: 'flip+shift',
+};
+
+/** The image architectures a manifest may name (`image.architecture`). */
+export const IMAGE_ARCHITECTURES = ['cnn', 'alexnet'] as const;
+export type ImageArchitecture = (typeof IMAGE_ARCHITECTURES)[number];
+
 /** What a training job trains: the architecture and its hyperparameters. */
 export type ModelHyperparameters =
   | ({ readonly architecture: 'mlp' } & MlpHyperparameters)
-  | ({ readonly architecture: 'cnn' } & CnnHyperparameters);
+  | ({ readonly architecture: 'cnn' } & CnnHyperparameters)
+  | ({ readonly architecture: 'alexnet' } & AlexNetHyperparameters);
 
-/** Tabular data trains an MLP, images a CNN. */
-export function defaultHyperparameters(data: 'tabular' | 'image'): ModelHyperparameters {
-  return data === 'image' ? { architecture: 'cnn', ...DEFAULT_CNN } : { architecture: 'mlp', ...DEFAULT_MLP };
+/** Tabular data trains an MLP, images a CNN — or AlexNet, when the manifest's `image.architecture` says so. */
+export function defaultHyperparameters(
+  data: 'tabular' | 'image',
+  imageArchitecture: ImageArchitecture = 'cnn',
+): ModelHyperparameters {
+  if (data === 'tabular') return { architecture: 'mlp', ...DEFAULT_MLP };
+  return imageArchitecture === 'alexnet'
+    ? { architecture: 'alexnet', ...DEFAULT_ALEXNET }
+    : { architecture: 'cnn', ...DEFAULT_CNN };
 }
 
 /**
@@ -105,7 +142,8 @@ export function withOverrides(defaults: ModelHyperparameters, overrides: unknown
     if (name === 'architecture') {
       if (value !== defaults.architecture) {
         throw new DatasetValidationError(
-          `manifest hyperparameters.architecture "${String(value)}" does not fit this dataset (${defaults.architecture})`,
+          `manifest hyperparameters.architecture "${String(value)}" does not fit this dataset (${defaults.architecture})` +
+            (defaults.architecture === 'mlp' ? '' : '; an image model is chosen by image.architecture'),
         );
       }
       continue;

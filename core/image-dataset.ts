@@ -4,8 +4,10 @@
  * zip.ts, decoding in image.ts.
  */
 import { createHash } from 'node:crypto';
+import { ALEXNET_MIN_SIDE } from './alexnet.ts';
 import { type ImageSpec, MIN_ROWS, MIN_ROWS_PER_CLASS } from './dataset.ts';
 import { DatasetValidationError } from './errors.ts';
+import { IMAGE_ARCHITECTURES, type ImageArchitecture } from './hyperparameters.ts';
 import {
   formatBytes,
   imageFileTooLarge,
@@ -236,5 +238,24 @@ export function parseImageSpec(value: unknown): ImageSpec {
   const channels = spec.channels ?? 3;
   if (channels !== 1 && channels !== 3)
     throw new DatasetValidationError('manifest image.channels must be 1 or 3');
-  return { width: side('width'), height: side('height'), channels };
+  const { architecture } = spec;
+  if (architecture !== undefined && !IMAGE_ARCHITECTURES.includes(architecture as ImageArchitecture)) {
+    throw new DatasetValidationError(
+      `manifest image.architecture must be one of ${IMAGE_ARCHITECTURES.join(', ')}`,
+    );
+  }
+  const parsed = { width: side('width'), height: side('height'), channels } as const;
+  if (
+    architecture === 'alexnet' &&
+    (channels !== 3 || Math.min(parsed.width, parsed.height) < ALEXNET_MIN_SIDE)
+  ) {
+    throw new DatasetValidationError(
+      `manifest image.architecture alexnet takes RGB images of at least ${ALEXNET_MIN_SIDE}×${ALEXNET_MIN_SIDE} ` +
+        `(image.channels 3); this one is ${parsed.width}×${parsed.height}×${channels}`,
+    );
+  }
+  return {
+    ...parsed,
+    ...(architecture === undefined ? {} : { architecture: architecture as ImageArchitecture }),
+  };
 }

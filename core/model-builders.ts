@@ -1,9 +1,16 @@
 /**
- * The model architectures: the MLP over feature rows (classifier or regressor) and the small AlexNet-style
- * CNN over images, built and compiled from their hyperparameters with seeded initializers.
+ * The model architectures: the MLP over feature rows (classifier or regressor), the small AlexNet-style
+ * CNN over images and AlexNet itself (core/alexnet.ts), built and compiled from their hyperparameters with
+ * seeded initializers.
  */
+import { ALEXNET_MIN_SIDE, alexNetGeometry } from './alexnet.ts';
 import { NimbusError } from './errors.ts';
-import type { CnnHyperparameters, MlpHyperparameters, TrainingHyperparameters } from './hyperparameters.ts';
+import type {
+  AlexNetHyperparameters,
+  CnnHyperparameters,
+  MlpHyperparameters,
+  TrainingHyperparameters,
+} from './hyperparameters.ts';
 import { tf } from './tfjs.ts';
 
 /** A model specification that cannot be built (the message says which value and why). */
@@ -94,6 +101,67 @@ export function buildCnn(
     model.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
     height = Math.floor(height / 2);
     width = Math.floor(width / 2);
+  });
+  model.add(tf.layers.flatten());
+  for (const units of hp.denseUnits) {
+    model.add(
+      tf.layers.dense({
+        units,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: seed++ }),
+        kernelRegularizer: decay(hp),
+      }),
+    );
+    if (hp.dropout > 0) model.add(tf.layers.dropout({ rate: hp.dropout, seed: seed++ }));
+  }
+  model.add(
+    tf.layers.dense({
+      units: classCount,
+      activation: 'softmax',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }),
+      kernelRegularizer: decay(hp),
+    }),
+  );
+  model.compile({
+    optimizer: tf.train.adam(hp.learningRate),
+    loss: 'sparseCategoricalCrossentropy',
+    metrics: ['accuracy'],
+  });
+  return model;
+}
+
+/**
+ * AlexNet for images of `inputShape` ([height, width, 3], at least 64 a side): five convolutions with ReLU
+ * and three 3×3/2 max-poolings scaled to the input (core/alexnet.ts), then the dense head, each layer
+ * followed by dropout, and a softmax. A GPU model: it trains on wasm, slowly.
+ */
+export function buildAlexNet(
+  inputShape: readonly [number, number, number],
+  classCount: number,
+  hp: AlexNetHyperparameters,
+): tf.LayersModel {
+  const [height, width, channels] = inputShape;
+  if (channels !== 3 || Math.min(height, width) < ALEXNET_MIN_SIDE) {
+    throw new ModelSpecError(
+      `AlexNet takes RGB images of at least ${ALEXNET_MIN_SIDE}×${ALEXNET_MIN_SIDE}; these are ${height}×${width}×${channels}`,
+    );
+  }
+  const model = tf.sequential();
+  let seed = hp.seed;
+  alexNetGeometry(height, width).convs.forEach((conv, i) => {
+    model.add(
+      tf.layers.conv2d({
+        filters: conv.filters,
+        kernelSize: conv.kernel,
+        strides: conv.stride,
+        padding: conv.padding,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.heNormal({ seed: seed++ }),
+        kernelRegularizer: decay(hp),
+        inputShape: i === 0 ? [...inputShape] : undefined,
+      }),
+    );
+    if (conv.pool) model.add(tf.layers.maxPooling2d({ poolSize: 3, strides: 2 }));
   });
   model.add(tf.layers.flatten());
   for (const units of hp.denseUnits) {

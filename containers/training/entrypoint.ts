@@ -38,7 +38,7 @@ import { ENV, METRICS, SAGEMAKER_JOB_HYPERPARAMETER } from '../../core/contract.
 import { ConfigurationError } from '../../core/errors.ts';
 import type { ModelHyperparameters } from '../../core/hyperparameters.ts';
 import { ARTIFACTS, CHECKPOINT_LATEST, KEYS } from '../../core/keys.ts';
-import { buildCnn, buildMlp, ModelSpecError } from '../../core/model-builders.ts';
+import { buildAlexNet, buildCnn, buildMlp, ModelSpecError } from '../../core/model-builders.ts';
 import { type LabelledData, splitData } from '../../core/model-data.ts';
 import {
   captureTrainingState,
@@ -425,10 +425,12 @@ async function loadCheckpoint(
 
 /** The network the hyperparameters name, sized to the data: an MLP over feature rows, a CNN over images. */
 function buildModel(train: ProcessedSplit, hp: ModelHyperparameters): tf.LayersModel {
-  if (hp.architecture === 'cnn') {
+  if (hp.architecture === 'cnn' || hp.architecture === 'alexnet') {
     if (!('image' in train)) throw new ModelSpecError('a CNN trains on images; this dataset is tabular');
     const { height, width, channels } = train.image;
-    return buildCnn([height, width, channels], train.classes.length, hp);
+    return hp.architecture === 'cnn'
+      ? buildCnn([height, width, channels], train.classes.length, hp)
+      : buildAlexNet([height, width, channels], train.classes.length, hp);
   }
   if ('image' in train) throw new ModelSpecError('an MLP trains on feature rows; use a CNN for images');
   const task = train.task ?? 'classification';

@@ -68,7 +68,10 @@ export async function handler(state: PipelineState): Promise<PreprocessResult> {
   logger.appendKeys({ runId: state.runId });
   await updateRun(state.runId, { step: 'Preprocess' });
   const hyperparameters = withOverrides(
-    defaultHyperparameters('indexKey' in dataset ? 'image' : 'tabular'),
+    defaultHyperparameters(
+      'indexKey' in dataset ? 'image' : 'tabular',
+      dataset.manifest?.image?.architecture,
+    ),
     dataset.manifest?.hyperparameters,
   );
   const budget = jobBudget(runBudget(platformBudget, dataset.manifest?.budget));
@@ -269,7 +272,8 @@ async function preprocessImages(
   ]);
   const counts = countsOf(split);
   logger.info('images preprocessed', { counts, image: spec });
-  return { counts, modelInput: { kind: 'image', ...spec, classes: classes.length } };
+  const { height, width, channels } = spec;
+  return { counts, modelInput: { kind: 'image', height, width, channels, classes: classes.length } };
 }
 
 /**
