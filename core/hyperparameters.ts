@@ -20,7 +20,15 @@ export interface TrainingHyperparameters {
   readonly oversample?: 'none' | 'smote';
   /** Images: random horizontal flips and/or shifts of up to 10% each epoch. */
   readonly augment?: 'none' | 'flip' | 'shift' | 'flip+shift';
+  /**
+   * Start from the weights of the version holding `production` when they fit (core/warm-start.ts). Unset: on
+   * for a retraining run, off otherwise.
+   */
+  readonly warmStart?: boolean;
 }
+
+/** The hyperparameters that are true or false (absent from the defaults: unset means their default). */
+export const FLAGS: readonly string[] = ['warmStart'];
 
 /** The values a string hyperparameter may take. */
 export const CHOICES: Readonly<Record<string, readonly string[]>> = {
@@ -148,8 +156,15 @@ export function withOverrides(defaults: ModelHyperparameters, overrides: unknown
       }
       continue;
     }
+    if (FLAGS.includes(name)) {
+      if (typeof value !== 'boolean') {
+        throw new DatasetValidationError(`manifest hyperparameters.${name} must be true or false`);
+      }
+      merged[name] = value;
+      continue;
+    }
     if (current === undefined) {
-      const known = Object.keys(defaults).filter((k) => k !== 'architecture');
+      const known = [...Object.keys(defaults).filter((k) => k !== 'architecture'), ...FLAGS];
       throw new DatasetValidationError(
         `manifest hyperparameters.${name} is not a ${defaults.architecture} hyperparameter (${known.join(', ')})`,
       );

@@ -7,6 +7,7 @@
 import { checkBound, checkHyperparameter, MANIFEST_BOUNDS } from './bounds.ts';
 import { checkManifestBudget } from './budget.ts';
 import type { ColumnType, DatasetManifest, TaskType } from './dataset.ts';
+import { FLAGS } from './hyperparameters.ts';
 import { parseImageSpec } from './image-dataset.ts';
 import { parseGateSpec } from './model-registry.ts';
 import { PREPROCESSING_CHOICES, type PreprocessingOptions } from './preprocessor.ts';
@@ -94,7 +95,11 @@ export function parseManifest(value: unknown): DatasetManifest {
       throw new Error('"hyperparameters" must be an object');
     }
     // The bounds of every number; which names the architecture has is Preprocess's to say (withOverrides).
-    for (const [name, v] of Object.entries(hyperparameters)) checkHyperparameter(name, v);
+    for (const [name, v] of Object.entries(hyperparameters)) {
+      if (FLAGS.includes(name) && typeof v !== 'boolean')
+        throw new Error(`"hyperparameters.${name}" must be true or false`);
+      checkHyperparameter(name, v);
+    }
   }
   if (search !== undefined) parseSearchShape(search);
   if (budget !== undefined) checkManifestBudget(budget);

@@ -3,6 +3,7 @@
  * points and how it rolls back, and the entries of the audit log (aliases and version statuses).
  */
 import type { ModelMetrics } from './metrics.ts';
+import type { PreprocessingOptions } from './preprocessor.ts';
 
 export type ModelStatus = 'registered' | 'approved' | 'rejected' | 'archived';
 
@@ -21,6 +22,10 @@ export interface Lineage {
   readonly search?: SearchSummary;
   /** An ensemble version: how its members' predictions combine, and which trials they are. */
   readonly ensemble?: { readonly method: 'average' | 'vote'; readonly trials: readonly number[] };
+  /** The manifest's preprocessing settings (absent: the defaults). */
+  readonly preprocessing?: PreprocessingOptions;
+  /** A warm-started version: the version whose weights its training began from (core/warm-start.ts). */
+  readonly parentVersion?: number;
 }
 
 /** A finished search: strategy, trials run, the metric, the winning trial and its validation score. */

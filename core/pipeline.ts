@@ -15,8 +15,10 @@ import type { ModelHyperparameters } from './hyperparameters.ts';
 import type { ImageDatasetSchema } from './image-dataset.ts';
 import type { ModelMetrics } from './metrics.ts';
 import type { Lineage } from './model-registry.ts';
+import type { PreprocessingOptions } from './preprocessor.ts';
 import type { Parameters, SearchSpec } from './search-spec.ts';
 import type { TableFormat } from './table-reader.ts';
+import type { WarmStart } from './warm-start.ts';
 
 export interface PipelineState {
   readonly runId: string;
@@ -140,7 +142,10 @@ export interface TrainingJobSpec {
     readonly datasetVersion: string;
     readonly datasetHash: string;
     readonly datasetKey: string;
+    readonly preprocessing?: PreprocessingOptions;
   };
+  /** A warm start asked for (core/warm-start.ts): the version to begin from, or why there is none. */
+  readonly warmStart?: WarmStart;
 }
 
 /** One epoch of training, as the training loop reports it. */
@@ -209,6 +214,11 @@ export interface TrainingCard {
     readonly stoppedEarly?: number;
     /** Set when the time budget ended training before its epochs did (the model is its best epoch's). */
     readonly stoppedOnBudget?: BudgetStop;
+    /**
+     * A warm start asked for: the version whose weights training began from, or why it began from the
+     * initializers (`skipped`).
+     */
+    readonly warmStart?: { readonly version: number; readonly runId: string } | { readonly skipped: string };
   };
   readonly history: readonly EpochLog[];
 }

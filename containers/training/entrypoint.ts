@@ -57,6 +57,7 @@ import type {
   TrainingJobSpec,
 } from '../../core/pipeline.ts';
 import { libraryVersions, selectBackend } from '../../core/tfjs.ts';
+import { type WarmStart, weightShapeMismatch } from '../../core/warm-start.ts';
 
 /** Version of this code, recorded in each model card. */
 const CODE_VERSION = process.env.NIMBUS_CODE_VERSION ?? '0.1.0';
@@ -138,6 +139,9 @@ export async function train(job: JobSource): Promise<void> {
   const checkpoint = spec.checkpointPrefix
     ? await loadCheckpoint(spec.bucket, spec.checkpointPrefix)
     : undefined;
+  // A resumed job's checkpoint already began from the parent's weights (when they fit): it is not loaded again.
+  const warmStart = spec.warmStart && (await warmStartFrom(spec.bucket, spec.warmStart, model, !checkpoint));
+  if (warmStart) progress('warmStart', { runId: spec.runId, ...warmStart });
   if (checkpoint) {
     await restoreTrainingState(model, checkpoint.state);
     progress('resumed', { runId: spec.runId, epoch: checkpoint.latest.epoch, epochs: hp.epochs });
@@ -202,6 +206,7 @@ export async function train(job: JobSource): Promise<void> {
     ...spec.lineage,
     runId: spec.runId,
     hyperparameters: { ...hp },
+    ...(warmStart && 'version' in warmStart ? { parentVersion: warmStart.version } : {}),
     backend,
     libraries: libraryVersions(),
     codeVersion: CODE_VERSION,
@@ -222,6 +227,7 @@ export async function train(job: JobSource): Promise<void> {
       ...(checkpoint ? { resumedFromEpoch: checkpoint.latest.epoch } : {}),
       ...(result.stoppedEarly ? { stoppedEarly: result.stoppedEarly } : {}),
       ...(stoppedOnBudget ? { stoppedOnBudget } : {}),
+      ...(warmStart ? { warmStart } : {}),
     },
     history,
   };
@@ -421,6 +427,36 @@ async function loadCheckpoint(
     getBytes(bucket, `${latest.folder}optimizer.bin`),
   ]);
   return { latest, state: { weights: { modelJson, weights }, optimizer: { specs, data } } };
+}
+
+/**
+ * The warm start the job spec asks for: the parent version's weights put into `model` (when `load`) if their
+ * shapes fit it — a search trial of another size does not fit — else why it trains from its initializers.
+ */
+async function warmStartFrom(
+  bucket: string,
+  warm: WarmStart,
+  model: tf.LayersModel,
+  load: boolean,
+): Promise<NonNullable<TrainingCard['training']['warmStart']>> {
+  if (!warm.from) return { skipped: warm.skipped ?? 'no version to start from' };
+  const { version, runId, folder } = warm.from;
+  const [modelJson, bytes] = await Promise.all([
+    getJson<Record<string, unknown>>(bucket, folder + ARTIFACTS.modelJson),
+    getBytes(bucket, folder + ARTIFACTS.weights),
+  ]);
+  const weights = decodeModelWeights({ modelJson, weights: bytes });
+  try {
+    const mismatch = weightShapeMismatch(
+      weights.map((w) => w.shape),
+      model.getWeights().map((w) => w.shape),
+    );
+    if (mismatch) return { skipped: `version ${version} does not fit: ${mismatch}` };
+    if (load) model.setWeights(weights);
+    return { version, runId };
+  } finally {
+    for (const w of weights) w.dispose();
+  }
 }
 
 /** The network the hyperparameters name, sized to the data: an MLP over feature rows, a CNN over images. */

@@ -142,7 +142,8 @@ export const FUNCTIONS = {
     timeoutSeconds: 900,
     bundle: { images: true },
     buckets: { datasets: read, artifacts: readWrite },
-    tables: { runs: 'readWrite' },
+    // The version holding production, for a warm start.
+    tables: { runs: 'readWrite', models: 'read' },
     settings: ['trainingBudget'],
   },
   search: {

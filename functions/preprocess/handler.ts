@@ -9,6 +9,7 @@
  * Input: PipelineState with `dataset`. Output: PreprocessResult (with the training job spec).
  */
 import { bucketName } from '../../aws/config.ts';
+import { currentAlias, getModelVersion } from '../../aws/model-registry.ts';
 import {
   getBytes,
   getBytesIfExists,
@@ -27,7 +28,8 @@ import {
   runBudget,
   type TrainingBudget,
 } from '../../core/budget.ts';
-import { ENV } from '../../core/contract.ts';
+import { ENV, PRODUCTION_ALIAS } from '../../core/contract.ts';
+import type { ImageSpec } from '../../core/dataset.ts';
 import { ConfigurationError, DatasetValidationError } from '../../core/errors.ts';
 import { defaultHyperparameters, withOverrides } from '../../core/hyperparameters.ts';
 import { decodeImage, ImagePixelLimitError, probeImage } from '../../core/image.ts';
@@ -45,10 +47,16 @@ import type {
   PreprocessResult,
   RegisterDatasetResult,
 } from '../../core/pipeline.ts';
-import { imagePreprocessor, imageSize } from '../../core/preprocessor.ts';
+import { type AnyPreprocessor, imagePreprocessor, imageSize } from '../../core/preprocessor.ts';
 import { imageInputSchema, inputSchema } from '../../core/serving.ts';
 import { DEFAULT_SPLIT, type Split, stratifiedSplit } from '../../core/split.ts';
 import { preprocessStream } from '../../core/stream-preprocess.ts';
+import {
+  type WarmStart,
+  type WarmStartSide,
+  warmStartMismatch,
+  warmStartRequested,
+} from '../../core/warm-start.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('preprocess');
@@ -79,10 +87,19 @@ export async function handler(state: PipelineState): Promise<PreprocessResult> {
   const modelPrefix = KEYS.modelPrefix(model, state.runId);
   const write = (file: DataFile, value: unknown) =>
     putJson(artifactsBucket, KEYS.data(model, state.runId, file), value);
-  const { counts, modelInput } =
+  const { counts, modelInput, preprocessor } =
     'indexKey' in dataset
       ? await preprocessImages(state, dataset, modelPrefix, write)
       : await preprocessTable(state, dataset, modelPrefix, write);
+  const preprocessing = dataset.manifest?.preprocessing;
+  const requested = warmStartRequested(dataset.manifest?.hyperparameters, state.retrain !== undefined);
+  const warmStart = requested
+    ? await planWarmStart(model, requested, {
+        preprocessor,
+        hyperparameters: { ...hyperparameters },
+        ...(preprocessing ? { preprocessing } : {}),
+      })
+    : undefined;
   return {
     modelPrefix,
     counts,
@@ -103,9 +120,45 @@ export async function handler(state: PipelineState): Promise<PreprocessResult> {
         datasetVersion: dataset.version,
         datasetHash: dataset.hash,
         datasetKey: dataset.key,
+        ...(preprocessing ? { preprocessing } : {}),
       },
+      ...(warmStart ? { warmStart } : {}),
     },
   };
+}
+
+/**
+ * The warm start of a run that asks for one: the version holding `production` when its weights fit this
+ * run's model (core/warm-start.ts), else the reason it trains from its initializers (logged, and in the card).
+ */
+async function planWarmStart(
+  model: string,
+  requested: WarmStart['requested'],
+  child: WarmStartSide,
+): Promise<WarmStart> {
+  const skip = (skipped: string): WarmStart => {
+    logger.info('warm start skipped', { requested, reason: skipped });
+    return { requested, skipped };
+  };
+  const alias = await currentAlias(model, PRODUCTION_ALIAS);
+  const version = alias?.state.version;
+  if (version === undefined) return skip(`no version of ${model} holds ${PRODUCTION_ALIAS}`);
+  const parent = await getModelVersion(model, version);
+  if (!parent) return skip(`version ${version} is not in the registry`);
+  if (parent.lineage.ensemble) return skip(`version ${version} is an ensemble, not one set of weights`);
+  const bytes = await getBytesIfExists(artifactsBucket, parent.artifactPrefix + ARTIFACTS.preprocessor);
+  if (!bytes) return skip(`version ${version} has no ${ARTIFACTS.preprocessor}`);
+  const mismatch = warmStartMismatch(
+    {
+      preprocessor: JSON.parse(new TextDecoder().decode(bytes)) as AnyPreprocessor,
+      hyperparameters: parent.lineage.hyperparameters,
+      ...(parent.lineage.preprocessing ? { preprocessing: parent.lineage.preprocessing } : {}),
+    },
+    child,
+  );
+  if (mismatch) return skip(`version ${version} does not fit: ${mismatch}`);
+  logger.info('warm start', { requested, version });
+  return { requested, from: { version, runId: parent.lineage.runId, folder: parent.artifactPrefix } };
 }
 
 type Counts = PreprocessResult['counts'];
@@ -114,6 +167,8 @@ type Write = (file: DataFile, value: unknown) => Promise<void>;
 interface Preprocessed {
   readonly counts: Counts;
   readonly modelInput: ModelInput;
+  /** What predict will run: compared with the production version's for a warm start. */
+  readonly preprocessor: AnyPreprocessor;
 }
 
 /** The platform's budget, read once at cold start (a malformed one fails every run, naming the variable). */
@@ -177,6 +232,7 @@ async function preprocessTable(
   logger.info('dataset preprocessed', { counts: result.counts, width: pre.width });
   return {
     counts: result.counts,
+    preprocessor: pre,
     modelInput: { kind: 'features', width: pre.width, classes: schema.classes.length, task: schema.task },
   };
 }
@@ -209,13 +265,15 @@ async function preprocessImages(
   );
   const first = split.train[0];
   if (!first) throw new DatasetValidationError('the training split has no images');
-  const spec =
-    dataset.manifest.image ??
-    defaultImageSpec(
-      await probeImage(await read(first)).catch((error: unknown) => {
-        throw capError(first, error) ?? error;
-      }),
-    );
+  // The size and colour every image is decoded to (its architecture is the model's, not the images').
+  const asked = dataset.manifest.image;
+  const spec: ImageSpec = asked
+    ? { width: asked.width, height: asked.height, channels: asked.channels }
+    : defaultImageSpec(
+        await probeImage(await read(first)).catch((error: unknown) => {
+          throw capError(first, error) ?? error;
+        }),
+      );
   const classes = dataset.schema.classes;
   // Every image is held decoded (and written as one base64 string per split): bounded before any is decoded.
   checkDecodedImages(index.items.length, imageSize(spec));
@@ -273,7 +331,11 @@ async function preprocessImages(
   const counts = countsOf(split);
   logger.info('images preprocessed', { counts, image: spec });
   const { height, width, channels } = spec;
-  return { counts, modelInput: { kind: 'image', height, width, channels, classes: classes.length } };
+  return {
+    counts,
+    modelInput: { kind: 'image', height, width, channels, classes: classes.length },
+    preprocessor: pre,
+  };
 }
 
 /**

@@ -10,8 +10,9 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AlarmStatus, RunRecord } from '../../core/api-types.ts';
 import { ENV, METRICS } from '../../core/contract.ts';
 import { type DriftReport, MIN_DRIFT_SAMPLES } from '../../core/drift.ts';
-import { ARTIFACTS } from '../../core/keys.ts';
+import { ARTIFACTS, KEYS } from '../../core/keys.ts';
 import type { AliasEntry, ModelVersion } from '../../core/model-registry.ts';
+import type { TrainingCard } from '../../core/pipeline.ts';
 import { createRandom, shuffled } from '../../core/random.ts';
 import { irisExample, localPlatformFixture } from '../helpers.ts';
 
@@ -125,8 +126,19 @@ describe('monitoring: metrics, drift alarms and canary alarms', () => {
     const runs = await local.client.runs(MODEL);
     const again = runs.find((r) => r.runId.startsWith('retrain-'));
     assert.ok(again, `a retraining run: ${JSON.stringify(runs.map((r) => r.runId))}`);
-    assert.equal(again.datasetVersion, runs.find((r) => r !== again)?.datasetVersion);
-    assert.ok(retrain);
+    const first = runs.find((r) => r !== again);
+    assert.equal(again.datasetVersion, first?.datasetVersion);
+    assert.ok(retrain && first);
+    // It began from the production version's weights (same schema and preprocessing): the card says so, the
+    // version's lineage names its parent, and its first epoch starts where a trained model is, not from scratch.
+    const card = async (run: RunRecord) =>
+      local.client.artifactJson<TrainingCard>(KEYS.modelPrefix(MODEL, run.runId) + ARTIFACTS.card);
+    const [warm, cold] = [await card(again), await card(first)];
+    assert.deepEqual(warm.training.warmStart, { version: 1, runId: first.runId });
+    assert.equal(warm.lineage.parentVersion, 1);
+    assert.equal(cold.training.warmStart, undefined, 'the first run of a model has no parent');
+    const [warmLoss, coldLoss] = [warm.history[0]?.loss ?? Number.NaN, cold.history[0]?.loss ?? Number.NaN];
+    assert.ok(warmLoss < coldLoss / 2, `first-epoch loss ${warmLoss} (warm) vs ${coldLoss} (from scratch)`);
 
     await trafficUntil(ROWS, DRIFT_ALARM, 'OK');
     const { reports: after } = await monitoring<{ reports: DriftReport[] }>(`/models/${MODEL}/drift`);
