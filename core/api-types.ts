@@ -12,6 +12,7 @@ import type { ApiKeyRecord } from './api-keys.ts';
 import type { DatasetSchema } from './dataset.ts';
 import type { DriftReport } from './drift.ts';
 import type { ImageDatasetSchema } from './image-dataset.ts';
+import type { ModelMetrics } from './metrics.ts';
 import type {
   AliasEntry,
   AliasState,
@@ -369,6 +370,8 @@ export interface RunRecord {
   readonly modelVersion?: number;
   readonly promoted?: boolean;
   readonly metrics?: Readonly<Record<string, number>>;
+  /** The cross-validation of the training split, when the manifest asked for one: each figure's mean and sd. */
+  readonly crossValidation?: NonNullable<ModelMetrics['crossValidation']>;
   /** The hyperparameter search, when the run had one. */
   readonly search?: SearchSummary & { readonly ensemble?: readonly number[] };
   /** How training went: epochs, seconds, and whether the job resumed from a checkpoint or stopped early. */

@@ -76,6 +76,8 @@ export const MANIFEST_BOUNDS = {
   // Trials planned per round (the Map state runs at most 4 at once).
   'search.parallel': whole(1, 16),
   'search.seed': whole(0, MAX_SEED),
+  // Cross-validation trains k + 1 models: 10 folds is where the estimate stops gaining for what it costs.
+  'validation.folds': whole(2, 10),
   // Values a `choice` dimension lists: the parameter check walks every combination of choices.
   'search.space.choice': whole(1, 64),
   // A manifest's budget may only lower the platform's (checked in Preprocess, which knows it); these are the

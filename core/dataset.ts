@@ -26,6 +26,7 @@ export interface DatasetSchema {
   readonly rowCount: number;
 }
 
+import type { ValidationSpec } from './cross-validation.ts';
 import type { ImageArchitecture } from './hyperparameters.ts';
 
 /** What every image becomes: `height × width × channels` bytes (grayscale or RGB). */
@@ -53,6 +54,8 @@ export interface DatasetManifest {
   readonly search?: unknown;
   /** Lowers the platform's training budget for this dataset's jobs (core/budget.ts; never raises it). */
   readonly budget?: { readonly minutes?: number; readonly parameters?: number };
+  /** Cross-validation of the training split (core/cross-validation.ts): `{ folds: k }`. */
+  readonly validation?: ValidationSpec;
   /** Column types where inference should not decide (e.g. a numeric-looking zip code as categorical). */
   readonly types?: Readonly<Record<string, ColumnType>>;
   /** Columns that are not features (ids, free text). */

@@ -6,6 +6,7 @@
  */
 import { checkBound, checkHyperparameter, MANIFEST_BOUNDS } from './bounds.ts';
 import { checkManifestBudget } from './budget.ts';
+import { parseValidationSpec } from './cross-validation.ts';
 import type { ColumnType, DatasetManifest, TaskType } from './dataset.ts';
 import { FLAGS } from './hyperparameters.ts';
 import { parseImageSpec } from './image-dataset.ts';
@@ -26,6 +27,7 @@ export const MANIFEST_FIELDS = [
   'search',
   'gate',
   'budget',
+  'validation',
 ] as const;
 
 export function parseManifest(value: unknown): DatasetManifest {
@@ -48,6 +50,7 @@ export function parseManifest(value: unknown): DatasetManifest {
     search,
     gate,
     budget,
+    validation,
   } = fields;
   if (label !== undefined && typeof label !== 'string') throw new Error('"label" must be a string');
   if (task !== undefined && task !== 'classification' && task !== 'regression') {
@@ -103,6 +106,11 @@ export function parseManifest(value: unknown): DatasetManifest {
   }
   if (search !== undefined) parseSearchShape(search);
   if (budget !== undefined) checkManifestBudget(budget);
+  const crossValidation = validation === undefined ? undefined : parseValidationSpec(validation);
+  const gateSpec = gate === undefined ? undefined : parseGateSpec(gate);
+  if (gateSpec?.on === 'cv' && !crossValidation) {
+    throw new Error('"gate.on" cv compares cross-validation means: set "validation": { "folds": k } too');
+  }
   return {
     ...(label === undefined ? {} : { label }),
     ...(task === undefined ? {} : { task: task as TaskType }),
@@ -114,7 +122,8 @@ export function parseManifest(value: unknown): DatasetManifest {
     ...(image === undefined ? {} : { image: parseImageSpec(image) }),
     ...(hyperparameters === undefined ? {} : { hyperparameters: hyperparameters as Record<string, unknown> }),
     ...(search === undefined ? {} : { search }),
-    ...(gate === undefined ? {} : { gate: parseGateSpec(gate) }),
+    ...(gateSpec === undefined ? {} : { gate: gateSpec }),
     ...(budget === undefined ? {} : { budget: budget as DatasetManifest['budget'] & object }),
+    ...(crossValidation === undefined ? {} : { validation: crossValidation }),
   };
 }

@@ -19,6 +19,12 @@ export interface ModelMetrics {
   readonly r2?: number;
   /** Mean absolute percentage error, as a fraction (each target's magnitude floored at machine epsilon). */
   readonly mape?: number;
+  /** Cross-validation of the training split, when the manifest asked for it: each figure's mean and sd. */
+  readonly crossValidation?: {
+    readonly folds: number;
+    readonly mean: Readonly<Record<string, number>>;
+    readonly sd: Readonly<Record<string, number>>;
+  };
 }
 
 /** One class's figures. */

@@ -79,6 +79,12 @@ export interface GateSpec {
   readonly maxRegression: number;
   /** @default 'auto' */
   readonly approval: 'auto' | 'manual';
+  /**
+   * What the metric is read from: the held-out test split, or (`cv`) the mean over the cross-validation folds
+   * (the manifest's `validation.folds`), steadier on small data. A champion without cross-validation is
+   * compared on the test split, and the reason says so. @default 'test'
+   */
+  readonly on?: 'test' | 'cv';
 }
 
 export const DEFAULT_GATE: GateSpec = { maxRegression: 0, approval: 'auto' };
@@ -87,11 +93,14 @@ export const DEFAULT_GATE: GateSpec = { maxRegression: 0, approval: 'auto' };
 export function parseGateSpec(value: unknown, defaults: GateSpec = DEFAULT_GATE): GateSpec {
   if (value === undefined || value === null) return defaults;
   if (typeof value !== 'object' || Array.isArray(value)) throw new Error('"gate" must be an object');
-  const { metric, maxRegression, approval, ...rest } = value as Record<string, unknown>;
+  const { metric, maxRegression, approval, on, ...rest } = value as Record<string, unknown>;
   const unknown = Object.keys(rest);
   if (unknown.length > 0) {
-    throw new Error(`"gate" has unknown field(s) ${unknown.join(', ')} (metric, maxRegression, approval)`);
+    throw new Error(
+      `"gate" has unknown field(s) ${unknown.join(', ')} (metric, maxRegression, approval, on)`,
+    );
   }
+  if (on !== undefined && on !== 'test' && on !== 'cv') throw new Error('"gate.on" must be "test" or "cv"');
   if (metric !== undefined && !(typeof metric === 'string' && metric in GATE_METRICS)) {
     throw new Error(`"gate.metric" must be one of ${Object.keys(GATE_METRICS).join(', ')}`);
   }
@@ -112,6 +121,7 @@ export function parseGateSpec(value: unknown, defaults: GateSpec = DEFAULT_GATE)
       : { metric: metric as GateMetric }),
     maxRegression: (maxRegression as number | undefined) ?? defaults.maxRegression,
     approval: (approval as GateSpec['approval'] | undefined) ?? defaults.approval,
+    ...((on ?? defaults.on) === undefined ? {} : { on: (on ?? defaults.on) as 'test' | 'cv' }),
   };
 }
 
@@ -135,8 +145,17 @@ export function decideGate(
   if (!current) {
     return { passed: true, metric, reason: `no version holds the alias; v${candidate.version} takes it` };
   }
-  const a = candidate.metrics[metric as GateMetric];
-  const b = current.metrics[metric as GateMetric];
+  // On the cross-validation means when asked, and when both versions have them.
+  const cv = (m: ModelMetrics) => m.crossValidation?.mean[metric];
+  const onCv = gate.on === 'cv' && cv(candidate.metrics) !== undefined && cv(current.metrics) !== undefined;
+  const a = onCv ? cv(candidate.metrics) : candidate.metrics[metric as GateMetric];
+  const b = onCv ? cv(current.metrics) : current.metrics[metric as GateMetric];
+  const source =
+    gate.on !== 'cv'
+      ? ''
+      : onCv
+        ? ` (cross-validated means, ${candidate.metrics.crossValidation?.folds} folds)`
+        : ` (on the test split: v${cv(candidate.metrics) === undefined ? candidate.version : current.version} has no cross-validation)`;
   if (a === undefined) {
     return { passed: false, metric, reason: `v${candidate.version} has no ${metric} to be judged by` };
   }
@@ -151,7 +170,7 @@ export function decideGate(
   const regression = higherIsBetter ? b - a : a - b;
   const within = gate.maxRegression > 0 ? ` (allowed regression ${gate.maxRegression})` : '';
   const relation = regression <= 0 ? (higherIsBetter ? '>=' : '<=') : higherIsBetter ? '<' : '>';
-  const comparison = `v${candidate.version} ${metric} ${a.toFixed(4)} ${relation} v${current.version} ${b.toFixed(4)}${within}`;
+  const comparison = `v${candidate.version} ${metric} ${a.toFixed(4)} ${relation} v${current.version} ${b.toFixed(4)}${within}${source}`;
   if (regression <= gate.maxRegression + 1e-12) return { passed: true, metric, reason: comparison };
   return { passed: false, metric, reason: `${comparison}; v${current.version} stays` };
 }

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { JobBudget, ModelInput } from './budget.ts';
 import type { TrainingPlatform } from './contract.ts';
+import type { CrossValidationSummary } from './cross-validation.ts';
 import type { DatasetManifest, DatasetSchema, ImageSpec } from './dataset.ts';
 import type { ObjectCreatedEvent } from './events.ts';
 import type { ModelHyperparameters } from './hyperparameters.ts';
@@ -146,6 +147,15 @@ export interface TrainingJobSpec {
   };
   /** A warm start asked for (core/warm-start.ts): the version to begin from, or why there is none. */
   readonly warmStart?: WarmStart;
+  /**
+   * Cross-validate before the final fit (core/cross-validation.ts): `folds` of the training split, cut with
+   * `seed`; the run's preprocessor (for a regressor's targets in their own units) at `preprocessorKey`.
+   */
+  readonly crossValidation?: {
+    readonly folds: number;
+    readonly seed: number;
+    readonly preprocessorKey: string;
+  };
 }
 
 /** One epoch of training, as the training loop reports it. */
@@ -221,6 +231,8 @@ export interface TrainingCard {
     readonly warmStart?: { readonly version: number; readonly runId: string } | { readonly skipped: string };
   };
   readonly history: readonly EpochLog[];
+  /** The job's cross-validation, when the manifest asked for one (before the model was refitted on all). */
+  readonly crossValidation?: CrossValidationSummary;
 }
 
 /**

@@ -188,9 +188,17 @@ export function runLines(run: RunRecord): string[] {
     .filter(([key]) => key !== 'count')
     .map(([key, value]) => `${key} ${metric(value)}`)
     .join('  ');
+  const cv = run.crossValidation;
+  const crossValidated = cv
+    ? Object.keys(cv.mean)
+        .filter((key) => key in (run.metrics ?? {}) || key === 'loss')
+        .map((key) => `${key} ${metric(cv.mean[key])} ± ${metric(cv.sd[key])}`)
+        .join('  ')
+    : '';
   return [
     `run ${run.runId} SUCCEEDED${took ? ` in ${took}` : ''}${model}${promoted}`,
     ...(metrics ? [`  test ${metrics}`] : []),
+    ...(cv ? [`  cv (${cv.folds} folds) ${crossValidated}`] : []),
   ];
 }
 

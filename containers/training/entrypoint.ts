@@ -58,6 +58,7 @@ import type {
 } from '../../core/pipeline.ts';
 import { libraryVersions, selectBackend } from '../../core/tfjs.ts';
 import { type WarmStart, weightShapeMismatch } from '../../core/warm-start.ts';
+import { crossValidate } from './cross-validation.ts';
 
 /** Version of this code, recorded in each model card. */
 const CODE_VERSION = process.env.NIMBUS_CODE_VERSION ?? '0.1.0';
@@ -172,6 +173,28 @@ export async function train(job: JobSource): Promise<void> {
     };
     return putJson(spec.bucket, progressKey, written);
   };
+  // Cross-validation first (k models, each with its share of the budget's time left), then the model served,
+  // refitted on the whole training split.
+  const cv = spec.crossValidation;
+  const crossValidation =
+    cv &&
+    (await crossValidate(
+      {
+        ...cv,
+        bucket: spec.bucket,
+        ...(spec.checkpointPrefix ? { progressKey: `${spec.checkpointPrefix}cross-validation.json` } : {}),
+        classes: train.classes,
+        hyperparameters: hp,
+        build: () => buildModel(train, hp),
+        deadline: (fold) => {
+          const now = Date.now();
+          return now + Math.max(0, deadline - now) / (cv.folds + 1 - fold);
+        },
+        onFold: (fold, figures) => progress('fold', { runId: spec.runId, fold, of: cv.folds, ...figures }),
+      },
+      trainData,
+      validationData,
+    ));
   let progressWritten = 0;
   const result = await trainModel(model, trainData, validationData, hp, {
     history: checkpoint?.latest.history ?? [],
@@ -230,6 +253,7 @@ export async function train(job: JobSource): Promise<void> {
       ...(warmStart ? { warmStart } : {}),
     },
     history,
+    ...(crossValidation ? { crossValidation } : {}),
   };
   await saveModelFiles(spec.bucket, spec.modelPrefix, model);
   await putJson(spec.bucket, spec.modelPrefix + ARTIFACTS.card, card);

@@ -34,6 +34,7 @@ export async function handler(state: PipelineState): Promise<DeployResult> {
     metrics: Object.fromEntries(
       Object.entries(evaluation).filter(([name, value]) => name !== 'count' && typeof value === 'number'),
     ),
+    ...(evaluation.crossValidation ? { crossValidation: evaluation.crossValidation } : {}),
     finishedAt: new Date().toISOString(),
   });
   publishModelMetrics(metrics, model.model, [

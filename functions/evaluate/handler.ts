@@ -5,14 +5,14 @@
  * Input: PipelineState with `preprocess`. Output: EvaluationResult.
  */
 import { bucketName } from '../../aws/config.ts';
-import { getBytes, getJson, putJson } from '../../aws/object-store.ts';
+import { getBytes, getBytesIfExists, getJson, putJson } from '../../aws/object-store.ts';
 import { updateRun } from '../../aws/runs.ts';
 import { loadPredictor, useBundledTfjs } from '../../aws/servables.ts';
 import * as tfjsModels from '../../aws/tfjs-models.ts';
 import { ARTIFACTS, KEYS } from '../../core/keys.ts';
 import { argmax, classificationMetrics, regressionMetrics } from '../../core/metrics.ts';
 import { splitData } from '../../core/model-data.ts';
-import type { EvaluationResult, PipelineState, ProcessedSplit } from '../../core/pipeline.ts';
+import type { EvaluationResult, PipelineState, ProcessedSplit, TrainingCard } from '../../core/pipeline.ts';
 import { type AnyPreprocessor, decodeTarget, isImagePreprocessor } from '../../core/preprocessor.ts';
 import { createLogger } from '../logger.ts';
 
@@ -27,11 +27,19 @@ export async function handler(state: PipelineState): Promise<EvaluationResult> {
   logger.appendKeys({ runId: state.runId });
   await updateRun(state.runId, { step: 'Evaluate' });
 
-  const [model, test, pre] = await Promise.all([
+  const [model, test, pre, cardBytes] = await Promise.all([
     loadPredictor(artifactsBucket, preprocess.modelPrefix),
     getJson<ProcessedSplit>(artifactsBucket, KEYS.data(dataset.name, state.runId, 'test.json')),
     getJson<AnyPreprocessor>(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.preprocessor),
+    getBytesIfExists(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.card),
   ]);
+  // The trainer's cross-validation of the training split, when the manifest asked for one: in metrics.json
+  // whole (each fold's figures too), in the registry as each figure's mean and sd.
+  const cv = cardBytes
+    ? (JSON.parse(new TextDecoder().decode(cardBytes)) as TrainingCard).crossValidation
+    : undefined;
+  const crossValidation = cv ? { folds: cv.folds, mean: cv.mean, sd: cv.sd } : undefined;
+  const written = (test: object) => ({ test, ...(cv ? { crossValidation: cv } : {}) });
   const data = await splitData(test, (key) => getBytes(artifactsBucket, key));
   const outputs = model.predict(data.x);
   model.dispose();
@@ -41,17 +49,18 @@ export async function handler(state: PipelineState): Promise<EvaluationResult> {
       data.labels.map((label) => decodeTarget(pre, label)),
       outputs.map((row) => decodeTarget(pre, row[0] ?? 0)),
     );
-    await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, { test: metrics });
+    await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, written(metrics));
     const { residuals: _residuals, ...figures } = metrics;
-    logger.info('model evaluated', figures);
-    return figures;
+    logger.info('model evaluated', { ...figures, ...(crossValidation ? { crossValidation } : {}) });
+    return { ...figures, ...(crossValidation ? { crossValidation } : {}) };
   }
   const metrics = classificationMetrics(data.labels, outputs.map(argmax), test.classes, outputs);
-  await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, { test: metrics });
+  await putJson(artifactsBucket, preprocess.modelPrefix + ARTIFACTS.metrics, written(metrics));
   logger.info('model evaluated', {
     accuracy: metrics.accuracy,
     macroF1: metrics.macroF1,
     count: metrics.count,
+    ...(crossValidation ? { crossValidation: crossValidation.mean } : {}),
   });
   return {
     count: metrics.count,
@@ -63,5 +72,6 @@ export async function handler(state: PipelineState): Promise<EvaluationResult> {
     ...(metrics.rocAuc === undefined ? {} : { rocAuc: metrics.rocAuc }),
     ...(metrics.prAuc === undefined ? {} : { prAuc: metrics.prAuc }),
     ...(metrics.logLoss === undefined ? {} : { logLoss: metrics.logLoss }),
+    ...(crossValidation ? { crossValidation } : {}),
   };
 }

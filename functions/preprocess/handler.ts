@@ -123,6 +123,15 @@ export async function handler(state: PipelineState): Promise<PreprocessResult> {
         ...(preprocessing ? { preprocessing } : {}),
       },
       ...(warmStart ? { warmStart } : {}),
+      ...(dataset.manifest?.validation
+        ? {
+            crossValidation: {
+              folds: dataset.manifest.validation.folds,
+              seed: dataset.manifest.seed ?? SPLIT_SEED,
+              preprocessorKey: modelPrefix + ARTIFACTS.preprocessor,
+            },
+          }
+        : {}),
     },
   };
 }

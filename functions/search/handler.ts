@@ -16,6 +16,7 @@ import { bucketName } from '../../aws/config.ts';
 import { copyObject, getBytesIfExists, putJson } from '../../aws/object-store.ts';
 import { putTrial, updateRun } from '../../aws/runs.ts';
 import { checkParameterBudget, jobBudget, jobMinutes, type ModelInput, sizeOf } from '../../core/budget.ts';
+import { crossValidatedScore } from '../../core/cross-validation.ts';
 import type { EnsembleManifest } from '../../core/ensemble.ts';
 import { NimbusError } from '../../core/errors.ts';
 import { ARTIFACTS, KEYS } from '../../core/keys.ts';
@@ -158,7 +159,10 @@ async function recordTrials(
     search.trials.map(async (trial): Promise<PlannedTrial> => {
       if (!round.has(trial.trial)) return trial;
       const card = await readCard(trial.modelPrefix);
-      const score = trialScore(card?.training.final, metric);
+      // With cross-validation a trial is ranked by its folds' mean, else by its validation split.
+      const score = card?.crossValidation
+        ? crossValidatedScore(card.crossValidation, metric)
+        : trialScore(card?.training.final, metric);
       const error = errors.get(trial.trial);
       const outcome: PlannedTrial =
         card && score !== undefined
