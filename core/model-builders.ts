@@ -102,32 +102,7 @@ export function buildCnn(
     height = Math.floor(height / 2);
     width = Math.floor(width / 2);
   });
-  model.add(tf.layers.flatten());
-  for (const units of hp.denseUnits) {
-    model.add(
-      tf.layers.dense({
-        units,
-        activation: 'relu',
-        kernelInitializer: tf.initializers.heNormal({ seed: seed++ }),
-        kernelRegularizer: decay(hp),
-      }),
-    );
-    if (hp.dropout > 0) model.add(tf.layers.dropout({ rate: hp.dropout, seed: seed++ }));
-  }
-  model.add(
-    tf.layers.dense({
-      units: classCount,
-      activation: 'softmax',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }),
-      kernelRegularizer: decay(hp),
-    }),
-  );
-  model.compile({
-    optimizer: tf.train.adam(hp.learningRate),
-    loss: 'sparseCategoricalCrossentropy',
-    metrics: ['accuracy'],
-  });
-  return model;
+  return withClassifierHead(model, classCount, hp, seed);
 }
 
 /**
@@ -163,6 +138,19 @@ export function buildAlexNet(
     );
     if (conv.pool) model.add(tf.layers.maxPooling2d({ poolSize: 3, strides: 2 }));
   });
+  return withClassifierHead(model, classCount, hp, seed);
+}
+
+/**
+ * The image classifiers' head, compiled: the maps flattened, the hidden dense layers (ReLU, each followed by
+ * dropout), a softmax over the classes; Adam on sparse cross-entropy. Initializers seeded from `seed` on.
+ */
+function withClassifierHead(
+  model: tf.Sequential,
+  classCount: number,
+  hp: TrainingHyperparameters & { readonly denseUnits: readonly number[]; readonly dropout: number },
+  seed: number,
+): tf.LayersModel {
   model.add(tf.layers.flatten());
   for (const units of hp.denseUnits) {
     model.add(
