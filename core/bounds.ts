@@ -76,6 +76,14 @@ export const MANIFEST_BOUNDS = {
   // Trials planned per round (the Map state runs at most 4 at once).
   'search.parallel': whole(1, 16),
   'search.seed': whole(0, MAX_SEED),
+  // The genetic strategy: trials per generation (and parents kept), the chance a gene mutates, and how many
+  // parents-to-be meet in a tournament.
+  'search.population': whole(2, 100),
+  'search.mutationRate': real(0, 1),
+  'search.tournament': whole(2, 100),
+  // A stacking meta-model's L2 penalty: above 0 (a logistic regression on separable predictions has no
+  // finite fit without one), at most where it outweighs any number of rows.
+  'search.ensemble.regularization': real(0.000001, 1_000_000),
   // Values a `choice` dimension lists: the parameter check walks every combination of choices.
   'search.space.choice': whole(1, 64),
   // A manifest's budget may only lower the platform's (checked in Preprocess, which knows it); these are the

@@ -20,7 +20,7 @@ export interface Lineage {
   /** The search that chose it. */
   readonly search?: SearchSummary;
   /** An ensemble version: how its members' predictions combine, and which trials they are. */
-  readonly ensemble?: { readonly method: 'average' | 'vote'; readonly trials: readonly number[] };
+  readonly ensemble?: { readonly method: 'average' | 'vote' | 'stack'; readonly trials: readonly number[] };
 }
 
 /** A finished search: strategy, trials run, the metric, the winning trial and its validation score. */
