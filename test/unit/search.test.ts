@@ -253,12 +253,13 @@ describe('search strategies', () => {
 });
 
 describe('genetic operators', () => {
-  const spec = parseSearchSpec({ strategy: 'genetic', trials: 12, population: 4, space }, mlp);
+  const geneticSpec = () => parseSearchSpec({ strategy: 'genetic', trials: 12, population: 4, space }, mlp);
   const a: Parameters = { epochs: 10, hiddenUnits: [8], learningRate: 0.001 };
   const b: Parameters = { epochs: 50, hiddenUnits: [32, 16], learningRate: 0.5 };
   const scored = [0.9, 0.1, 0.5, 0.3, 0.7].map((score, i) => ({ trial: i + 1, parameters: a, score }));
 
   it('crossover: each gene from one parent or the other, both parents contributing over many children', () => {
+    const spec = geneticSpec();
     const random = createRandom(1);
     const from = { a: 0, b: 0 };
     for (let i = 0; i < 50; i++) {
@@ -273,6 +274,7 @@ describe('genetic operators', () => {
   });
 
   it('mutation: none at rate 0; at rate 1 every choice changes and every range gene stays in its range', () => {
+    const spec = geneticSpec();
     const random = createRandom(2);
     assert.deepEqual(mutate(spec.space, a, 0, random), a);
     for (let i = 0; i < 20; i++) {
@@ -287,6 +289,7 @@ describe('genetic operators', () => {
   });
 
   it('selection: parents are the best `population` so far; a tournament of the whole pool picks the best', () => {
+    const spec = geneticSpec();
     const pool = parents(spec as SearchSpec & { genetic: GeneticSettings }, scored);
     assert.deepEqual(
       pool.map((t) => t.trial),
