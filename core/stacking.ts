@@ -12,6 +12,10 @@
  * - a regressor's: ridge regression on the members' predictions (in the standardized units the members
  *   predict), minimising the squared residuals plus α times the squared coefficients, intercept unpenalised:
  *   in closed form, (XcᵀXc + αI)⁻¹ Xcᵀyc on centred features and targets.
+ *
+ * The validation rows are also the ones that ranked the trials and chose each member's best epoch, so the
+ * meta-model sees its members at their best there; out-of-fold predictions (the k folds of cross-validation)
+ * would be cleaner where a search trains them. The penalty keeps a fit on few rows from trusting that much.
  */
 import { NimbusError } from './errors.ts';
 
