@@ -71,7 +71,8 @@ export interface Predictor {
 
 /**
  * The model of a model folder as a predictor: an ensemble folder (`ensemble.json`) loads every member from
- * its subfolder and combines their probabilities; any other folder is one model.
+ * its subfolder and combines their outputs (a stack through its meta-model, plain JS too); any other folder
+ * is one model.
  */
 export async function loadPredictor(bucket: string, prefix: string): Promise<Predictor> {
   const manifestBytes = await getBytesIfExists(bucket, prefix + ARTIFACTS.ensemble);
@@ -84,7 +85,7 @@ export async function loadPredictor(bucket: string, prefix: string): Promise<Pre
     members: forwards.length,
     predict: (x) =>
       combinePredictions(
-        manifest.method,
+        manifest,
         forwards.map((member) => member.predict(x)),
       ),
     dispose: () => {

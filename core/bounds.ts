@@ -76,6 +76,14 @@ export const MANIFEST_BOUNDS = {
   // Trials planned per round (the Map state runs at most 4 at once).
   'search.parallel': whole(1, 16),
   'search.seed': whole(0, MAX_SEED),
+  // The genetic strategy: trials per generation (and parents kept), the chance a gene mutates, and how many
+  // parents-to-be meet in a tournament.
+  'search.population': whole(2, 100),
+  'search.mutationRate': real(0, 1),
+  'search.tournament': whole(2, 100),
+  // A stacking meta-model's L2 penalty: above 0 (a logistic regression on separable predictions has no
+  // finite fit without one), at most where it outweighs any number of rows.
+  'search.ensemble.regularization': real(0.000001, 1_000_000),
   // Cross-validation trains k + 1 models: 10 folds is where the estimate stops gaining for what it costs.
   'validation.folds': whole(2, 10),
   // Values a `choice` dimension lists: the parameter check walks every combination of choices.

@@ -21,7 +21,7 @@ export interface Lineage {
   /** The search that chose it. */
   readonly search?: SearchSummary;
   /** An ensemble version: how its members' predictions combine, and which trials they are. */
-  readonly ensemble?: { readonly method: 'average' | 'vote'; readonly trials: readonly number[] };
+  readonly ensemble?: { readonly method: 'average' | 'vote' | 'stack'; readonly trials: readonly number[] };
   /** The manifest's preprocessing settings (absent: the defaults). */
   readonly preprocessing?: PreprocessingOptions;
   /** A warm-started version: the version whose weights its training began from (core/warm-start.ts). */

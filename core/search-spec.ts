@@ -1,13 +1,15 @@
 /**
  * A hyperparameter search as a manifest declares it: the space (one dimension per hyperparameter), the
- * strategy (grid, random, or Bayesian — a tree-structured Parzen estimator, TPE), the trials, the metric they
- * are ranked by, and the ensemble made of the best. Parsed and checked here, where the largest model the
+ * strategy (grid, random, Bayesian — a tree-structured Parzen estimator, TPE — or genetic), the trials, the
+ * metric they are ranked by, and the ensemble made of the best. Parsed and checked here, where the largest model the
  * space can make is found too.
  */
 import { checkBound, checkHyperparameter, MANIFEST_BOUNDS } from './bounds.ts';
 import { countParameters, type ModelInput, SIZE_HYPERPARAMETERS } from './budget.ts';
+import type { EnsembleMethod } from './ensemble.ts';
 import { DatasetValidationError } from './errors.ts';
 import { type ModelHyperparameters, withOverrides } from './hyperparameters.ts';
+import type { GeneticSettings } from './search-genetic.ts';
 
 /** One dimension of a search space, as a manifest declares it. */
 export type ParameterSpace =
@@ -20,7 +22,14 @@ export type ParameterValue = number | string | readonly number[];
 
 export type Parameters = Readonly<Record<string, ParameterValue>>;
 
-export type SearchStrategy = 'grid' | 'random' | 'bayesian';
+export type SearchStrategy = 'grid' | 'random' | 'bayesian' | 'genetic';
+
+const STRATEGIES: readonly SearchStrategy[] = ['grid', 'random', 'bayesian', 'genetic'];
+
+const ENSEMBLE_METHODS: readonly EnsembleMethod[] = ['average', 'vote', 'stack'];
+
+/** The L2 penalty of a stacking meta-model when the manifest names none (scikit-learn's default, C = 1). */
+export const DEFAULT_STACK_REGULARIZATION = 1;
 
 /** The validation figure trials are ranked by. */
 export type SearchMetric = 'validationLoss' | 'validationAccuracy';
@@ -34,8 +43,20 @@ export interface SearchSpec {
   readonly metric: SearchMetric;
   readonly space: Readonly<Record<string, ParameterSpace>>;
   /** Combine the best `size` trials into one servable ensemble. */
-  readonly ensemble?: { readonly size: number; readonly method: 'average' | 'vote' };
+  readonly ensemble?: SearchEnsemble;
   readonly seed: number;
+  /** The genetic strategy's population, mutation rate and tournament size (only for `genetic`). */
+  readonly genetic?: GeneticSettings;
+}
+
+export interface SearchEnsemble {
+  readonly size: number;
+  readonly method: EnsembleMethod;
+  /**
+   * `stack`: the meta-model's L2 penalty α on its coefficients (the sum of the losses + α/2 ‖w‖²: scikit-learn's
+   * `1/C` for logistic regression, `alpha` for ridge).
+   */
+  readonly regularization?: number;
 }
 
 /** A trial's outcome: its parameters and its validation score (`undefined` when it failed). */
@@ -70,7 +91,7 @@ export function parseSearchSpec(
     fail('metric validationAccuracy needs a classifier; a regression search ranks by validationLoss');
   }
   if (task === 'regression' && spec.ensemble?.method === 'vote') {
-    fail('ensemble.method vote needs a classifier; use average');
+    fail('ensemble.method vote needs a classifier; use average or stack');
   }
   for (const [name, dimension] of Object.entries(spec.space)) {
     // Every value the space can produce must be a valid hyperparameter: try its corners.
@@ -99,9 +120,13 @@ export function parseSearchShape(value: unknown): SearchSpec {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return fail('must be an object');
   const raw = value as Record<string, unknown>;
   const strategy = (raw.strategy ?? 'random') as SearchStrategy;
-  if (!['grid', 'random', 'bayesian'].includes(strategy)) fail('strategy must be grid, random or bayesian');
-  const bounded = (name: 'trials' | 'parallel' | 'seed', fallback: number): number => {
-    const v = raw[name] ?? fallback;
+  if (!STRATEGIES.includes(strategy)) fail('strategy must be grid, random, bayesian or genetic');
+  const bounded = (
+    name: BoundedSearchField,
+    fallback: number,
+    from: Record<string, unknown> = raw,
+  ): number => {
+    const v = from[name.replace(/^ensemble\./, '')] ?? fallback;
     try {
       checkBound(`search.${name}`, v, MANIFEST_BOUNDS[`search.${name}`]);
     } catch (error) {
@@ -149,18 +174,82 @@ export function parseSearchShape(value: unknown): SearchSpec {
     );
   }
 
-  let ensemble: SearchSpec['ensemble'];
+  let ensemble: SearchEnsemble | undefined;
   if (raw.ensemble !== undefined) {
-    const e = raw.ensemble as { size?: unknown; method?: unknown } | null;
+    const e = raw.ensemble as { size?: unknown; method?: unknown; regularization?: unknown } | null;
     const size = e?.size;
-    const method = e?.method ?? 'average';
+    const method = (e?.method ?? 'average') as EnsembleMethod;
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 2 || size > trials) {
       fail(`ensemble.size must be a whole number from 2 to the number of trials (${trials})`);
     }
-    if (method !== 'average' && method !== 'vote') fail('ensemble.method must be average or vote');
-    ensemble = { size: size as number, method: method as 'average' | 'vote' };
+    if (!ENSEMBLE_METHODS.includes(method)) fail('ensemble.method must be average, vote or stack');
+    if (e?.regularization !== undefined && method !== 'stack') {
+      fail("ensemble.regularization is the stacking meta-model's: it needs ensemble.method stack");
+    }
+    ensemble = {
+      size: size as number,
+      method,
+      ...(method === 'stack'
+        ? {
+            regularization: bounded(
+              'ensemble.regularization',
+              DEFAULT_STACK_REGULARIZATION,
+              e as Record<string, unknown>,
+            ),
+          }
+        : {}),
+    };
   }
-  return { strategy, trials, parallel, metric, space, seed, ...(ensemble ? { ensemble } : {}) };
+  const genetic = parseGenetic(raw, strategy, trials, bounded);
+  return {
+    strategy,
+    trials,
+    parallel,
+    metric,
+    space,
+    seed,
+    ...(ensemble ? { ensemble } : {}),
+    ...(genetic ? { genetic } : {}),
+  };
+}
+
+type BoundedSearchField =
+  | 'trials'
+  | 'parallel'
+  | 'seed'
+  | 'population'
+  | 'mutationRate'
+  | 'tournament'
+  | 'ensemble.regularization';
+
+const GENETIC_FIELDS = ['population', 'mutationRate', 'tournament'] as const;
+
+/**
+ * The genetic strategy's settings, with their defaults: a population of a third of the trials (2 to 8, so
+ * that a search has generations to breed), a mutation rate of 0.2 per gene, tournaments of 2. A setting given
+ * to another strategy is a mistake, named.
+ */
+function parseGenetic(
+  raw: Record<string, unknown>,
+  strategy: SearchStrategy,
+  trials: number,
+  bounded: (name: BoundedSearchField, fallback: number) => number,
+): GeneticSettings | undefined {
+  if (strategy !== 'genetic') {
+    const given = GENETIC_FIELDS.find((name) => raw[name] !== undefined);
+    if (given) fail(`${given} is the genetic strategy's: it needs strategy genetic`);
+    return undefined;
+  }
+  const population = bounded('population', Math.max(2, Math.min(8, Math.ceil(trials / 3))));
+  if (raw.population !== undefined && population > trials) {
+    fail(`population must be at most the number of trials (${trials}) (got ${population})`);
+  }
+  const mutationRate = bounded('mutationRate', 0.2);
+  const tournament = bounded('tournament', 2);
+  if (tournament > population) {
+    fail(`tournament must be at most the population (${population}) (got ${tournament})`);
+  }
+  return { population, mutationRate, tournament };
 }
 
 function parseDimension(name: string, value: unknown): ParameterSpace {

@@ -7,6 +7,7 @@
  */
 import { type ModelHyperparameters, withOverrides } from './hyperparameters.ts';
 import { createRandom } from './random.ts';
+import { geneticSuggest } from './search-genetic.ts';
 import { gridPoints, gridSize, randomPoint, wholeWhereBound } from './search-sampling.ts';
 import {
   higherIsBetter,
@@ -25,7 +26,8 @@ export function plannedTrials(spec: SearchSpec): number {
 /**
  * The next round: which parameters the next trials (numbered from `done.length`) try, given every finished
  * trial. Grid and random plan all remaining trials in one round (the Map's MaxConcurrency bounds how many
- * run at once); Bayesian plans `parallel` at a time, random until it has enough scores, then TPE.
+ * run at once); Bayesian plans `parallel` at a time, random until it has enough scores, then TPE; genetic
+ * plans a generation of `population` at a time, the first at random, then bred (core/search-genetic.ts).
  */
 export function suggestTrials(spec: SearchSpec, done: readonly TrialScore[]): Parameters[] {
   return suggestPoints(spec, done).map((point) => wholeWhereBound(spec.space, point));
@@ -40,6 +42,11 @@ function suggestPoints(spec: SearchSpec, done: readonly TrialScore[]): Parameter
     return Array.from({ length: total - first }, (_, i) =>
       randomPoint(spec.space, createRandom(spec.seed * 7919 + first + i + 1)),
     );
+  }
+  if (spec.strategy === 'genetic' && spec.genetic) {
+    const count = Math.min(spec.genetic.population, total - first);
+    const genetic = { ...spec, genetic: spec.genetic };
+    return geneticSuggest(genetic, done, count, createRandom(spec.seed * 7919 + first + 1));
   }
   const count = Math.min(spec.parallel, total - first);
   const scored = done.filter((t): t is TrialScore & { score: number } => t.score !== undefined);

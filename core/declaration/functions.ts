@@ -154,8 +154,12 @@ export const FUNCTIONS = {
       states: ['PlanTrials', 'RecordTrials'],
       substitution: SUBSTITUTIONS.searchFunction,
     },
-    memorySize: 512,
+    // A stack's meta-model is fitted on its members' validation predictions (functions/search/handler.ts
+    // fitMetaModel): dense members in plain JS, a CNN through tfjs kept in a file of its own, loaded only then;
+    // the memory is for the validation split and one CNN member at a time.
+    memorySize: 2048,
     timeoutSeconds: 300,
+    bundle: { tfjs: true, tfjsApart: true },
     buckets: { artifacts: readWrite },
     tables: { runs: 'readWrite' },
   },

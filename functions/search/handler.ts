@@ -8,13 +8,14 @@
  *   over it fails the run (TrainingBudgetError, naming the count and the budget).
  * - RecordTrials (after each round): reads each trial's `card.json` for its validation score, records every
  *   trial in the runs table, and plans the next round — or, when the search is over, puts the best trial
- *   (or an ensemble of the best `size`) into the run's model folder, where Evaluate, RegisterModel and Deploy
- *   find it.
+ *   (or an ensemble of the best `size`; for a stack, with its meta-model fitted on the members' validation
+ *   predictions) into the run's model folder, where Evaluate, RegisterModel and Deploy find it.
  * Input: PipelineState. Output: SearchState.
  */
 import { bucketName } from '../../aws/config.ts';
-import { copyObject, getBytesIfExists, putJson } from '../../aws/object-store.ts';
+import { copyObject, getBytes, getBytesIfExists, getJson, putJson } from '../../aws/object-store.ts';
 import { putTrial, updateRun } from '../../aws/runs.ts';
+import { loadPredictor } from '../../aws/servables.ts';
 import { checkParameterBudget, jobBudget, jobMinutes, type ModelInput, sizeOf } from '../../core/budget.ts';
 import { crossValidatedScore } from '../../core/cross-validation.ts';
 import type { EnsembleManifest } from '../../core/ensemble.ts';
@@ -24,11 +25,18 @@ import {
   failureReason,
   type PipelineState,
   type PlannedTrial,
+  type ProcessedSplit,
   type SearchState,
   type TrainingCard,
   type TrainingJobSpec,
 } from '../../core/pipeline.ts';
-import { largestTrial, type Parameters, parseSearchSpec, type SearchSpec } from '../../core/search-spec.ts';
+import {
+  DEFAULT_STACK_REGULARIZATION,
+  largestTrial,
+  type Parameters,
+  parseSearchSpec,
+  type SearchSpec,
+} from '../../core/search-spec.ts';
 import {
   plannedTrials,
   rankTrials,
@@ -36,6 +44,8 @@ import {
   trialHyperparameters,
   trialScore,
 } from '../../core/search-trials.ts';
+import { splitData } from '../../core/split-data.ts';
+import { fitStack, type StackModel } from '../../core/stacking.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('search');
@@ -67,8 +77,11 @@ function searchOf(state: PipelineState): SearchSpec | undefined {
   if (state.search) return state.search.spec;
   const manifest = state.dataset && !state.dataset.skip ? state.dataset.manifest : undefined;
   if (manifest?.search === undefined || !state.preprocess) return undefined;
-  const task = state.dataset && !state.dataset.skip ? state.dataset.schema.task : 'classification';
-  return parseSearchSpec(manifest.search, state.preprocess.trainingJob.hyperparameters, task);
+  return parseSearchSpec(manifest.search, state.preprocess.trainingJob.hyperparameters, taskOf(state));
+}
+
+function taskOf(state: PipelineState): 'classification' | 'regression' {
+  return state.dataset && !state.dataset.skip ? state.dataset.schema.task : 'classification';
 }
 
 function planner(base: TrainingJobSpec, input: ModelInput, spec: SearchSpec | undefined): Planner {
@@ -222,7 +235,7 @@ async function recordTrials(
         .slice(0, spec.ensemble.size)
         .map((t) => trials.find((p) => p.trial === t.trial) as PlannedTrial)
     : [];
-  if (spec) await assemble(base, winner, members, spec, trials.length, best.score);
+  if (spec) await assemble(base, winner, members, spec, trials.length, best.score, taskOf(state));
   return {
     ...(spec ? { spec } : {}),
     trials,
@@ -235,7 +248,7 @@ async function recordTrials(
 /**
  * Puts the search's result into the run's model folder: the best trial's model files and card (its
  * lineage now says which search chose it), or, for an ensemble, each member in `members/<i>/` plus
- * `ensemble.json`.
+ * `ensemble.json` (with a stack's meta-model).
  */
 async function assemble(
   base: TrainingJobSpec,
@@ -244,6 +257,7 @@ async function assemble(
   spec: SearchSpec,
   trialCount: number,
   bestScore: number,
+  task: 'classification' | 'regression',
 ): Promise<void> {
   const target = base.modelPrefix;
   const card = (await readCard(winner.modelPrefix)) as TrainingCard;
@@ -256,9 +270,13 @@ async function assemble(
   };
   let lineage = { ...card.lineage, search };
   if (members.length > 1 && spec.ensemble) {
+    const { method, regularization } = spec.ensemble;
     const manifest: EnsembleManifest = {
-      method: spec.ensemble.method,
+      method,
       members: members.map((m, i) => ({ trial: m.trial, folder: `members/${i}/` })),
+      ...(method === 'stack'
+        ? { stack: await fitMetaModel(base, members, task, regularization ?? DEFAULT_STACK_REGULARIZATION) }
+        : {}),
     };
     await Promise.all(
       members.flatMap((m, i) =>
@@ -281,4 +299,49 @@ async function assemble(
     search: { ...search, ...(lineage.ensemble ? { ensemble: lineage.ensemble.trials } : {}) },
   });
   logger.info('search finished', { ...search, ensemble: lineage.ensemble });
+}
+
+/**
+ * A stack's meta-model (core/stacking.ts): logistic regression for a classifier, ridge for a regressor,
+ * fitted on each member's predictions of the validation split — rows no member trained on.
+ *
+ * The predictions are made here, in RecordTrials, the one step that knows the members when the search ends.
+ * A dense member runs as plain JS (aws/servables.ts loadPredictor, core/dense-model.ts), so a tabular stack
+ * loads no tfjs in this function; a CNN member loads tfjs from its own file beside the handler, only then
+ * (the bundle's `tfjsApart`, as predict's: core/declaration/functions.ts). Not in the trainer: every trial of
+ * every search would predict its validation rows for the few searches that stack, and both training
+ * contracts would carry another file. Not in Evaluate (which loads tfjs anyway): the run's model folder
+ * would not be a servable ensemble until then, and the step that scores the model would also choose it.
+ */
+async function fitMetaModel(
+  base: TrainingJobSpec,
+  members: readonly PlannedTrial[],
+  task: 'classification' | 'regression',
+  regularization: number,
+): Promise<StackModel> {
+  const split = await getJson<ProcessedSplit>(artifactsBucket, base.validationKey);
+  const data = await splitData(split, (key) => getBytes(artifactsBucket, key));
+  const predictions: number[][][] = [];
+  // One member at a time: a CNN's weights and tensors are released before the next one loads.
+  for (const member of members) {
+    const predictor = await loadPredictor(artifactsBucket, member.modelPrefix);
+    try {
+      predictions.push(predictor.predict(data.x));
+    } finally {
+      predictor.dispose();
+    }
+  }
+  const stack = fitStack(
+    task === 'regression' ? 'ridge' : 'logistic',
+    predictions,
+    data.labels,
+    regularization,
+  );
+  logger.info('stack fitted', {
+    kind: stack.kind,
+    rows: stack.rows,
+    members: members.length,
+    regularization,
+  });
+  return stack;
 }

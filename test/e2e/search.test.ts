@@ -1,6 +1,7 @@
 /**
  * Hyperparameter search through the local pipeline: a Bayesian search of 8 trials, 2 at a time (rounds of
- * the Map state), every trial recorded, the best one registered, and the top 3 served as one ensemble.
+ * the Map state), every trial recorded, the best one registered, and the top 3 served as one ensemble; a
+ * genetic search in generations whose best two are served as a stack.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,9 @@ import type { TypedRow } from '../../core/dataset.ts';
 import type { EnsembleManifest } from '../../core/ensemble.ts';
 import { ARTIFACTS, KEYS } from '../../core/keys.ts';
 import type { Lineage } from '../../core/model-registry.ts';
+import type { ProcessedSplit } from '../../core/pipeline.ts';
 import { REPO_ROOT } from '../../core/repo.ts';
+import type { StackModel } from '../../core/stacking.ts';
 import { localPlatformFixture } from '../helpers.ts';
 
 const IRIS = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'));
@@ -86,6 +89,70 @@ describe('hyperparameter search, end to end', () => {
     const body = (await response.json()) as { predictions: { label: string }[] };
     const correct = body.predictions.filter((p, i) => p.label === heldOut[i]?.species).length;
     assert.ok(correct / heldOut.length >= 0.9, `ensemble accuracy ${correct}/${heldOut.length}`);
+  });
+
+  it('breeds a genetic search in generations and serves a stack of the best with its fitted meta-model', async () => {
+    const { client, platform } = local;
+    const rounds: string[] = [];
+    platform.pipeline.on('step', (e) => {
+      if (e.type === 'entered' && e.state === 'RunTrials') rounds.push(e.runId);
+    });
+    const search = {
+      strategy: 'genetic',
+      trials: 4,
+      population: 2,
+      seed: 5,
+      space: {
+        learningRate: { logUniform: [0.005, 0.05] },
+        hiddenUnits: { choice: [[8], [16]] },
+        epochs: { int: [20, 40] },
+      },
+      ensemble: { size: 2, method: 'stack' },
+    };
+    await client.upload('datasets/stacked/dataset.json', JSON.stringify({ search }));
+    await client.upload('datasets/stacked/iris.csv', IRIS);
+    const [run] = await client.waitForRuns('stacked', 1);
+    assert.equal(run?.status, 'SUCCEEDED', run?.reason);
+    assert.equal(rounds.filter((id) => id === run.runId).length, 2, 'two generations of two');
+    assert.equal(run.search?.strategy, 'genetic');
+    const trials = await client.trials(run.runId);
+    assert.deepEqual(
+      trials.map((t) => t.status),
+      ['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED'],
+    );
+
+    // The stack's meta-model is in ensemble.json: a logistic regression over 2 members × 3 classes, fitted on
+    // every validation row.
+    const prefix = KEYS.modelPrefix('stacked', run.runId);
+    const ensemble = await client.artifactJson<EnsembleManifest>(prefix + ARTIFACTS.ensemble);
+    assert.equal(ensemble.method, 'stack');
+    assert.deepEqual(
+      ensemble.members.map((m) => m.trial),
+      run.search?.ensemble,
+    );
+    const stack = ensemble.stack as StackModel;
+    assert.equal(stack.kind, 'logistic');
+    assert.equal(stack.regularization, 1);
+    assert.deepEqual(
+      stack.coefficients.map((row) => row.length),
+      [6, 6, 6],
+    );
+    const validation = await client.artifactJson<ProcessedSplit>(
+      KEYS.data('stacked', run.runId, 'validation.json'),
+    );
+    assert.equal(stack.rows, 'shards' in validation ? validation.rows : validation.labels.length);
+    const [version] = (await client.modelItems('stacked')).filter((item) =>
+      String(item.sk).startsWith('VERSION#'),
+    );
+    assert.equal((version?.lineage as Lineage | undefined)?.ensemble?.method, 'stack');
+
+    // It serves over HTTP, as the meta-model combines the members: held-out rows.
+    const heldOut = await client.artifactJson<TypedRow[]>(KEYS.data('stacked', run.runId, 'test-rows.json'));
+    const response = await client.predict('stacked', { instances: heldOut });
+    assert.equal(response.status, 200);
+    const body = (await response.json()) as { predictions: { label: string }[] };
+    const correct = body.predictions.filter((p, i) => p.label === heldOut[i]?.species).length;
+    assert.ok(correct / heldOut.length >= 0.85, `stack accuracy ${correct}/${heldOut.length}`);
   });
 
   it('fails the run before training, naming the field, for a search over an unknown hyperparameter', async () => {

@@ -124,8 +124,15 @@ describe('the bounds of the manifest', () => {
         // The other ratios valid: each ratio's bound is checked before their sum.
         if (top === 'split')
           return { split: { train: 0.5, validation: 0.25, test: 0.25, [field as string]: v } };
-        if (top === 'search')
-          return { search: { space: { dropout: { uniform: [0, 0.5] } }, [field as string]: v } };
+        const search = { space: { dropout: { uniform: [0, 0.5] } } };
+        if (path === 'search.ensemble.regularization')
+          return { search: { ...search, ensemble: { size: 2, method: 'stack', regularization: v } } };
+        // The genetic strategy's: as many trials and as large a population as the others' bounds allow.
+        if (top === 'search' && ['population', 'mutationRate', 'tournament'].includes(field as string))
+          return {
+            search: { ...search, strategy: 'genetic', trials: 100, population: 100, [field as string]: v },
+          };
+        if (top === 'search') return { search: { ...search, [field as string]: v } };
         return field ? { [top]: { [field]: v } } : { [top]: v };
       };
       for (const v of inside) {

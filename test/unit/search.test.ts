@@ -8,6 +8,14 @@ import { defaultHyperparameters, withOverrides } from '../../core/hyperparameter
 import { folderHash, folderImageItems, imageDatasetSchema, zipImageItems } from '../../core/image-dataset.ts';
 import { balancedClassWeights, learningRateAt, shouldStop } from '../../core/model-training.ts';
 import type { EpochLog } from '../../core/pipeline.ts';
+import { createRandom } from '../../core/random.ts';
+import {
+  crossover,
+  type GeneticSettings,
+  mutate,
+  parents,
+  tournamentSelect,
+} from '../../core/search-genetic.ts';
 import { gridPoints } from '../../core/search-sampling.ts';
 import {
   type Parameters,
@@ -124,9 +132,58 @@ describe('search strategies', () => {
     assert.ok(tpe < random, `mean best loss: TPE ${tpe / seeds} vs random ${random / seeds}`);
   });
 
+  it('genetic: generations of `population`, the first at random, the next bred from the scores; seeded', () => {
+    const spec = parseSearchSpec({ strategy: 'genetic', trials: 10, population: 4, seed: 2, space }, mlp);
+    const objective = (p: Parameters) => Math.abs(Math.log10(p.learningRate as number) + 2.5);
+    const rounds: number[] = [];
+    const done: TrialScore[] = [];
+    for (;;) {
+      const next = suggestTrials(spec, done);
+      if (next.length === 0) break;
+      rounds.push(next.length);
+      // The same scores plan the same generation.
+      assert.deepEqual(next, suggestTrials(spec, done));
+      for (const parameters of next) {
+        assert.ok((parameters.learningRate as number) >= 1e-4 && (parameters.learningRate as number) <= 1);
+        assert.ok(Number.isInteger(parameters.epochs) && (parameters.epochs as number) >= 10);
+        assert.ok(
+          space.hiddenUnits.choice.some((c) => JSON.stringify(c) === JSON.stringify(parameters.hiddenUnits)),
+        );
+        done.push({ trial: done.length + 1, parameters, score: objective(parameters) });
+      }
+    }
+    assert.deepEqual(rounds, [4, 4, 2], 'generations of 4, the last what is left of 10');
+    // The first generation is drawn at random; the second is bred, so other scores breed another one.
+    const first = done.slice(0, 4);
+    assert.notDeepEqual(
+      suggestTrials(spec, first),
+      suggestTrials(
+        spec,
+        first.map((t) => ({ ...t, score: -(t.score as number) })),
+      ),
+    );
+    assert.notDeepEqual(suggestTrials({ ...spec, seed: 3 }, first), suggestTrials(spec, first));
+  });
+
+  it('genetic: beats random search on the same budget', () => {
+    const spec = parseSearchSpec({ strategy: 'genetic', trials: 24, population: 6, space }, mlp);
+    const objective = (p: Parameters) =>
+      (Math.log10(p.learningRate as number) - Math.log10(0.003)) ** 2 +
+      ((p.epochs as number) - 30) ** 2 / 400 +
+      ((p.hiddenUnits as number[]).length === 2 ? 0 : 0.5);
+    let genetic = 0;
+    let random = 0;
+    const seeds = 8;
+    for (let seed = 0; seed < seeds; seed++) {
+      genetic += search({ ...spec, seed }, objective);
+      random += search({ ...spec, strategy: 'random', seed }, objective);
+    }
+    assert.ok(genetic < random, `mean best loss: genetic ${genetic / seeds} vs random ${random / seeds}`);
+  });
+
   it('gives whole-number hyperparameters searched over a range whole values, which train', () => {
     const space = { batchSize: { logUniform: [16, 256] }, epochs: { uniform: [10, 25] } };
-    for (const strategy of ['random', 'grid', 'bayesian'] as const) {
+    for (const strategy of ['random', 'grid', 'bayesian', 'genetic'] as const) {
       const spec = parseSearchSpec({ strategy, trials: 6, parallel: 3, space }, mlp);
       const done: TrialScore[] = [];
       for (let round = 0; round < 4; round++) {
@@ -195,6 +252,91 @@ describe('search strategies', () => {
   });
 });
 
+describe('genetic operators', () => {
+  const geneticSpec = () => parseSearchSpec({ strategy: 'genetic', trials: 12, population: 4, space }, mlp);
+  const a: Parameters = { epochs: 10, hiddenUnits: [8], learningRate: 0.001 };
+  const b: Parameters = { epochs: 50, hiddenUnits: [32, 16], learningRate: 0.5 };
+  const scored = [0.9, 0.1, 0.5, 0.3, 0.7].map((score, i) => ({ trial: i + 1, parameters: a, score }));
+
+  it('crossover: each gene from one parent or the other, both parents contributing over many children', () => {
+    const spec = geneticSpec();
+    const random = createRandom(1);
+    const from = { a: 0, b: 0 };
+    for (let i = 0; i < 50; i++) {
+      const child = crossover(spec.space, a, b, random);
+      for (const name of Object.keys(space)) {
+        const gene = JSON.stringify(child[name]);
+        assert.ok(gene === JSON.stringify(a[name]) || gene === JSON.stringify(b[name]), `${name}: ${gene}`);
+        from[gene === JSON.stringify(a[name]) ? 'a' : 'b']++;
+      }
+    }
+    assert.ok(from.a > 40 && from.b > 40, JSON.stringify(from));
+  });
+
+  it('mutation: none at rate 0; at rate 1 every choice changes and every range gene stays in its range', () => {
+    const spec = geneticSpec();
+    const random = createRandom(2);
+    assert.deepEqual(mutate(spec.space, a, 0, random), a);
+    for (let i = 0; i < 20; i++) {
+      const child = mutate(spec.space, b, 1, random);
+      assert.deepEqual(child.hiddenUnits, [8]);
+      const rate = child.learningRate as number;
+      assert.ok(rate >= 1e-4 && rate <= 1, String(rate));
+      assert.ok(
+        Number.isInteger(child.epochs) && (child.epochs as number) >= 10 && (child.epochs as number) <= 50,
+      );
+    }
+  });
+
+  it('selection: parents are the best `population` so far; a tournament of the whole pool picks the best', () => {
+    const spec = geneticSpec();
+    const pool = parents(spec as SearchSpec & { genetic: GeneticSettings }, scored);
+    assert.deepEqual(
+      pool.map((t) => t.trial),
+      [2, 4, 3, 5],
+    );
+    assert.equal(tournamentSelect(spec, pool, 4, createRandom(3)).trial, 2);
+    // A tournament of 2 never picks the worst of the pool.
+    const random = createRandom(4);
+    const winners = new Set(Array.from({ length: 40 }, () => tournamentSelect(spec, pool, 2, random).trial));
+    assert.ok(!winners.has(5) && winners.has(2) && winners.size >= 2, [...winners].join());
+    const accuracy = { ...spec, metric: 'validationAccuracy' as const };
+    assert.equal(tournamentSelect(accuracy, scored, 5, createRandom(5)).trial, 1);
+  });
+
+  it('parses population, mutationRate and tournament with defaults; names the field of a bad one', () => {
+    assert.deepEqual(parseSearchSpec({ strategy: 'genetic', trials: 12, space }, mlp).genetic, {
+      population: 4,
+      mutationRate: 0.2,
+      tournament: 2,
+    });
+    assert.equal(parseSearchSpec({ strategy: 'genetic', trials: 100, space }, mlp).genetic?.population, 8);
+    assert.equal(parseSearchSpec({ strategy: 'bayesian', space }, mlp).genetic, undefined);
+    const genetic = (fields: Record<string, unknown>) =>
+      parseSearchSpec({ strategy: 'genetic', trials: 12, space, ...fields }, mlp);
+    assert.throws(
+      () => genetic({ population: 1 }),
+      invalid(/^manifest search: population must be a whole number from 2 to 100 \(got 1\)$/),
+    );
+    assert.throws(
+      () => genetic({ population: 13 }),
+      invalid(/population must be at most the number of trials \(12\)/),
+    );
+    assert.throws(
+      () => genetic({ mutationRate: 1.5 }),
+      invalid(/mutationRate must be a number from 0 to 1 \(got 1.5\)/),
+    );
+    assert.throws(
+      () => genetic({ population: 3, tournament: 4 }),
+      invalid(/tournament must be at most the population \(3\) \(got 4\)/),
+    );
+    assert.throws(
+      () => parseSearchSpec({ strategy: 'random', population: 4, space }, mlp),
+      invalid(/population is the genetic strategy's: it needs strategy genetic/),
+    );
+  });
+});
+
 describe('ensembles', () => {
   const members = [
     [
@@ -211,11 +353,11 @@ describe('ensembles', () => {
     ],
   ];
   it('average: the mean probability per class', () => {
-    const [first] = combinePredictions('average', members);
+    const [first] = combinePredictions({ method: 'average' }, members);
     assert.ok(Math.abs((first?.[0] ?? 0) - 1.9 / 3) < 1e-12);
   });
   it('vote: the share of members whose top class it is', () => {
-    assert.deepEqual(combinePredictions('vote', members), [
+    assert.deepEqual(combinePredictions({ method: 'vote' }, members), [
       [2 / 3, 1 / 3],
       [0, 1],
     ]);
