@@ -12,6 +12,7 @@ import { API } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { type LocalEndpoints, shellExports, writeEndpointsFile } from '../local/endpoints.ts';
 import type { ExecutionOutcome } from '../local/pipeline.ts';
+import { PortInUseError } from '../local/listen.ts';
 import { DEFAULT_PORTS, type LocalPlatform, startLocalPlatform } from '../local/platform.ts';
 import { printable } from './output.ts';
 
@@ -54,6 +55,15 @@ function port(value: string): number {
     throw new InvalidArgumentError('a port is 0-65535 (0: any free)');
   return n;
 }
+
+/** Each endpoint's port option, for the line that says a port is taken. */
+const PORT_OPTIONS = [
+  ['S3', '--s3-port', 's3Port'],
+  ['DynamoDB', '--dynamodb-port', 'dynamodbPort'],
+  ['the API', '--api-port', 'apiPort'],
+  ['Step Functions', '--step-functions-port', 'stepFunctionsPort'],
+  ['API Gateway keys', '--api-gateway-port', 'apiGatewayPort'],
+] as const satisfies readonly (readonly [string, string, keyof StartOptions])[];
 
 const program = new Command('nimbus-start')
   .description('Run the Nimbus ML platform on this machine (S3, DynamoDB, the pipeline and the predict API).')
@@ -132,10 +142,15 @@ async function run(options: StartOptions): Promise<number> {
       },
     });
   } catch (error) {
-    const message = (error as Error).message;
-    console.error(`nimbus: could not start the platform: ${message}`);
-    if (/EADDRINUSE/.test(message))
-      console.error('hint: another platform is running, or pass --s3-port/--dynamodb-port/--api-port 0');
+    if (error instanceof PortInUseError) {
+      const [service, option] = PORT_OPTIONS.find(([, , key]) => options[key] === error.port) ?? ['', '--…-port'];
+      console.error(
+        `nimbus: port ${error.port}${service ? ` (${service})` : ''} is already in use — is another \`npm start\` running? ` +
+          `Stop it, or choose another port with ${option} <port> (0: any free one).`,
+      );
+      return 1;
+    }
+    console.error(`nimbus: could not start the platform: ${(error as Error).message}`);
     return 1;
   }
   const { endpoints } = platform;

@@ -22,6 +22,12 @@ export class InvalidRequestError extends NimbusError {
     message: string,
     readonly field?: string,
     readonly instance?: number,
+    /** Every wrong field, when the request had more than one (the message lists them too). */
+    readonly problems?: readonly {
+      readonly message: string;
+      readonly field?: string;
+      readonly instance: number;
+    }[],
   ) {
     super(message);
   }

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { TABLES, type TableRole } from '../core/contract.ts';
+import { checkPortFree, listenOn } from './listen.ts';
 import { guardKeys, notificationKey, type S3rverApp } from './s3-keys.ts';
 
 const require = createRequire(import.meta.url);
@@ -77,15 +78,14 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
     configureBuckets: options.buckets.map((name) => ({ name })),
   });
   guardKeys(s3, s3Dir);
+  // s3rver leaves a port in use as an unhandled 'error' event (a crash): asked first.
+  await checkPortFree(options.s3Port);
   const s3Address = await s3.run();
 
   const dynalite = require('dynalite') as (options: Record<string, unknown>) => import('node:net').Server;
   const dynamo = dynalite({ path: dynamoDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   try {
-    await new Promise<void>((resolve, reject) => {
-      dynamo.once('error', reject);
-      dynamo.listen(options.dynamodbPort, '127.0.0.1', () => resolve());
-    });
+    await listenOn(dynamo, options.dynamodbPort);
   } catch (error) {
     await s3.close();
     throw error;

@@ -60,6 +60,8 @@ export function platformEnvironment(
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_REGION: endpoints.region,
+    // awscli v1 and boto3 read this one, not AWS_REGION.
+    AWS_DEFAULT_REGION: endpoints.region,
     AWS_ACCESS_KEY_ID: endpoints.accessKeyId,
     AWS_SECRET_ACCESS_KEY: endpoints.secretAccessKey,
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
@@ -78,6 +80,8 @@ export function shellExports(endpoints: LocalEndpoints): string[] {
     `export AWS_ENDPOINT_URL_S3=${endpoints.s3}`,
     `export AWS_ENDPOINT_URL_DYNAMODB=${endpoints.dynamodb}`,
     `export AWS_REGION=${endpoints.region}`,
+    // awscli v1 and boto3 read this one, not AWS_REGION.
+    `export AWS_DEFAULT_REGION=${endpoints.region}`,
     `export AWS_ACCESS_KEY_ID=${endpoints.accessKeyId}`,
     `export AWS_SECRET_ACCESS_KEY=${endpoints.secretAccessKey}`,
     'export AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED',

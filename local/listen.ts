@@ -3,7 +3,7 @@
  * reading a control-plane request's body within a bound.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer, type Server as NetServer } from 'node:net';
 
 export interface LocalEndpoint {
   readonly url: string;
@@ -11,11 +11,37 @@ export interface LocalEndpoint {
   stop(): Promise<void>;
 }
 
-export async function listenLocal(server: Server, port: number): Promise<LocalEndpoint> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+/** A port another process holds: what `npm start` says in one line, naming the option that changes it. */
+export class PortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} is already in use on 127.0.0.1`);
+    this.name = 'PortInUseError';
+  }
+}
+
+/** Listens on 127.0.0.1:`port` (an `error` while starting rejects: PortInUseError for a port in use). */
+export function listenOn(server: NetServer, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new PortInUseError(port) : error);
+    server.once('error', failed);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', failed);
+      resolve();
+    });
   });
+}
+
+/** Throws PortInUseError unless `port` (not 0) can be listened on now: for servers that cannot say so. */
+export async function checkPortFree(port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await listenOn(probe, port);
+  await new Promise((resolve) => probe.close(resolve));
+}
+
+export async function listenLocal(server: Server, port: number): Promise<LocalEndpoint> {
+  await listenOn(server, port);
   const { port: bound } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${bound}`,

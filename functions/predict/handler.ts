@@ -56,10 +56,11 @@ const api = proxyApi<Outcome>({
     [InvalidRequestError, 400],
     [NotFoundError, 404],
   ],
-  problem: (error: Error & { field?: string; instance?: number }) => ({
+  problem: (error: Error & Partial<Pick<InvalidRequestError, 'field' | 'instance' | 'problems'>>) => ({
     error: error.message,
     ...(error.field === undefined ? {} : { field: error.field }),
     ...(error.instance === undefined ? {} : { instance: error.instance }),
+    ...(error.problems && error.problems.length > 1 ? { problems: error.problems } : {}),
   }),
   notFound: noRoute,
 });

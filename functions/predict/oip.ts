@@ -36,6 +36,7 @@ import {
   captureSampled,
   noRoute,
   type Outcome,
+  pointingToInputs,
   registry,
   requireModel,
   resolve,
@@ -92,7 +93,9 @@ export async function answerOip({
     request = parsed;
     x = await requestImagesToInput(parsed.images, pre.image);
   } else {
-    const parsed = await parseInferRequest(body, servable.schema as InputSchema);
+    const parsed = await parseInferRequest(body, servable.schema as InputSchema).catch((error: unknown) => {
+      throw pointingToInputs(error, event.path.replace(/\/infer$/, ''));
+    });
     request = parsed;
     instances = parsed.rows;
     x = flatten(parsed.rows.map((row) => transformRow(pre, row)));

@@ -180,3 +180,23 @@ export async function servingVersion(model: string, version: number): Promise<Mo
   if (found.status === 'archived') throw new NotFoundError(`version ${version} of "${model}" is archived`);
   return found;
 }
+
+/**
+ * A request's wrong fields, with where the model's inputs are described (`GET <metadata>`): the answer to
+ * "which fields, of which types?" is one request away. Other errors pass as they are.
+ */
+export function pointingToInputs(error: unknown, metadata: string): unknown {
+  if (
+    !(error instanceof InvalidRequestError) ||
+    error.field === undefined ||
+    error.constructor !== InvalidRequestError
+  ) {
+    return error;
+  }
+  return new InvalidRequestError(
+    `${error.message} (the model's inputs and their types: GET ${metadata})`,
+    error.field,
+    error.instance,
+    error.problems,
+  );
+}

@@ -37,6 +37,7 @@ import {
   captureSampled,
   noRoute,
   type Outcome,
+  pointingToInputs,
   registry,
   requireModel,
   resolve,
@@ -99,7 +100,7 @@ export async function answerTfServing({
     }
   } catch (error) {
     if (otherType && error instanceof JsonSyntaxError) throw otherType;
-    throw error;
+    throw pointingToInputs(error, event.path.replace(/:(predict|classify|regress)$/, '/metadata'));
   }
   const predictions = score(servable, x, outcome);
   if (keep) await captureRecord(event, route, resolved, { format, instances, predictions }, outcome);

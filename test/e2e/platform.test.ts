@@ -99,6 +99,13 @@ describe('the local platform, end to end', () => {
       /instances\[1\]\.petal_width is missing/,
     );
     assert.deepEqual([missing.field, missing.instance], ['petal_width', 1]);
+    // Every wrong field at once, and where the model's inputs are described.
+    const several = await expectStatus(
+      await client.predict('iris', { instances: [{ sepal_length: 5.1 }] }),
+      400,
+      /3 problems: instances\[0\]\.sepal_width is missing .*petal_length is missing .*petal_width is missing .*GET \/v1\/models\/iris\/metadata/,
+    );
+    assert.equal((several as { problems?: unknown[] }).problems?.length, 3);
     const wrongType = await expectStatus(
       await client.predict('iris', { instances: [{ ...instance, sepal_length: 'five' }] }),
       400,

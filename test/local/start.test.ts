@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -34,6 +35,8 @@ describe('npm start -- --once', () => {
       const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
       assert.equal(code, 0, output);
       assert.match(output, /export AWS_ENDPOINT_URL_S3=http:\/\/127\.0\.0\.1:\d+/);
+      // awscli v1 and boto3 read AWS_DEFAULT_REGION, the JS SDK AWS_REGION: both are printed.
+      assert.match(output, /export AWS_REGION=\S+\n.*export AWS_DEFAULT_REGION=\S+/);
       assert.match(output, /Dashboard\s+http:\/\/127\.0\.0\.1:\d+\/dashboard\/#key=\S+/);
       for (const step of [
         'RegisterDataset',
@@ -62,6 +65,32 @@ describe('npm start -- --once', () => {
         assert.ok(endpoints[key], `endpoints.json has ${key}`);
       }
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says in one line which port is taken and which option changes it, without a stack trace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nimbus-start-'));
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const args = ['--import', 'tsx', 'cli/start.ts', '--once', '--data-dir', join(dir, 'data')];
+      args.push('--s3-port', String(port), '--dynamodb-port', '0', '--api-port', '0');
+      const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      assert.equal(code, 1, stderr);
+      const lines = stderr.split('\n').filter((line) => line.startsWith('nimbus:'));
+      assert.deepEqual(lines, [
+        `nimbus: port ${port} (S3) is already in use — is another \`npm start\` running? Stop it, or choose another port with --s3-port <port> (0: any free one).`,
+      ]);
+      assert.doesNotMatch(stderr, /\n\s+at |EADDRINUSE/);
+    } finally {
+      taken.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

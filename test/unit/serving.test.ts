@@ -131,6 +131,34 @@ describe('predict requests', () => {
     await invalid(JSON.stringify({ instances: [7] }), /instances\[0\] must be an object/, undefined, 0);
   });
 
+  it('lists every wrong field of a request in one 400 (up to 20, then a count), not only the first', async () => {
+    const refusal = async (body: object) => {
+      const error = await parsePredictRequest(JSON.stringify(body), input).then(
+        () => assert.fail('accepted'),
+        (e: unknown) => e as InvalidRequestError,
+      );
+      assert.ok(error instanceof InvalidRequestError);
+      return error;
+    };
+    const few = await refusal({ instances: [{ sepal_length: 'long', petal_width: 1.8, colour: 'red' }] });
+    assert.match(few.message, /^4 problems: /);
+    for (const pattern of [
+      /instances\[0\]\.colour is not a feature/,
+      /instances\[0\]\.sepal_length must be a finite number/,
+      /instances\[0\]\.sepal_width is missing/,
+      /instances\[0\]\.petal_length is missing/,
+    ]) {
+      assert.match(few.message, pattern);
+    }
+    assert.deepEqual(
+      few.problems?.map((p) => p.field),
+      ['colour', 'sepal_length', 'sepal_width', 'petal_length'],
+    );
+    const many = await refusal({ instances: Array.from({ length: 30 }, () => ({})) });
+    assert.equal(many.problems?.length, 20);
+    assert.match(many.message, /^120 problems: .*; and 100 more$/);
+  });
+
   it('answers the most probable label with every class probability', () => {
     assert.deepEqual(toPredictions(['a', 'b'], [[0.2, 0.8]]), [
       { label: 'b', probabilities: { a: 0.2, b: 0.8 } },
