@@ -85,5 +85,7 @@ export function shellExports(endpoints: LocalEndpoints): string[] {
     `export AWS_ACCESS_KEY_ID=${endpoints.accessKeyId}`,
     `export AWS_SECRET_ACCESS_KEY=${endpoints.secretAccessKey}`,
     'export AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED',
+    // Service endpoints from the environment came with awscli 2.13 / 1.29 and boto3 1.28 (botocore 1.31).
+    '# awscli before 2.13 and boto3 before 1.28 ignore AWS_ENDPOINT_URL_*: pass --endpoint-url "$AWS_ENDPOINT_URL_S3" (or _DYNAMODB), or endpoint_url=',
   ];
 }
