@@ -4,7 +4,7 @@
  */
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DatasetSummary, DatasetVersionRecord } from '../core/api-types.ts';
-import { type DatasetSchema, runsOfVersion } from '../core/dataset.ts';
+import { type DatasetSchema, rowsOfVersion, runsOfVersion } from '../core/dataset.ts';
 import { ConflictError } from '../core/errors.ts';
 import type { ImageDatasetSchema } from '../core/image-dataset.ts';
 import { tableName } from './config.ts';
@@ -109,12 +109,6 @@ export async function listDatasetVersions(name: string): Promise<DatasetVersionR
   return oldestFirst(items);
 }
 
-/** The rows of a version: its table's rows or its images, once it was registered. */
-export function rowsOf(record: Pick<DatasetVersionRecord, 'schema'>): number | undefined {
-  const schema = record.schema as { rowCount?: number; imageCount?: number } | undefined;
-  return schema?.rowCount ?? schema?.imageCount;
-}
-
 /** Every version of every dataset: a scan of the datasets table. */
 export async function scanDatasetVersions(): Promise<DatasetVersionRecord[]> {
   const versions: DatasetVersionRecord[] = [];
@@ -139,7 +133,7 @@ export async function listDatasets(): Promise<DatasetSummary[]> {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, versions]) => {
       const latest = oldestFirst(versions).at(-1) as DatasetVersionRecord;
-      const rows = rowsOf(latest);
+      const rows = rowsOfVersion(latest);
       return {
         name,
         versions: versions.length,

@@ -4,9 +4,7 @@
  * the default AWS credential chain) against a stack, as API Gateway's IAM authorization wants. Answers that
  * are not 2xx become a CliError with the exit code that says why.
  */
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { SignatureV4 } from '@smithy/signature-v4';
-import { Sha256 } from '../aws/signing.ts';
+import type { SignatureV4 } from '@smithy/signature-v4';
 import { API } from '../core/contract.ts';
 import { CliError, EXIT, type ExitCode } from './output.ts';
 import { apiKeyOf, awsError, isNetworkError, START_HINT, type Target } from './target.ts';
@@ -37,10 +35,21 @@ export interface SignedRequest {
 export async function signRequest(
   request: SignedRequest,
   region: string,
-  credentials: ConstructorParameters<typeof SignatureV4>[0]['credentials'] = defaultProvider(),
+  credentials?: ConstructorParameters<typeof SignatureV4>[0]['credentials'],
 ): Promise<Record<string, string>> {
   const url = new URL(request.url);
-  const signer = new SignatureV4({ service: 'execute-api', region, credentials, sha256: Sha256 });
+  // Loaded when a request is signed (a deployed stack's admin call), not for every command.
+  const [{ SignatureV4: Signer }, { Sha256 }, { defaultProvider }] = await Promise.all([
+    import('@smithy/signature-v4'),
+    import('../aws/signing.ts'),
+    import('@aws-sdk/credential-provider-node'),
+  ]);
+  const signer = new Signer({
+    service: 'execute-api',
+    region,
+    credentials: credentials ?? defaultProvider(),
+    sha256: Sha256,
+  });
   const query: Record<string, string> = {};
   url.searchParams.forEach((value, key) => {
     query[key] = value;

@@ -3,10 +3,10 @@
  * use), how an action is wrapped, how it answers (`render`: JSON with `--json`, text otherwise), and the
  * parsers of its option values.
  */
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, type Option } from 'commander';
 import { ApiClient } from './api.ts';
 import { DatasetStore } from './datasets.ts';
-import { note, printLines, render } from './output.ts';
+import { CliError, EXIT, note, printLines, render } from './output.ts';
 import { resolveTarget, type Target, type TargetOptions } from './target.ts';
 
 export interface GlobalOptions extends TargetOptions {
@@ -94,3 +94,28 @@ export const pollInterval = (value: string) => {
 
 /** The hint of a model (or version, or alias) that does not exist. */
 export const MODELS_HINT = '`nimbus models list` shows the models';
+
+/** Options marked `required` here are checked after the arguments, so that a missing argument is named first. */
+const REQUIRED = new WeakSet<Option>();
+
+/**
+ * A mandatory option that commander checks only once the arguments are there (its own mandatory options are
+ * checked before them: `models promote wine` would ask for --reason, not the version).
+ */
+export function required(option: Option): Option {
+  REQUIRED.add(option);
+  return option;
+}
+
+/** The `preAction` check of `required` options: a usage error naming the option and what it is for. */
+export function checkRequiredOptions(_program: Command, command: Command): void {
+  for (const option of command.options) {
+    if (REQUIRED.has(option) && command.getOptionValue(option.attributeName()) === undefined) {
+      throw new CliError(
+        `missing required option ${option.flags}: ${option.description}`,
+        EXIT.usage,
+        `nimbus ${command.parent?.name() ?? ''} ${command.name()} --help`.replace(/\s+/g, ' '),
+      );
+    }
+  }
+}

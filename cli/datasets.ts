@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { accessSync, constants, createReadStream, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { DatasetSummary, DatasetVersionRecord, RunRecord } from '../core/api-types.ts';
 import { runsOfVersion } from '../core/dataset.ts';
 import { type DatasetTrigger, datasetTrigger, KEYS } from '../core/keys.ts';
@@ -46,25 +46,27 @@ export function datasetNameOf(file: string): string {
 }
 
 export class DatasetStore {
-  private readonly s3: S3Client;
+  /** The S3 client, made (and the SDK loaded) on the first upload. */
+  private s3?: S3Client;
 
   constructor(
     private readonly target: Target,
     private readonly api: ApiClient,
-  ) {
-    const local = target.local;
-    const common = {
-      region: target.region,
+  ) {}
+
+  private async client(): Promise<{ s3: S3Client; sdk: typeof import('@aws-sdk/client-s3') }> {
+    const sdk = await import('@aws-sdk/client-s3');
+    const local = this.target.local;
+    this.s3 ??= new sdk.S3Client({
+      region: this.target.region,
       ...(local
         ? { credentials: { accessKeyId: local.accessKeyId, secretAccessKey: local.secretAccessKey } }
         : {}),
       maxAttempts: local ? 1 : 3,
-    };
-    this.s3 = new S3Client({
-      ...common,
       ...(local ? { endpoint: local.s3, forcePathStyle: true } : {}),
       requestChecksumCalculation: 'WHEN_REQUIRED',
     });
+    return { s3: this.s3, sdk };
   }
 
   /** Uploads a file to `datasets/<name>/<file>`: the pipeline starts on it as on any upload. */
@@ -93,9 +95,10 @@ export class DatasetStore {
     const hashed = trigger === 'csv' || trigger === 'jsonl' || trigger === 'zip';
     const version = hashed ? (await sha256(file)).slice(0, 16) : undefined;
     const existing = version === undefined ? undefined : await this.version(name, version);
+    const { s3, sdk } = await this.client();
     await this.aws(`cannot upload to s3://${this.target.datasetsBucket}/${key}`, () =>
-      this.s3.send(
-        new PutObjectCommand({
+      s3.send(
+        new sdk.PutObjectCommand({
           Bucket: this.target.datasetsBucket,
           Key: key,
           Body: createReadStream(file),
@@ -200,7 +203,7 @@ export class DatasetStore {
   }
 
   destroy(): void {
-    this.s3.destroy();
+    this.s3?.destroy();
   }
 
   private async aws<T>(what: string, fn: () => Promise<T>): Promise<T> {

@@ -11,8 +11,8 @@ import { DEFAULT_TRAINING_BUDGET } from '../core/budget.ts';
 import { API } from '../core/contract.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { type LocalEndpoints, shellExports, writeEndpointsFile } from '../local/endpoints.ts';
-import type { ExecutionOutcome } from '../local/pipeline.ts';
 import { PortInUseError } from '../local/listen.ts';
+import type { ExecutionOutcome } from '../local/pipeline.ts';
 import { DEFAULT_PORTS, type LocalPlatform, startLocalPlatform } from '../local/platform.ts';
 import { printable } from './output.ts';
 
@@ -143,7 +143,10 @@ async function run(options: StartOptions): Promise<number> {
     });
   } catch (error) {
     if (error instanceof PortInUseError) {
-      const [service, option] = PORT_OPTIONS.find(([, , key]) => options[key] === error.port) ?? ['', '--…-port'];
+      const [service, option] = PORT_OPTIONS.find(([, , key]) => options[key] === error.port) ?? [
+        '',
+        '--…-port',
+      ];
       console.error(
         `nimbus: port ${error.port}${service ? ` (${service})` : ''} is already in use — is another \`npm start\` running? ` +
           `Stop it, or choose another port with ${option} <port> (0: any free one).`,

@@ -5,8 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { APIGatewayClient, GetApiKeyCommand } from '@aws-sdk/client-api-gateway';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import type { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { OUTPUTS, type TableRole } from '../core/contract.ts';
 import type { LocalEndpoints } from '../local/endpoints.ts';
 import { CliError, EXIT } from './output.ts';
@@ -138,6 +137,8 @@ export function stackTarget(
 /** The target that the global options name: `--stack` (with `--region`), else the endpoints file. */
 export async function resolveTarget(options: TargetOptions): Promise<Target> {
   if (!options.stack) return localTarget(readEndpointsFile(options.endpointsFile), options.endpointsFile);
+  // The SDK is loaded for a deployed stack only: the local platform's commands start without it.
+  const { CloudFormationClient, DescribeStacksCommand } = await import('@aws-sdk/client-cloudformation');
   const client = new CloudFormationClient(options.region ? { region: options.region } : {});
   try {
     const region = await regionOf(client);
@@ -166,6 +167,7 @@ export async function resolveTarget(options: TargetOptions): Promise<Target> {
 /** The API key's value: local, from the endpoints file; a stack's, from API Gateway (GetApiKey). */
 export async function apiKeyOf(target: Target): Promise<string> {
   if (target.apiKey) return target.apiKey;
+  const { APIGatewayClient, GetApiKeyCommand } = await import('@aws-sdk/client-api-gateway');
   const client = new APIGatewayClient({ region: target.region });
   try {
     const out = await client.send(new GetApiKeyCommand({ apiKey: target.apiKeyId, includeValue: true }));

@@ -155,3 +155,9 @@ function featureIndex(schema: DatasetSchema): Map<string, ColumnSchema> {
   }
   return index;
 }
+
+/** The rows of a dataset version: its table's rows or its images, once it was registered. */
+export function rowsOfVersion(record: { readonly schema?: unknown }): number | undefined {
+  const schema = record.schema as { rowCount?: number; imageCount?: number } | undefined;
+  return schema?.rowCount ?? schema?.imageCount;
+}

@@ -1,7 +1,7 @@
 /** `nimbus datasets`: upload a file (it starts a pipeline run), list the datasets, their versions and reports. */
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { rowsOf } from '../../aws/dataset-versions.ts';
+import { rowsOfVersion } from '../../core/dataset.ts';
 import { action, seconds } from '../context.ts';
 import { datasetNameOf, reportLines } from '../datasets.ts';
 import { CliError, EXIT, table, time } from '../output.ts';
@@ -91,7 +91,7 @@ export function registerDatasets(program: Command): void {
           ...table(versions, [
             { header: 'VERSION', value: (v) => v.version },
             { header: 'STATUS', value: (v) => v.status },
-            { header: 'ROWS', value: (v) => rowsOf(v), right: true },
+            { header: 'ROWS', value: (v) => rowsOfVersion(v), right: true },
             { header: 'BYTES', value: (v) => v.size, right: true },
             { header: 'FILE', value: (v) => basename(v.key) },
             { header: 'RUN', value: (v) => v.firstRunId },

@@ -2,12 +2,12 @@
 import { type Command, Option } from 'commander';
 import type { ApiKeyList, CreatedApiKey, RevokedApiKey } from '../../core/api-types.ts';
 import { registryPath } from '../api.ts';
-import { action } from '../context.ts';
+import { action, required } from '../context.ts';
 import { CliError, EXIT, table, time } from '../output.ts';
 
 const KEYS_HINT = 'nimbus keys list shows the keys';
 const reasonOption = () =>
-  new Option('--reason <text>', 'why: kept with the key, with who and when').makeOptionMandatory();
+  required(new Option('--reason <text>', 'why: kept with the key, with who and when'));
 
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('API keys scoped to models (admin)');

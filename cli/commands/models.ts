@@ -4,7 +4,7 @@ import type { AliasView, ModelDetail, ModelSummary, StatusChangeResult } from '.
 import { PRODUCTION_ALIAS } from '../../core/contract.ts';
 import type { AliasEntry, AliasState, AuditEntry, ModelVersion } from '../../core/model-registry.ts';
 import { registryPath } from '../api.ts';
-import { action, type Context, MODELS_HINT, positiveInt } from '../context.ts';
+import { action, type Context, MODELS_HINT, positiveInt, required } from '../context.ts';
 import { type Column, metric, table, time } from '../output.ts';
 
 const stateText = (state: AliasState | undefined): string | undefined =>
@@ -26,7 +26,7 @@ const METRIC_COLUMNS = [
 
 const aliasOption = () => new Option('--alias <alias>', 'the alias').default(PRODUCTION_ALIAS);
 const reasonOption = () =>
-  new Option('--reason <text>', 'why: kept in the audit log with who and when').makeOptionMandatory();
+  required(new Option('--reason <text>', 'why: kept in the audit log with who and when'));
 
 function renderAliasChange(ctx: Context, entry: AliasEntry): void {
   ctx.render(entry, (e) => [

@@ -6,6 +6,7 @@
  * wrong. The commands that train (uploads, stop, retry): cli-runs.test.ts.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import type { AliasEntry, ModelVersion } from '../../core/model-registry.ts';
 import { REPO_ROOT } from '../../core/repo.ts';
 import { writeEndpointsFile } from '../../local/endpoints.ts';
 import { irisExample, localPlatformFixture } from '../helpers.ts';
-import { expectError, expectExit, nimbus } from '../nimbus-cli.ts';
+import { collect, expectError, expectExit, nimbus } from '../nimbus-cli.ts';
 
 const IRIS = join(REPO_ROOT, 'examples', 'iris.csv');
 const INSTANCE = { sepal_length: 6.1, sepal_width: 2.8, petal_length: 4.7, petal_width: 1.2 };
@@ -266,6 +267,10 @@ describe('nimbus CLI against a local platform', () => {
       folder,
       unknownMonitored,
       fastPoll,
+      noVersion,
+      noReason,
+      jsonUsage,
+      jsonMissing,
     ] = await Promise.all([
       cli('models', 'show', 'nope'),
       cli('runs', 'watch', 'no-such-run'),
@@ -279,6 +284,10 @@ describe('nimbus CLI against a local platform', () => {
       cli('datasets', 'upload', dir, '--name', 'iris'),
       cli('monitor', 'status', 'nope'),
       cli('runs', 'watch', '--interval', '0'),
+      cli('models', 'promote', 'iris'),
+      cli('models', 'promote', 'iris', '1'),
+      cli('--json', 'models', 'promote', 'iris'),
+      nimbus(['--json', '--endpoints-file', join(dir, 'missing.json'), 'models', 'list']),
     ]);
     expectError(unknownModel, EXIT.notFound, /no model "nope"/, /`nimbus models list`/);
     expectError(noRun, EXIT.notFound, /no run no-such-run/, /`nimbus runs list`/);
@@ -297,6 +306,55 @@ describe('nimbus CLI against a local platform', () => {
     expectError(folder, EXIT.usage, /is not a file/, /_SUCCESS/);
     expectError(unknownMonitored, EXIT.notFound, /no model "nope"/, /`nimbus models list`/);
     expectError(fastPoll, EXIT.usage, /a number from 0\.5/);
+    // The argument missing is named before an option missing, and a missing option says what it is for.
+    expectError(noVersion, EXIT.usage, /missing required argument 'version'/);
+    assert.doesNotMatch(noVersion.stderr, /--reason/);
+    expectError(
+      noReason,
+      EXIT.usage,
+      /missing required option --reason <text>: why/,
+      /models promote --help/,
+    );
+    // With --json, an error is JSON on stdout too, with its exit code.
+    for (const [result, code, pattern] of [
+      [jsonUsage, EXIT.usage, /missing required argument 'version'/],
+      [jsonMissing, EXIT.unreachable, /no local platform at .*missing\.json/],
+    ] as const) {
+      expectExit(result, code);
+      const answer = JSON.parse(result.stdout) as { error: string; hint?: string; exitCode: number };
+      assert.match(answer.error, pattern);
+      assert.equal(answer.exitCode, code);
+      assert.ok(answer.hint, 'a hint');
+    }
+  });
+
+  it('runs from the bundle `npm install` builds, as it does from the TypeScript', async () => {
+    const out = join(dir, 'bundle');
+    const build = await collect(
+      spawn(process.execPath, [join(REPO_ROOT, 'scripts', 'build-cli.mjs'), out], { cwd: REPO_ROOT }),
+      120_000,
+    );
+    expectExit(build, 0);
+    const bundled = async (...args: string[]) =>
+      collect(
+        spawn(process.execPath, [join(out, 'nimbus.js'), '--endpoints-file', endpointsFile, ...args], {
+          cwd: REPO_ROOT,
+        }),
+        120_000,
+      );
+    const help = expectExit(await bundled('--help'), 0);
+    for (const group of ['local', 'datasets', 'runs', 'models', 'predict', 'monitor', 'keys']) {
+      assert.match(help.stdout, new RegExp(`^  ${group}\\b`, 'm'));
+    }
+    const fromBundle = JSON.parse(expectExit(await bundled('--json', 'models', 'show', 'iris'), 0).stdout);
+    assert.deepEqual(fromBundle, await json('models', 'show', 'iris'));
+    const predicted = expectExit(await bundled('predict', 'iris', '--data', JSON.stringify(INSTANCE)), 0);
+    assert.match(predicted.stdout, /versicolor/);
+    expectError(
+      await bundled('models', 'promote', 'iris'),
+      EXIT.usage,
+      /missing required argument 'version'/,
+    );
   });
 
   it('shows the alarms and the newest drift report of each model; --check fails while one is in ALARM', async () => {
