@@ -19,6 +19,7 @@
  */
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
@@ -56,7 +57,7 @@ import type {
   TrainingCard,
   TrainingJobSpec,
 } from '../../core/pipeline.ts';
-import { libraryVersions, selectBackend } from '../../core/tfjs.ts';
+import { backendThreads, libraryVersions, selectBackend, wasmThreadsSetting } from '../../core/tfjs.ts';
 
 /** Version of this code, recorded in each model card. */
 const CODE_VERSION = process.env.NIMBUS_CODE_VERSION ?? '0.1.0';
@@ -118,8 +119,9 @@ function progress(event: string, fields: Record<string, unknown>): void {
 export async function train(job: JobSource): Promise<void> {
   const { spec } = job;
   const started = Date.now();
-  const backend = await selectBackend(process.env[ENV.tfBackend]);
-  progress('started', { runId: spec.runId, contract: job.contract, backend });
+  const wasmThreads = wasmThreadsSetting(process.env[ENV.tfThreads], availableParallelism());
+  const backend = await selectBackend(process.env[ENV.tfBackend], { wasmThreads });
+  progress('started', { runId: spec.runId, contract: job.contract, backend, threads: backendThreads() });
 
   const [[train, source, trainData], [, , validationData]] = await Promise.all([
     readSplit(job, 'train', spec.trainKey),
