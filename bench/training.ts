@@ -9,6 +9,7 @@
  *   npm run bench:training                  (PyTorch: `apt-get install python3-torch`, run with /usr/bin/python3)
  *   NIMBUS_TF_BACKEND=cpu npm run bench:training     (another tfjs backend)
  *   NIMBUS_TF_THREADS=1 npm run bench:training       (wasm threads; default: every core, as in training)
+ *   NIMBUS_TF_REPLICAS=2 npm run bench:training      (data-parallel over worker threads, one wasm thread each)
  *   BENCH_ROUNDS=5 npm run bench:training
  */
 import { execFile } from 'node:child_process';
@@ -26,7 +27,7 @@ import { predictProbabilities } from '../core/model-inference.ts';
 import { trainModel } from '../core/model-training.ts';
 import { createRandom, shuffled } from '../core/random.ts';
 import { REPO_ROOT } from '../core/repo.ts';
-import { backendThreads, selectBackend, wasmThreadsSetting } from '../core/tfjs.ts';
+import { backendThreads, replicasSetting, selectBackend, wasmThreadsSetting } from '../core/tfjs.ts';
 
 interface Digits {
   [digit: number]: { range(start: number, end: number): number[][] };
@@ -77,10 +78,15 @@ const cnn: CnnHyperparameters = {
   seed: 7,
 };
 
+// As the training entrypoint chooses: data-parallel replicas each on one wasm thread, else the wasm threads.
+const replicas = replicasSetting(process.env[ENV.tfReplicas]);
 const backend = await selectBackend(process.env[ENV.tfBackend] || 'wasm', {
-  wasmThreads: wasmThreadsSetting(process.env[ENV.tfThreads], availableParallelism()),
+  wasmThreads:
+    replicas > 1 && !process.env[ENV.tfThreads]
+      ? 1
+      : wasmThreadsSetting(process.env[ENV.tfThreads], availableParallelism()),
 });
-const tfjsThreads = backendThreads() ?? 'unknown';
+const tfjsThreads = `${backendThreads() ?? '?'} thread(s)${replicas > 1 ? ` × ${replicas} replicas` : ''}`;
 
 interface Run {
   readonly samplesPerSecond: number;
@@ -91,7 +97,9 @@ async function tfjs(model: Model): Promise<Run> {
   const network = model === 'mlp' ? buildMlp(784, 10, mlp) : buildCnn([28, 28, 1], 10, cnn);
   const hp = model === 'mlp' ? mlp : cnn;
   const started = performance.now();
-  await trainModel(network, { x: flatten(train.features), labels: train.labels }, undefined, hp);
+  await trainModel(network, { x: flatten(train.features), labels: train.labels }, undefined, hp, {
+    replicas,
+  });
   const seconds = (performance.now() - started) / 1000;
   const predicted = predictProbabilities(network, flatten(test.features)).map(argmax);
   network.dispose();
@@ -156,7 +164,7 @@ try {
     );
   }
   console.log(
-    `tfjs ${backend} backend, ${tfjsThreads} thread(s) vs PyTorch ${torchVersion} CPU, ${MODELS.map((m) => `${m} ${torchThreads.get(m)} thread(s)`).join(', ')}; ${ROUNDS} rounds`,
+    `tfjs ${backend} backend, ${tfjsThreads} vs PyTorch ${torchVersion} CPU, ${MODELS.map((m) => `${m} ${torchThreads.get(m)} thread(s)`).join(', ')}; ${ROUNDS} rounds`,
   );
   console.log(
     `  ${'round'.padEnd(5)} ${'model'.padEnd(5)} ${'tfjs/s'.padStart(8)} ${'torch/s'.padStart(8)} ${'ratio'.padStart(6)} ${'tfjs acc'.padStart(9)} ${'torch acc'.padStart(9)}`,
@@ -185,7 +193,7 @@ try {
   for (const model of MODELS) {
     const values = ratios.get(model) ?? [];
     console.log(
-      `  ${model} ratio tfjs/PyTorch: median ${median(values).toFixed(2)} (range ${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}, ${values.length} rounds; tfjs ${tfjsThreads} thread(s), PyTorch ${torchThreads.get(model)})`,
+      `  ${model} ratio tfjs/PyTorch: median ${median(values).toFixed(2)} (range ${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)}, ${values.length} rounds; tfjs ${tfjsThreads}, PyTorch ${torchThreads.get(model)} thread(s))`,
     );
   }
 } finally {

@@ -23,6 +23,11 @@ export const ENV = {
    * core/wasm-threads.ts). Unset: every core of the machine, at most 8.
    */
   tfThreads: 'NIMBUS_TF_THREADS',
+  /**
+   * Data-parallel replicas of a training run on wasm, 1–8 (core/data-parallel.ts): the entrypoint's thread and
+   * `n - 1` worker threads, each batch split between them; the wasm threads then default to 1. Unset: 1.
+   */
+  tfReplicas: 'NIMBUS_TF_REPLICAS',
   /** Root of the SageMaker container layout (`/opt/ml` in SageMaker). */
   sageMakerRoot: 'NIMBUS_SAGEMAKER_ROOT',
   logLevel: 'POWERTOOLS_LOG_LEVEL',

@@ -80,6 +80,18 @@ export function wasmThreadsSetting(value: string | undefined, cores: number): nu
   return threads;
 }
 
+/** Data-parallel replicas a setting asks for (`NIMBUS_TF_REPLICAS`, read by the caller): 1–8, unset 1. */
+export function replicasSetting(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 1;
+  const replicas = Number(value);
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > MAX_WASM_THREADS) {
+    throw new ConfigurationError(
+      `tfjs replicas "${value}": use a whole number from 1 to ${MAX_WASM_THREADS}`,
+    );
+  }
+  return replicas;
+}
+
 /** Threads the backend in use computes on: the wasm backend's pool, 1 for cpu; undefined when not known. */
 export function backendThreads(): number | undefined {
   const backend = tf.getBackend();

@@ -57,7 +57,13 @@ import type {
   TrainingCard,
   TrainingJobSpec,
 } from '../../core/pipeline.ts';
-import { backendThreads, libraryVersions, selectBackend, wasmThreadsSetting } from '../../core/tfjs.ts';
+import {
+  backendThreads,
+  libraryVersions,
+  replicasSetting,
+  selectBackend,
+  wasmThreadsSetting,
+} from '../../core/tfjs.ts';
 
 /** Version of this code, recorded in each model card. */
 const CODE_VERSION = process.env.NIMBUS_CODE_VERSION ?? '0.1.0';
@@ -119,9 +125,16 @@ function progress(event: string, fields: Record<string, unknown>): void {
 export async function train(job: JobSource): Promise<void> {
   const { spec } = job;
   const started = Date.now();
-  const wasmThreads = wasmThreadsSetting(process.env[ENV.tfThreads], availableParallelism());
+  // Both cores (or all): the wasm backend's threads, or data-parallel replicas each on one thread.
+  const asked = replicasSetting(process.env[ENV.tfReplicas]);
+  const wasmThreads =
+    asked > 1 && !process.env[ENV.tfThreads]
+      ? 1
+      : wasmThreadsSetting(process.env[ENV.tfThreads], availableParallelism());
   const backend = await selectBackend(process.env[ENV.tfBackend], { wasmThreads });
-  progress('started', { runId: spec.runId, contract: job.contract, backend, threads: backendThreads() });
+  const replicas = backend === 'wasm' ? asked : 1;
+  const threads = backendThreads();
+  progress('started', { runId: spec.runId, contract: job.contract, backend, threads, replicas });
 
   const [[train, source, trainData], [, , validationData]] = await Promise.all([
     readSplit(job, 'train', spec.trainKey),
@@ -174,6 +187,7 @@ export async function train(job: JobSource): Promise<void> {
   const result = await trainModel(model, trainData, validationData, hp, {
     history: checkpoint?.latest.history ?? [],
     deadline,
+    replicas,
     ...(best ? { best } : {}),
     onEpoch: async (log, history) => {
       // The learning curve so far, for `nimbus runs watch` and the dashboard: at most about once a second.
@@ -205,7 +219,7 @@ export async function train(job: JobSource): Promise<void> {
     runId: spec.runId,
     hyperparameters: { ...hp },
     backend,
-    libraries: libraryVersions(),
+    libraries: { ...libraryVersions(), replicas: String(replicas) },
     codeVersion: CODE_VERSION,
   };
   const card: TrainingCard = {

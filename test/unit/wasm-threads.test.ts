@@ -10,7 +10,14 @@ import { buildCnn, buildMlp } from '../../core/model-builders.ts';
 import type { LabelledData } from '../../core/model-data.ts';
 import { trainModel } from '../../core/model-training.ts';
 import { createRandom } from '../../core/random.ts';
-import { backendThreads, libraryVersions, selectBackend, tf, wasmThreadsSetting } from '../../core/tfjs.ts';
+import {
+  backendThreads,
+  libraryVersions,
+  replicasSetting,
+  selectBackend,
+  tf,
+  wasmThreadsSetting,
+} from '../../core/tfjs.ts';
 
 const values = (length: number, seed: number) => {
   const random = createRandom(seed);
@@ -105,5 +112,11 @@ describe('the wasm thread setting', () => {
     assert.equal(wasmThreadsSetting(' 3 ', 2), 3);
     for (const bad of ['0', '9', '1.5', 'two'])
       assert.throws(() => wasmThreadsSetting(bad, 2), /tfjs threads/);
+  });
+
+  it('takes data-parallel replicas from 1 to 8, and 1 when unset', () => {
+    assert.equal(replicasSetting(undefined), 1);
+    assert.equal(replicasSetting('2'), 2);
+    for (const bad of ['0', '9', '2.5']) assert.throws(() => replicasSetting(bad), /tfjs replicas/);
   });
 });
