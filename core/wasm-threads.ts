@@ -45,8 +45,8 @@ export async function startThreadedWasm(threads: number): Promise<number> {
     await tf.ready();
     return getThreadsCount();
   }
+  // The scripts are read as the glue starts its workers, all of them before the backend is ready.
   const folder = mkdtempSync(join(os.tmpdir(), 'nimbus-wasm-threads-'));
-  process.once('exit', () => rmSync(folder, { recursive: true, force: true }));
   const mainScript = join(folder, 'main.js');
   const workerScript = join(folder, 'worker.js');
   const NodeBlob = globalThis.Blob;
@@ -82,6 +82,7 @@ export async function startThreadedWasm(threads: number): Promise<number> {
     globalThis.Blob = NodeBlob;
     URL.createObjectURL = createObjectURL;
     os.cpus = cpus;
+    rmSync(folder, { recursive: true, force: true });
   }
   // The pthread workers wait for work for the life of the process; they should not keep it alive.
   const { PThread } = (tf.backend() as unknown as { wasm: { PThread?: EmscriptenThreads } }).wasm;
