@@ -18,6 +18,16 @@ export const ENV = {
   trainingJob: 'NIMBUS_TRAINING_JOB',
   /** Forces a tfjs backend: `tensorflow`, `wasm` or `cpu`. */
   tfBackend: 'NIMBUS_TF_BACKEND',
+  /**
+   * Threads the training container's wasm backend computes on, 1–8 (its threaded SIMD build:
+   * core/wasm-threads.ts). Unset: every core of the machine, at most 8.
+   */
+  tfThreads: 'NIMBUS_TF_THREADS',
+  /**
+   * Data-parallel replicas of a training run on wasm, 1–8 (core/data-parallel.ts): the entrypoint's thread and
+   * `n - 1` worker threads, each batch split between them; the wasm threads then default to 1. Unset: 1.
+   */
+  tfReplicas: 'NIMBUS_TF_REPLICAS',
   /** Root of the SageMaker container layout (`/opt/ml` in SageMaker). */
   sageMakerRoot: 'NIMBUS_SAGEMAKER_ROOT',
   logLevel: 'POWERTOOLS_LOG_LEVEL',

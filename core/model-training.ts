@@ -3,6 +3,7 @@
  * the learning-rate schedule, balanced class weights, early stopping, which keeps the best epoch's weights,
  * and the time budget that ends training on them too.
  */
+import { Replicas } from './data-parallel.ts';
 import type { TrainingHyperparameters } from './hyperparameters.ts';
 import { augment, smote } from './model-augment.ts';
 import { isRegressor } from './model-builders.ts';
@@ -30,6 +31,11 @@ export interface TrainingOptions {
    * its weights in the model's order: the first candidate for the best epoch's weights.
    */
   readonly best?: { readonly log: EpochLog; readonly weights: readonly tf.Tensor[] };
+  /**
+   * Replicas of data-parallel training (core/data-parallel.ts): this thread and `replicas - 1` workers, each
+   * batch split between them. @default 1 (the batches on this thread, through `model.fit`)
+   */
+  readonly replicas?: number;
 }
 
 export interface TrainingResult {
@@ -125,6 +131,8 @@ export async function trainModel(
   };
   // Early stopping ends on the best epoch, whether it stopped training or the epochs ran out first.
   const finish = (): number => (earlyStopping ? best?.restore(model) : undefined) ?? history.length;
+  const replicas =
+    (options.replicas ?? 1) > 1 ? await Replicas.start(model, options.replicas ?? 1) : undefined;
   try {
     for (let epoch = history.length + 1; epoch <= hp.epochs; epoch++) {
       if (shouldStop(history, hp.patience)) return { history, bestEpoch: finish(), stoppedEarly: epoch - 1 };
@@ -138,31 +146,48 @@ export async function trainModel(
       indices.dispose();
       let cutShort = false;
       const lastBatch = Math.ceil(order.length / hp.batchSize) - 1;
-      const result = await model.fit(xs, ys, {
-        epochs: 1,
-        batchSize: hp.batchSize,
-        shuffle: false,
-        verbose: 0,
-        classWeight,
-        validationData: validationTensors,
-        callbacks:
-          deadline === undefined
-            ? undefined
-            : {
-                // After the last batch the epoch is complete (validated, too): it ends as any other.
-                onBatchEnd: async (batch) => {
-                  if (batch < lastBatch && timeUp()) {
-                    cutShort = true;
-                    model.stopTraining = true;
-                  }
+      let h: Record<string, number[] | undefined>;
+      if (replicas) {
+        const epochResult = await replicas.fitEpoch(model, xs, ys, hp.batchSize, classWeight, (batch) => {
+          return batch < lastBatch && timeUp();
+        });
+        cutShort = epochResult.cutShort;
+        h = { loss: [epochResult.loss], acc: [epochResult.accuracy] };
+        if (validationTensors && !cutShort) {
+          const evaluated = model.evaluate(validationTensors[0], validationTensors[1], {
+            batchSize: hp.batchSize,
+          }) as tf.Scalar[];
+          h.val_loss = [evaluated[0]?.dataSync()[0] as number];
+          h.val_acc = [evaluated[1]?.dataSync()[0] as number];
+          tf.dispose(evaluated);
+        }
+      } else {
+        const result = await model.fit(xs, ys, {
+          epochs: 1,
+          batchSize: hp.batchSize,
+          shuffle: false,
+          verbose: 0,
+          classWeight,
+          validationData: validationTensors,
+          callbacks:
+            deadline === undefined
+              ? undefined
+              : {
+                  // After the last batch the epoch is complete (validated, too): it ends as any other.
+                  onBatchEnd: async (batch) => {
+                    if (batch < lastBatch && timeUp()) {
+                      cutShort = true;
+                      model.stopTraining = true;
+                    }
+                  },
                 },
-              },
-      });
+        });
+        h = result.history as Record<string, number[]>;
+      }
       xs.dispose();
       ys.dispose();
       // An epoch the deadline cut short did not finish: it is not an epoch of the history, nor its weights.
       if (cutShort) return stopOnBudget();
-      const h = result.history;
       const log: EpochLog = {
         epoch,
         loss: Number(h.loss?.[0]),
@@ -182,6 +207,7 @@ export async function trainModel(
   } finally {
     tf.dispose([x, y, ...(validationTensors ?? [])]);
     best?.dispose();
+    await replicas?.close();
   }
 }
 

@@ -1,20 +1,18 @@
 /**
  * Training kernels for the tfjs wasm backend, composed from the fast kernels it has (the way tfjs backends
- * compose their own):
- * - `Conv2DBackpropFilter`, which wasm lacks: without it no convolutional network trains on wasm;
+ * compose their own), or written here over the wasm heap where no composition is fast:
+ * - `Conv2DBackpropFilter`, which wasm lacks: without it no convolutional network trains on wasm. An input
+ *   with few channels (a network's first layer) gets it as im2col and one matrix product, others as a
+ *   convolution (see `IM2COL_MAX_CHANNELS`);
  * - `DepthwiseConv2dNativeBackpropFilter` and `…BackpropInput`, which wasm lacks too (depthwise and separable
  *   convolutions, MobileNet-style blocks);
  * - `BatchMatMul` with a transposed operand (every dense layer's gradients, Xᵀ·dY and dY·Wᵀ), which wasm runs
  *   several times slower than the same product with the operand transposed first (profiled: 12.8 ms of a
  *   25 ms MLP batch);
- * - `Conv2DBackpropInput` and 2×2/2 `MaxPoolGrad`, which wasm has as plain loops several times slower than its
- *   XNNPACK convolution (profiled: 57 ms and 28 ms of a 148 ms CNN batch); other cases keep the native kernel.
- *
- * The filter gradient of a 2-D convolution (NHWC, stride s, padding p) is itself a convolution:
- *   dW[fh, fw, ci, co] = Σ_{n, oh, ow} xPadded[n, oh·s + fh, ow·s + fw, ci] · dy[n, oh, ow, co]
- * i.e. the padded input transposed to [ci, h, w, n], convolved (stride 1, dilation s) with dy transposed to
- * [oh, ow, n, co] as the filter, gives [ci, fh', fw', co]; the first fh×fw rows and columns, transposed to
- * [fh, fw, ci, co], are dW. The convolution runs on wasm's XNNPACK Conv2D.
+ * - `Conv2DBackpropInput`, which wasm has as plain loops several times slower than its XNNPACK convolution
+ *   (profiled: 57 ms of a 148 ms CNN batch);
+ * - `MaxPoolGrad`, one pass over the heap with the cpu kernel's rule for ties (wasm's own sent gradient to the
+ *   wrong position on odd-sized maps).
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -55,65 +53,139 @@ function convInfo(
   );
 }
 
+/**
+ * Inputs with fewer channels than this get the filter gradient as an im2col matrix product; others as a
+ * convolution. Measured side by side on the bench's CNN (batch 64, 3×3 'same'): 28×28×1 → 16, 11 ms as
+ * im2col and product against 18 ms as a convolution; 14×14×16 → 32, 17 ms as a convolution against 80–95 ms
+ * as im2col (its identity convolution makes k² products per row, k = 144 there).
+ */
+const IM2COL_MAX_CHANNELS = 4;
+
 const conv2DBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as { x: Info; dy: Info };
   const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
     attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-  const { run, keep, release } = composer(backend);
+  const composition = composer(backend);
+  const { run, keep, release } = composition;
   try {
     const channelsLast = dataFormat !== 'NCHW';
     const xNhwc = channelsLast ? x : keep(run('Transpose', { x }, { perm: [0, 2, 3, 1] }));
     const dyNhwc = channelsLast ? dy : keep(run('Transpose', { x: dy }, { perm: [0, 2, 3, 1] }));
     const info = convInfo(xNhwc.shape, filterShape, { strides, pad, dimRoundingMode });
-    const { top, bottom, left, right } = info.padInfo;
-    const padded =
-      top + bottom + left + right > 0
-        ? keep(
-            run(
-              'PadV2',
-              { x: xNhwc },
-              {
-                paddings: [
-                  [0, 0],
-                  [top, bottom],
-                  [left, right],
-                  [0, 0],
-                ],
-                constantValue: 0,
-              },
-            ),
-          )
-        : xNhwc;
-    const xt = keep(run('Transpose', { x: padded }, { perm: [3, 1, 2, 0] }));
-    const dyt = keep(run('Transpose', { x: dyNhwc }, { perm: [1, 2, 0, 3] }));
-    const dilated = keep(
-      run(
-        'Conv2D',
-        { x: xt, filter: dyt },
-        {
-          strides: [1, 1],
-          pad: 'valid',
-          dataFormat: 'NHWC',
-          dilations: [info.strideHeight, info.strideWidth],
-        },
-      ),
-    );
-    const [ci, height, width, co] = dilated.shape as [number, number, number, number];
-    const cropped =
-      height === info.filterHeight && width === info.filterWidth
-        ? dilated
-        : keep(
-            run(
-              'Slice',
-              { x: dilated },
-              { begin: [0, 0, 0, 0], size: [ci, info.filterHeight, info.filterWidth, co] },
-            ),
-          );
-    return run('Transpose', { x: cropped }, { perm: [1, 2, 0, 3] });
+    const gradient =
+      info.inChannels < IM2COL_MAX_CHANNELS ? filterGradientByIm2col : filterGradientByConvolution;
+    return gradient(composition, backend, xNhwc, dyNhwc, info);
   } finally {
     release();
   }
 };
+
+/**
+ * The filter gradient as one matrix product: the patches of the input, im2col'd into rows
+ *   cols[(n, oh, ow), (fh, fw, ci)] = xPadded[n, oh·s + fh, ow·s + fw, ci]
+ * and dW[co, (fh, fw, ci)] = dyᵀ · cols, wasm's fast `A·B` over the long shared dimension (n·oh·ow), then
+ * transposed to [fh, fw, ci, co]. The patches are a convolution of the input with the identity (filter k
+ * picks element k of the patch), which XNNPACK runs with the forward pass's strides and padding: k² products
+ * per row for k = fh·fw·ci patch elements, cheap while the input has few channels.
+ */
+function filterGradientByIm2col(
+  { run, keep }: Composer,
+  backend: unknown,
+  xNhwc: Info,
+  dyNhwc: Info,
+  info: tf.backend_util.Conv2DInfo,
+): Info {
+  const { batchSize: n, outHeight: oh, outWidth: ow, outChannels: co, inChannels: ci } = info;
+  const { filterHeight: fh, filterWidth: fw } = info;
+  const depth = fh * fw * ci;
+  const identity = new Float32Array(depth * depth);
+  for (let k = 0; k < depth; k++) identity[k * depth + k] = 1;
+  const filter = keep(wasmBackend(backend).makeOutput([fh, fw, ci, depth], 'float32', undefined, identity));
+  const { top, bottom, left, right } = info.padInfo;
+  const patches = keep(
+    run(
+      'Conv2D',
+      { x: xNhwc, filter },
+      {
+        strides: [info.strideHeight, info.strideWidth],
+        pad: [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ],
+        dilations: [1, 1],
+        dataFormat: 'NHWC',
+      },
+    ),
+  );
+  const cols = keep(run('Reshape', { x: patches }, { shape: [1, n * oh * ow, depth] }));
+  const grads = keep(run('Reshape', { x: dyNhwc }, { shape: [1, n * oh * ow, co] }));
+  const product = keep(run('BatchMatMul', { a: grads, b: cols }, { transposeA: true, transposeB: false }));
+  const dw = keep(run('Reshape', { x: product }, { shape: [co, fh, fw, ci] }));
+  return run('Transpose', { x: dw }, { perm: [1, 2, 3, 0] });
+}
+
+/**
+ * The filter gradient as a convolution:
+ *   dW[fh, fw, ci, co] = Σ_{n, oh, ow} xPadded[n, oh·s + fh, ow·s + fw, ci] · dy[n, oh, ow, co]
+ * i.e. the padded input transposed to [ci, h, w, n], convolved (stride 1, dilation s) with dy transposed to
+ * [oh, ow, n, co] as the filter, gives [ci, fh', fw', co]; the first fh×fw rows and columns, transposed to
+ * [fh, fw, ci, co], are dW. The convolution runs on wasm's XNNPACK Conv2D.
+ */
+function filterGradientByConvolution(
+  { run, keep }: Composer,
+  _backend: unknown,
+  xNhwc: Info,
+  dyNhwc: Info,
+  info: tf.backend_util.Conv2DInfo,
+): Info {
+  const { top, bottom, left, right } = info.padInfo;
+  const padded =
+    top + bottom + left + right > 0
+      ? keep(
+          run(
+            'PadV2',
+            { x: xNhwc },
+            {
+              paddings: [
+                [0, 0],
+                [top, bottom],
+                [left, right],
+                [0, 0],
+              ],
+              constantValue: 0,
+            },
+          ),
+        )
+      : xNhwc;
+  const xt = keep(run('Transpose', { x: padded }, { perm: [3, 1, 2, 0] }));
+  const dyt = keep(run('Transpose', { x: dyNhwc }, { perm: [1, 2, 0, 3] }));
+  const dilated = keep(
+    run(
+      'Conv2D',
+      { x: xt, filter: dyt },
+      {
+        strides: [1, 1],
+        pad: 'valid',
+        dataFormat: 'NHWC',
+        dilations: [info.strideHeight, info.strideWidth],
+      },
+    ),
+  );
+  const [ci, height, width, co] = dilated.shape as [number, number, number, number];
+  const cropped =
+    height === info.filterHeight && width === info.filterWidth
+      ? dilated
+      : keep(
+          run(
+            'Slice',
+            { x: dilated },
+            { begin: [0, 0, 0, 0], size: [ci, info.filterHeight, info.filterWidth, co] },
+          ),
+        );
+  return run('Transpose', { x: cropped }, { perm: [1, 2, 0, 3] });
+}
 
 /**
  * The input gradient of a convolution is a forward convolution: dy dilated by the stride (zeros between
@@ -186,59 +258,63 @@ const conv2DBackpropInput: KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 /**
- * The gradient of 2×2 max pooling with stride 2 ('valid' or 'same'): dy goes to the positions that hold
- * their window's maximum (nearest-neighbour upsampling, a mask of equality, a product) over the rows and
- * columns the windows cover, zeros elsewhere. Where a window holds its maximum twice, each position gets dy
- * (the cpu kernel gives it to the first): rare in float activations, and after ReLU a tie at zero gets no
- * gradient either way. Other poolings use the native kernel — which, on odd-sized maps, was seen to send
- * gradient to the wrong position (test/unit/wasm-kernels.test.ts compares both paths with the cpu backend).
+ * The gradient of max pooling, one pass over the wasm heap: each window's dy goes to the first position that
+ * holds its maximum (the cpu kernel's rule; overlapping windows add up), zeros elsewhere. wasm's own kernel
+ * is a plain loop that was seen to send gradient to the wrong position on odd-sized maps; a composition of
+ * its kernels (upsampling, an equality mask, a product) covered 2×2/2 pooling only, gave a tied maximum's
+ * gradient to every tied position, and was measured side by side no faster (64×28×28×16: 16.3 ms here, 16.7
+ * composed; 64×14×14×32: 4.4 against 6.2).
  */
-function maxPoolGrad(native: KernelFunc): KernelFunc {
-  return (args) => {
-    const { dy, input, output } = args.inputs as { dy: Info; input: Info; output: Info };
-    const { filterSize, strides, pad } = args.attrs as unknown as tf.MaxPoolGradAttrs;
-    const pair = (v: number | [number, number]) => (Array.isArray(v) ? v : [v, v]);
-    const simple =
-      pair(filterSize).every((v) => v === 2) &&
-      pair(strides).every((v) => v === 2) &&
-      (pad === 'valid' || pad === 'same');
-    if (!simple) return native(args);
-    const [n, height, width, channels] = input.shape as [number, number, number, number];
-    const [, outHeight, outWidth] = output.shape as [number, number, number, number];
-    const coveredHeight = Math.min(height, 2 * outHeight);
-    const coveredWidth = Math.min(width, 2 * outWidth);
-    const { run, keep, release } = composer(args.backend);
-    try {
-      const resize = { alignCorners: false, halfPixelCenters: false, size: [2 * outHeight, 2 * outWidth] };
-      const covered = (t: Info) =>
-        t.shape[1] === coveredHeight && t.shape[2] === coveredWidth
-          ? t
-          : keep(
-              run(
-                'Slice',
-                { x: t },
-                { begin: [0, 0, 0, 0], size: [n, coveredHeight, coveredWidth, channels] },
-              ),
-            );
-      const maxima = covered(keep(run('ResizeNearestNeighbor', { images: output }, resize)));
-      const isMax = keep(run('Equal', { a: covered(input), b: maxima }));
-      const mask = keep(run('Cast', { x: isMax }, { dtype: 'float32' }));
-      const spread = covered(keep(run('ResizeNearestNeighbor', { images: dy }, resize)));
-      const dx = run('Multiply', { a: mask, b: spread });
-      if (coveredHeight === height && coveredWidth === width) return dx;
-      keep(dx);
-      const paddings = [
-        [0, 0],
-        [0, height - coveredHeight],
-        [0, width - coveredWidth],
-        [0, 0],
-      ];
-      return run('PadV2', { x: dx }, { paddings, constantValue: 0 });
-    } finally {
-      release();
+const maxPoolGrad: KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, input } = inputs as { dy: Info; input: Info };
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as tf.MaxPoolGradAttrs;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
+  const { top, left } = info.padInfo;
+  const out = wasmBackend(backend).makeOutput([...input.shape], 'float32');
+  const [x, g, dx] = [heap(backend, input), heap(backend, dy), heap(backend, out)];
+  dx.fill(0);
+  const best = new Float32Array(c);
+  const at = new Int32Array(c);
+  for (let b = 0; b < n; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let z = 0; z < ow; z++) {
+        best.fill(Number.NEGATIVE_INFINITY);
+        at.fill(-1);
+        for (let i = 0; i < fh; i++) {
+          const r = y * sh + i - top;
+          if (r < 0 || r >= h) continue;
+          for (let j = 0; j < fw; j++) {
+            const q = z * sw + j - left;
+            if (q < 0 || q >= w) continue;
+            const from = ((b * h + r) * w + q) * c;
+            for (let ch = 0; ch < c; ch++) {
+              const v = x[from + ch] as number;
+              if (v > (best[ch] as number)) {
+                best[ch] = v;
+                at[ch] = from + ch;
+              }
+            }
+          }
+        }
+        const grads = ((b * oh + y) * ow + z) * c;
+        for (let ch = 0; ch < c; ch++) {
+          const p = at[ch] as number;
+          if (p >= 0) dx[p] = (dx[p] as number) + (g[grads + ch] as number);
+        }
+      }
     }
-  };
-}
+  }
+  return out;
+};
 
 /**
  * The filter gradient of a depthwise convolution, one kernel tap (fh, fw) at a time:
@@ -411,6 +487,32 @@ function spreadByStride(
   return keep(run('Slice', { x: flat }, { begin: [0, 0, 0, 0], size }));
 }
 
+/** What a kernel written here needs of the wasm backend: its heap and where each tensor lives in it. */
+interface WasmBackendInternals {
+  wasm: { HEAPU8: Uint8Array; wasmMemory?: { readonly buffer: ArrayBufferLike } };
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number, values?: Float32Array): Info;
+}
+
+function wasmBackend(backend: unknown): WasmBackendInternals {
+  return backend as WasmBackendInternals;
+}
+
+/**
+ * A float32 tensor's values in place on the wasm heap. Taken after every allocation of the kernel: the heap
+ * may grow (and its buffer change) when one is made. The threaded build's memory is shared: its buffer is
+ * read from the memory itself, which the glue's own views may lag behind after a growth.
+ */
+function heap(backend: unknown, info: Info): Float32Array {
+  const { wasm, dataIdMap } = wasmBackend(backend);
+  const data = dataIdMap.get(info.dataId);
+  if (!data) throw new Error('a tensor the kernel reads is not on the wasm backend');
+  const size = info.shape.reduce((a, b) => a * b, 1);
+  return new Float32Array(wasm.wasmMemory?.buffer ?? wasm.HEAPU8.buffer, data.memoryOffset, size);
+}
+
+type Composer = ReturnType<typeof composer>;
+
 /** Runs wasm kernels by name and disposes the intermediates a composition made. */
 function composer(backend: unknown) {
   const temporaries: Info[] = [];
@@ -459,8 +561,5 @@ export function registerWasmTrainingKernels(): void {
   });
   override(tf.DepthwiseConv2dNativeBackpropFilter, () => depthwiseBackpropFilter);
   override(tf.DepthwiseConv2dNativeBackpropInput, () => depthwiseBackpropInput);
-  override(tf.MaxPoolGrad, (native) => {
-    if (!native) throw new Error('the wasm backend has no MaxPoolGrad kernel to fall back on');
-    return maxPoolGrad(native);
-  });
+  override(tf.MaxPoolGrad, () => maxPoolGrad);
 }

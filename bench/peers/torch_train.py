@@ -1,6 +1,7 @@
 """PyTorch peer of bench/training.ts: the same MLP and CNN, data, epochs, batch size and optimizer, on CPU.
 
 Usage: python3 torch_train.py '<json config>'  ->  prints one JSON line with samples/s and test accuracy.
+The config's "threads" sets torch's intra-op thread count (else its default).
 """
 import json
 import sys
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 cfg = json.loads(sys.argv[1])
+torch.set_num_threads(cfg.get("threads", torch.get_num_threads()))
 torch.manual_seed(cfg["seed"])
 shape = cfg["sampleShape"]  # [784] or [28, 28, 1] (NHWC, as tfjs)
 

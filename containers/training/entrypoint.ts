@@ -19,6 +19,7 @@
  */
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { createMetrics, MetricUnit, publishModelMetrics } from '../../aws/metrics.ts';
@@ -56,7 +57,13 @@ import type {
   TrainingCard,
   TrainingJobSpec,
 } from '../../core/pipeline.ts';
-import { libraryVersions, selectBackend } from '../../core/tfjs.ts';
+import {
+  backendThreads,
+  libraryVersions,
+  replicasSetting,
+  selectBackend,
+  wasmThreadsSetting,
+} from '../../core/tfjs.ts';
 import { type WarmStart, weightShapeMismatch } from '../../core/warm-start.ts';
 import { crossValidate } from './cross-validation.ts';
 
@@ -120,8 +127,16 @@ function progress(event: string, fields: Record<string, unknown>): void {
 export async function train(job: JobSource): Promise<void> {
   const { spec } = job;
   const started = Date.now();
-  const backend = await selectBackend(process.env[ENV.tfBackend]);
-  progress('started', { runId: spec.runId, contract: job.contract, backend });
+  // Both cores (or all): the wasm backend's threads, or data-parallel replicas each on one thread.
+  const asked = replicasSetting(process.env[ENV.tfReplicas]);
+  const wasmThreads =
+    asked > 1 && !process.env[ENV.tfThreads]
+      ? 1
+      : wasmThreadsSetting(process.env[ENV.tfThreads], availableParallelism());
+  const backend = await selectBackend(process.env[ENV.tfBackend], { wasmThreads });
+  const replicas = backend === 'wasm' ? asked : 1;
+  const threads = backendThreads();
+  progress('started', { runId: spec.runId, contract: job.contract, backend, threads, replicas });
 
   const [[train, source, trainData], [, , validationData]] = await Promise.all([
     readSplit(job, 'train', spec.trainKey),
@@ -199,6 +214,7 @@ export async function train(job: JobSource): Promise<void> {
   const result = await trainModel(model, trainData, validationData, hp, {
     history: checkpoint?.latest.history ?? [],
     deadline,
+    replicas,
     ...(best ? { best } : {}),
     onEpoch: async (log, history) => {
       // The learning curve so far, for `nimbus runs watch` and the dashboard: at most about once a second.
@@ -231,7 +247,7 @@ export async function train(job: JobSource): Promise<void> {
     hyperparameters: { ...hp },
     ...(warmStart && 'version' in warmStart ? { parentVersion: warmStart.version } : {}),
     backend,
-    libraries: libraryVersions(),
+    libraries: { ...libraryVersions(), replicas: String(replicas) },
     codeVersion: CODE_VERSION,
   };
   const card: TrainingCard = {

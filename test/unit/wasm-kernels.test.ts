@@ -47,7 +47,7 @@ interface Case {
   readonly x: Shape4;
   readonly filter: Shape4;
   readonly strides: number | [number, number];
-  readonly pad: 'same' | 'valid' | number;
+  readonly pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
   readonly dataFormat?: 'NHWC' | 'NCHW';
 }
 
@@ -60,6 +60,20 @@ const cases: Case[] = [
   { x: [2, 11, 9, 3], filter: [3, 2, 3, 6], strides: [2, 1], pad: 'same' },
   { x: [2, 9, 9, 2], filter: [3, 3, 2, 3], strides: 1, pad: 1 },
   { x: [2, 3, 8, 8], filter: [3, 3, 3, 4], strides: 2, pad: 'same', dataFormat: 'NCHW' },
+  // A first layer of the bench's CNN (im2col and one product), and a deeper one (a convolution).
+  { x: [4, 28, 28, 1], filter: [3, 3, 1, 16], strides: 1, pad: 'same' },
+  { x: [2, 14, 14, 16], filter: [3, 3, 16, 32], strides: 1, pad: 'same' },
+  {
+    x: [2, 9, 9, 3],
+    filter: [3, 3, 3, 4],
+    strides: 2,
+    pad: [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [0, 0],
+    ],
+  },
 ];
 
 /**
@@ -172,6 +186,9 @@ describe('convolution and pooling gradients on wasm', () => {
     [[2, 7, 7, 2], 2, 2, 'valid'],
     [[2, 7, 5, 3], 2, 2, 'same'],
     [[1, 9, 9, 1], 3, 2, 'valid'],
+    [[2, 9, 9, 3], 3, 2, 'same'],
+    [[1, 8, 8, 2], 3, 1, 'same'],
+    [[4, 28, 28, 16], 2, 2, 'valid'],
   ] as [Shape4, number, number, 'valid' | 'same'][]) {
     it(`MaxPoolGrad equals the cpu kernel: ${shape.join('×')}, pool ${size}, stride ${stride}, ${pad}`, async () => {
       const x = values(shape, 7);
@@ -192,6 +209,25 @@ describe('convolution and pooling gradients on wasm', () => {
       );
     });
   }
+
+  it("MaxPoolGrad gives a tied maximum's gradient to its first position, as the cpu kernel does", async () => {
+    // ReLU outputs: whole windows of zeros, and pairs of equal maxima.
+    const x = Float32Array.from({ length: 2 * 6 * 6 * 2 }, (_, i) =>
+      i % 5 === 0 ? 0 : Math.floor(i / 7) % 3,
+    );
+    const gradient = () => {
+      const g = tf.grad((a) =>
+        tf
+          .maxPool(a.relu() as tf.Tensor4D, 2, 2, 'valid')
+          .mul(tf.scalar(2))
+          .sum(),
+      );
+      return g(tf.tensor4d(x, [2, 6, 6, 2])).dataSync();
+    };
+    const expected = await onBackend('cpu', gradient);
+    const actual = await onBackend('wasm', gradient);
+    assert.deepEqual([...actual], [...expected]);
+  });
 
   const depthwise: {
     x: Shape4;
