@@ -69,10 +69,13 @@ async function loadNativeBinding(): Promise<boolean> {
 
 /**
  * The wasm threads a setting asks for (`NIMBUS_TF_THREADS`, read by the caller): a whole number from 1 to 8,
- * or, unset or empty, every core this machine has (at most 8).
+ * or `all` for every core this machine has (at most 8). Unset or empty: 1 — measured on 2-core machines
+ * (bench:training), 2 threads train the bench's MLP and CNN no faster than 1, and each threaded backend starts
+ * 8 pthread workers (about 1.6 s and 150 MB), which several training processes at once oversubscribe.
  */
 export function wasmThreadsSetting(value: string | undefined, cores: number): number {
-  if (value === undefined || value.trim() === '') return Math.max(1, Math.min(cores, MAX_WASM_THREADS));
+  if (value === undefined || value.trim() === '') return 1;
+  if (value.trim() === 'all') return Math.max(1, Math.min(cores, MAX_WASM_THREADS));
   const threads = Number(value);
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_WASM_THREADS) {
     throw new ConfigurationError(`tfjs threads "${value}": use a whole number from 1 to ${MAX_WASM_THREADS}`);

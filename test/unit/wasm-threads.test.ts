@@ -106,8 +106,10 @@ describe('the wasm backend on two threads', () => {
 
 describe('the wasm thread setting', () => {
   it("defaults to the machine's cores, at most 8, and takes a whole number from 1 to 8", () => {
-    assert.equal(wasmThreadsSetting(undefined, 2), 2);
-    assert.equal(wasmThreadsSetting('', 32), 8);
+    assert.equal(wasmThreadsSetting(undefined, 2), 1);
+    assert.equal(wasmThreadsSetting('', 32), 1);
+    assert.equal(wasmThreadsSetting('all', 2), 2);
+    assert.equal(wasmThreadsSetting('all', 32), 8);
     assert.equal(wasmThreadsSetting('1', 2), 1);
     assert.equal(wasmThreadsSetting(' 3 ', 2), 3);
     for (const bad of ['0', '9', '1.5', 'two'])
