@@ -30,6 +30,7 @@ interface StartOptions {
   readonly apiPort: number;
   readonly stepFunctionsPort: number;
   readonly apiGatewayPort: number;
+  readonly trainingPort: number;
   readonly training: 'batch' | 'sagemaker';
   readonly monitorInterval: number;
   readonly trainingBudgetMinutes: number;
@@ -63,6 +64,7 @@ const PORT_OPTIONS = [
   ['the API', '--api-port', 'apiPort'],
   ['Step Functions', '--step-functions-port', 'stepFunctionsPort'],
   ['API Gateway keys', '--api-gateway-port', 'apiGatewayPort'],
+  ['SageMaker and Batch describe calls', '--training-port', 'trainingPort'],
 ] as const satisfies readonly (readonly [string, string, keyof StartOptions])[];
 
 const program = new Command('nimbus-start')
@@ -85,6 +87,12 @@ const program = new Command('nimbus-start')
     "API Gateway's control-plane endpoint port (the API keys the registry creates)",
     port,
     DEFAULT_PORTS.apiGateway,
+  )
+  .option(
+    '--training-port <port>',
+    "SageMaker's and Batch's describe endpoint port (the training jobs a run's cost is read from)",
+    port,
+    DEFAULT_PORTS.training,
   )
   .option(
     '--monitor-interval <seconds>',
@@ -132,6 +140,7 @@ async function run(options: StartOptions): Promise<number> {
         api: options.apiPort,
         stepFunctions: options.stepFunctionsPort,
         apiGateway: options.apiGatewayPort,
+        training: options.trainingPort,
       },
       trainingPlatform: options.training,
       monitorIntervalSeconds: options.monitorInterval,

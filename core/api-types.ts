@@ -23,6 +23,7 @@ import type {
 } from './model-registry.ts';
 import type { BudgetStop, EpochLog } from './pipeline.ts';
 import type { Prediction } from './serving.ts';
+import type { JobTransition, RunCost, TrainingJobCost, VersionCost } from './training-cost.ts';
 import type { ValidationReport } from './validation/report.ts';
 
 export type {
@@ -31,9 +32,13 @@ export type {
   AuditEntry,
   DriftReport,
   EpochLog,
+  JobTransition,
   ModelVersion,
+  RunCost,
   StatusEntry,
+  TrainingJobCost,
   ValidationReport,
+  VersionCost,
 };
 
 /** Every error answer: what went wrong, and the field of the request when one caused it. */
@@ -388,6 +393,8 @@ export interface RunRecord {
   readonly startedAt: string;
   readonly updatedAt: string;
   readonly finishedAt?: string;
+  /** What its training jobs cost, read from SageMaker or Batch when each round of trials ends. */
+  readonly cost?: RunCost;
   /** The failed run this one retries (`POST runs/<id>/retry`). */
   readonly retryOf?: string;
   /** The run that retries this one. */
@@ -409,6 +416,8 @@ export interface TrialRecord {
   readonly score?: number;
   readonly reason?: string;
   readonly seconds?: number;
+  /** Its training job's account and cost estimate. */
+  readonly cost?: TrainingJobCost;
   readonly modelPrefix: string;
   readonly finishedAt: string;
 }

@@ -138,6 +138,43 @@ export type TrainingPlatform = 'batch' | 'sagemaker';
  */
 export const TRAINING_RETRY = { attempts: 3, exitCodes: [137, 143] } as const;
 
+/** The stack's default training instances (infra/training.ts); the local jobs are accounted as if on them. */
+export const DEFAULT_TRAINING_INSTANCES = { batch: 'g4dn.xlarge', sagemaker: 'ml.g4dn.xlarge' } as const;
+
+/**
+ * The training instances' hourly prices the cost estimates use (core/training-cost.ts): us-east-1 list
+ * prices as assumed on `asOf`, Linux. EC2 (Batch) `spot` is a typical Spot price (it varies by hour and
+ * zone); SageMaker bills managed Spot as fewer billable seconds at the on-demand rate, so it has one price.
+ * An instance type missing here is reported as unpriced, never guessed. docs/cost.md explains the figures.
+ */
+export const TRAINING_PRICES: {
+  readonly asOf: string;
+  readonly region: string;
+  readonly ec2: Readonly<Record<string, { readonly onDemand: number; readonly spot: number }>>;
+  readonly sagemaker: Readonly<Record<string, { readonly onDemand: number }>>;
+} = {
+  asOf: '2026-11-01',
+  region: 'us-east-1',
+  ec2: {
+    'g4dn.xlarge': { onDemand: 0.526, spot: 0.2 },
+    'g4dn.2xlarge': { onDemand: 0.752, spot: 0.29 },
+    'g4dn.12xlarge': { onDemand: 3.912, spot: 1.55 },
+    'g5.xlarge': { onDemand: 1.006, spot: 0.4 },
+    'g5.2xlarge': { onDemand: 1.212, spot: 0.48 },
+    'g6.xlarge': { onDemand: 0.805, spot: 0.32 },
+    'p3.2xlarge': { onDemand: 3.06, spot: 0.92 },
+  },
+  sagemaker: {
+    'ml.g4dn.xlarge': { onDemand: 0.736 },
+    'ml.g4dn.2xlarge': { onDemand: 1.053 },
+    'ml.g5.xlarge': { onDemand: 1.408 },
+    'ml.g5.2xlarge': { onDemand: 1.515 },
+    'ml.p3.2xlarge': { onDemand: 3.825 },
+    'ml.m5.large': { onDemand: 0.115 },
+    'ml.c5.xlarge': { onDemand: 0.204 },
+  },
+};
+
 /** Training jobs are named `<prefix><run id>-t<trial>` by the ASL; IAM scopes SageMaker permissions to this prefix. */
 export const TRAINING_JOB_PREFIX = 'nimbus-';
 

@@ -4,6 +4,7 @@
  */
 import type { ModelMetrics } from './metrics.ts';
 import type { PreprocessingOptions } from './preprocessor.ts';
+import type { VersionCost } from './training-cost.ts';
 
 export type ModelStatus = 'registered' | 'approved' | 'rejected' | 'archived';
 
@@ -44,6 +45,8 @@ export interface ModelVersion {
   readonly artifactPrefix: string;
   readonly metrics: ModelMetrics;
   readonly lineage: Lineage;
+  /** What its run's training cost (the estimate's sums and prices; the run has each job). */
+  readonly cost?: VersionCost;
   readonly createdAt: string;
 }
 

@@ -194,6 +194,8 @@ export interface PlannedTrial {
 /** What one Map iteration returns: the training task's result, or the caught error of a failed trial. */
 export interface TrialResult {
   readonly trial: number;
+  /** The training job that ran it (TrialDone): its name, and Batch's job id. */
+  readonly trainingJob?: { readonly jobName: string; readonly jobId?: string };
   readonly error?: StepError;
 }
 

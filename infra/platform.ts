@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import type { AlarmActions } from '../core/alarms.ts';
 import { parseTrainingBudget, type TrainingBudget } from '../core/budget.ts';
 import { OUTPUTS, type TrainingPlatform } from '../core/contract.ts';
+import { functionList } from '../core/declaration.ts';
 import { type GateSpec, parseGateSpec } from '../core/model-registry.ts';
 import { DataLake } from './data-lake.ts';
 import { PlatformFunctions } from './functions.ts';
@@ -117,6 +118,10 @@ export class NimbusPlatform extends Construct {
       training: this.training,
     });
     this.functions.grantPipeline(this.pipeline.stateMachine);
+    for (const declared of functionList()) {
+      if (declared.trainingJobs === 'describe')
+        this.training.grantDescribe(functions[declared.name].function);
+    }
     this.inference = new InferenceApi(this, 'Inference', {
       functions,
       rateLimit: props.apiRateLimit,

@@ -7,9 +7,14 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { DEFAULT_TRAINING_BUDGET, jobBudget, type TrainingBudget } from '../core/budget.ts';
-import { TRAINING_JOB_PREFIX, TRAINING_RETRY, type TrainingPlatform } from '../core/contract.ts';
+import {
+  DEFAULT_TRAINING_INSTANCES,
+  TRAINING_JOB_PREFIX,
+  TRAINING_RETRY,
+  type TrainingPlatform,
+} from '../core/contract.ts';
 import { KEYS } from '../core/keys.ts';
 import { REPO_ROOT } from '../core/repo.ts';
 import { grantObjects } from './function.ts';
@@ -52,7 +57,7 @@ export class TrainingCompute extends Construct {
   constructor(scope: Construct, id: string, props: TrainingComputeProps) {
     super(scope, id);
     this.platform = props.platform ?? 'batch';
-    this.sageMakerInstanceType = props.sageMakerInstanceType ?? 'ml.g4dn.xlarge';
+    this.sageMakerInstanceType = props.sageMakerInstanceType ?? DEFAULT_TRAINING_INSTANCES.sagemaker;
     this.image = new ecrAssets.DockerImageAsset(this, 'Image', {
       directory: REPO_ROOT,
       file: join('containers', 'training', 'Dockerfile'),
@@ -94,9 +99,7 @@ export class TrainingCompute extends Construct {
       vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
       securityGroups: [securityGroup],
-      instanceTypes: props.instanceTypes ?? [
-        ec2.InstanceType.of(ec2.InstanceClass.G4DN, ec2.InstanceSize.XLARGE),
-      ],
+      instanceTypes: props.instanceTypes ?? [new ec2.InstanceType(DEFAULT_TRAINING_INSTANCES.batch)],
       useOptimalInstanceClasses: false,
       minvCpus: 0,
       maxvCpus: props.maxvCpus ?? 16,
@@ -241,6 +244,40 @@ export class TrainingCompute extends Construct {
       this.sageMakerRole.grantPassRole(grantee.grantPrincipal);
       this.grantSyncRule(grantee, 'StepFunctionsGetEventsForSageMakerTrainingJobsRule');
     }
+  }
+
+  /**
+   * Lets a function read the platform's training jobs' descriptions (a run's cost): SageMaker's, scoped to
+   * the platform's job names; Batch's, whose describe actions support no resource-level permissions.
+   */
+  grantDescribe(grantee: iam.IGrantable & IConstruct): void {
+    if (this.platform === 'batch') {
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['batch:DescribeJobs', 'batch:DescribeJobQueues', 'batch:DescribeComputeEnvironments'],
+        resourceArns: ['*'],
+      });
+      acknowledgeUnscopedActions(
+        grantee,
+        "Batch's DescribeJobs, DescribeJobQueues and DescribeComputeEnvironments support no resource-level permissions; they only read.",
+      );
+      return;
+    }
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['sagemaker:DescribeTrainingJob'],
+      resourceArns: [
+        Stack.of(this).formatArn({
+          service: 'sagemaker',
+          resource: 'training-job',
+          resourceName: `${TRAINING_JOB_PREFIX}*`,
+        }),
+      ],
+    });
+    Validations.of(grantee).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:training-job/${TRAINING_JOB_PREFIX}*]`,
+      reason: `The pipeline names each training job ${TRAINING_JOB_PREFIX}<run id>; the prefix scopes it to platform jobs.`,
+    });
   }
 
   /** The managed EventBridge rule through which Step Functions waits for `.sync` jobs. */

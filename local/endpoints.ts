@@ -15,6 +15,8 @@ export interface LocalEndpoints {
   readonly stepFunctions: string;
   /** API Gateway's control plane: the API keys the registry creates (local/api-keys.ts). */
   readonly apiGateway: string;
+  /** SageMaker's and Batch's describe calls for the local training jobs (local/training-api.ts). */
+  readonly training: string;
   readonly region: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;

@@ -19,6 +19,7 @@ import {
   type TrainingEvent,
   TrainingJobs,
 } from './training-jobs.ts';
+import type { TrainingLedger } from './training-ledger.ts';
 
 export type { BatchSubmitJob, SageMakerTrainingJob, TrainingEvent } from './training-jobs.ts';
 export { BATCH_TIMEOUT_REASON } from './training-jobs.ts';
@@ -84,6 +85,11 @@ export class LocalPipeline extends EventEmitter<LocalPipelineEvents> {
     isRunning: (name) => this.executions.has(name),
     exists: (name) => this.executions.has(name) || this.ended.has(name),
   });
+
+  /** The training jobs' own account (the local training API's describe calls answer from it). */
+  get trainingLedger(): TrainingLedger {
+    return this.training.ledger;
+  }
 
   constructor(private readonly options: LocalPipelineOptions) {
     super();

@@ -42,6 +42,7 @@ import { invokeInContext } from './lambda-runtime.ts';
 import { captureEmf, LocalMonitoring } from './monitoring.ts';
 import { LocalPipeline } from './pipeline.ts';
 import { startStepFunctionsApi } from './step-functions.ts';
+import { startTrainingApi } from './training-api.ts';
 
 export const LOCAL_ACCOUNT = '000000000000';
 
@@ -65,6 +66,7 @@ export const DEFAULT_PORTS = {
   api: 3080,
   stepFunctions: 4585,
   apiGateway: 4590,
+  training: 4595,
 } as const;
 
 export interface LocalPlatformOptions {
@@ -78,6 +80,8 @@ export interface LocalPlatformOptions {
     readonly stepFunctions: number;
     /** API Gateway's control plane (the registry's API keys). @default 0 when `ports` is given */
     readonly apiGateway?: number;
+    /** SageMaker's and Batch's describe calls (a run's training cost). @default 0 when `ports` is given */
+    readonly training?: number;
   };
   /** @default a random key, kept in the data folder */
   readonly apiKey?: string;
@@ -219,6 +223,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
   let api: Awaited<ReturnType<typeof startLocalApi>>;
   let stepFunctions: Awaited<ReturnType<typeof startStepFunctionsApi>>;
   let apiGateway: Awaited<ReturnType<typeof startApiGatewayControl>>;
+  let trainingApi: Awaited<ReturnType<typeof startTrainingApi>>;
   let predict: { handler: ApiHandler; flushCapture: () => Promise<void> };
   let monitoring: LocalMonitoring;
   let releaseStdout = () => {};
@@ -243,6 +248,13 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     const keys = new LocalApiKeys(join(dataDir, 'api-keys.json'), apiKey);
     apiGateway = await startApiGatewayControl(keys, ports.apiGateway ?? 0, credentials);
     process.env.AWS_ENDPOINT_URL_API_GATEWAY = apiGateway.url;
+    trainingApi = await startTrainingApi(pipeline.trainingLedger, ports.training ?? 0, {
+      credentials,
+      account: LOCAL_ACCOUNT,
+      region,
+    });
+    process.env.AWS_ENDPOINT_URL_SAGEMAKER = trainingApi.url;
+    process.env.AWS_ENDPOINT_URL_BATCH = trainingApi.url;
     process.env[ENV.restApiId] = LOCAL_API_ID;
     process.env[ENV.stateMachineArn] = stateMachineArn;
     predict = await loadHandler<typeof predict>('predict');
@@ -266,6 +278,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
     api: api.url,
     stepFunctions: stepFunctions.url,
     apiGateway: apiGateway.url,
+    training: trainingApi.url,
     region,
     ...credentials,
     apiKey,
@@ -290,6 +303,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       await Promise.allSettled([...invocations]);
       await stepFunctions.stop();
       await apiGateway.stop();
+      await trainingApi.stop();
       await predict.flushCapture();
       releaseStdout();
       await emulators.stop();

@@ -12,6 +12,7 @@ import { getBytes, listObjects } from '../aws/object-store.ts';
 import { ENV, SAGEMAKER_JOB_HYPERPARAMETER, TRAINING_RETRY } from '../core/contract.ts';
 import { childEnvironment } from './lambda-runtime.ts';
 import type { JsonValue } from './lambda-tasks.ts';
+import { type LedgerJob, TrainingLedger } from './training-ledger.ts';
 
 /** A progress line of a training job's stdout (`{"event": …}`), as the pipeline emits it (`training`). */
 export interface TrainingEvent {
@@ -34,6 +35,8 @@ export interface TrainingJobsOptions {
 export class TrainingJobs {
   /** Training processes now running, by their job's name (`nimbus-<runId>-t<trial>`). */
   private readonly jobs = new Map<string, ChildProcess>();
+  /** Every job's own account (times, attempts, status), for the describe calls of the local training API. */
+  readonly ledger = new TrainingLedger();
 
   constructor(private readonly options: TrainingJobsOptions) {}
 
@@ -59,14 +62,22 @@ export class TrainingJobs {
     const jobId = randomUUID();
     const limit = job.Timeout?.AttemptDurationSeconds;
     const attempts: { StatusReason: string }[] = [];
+    const account = this.ledger.open({
+      platform: 'batch',
+      name: job.JobName,
+      id: jobId,
+      queue: job.JobQueue,
+    });
     let failure: string | undefined;
     for (let attempt = 1; attempt <= TRAINING_RETRY.attempts; attempt++) {
-      const exit = await this.runTrainingProcess(env, job.JobName, limit, BATCH_STOP_GRACE_MS);
+      const exit = await this.runTrainingProcess(env, job.JobName, limit, BATCH_STOP_GRACE_MS, account);
       failure = exit.timedOut ? BATCH_TIMEOUT_REASON : exit.failure;
+      this.ledger.stopAttempt(account, failure);
       if (failure !== undefined) attempts.push({ StatusReason: failure });
       // A timed-out job is not retried, nor one of an ended execution (Step Functions terminates it).
       if (exit.timedOut || !exit.stoppedFromOutside || this.hasEnded(job.JobName)) break;
     }
+    this.ledger.close(account, failure === undefined ? 'SUCCEEDED' : 'FAILED', failure);
     if (failure !== undefined) {
       // What Step Functions reports for a failed Batch job: the job description as the Cause.
       throw taskFailed({
@@ -87,6 +98,8 @@ export class TrainingJobs {
    */
   async runSageMakerJob(job: SageMakerTrainingJob): Promise<JsonValue> {
     const root = mkdtempSync(join(tmpdir(), 'nimbus-sagemaker-'));
+    const account = this.ledger.open({ platform: 'sagemaker', name: job.TrainingJobName, id: randomUUID() });
+    let ended: { status: string; reason?: string } = { status: 'Failed', reason: 'the job could not start' };
     try {
       mkdirSync(join(root, 'input', 'config'), { recursive: true });
       writeFileSync(
@@ -101,8 +114,10 @@ export class TrainingJobs {
         job.TrainingJobName,
         job.StoppingCondition?.MaxRuntimeInSeconds,
         SAGEMAKER_STOP_GRACE_MS,
+        account,
       );
       if (timedOut) {
+        ended = { status: 'Stopped', reason: 'MaxRuntimeExceeded' };
         throw taskFailed({
           TrainingJobName: job.TrainingJobName,
           TrainingJobStatus: 'Stopped',
@@ -113,14 +128,17 @@ export class TrainingJobs {
         // SageMaker's FailureReason is what the container wrote to /opt/ml/output/failure.
         const file = join(root, 'output', 'failure');
         const reason = existsSync(file) ? readFileSync(file, 'utf8').trim() : failure;
+        ended = { status: 'Failed', reason };
         throw taskFailed({
           TrainingJobName: job.TrainingJobName,
           TrainingJobStatus: 'Failed',
           FailureReason: reason,
         });
       }
+      ended = { status: 'Completed' };
       return { TrainingJobName: job.TrainingJobName, TrainingJobStatus: 'Completed' };
     } finally {
+      this.ledger.close(account, ended.status, ended.reason);
       rmSync(root, { recursive: true, force: true });
     }
   }
@@ -136,6 +154,7 @@ export class TrainingJobs {
     jobName: string,
     limitSeconds?: number,
     graceMs = 0,
+    account?: LedgerJob,
   ): Promise<{ failure?: string; stoppedFromOutside: boolean; timedOut?: boolean }> {
     if (this.hasEnded(jobName)) {
       return Promise.resolve({
@@ -149,6 +168,7 @@ export class TrainingJobs {
       env: { ...childEnvironment(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    if (account) this.ledger.startAttempt(account);
     this.jobs.set(jobName, child);
     let timedOut = false;
     const timers: NodeJS.Timeout[] = [];

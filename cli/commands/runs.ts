@@ -1,8 +1,9 @@
 /** `nimbus runs`: pipeline runs — list, watch, stop and retry them; and following a run to its end. */
 
 import type { Command } from 'commander';
-import type { RetryRunResult, RunRecord, StopRunResult } from '../../core/api-types.ts';
+import type { RetryRunResult, RunCost, RunRecord, StopRunResult } from '../../core/api-types.ts';
 import { PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { formatCost } from '../../core/training-cost.ts';
 import { type ApiClient, registryPath } from '../api.ts';
 import { action, pollInterval, positiveInt, seconds } from '../context.ts';
 import { CliError, duration, EXIT, metric, table, time } from '../output.ts';
@@ -44,6 +45,19 @@ export function registerRuns(program: Command): void {
                 { header: 'TOOK', value: (r) => duration(r.startedAt, r.finishedAt ?? r.updatedAt) },
               ]),
         );
+      }),
+    );
+
+  runs
+    .command('show')
+    .description("one run: its status, steps and their times, metrics, and its training jobs' cost")
+    .argument('<runId>', 'the run')
+    .action(
+      action(async (ctx, runId: string) => {
+        const run = await (await ctx.api()).get<RunRecord>(registryPath('runs', runId), {
+          notFoundHint: RUNS_HINT,
+        });
+        ctx.render(run, showLines);
       }),
     );
 
@@ -175,7 +189,7 @@ export async function followRun(
 
 /** What people read of a run that ended: a summary of a success (a failure is finishRun's error). */
 export function runLines(run: RunRecord): string[] {
-  if (run.status !== 'SUCCEEDED') return [];
+  if (run.status !== 'SUCCEEDED') return run.cost ? [costLine(run.cost)] : [];
   const took = duration(run.startedAt, run.finishedAt ?? run.updatedAt);
   const model = run.modelVersion === undefined ? '' : `: ${run.dataset} v${run.modelVersion}`;
   const promoted =
@@ -199,7 +213,63 @@ export function runLines(run: RunRecord): string[] {
     `run ${run.runId} SUCCEEDED${took ? ` in ${took}` : ''}${model}${promoted}`,
     ...(metrics ? [`  test ${metrics}`] : []),
     ...(cv ? [`  cv (${cv.folds} folds) ${crossValidated}`] : []),
+    ...(run.cost ? [costLine(run.cost)] : []),
   ];
+}
+
+/** A run as `nimbus runs show` prints it: what it is, where it is, its steps' times, its results, its cost. */
+export function showLines(run: RunRecord): string[] {
+  const steps = run.steps ?? [];
+  const end = run.finishedAt ?? (run.status === 'RUNNING' ? new Date().toISOString() : run.updatedAt);
+  const summary = run.status === 'SUCCEEDED' ? runLines(run) : [];
+  return [
+    `run ${run.runId}  ${run.status}${run.status === 'RUNNING' && run.step ? ` (${run.step})` : ''}`,
+    `  dataset ${run.dataset}${run.datasetVersion ? `@${run.datasetVersion}` : ''}  started ${time(run.startedAt)}` +
+      `${run.finishedAt ? `  took ${duration(run.startedAt, run.finishedAt)}` : ''}`,
+    ...(run.reason && run.status !== 'SUCCEEDED' ? [`  reason ${run.reason}`] : []),
+    ...(run.retryOf ? [`  retries ${run.retryOf}`] : []),
+    ...(run.retriedBy ? [`  retried by ${run.retriedBy}`] : []),
+    ...(steps.length > 0
+      ? [
+          '  steps',
+          ...steps.map((step, i) =>
+            `    ${step.name.padEnd(16)} ${time(step.at)}  ${duration(step.at, steps[i + 1]?.at ?? end) ?? ''}`.trimEnd(),
+          ),
+        ]
+      : []),
+    ...(run.search
+      ? [
+          `  search ${run.search.strategy}: ${run.search.trials} trials, best trial ${run.search.bestTrial} (${run.search.metric} ${metric(run.search.bestScore)})`,
+        ]
+      : []),
+    ...summary.slice(1).filter((line) => !line.startsWith('  cost ')),
+    ...(run.cost
+      ? [costLine(run.cost), ...jobLines(run.cost)]
+      : ['  cost not recorded (no training job has ended)']),
+  ];
+}
+
+function jobLines(cost: RunCost): string[] {
+  return cost.jobs.map(
+    (job) =>
+      `    trial ${job.trial}  ${job.jobName}  ${job.status}  ${job.instanceType}${job.spot ? ' spot' : ''}  ` +
+      `${job.trainingSeconds} s trained, ${job.billableSeconds} s billed  ${job.usd === undefined ? 'unpriced' : `$${job.usd.toFixed(4)}`}`,
+  );
+}
+
+/** `  cost $0.0021 estimated: 1 job, 10 s billed on ml.g4dn.xlarge (us-east-1 prices of 2026-11-01)`. */
+export function costLine(cost: RunCost): string {
+  const billed = cost.jobs.reduce((sum, job) => sum + job.billableSeconds, 0);
+  const instances = [...new Set(cost.jobs.map((job) => `${job.instanceType}${job.spot ? ' (spot)' : ''}`))];
+  const jobs = `${cost.jobs.length} job${cost.jobs.length === 1 ? '' : 's'}`;
+  const gaps = [
+    ...(cost.unpriced?.length ? [`no price for ${cost.unpriced.join(', ')}`] : []),
+    ...(cost.unrecorded?.length ? [`${cost.unrecorded.length} not read: ${cost.unrecorded[0]}`] : []),
+  ];
+  return (
+    `  cost ${formatCost(cost)} estimated: ${jobs}, ${billed} s billed on ${instances.join(', ') || 'no instance'}` +
+    ` (${cost.region} prices of ${cost.pricesAsOf})${gaps.length ? `; ${gaps.join('; ')}` : ''}`
+  );
 }
 
 /** A failed run is exit 1 with its reason. */

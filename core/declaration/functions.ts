@@ -114,6 +114,11 @@ export interface FunctionDeclaration {
    * (`NIMBUS_REST_API_ID`) and API Gateway's key operations.
    */
   readonly apiKeys?: 'manage';
+  /**
+   * Reads the training jobs' descriptions (SageMaker's DescribeTrainingJob, Batch's DescribeJobs and its
+   * queue's compute environment): a run's cost.
+   */
+  readonly trainingJobs?: 'describe';
 }
 
 const read = { access: 'read' } as const;
@@ -162,6 +167,8 @@ export const FUNCTIONS = {
     bundle: { tfjs: true, tfjsApart: true },
     buckets: { artifacts: readWrite },
     tables: { runs: 'readWrite' },
+    // RecordTrials prices each round's training jobs from their descriptions.
+    trainingJobs: 'describe',
   },
   evaluate: {
     dir: 'evaluate',

@@ -1,15 +1,17 @@
 /**
  * RegisterModel: a new version number for the model (one atomic counter), the version item with its
- * metrics and lineage (dataset version and hash, run, hyperparameters, backend and library versions).
+ * metrics and lineage (dataset version and hash, run, hyperparameters, backend and library versions), and
+ * its run's training cost.
  * Input: PipelineState with `dataset`, `preprocess`, `evaluation`. Output: RegisterModelResult.
  */
 import { bucketName } from '../../aws/config.ts';
 import { allocateModelVersion, putModelVersion } from '../../aws/model-registry.ts';
 import { getJson } from '../../aws/object-store.ts';
-import { updateRun } from '../../aws/runs.ts';
+import { getRun, updateRun } from '../../aws/runs.ts';
 import { ARTIFACTS } from '../../core/keys.ts';
 import { pipelineActor } from '../../core/model-registry.ts';
 import type { PipelineState, RegisterModelResult, TrainingCard } from '../../core/pipeline.ts';
+import { versionCost } from '../../core/training-cost.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('register-model');
@@ -35,6 +37,8 @@ export async function handler(state: PipelineState): Promise<RegisterModelResult
     },
   });
   const model = dataset.name;
+  // RecordTrials priced the run's training jobs on its record.
+  const cost = (await getRun(state.runId))?.cost;
   const version = await allocateModelVersion(model);
   await putModelVersion(
     {
@@ -43,6 +47,7 @@ export async function handler(state: PipelineState): Promise<RegisterModelResult
       artifactPrefix: preprocess.modelPrefix,
       metrics: evaluation,
       lineage: card.lineage,
+      ...(cost ? { cost: versionCost(cost) } : {}),
       createdAt: new Date().toISOString(),
     },
     {

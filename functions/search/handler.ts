@@ -14,8 +14,9 @@
  */
 import { bucketName } from '../../aws/config.ts';
 import { copyObject, getBytes, getBytesIfExists, getJson, putJson } from '../../aws/object-store.ts';
-import { putTrial, updateRun } from '../../aws/runs.ts';
+import { getRun, putTrial, updateRun } from '../../aws/runs.ts';
 import { loadPredictor } from '../../aws/servables.ts';
+import { describeRoundCost } from '../../aws/training-jobs.ts';
 import { checkParameterBudget, jobBudget, jobMinutes, type ModelInput, sizeOf } from '../../core/budget.ts';
 import { crossValidatedScore } from '../../core/cross-validation.ts';
 import type { EnsembleManifest } from '../../core/ensemble.ts';
@@ -46,6 +47,7 @@ import {
 } from '../../core/search-trials.ts';
 import { splitData } from '../../core/split-data.ts';
 import { fitStack, type StackModel } from '../../core/stacking.ts';
+import { runCost, type TrainingJobCost } from '../../core/training-cost.ts';
 import { createLogger } from '../logger.ts';
 
 const logger = createLogger('search');
@@ -167,6 +169,7 @@ async function recordTrials(
   const { spec } = search;
   const round = new Set(search.next.map((job) => job.trial));
   const errors = new Map((state.trialResults ?? []).filter((r) => r.error).map((r) => [r.trial, r.error]));
+  const costs = await recordCost(state, round);
   const metric = spec?.metric ?? 'validationLoss';
   const trials = await Promise.all(
     search.trials.map(async (trial): Promise<PlannedTrial> => {
@@ -197,6 +200,7 @@ async function recordTrials(
           ...(outcome.score === undefined ? {} : { score: outcome.score }),
           ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
           ...(card ? { seconds: card.training.seconds } : {}),
+          ...(costs.has(trial.trial) ? { cost: costs.get(trial.trial) } : {}),
         });
         logger.info('trial finished', { trial: trial.trial, status: outcome.status, score: outcome.score });
       }
@@ -243,6 +247,29 @@ async function recordTrials(
     done: true,
     best: { trial: best.trial, score: best.score },
   };
+}
+
+/**
+ * Reads the round's training jobs from the services that ran them (aws/training-jobs.ts), prices them, and
+ * adds them to the run's cost (its record keeps every round's jobs). Never fails the run: a job whose
+ * account cannot be read is listed as unrecorded, with why. Returns each trial's job cost.
+ */
+async function recordCost(
+  state: PipelineState,
+  round: ReadonlySet<number>,
+): Promise<Map<number, TrainingJobCost>> {
+  const results = (state.trialResults ?? []).filter((r) => round.has(r.trial));
+  try {
+    const { jobs, unrecorded } = await describeRoundCost(state.runId, state.trainingPlatform, results);
+    const earlier = (await getRun(state.runId))?.cost;
+    const cost = runCost(jobs, unrecorded, earlier);
+    await updateRun(state.runId, { cost });
+    if (unrecorded.length > 0) logger.warn('training jobs without a cost', { unrecorded });
+    return new Map(jobs.map((job) => [job.trial, job]));
+  } catch (error) {
+    logger.warn("the run's training cost was not recorded", { error: (error as Error).message });
+    return new Map();
+  }
 }
 
 /**

@@ -55,6 +55,22 @@ describe('nimbus CLI against a local platform', () => {
       watched.stdout,
       new RegExp(`run ${first} SUCCEEDED in .+: petals v1, serving as production`),
     );
+    // Its training job's cost, from the emulated Batch API's account of the job and its compute environment.
+    assert.match(
+      watched.stdout,
+      /\n {2}cost \$\d+\.\d{4} estimated: 1 job, \d+ s billed on g4dn\.xlarge \(us-east-1 prices of \d{4}-\d{2}-\d{2}\)\n/,
+    );
+    const shown = expectExit(await cli('runs', 'show', first), 0);
+    assert.match(shown.stdout, new RegExp(`^run ${first} {2}SUCCEEDED\n {2}dataset petals@[0-9a-f]{16}`));
+    assert.match(shown.stdout, /\n {4}Preprocess +\d{4}-\d{2}-\d{2} [\d:]{8} {2}[\d.]+s\n/);
+    assert.match(shown.stdout, /\n {2}test accuracy /);
+    assert.match(shown.stdout, /cost \$\d+\.\d{4} estimated: 1 job/);
+    assert.match(
+      shown.stdout,
+      new RegExp(
+        `\\n {4}trial 0 {2}nimbus-${first}-t0 {2}SUCCEEDED {2}g4dn\\.xlarge {2}\\d+ s trained, \\d+ s billed {2}\\$\\d+\\.\\d{4}`,
+      ),
+    );
 
     const again = expectExit(await cli('datasets', 'upload', petals), 0);
     assert.match(again.stdout, new RegExp(`registered by run ${first}: no new run`));

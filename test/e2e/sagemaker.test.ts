@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { ENV } from '../../core/contract.ts';
+import { DescribeTrainingJobCommand, SageMakerClient } from '@aws-sdk/client-sagemaker';
+import type { ModelVersion, RunRecord } from '../../core/api-types.ts';
+import { DEFAULT_TRAINING_INSTANCES, ENV, TRAINING_PRICES } from '../../core/contract.ts';
 import type { TypedRow } from '../../core/dataset.ts';
 import { ARTIFACTS, KEYS } from '../../core/keys.ts';
 import type { TrainingCard } from '../../core/pipeline.ts';
@@ -41,6 +43,35 @@ describe('training through the SageMaker contract', () => {
     assert.equal(response.status, 200);
     const body = (await response.json()) as { predictions: { label: string }[] };
     assert.match(body.predictions[0]?.label ?? '', /^class_[012]$/);
+
+    // The job's own account, through the SDK, from the emulated SageMaker API…
+    const { endpoints } = local.platform;
+    const sagemaker = new SageMakerClient({
+      endpoint: endpoints.training,
+      region: endpoints.region,
+      credentials: { accessKeyId: endpoints.accessKeyId, secretAccessKey: endpoints.secretAccessKey },
+    });
+    const job = await sagemaker.send(
+      new DescribeTrainingJobCommand({ TrainingJobName: `nimbus-${run.runId}-t0` }),
+    );
+    assert.equal(job.TrainingJobStatus, 'Completed');
+    assert.equal(job.ResourceConfig?.InstanceType, DEFAULT_TRAINING_INSTANCES.sagemaker);
+    assert.deepEqual(
+      job.SecondaryStatusTransitions?.map((t) => t.Status),
+      ['Starting', 'Training', 'Completed'],
+    );
+    assert.ok((job.TrainingTimeInSeconds ?? 0) >= 1, `trained ${job.TrainingTimeInSeconds} s`);
+    // …priced on the run, its model version, and shown by the registry API.
+    const record = await client.registryJson<RunRecord>(`/runs/${run.runId}`);
+    const [cost] = record.cost?.jobs ?? [];
+    assert.equal(cost?.platform, 'sagemaker');
+    assert.equal(cost.billableSeconds, job.BillableTimeInSeconds);
+    const hourly = TRAINING_PRICES.sagemaker[DEFAULT_TRAINING_INSTANCES.sagemaker]?.onDemand ?? 0;
+    assert.equal(cost.usd, Math.round(((hourly * cost.billableSeconds) / 3600) * 10_000) / 10_000);
+    assert.equal(record.cost?.usd, cost.usd);
+    const version = await client.registryJson<ModelVersion>(`/models/wine/versions/${record.modelVersion}`);
+    assert.equal(version.cost?.usd, cost.usd);
+    assert.equal(version.cost?.jobs, 1);
   });
 
   it('fails the run with the reason the container wrote to /opt/ml/output/failure, and registers nothing', async () => {
@@ -58,6 +89,10 @@ describe('training through the SageMaker contract', () => {
         /training job nimbus-[0-9a-f-]+-t0 failed: ConfigurationError: unknown tfjs backend "no-such-backend"/,
       );
       assert.deepEqual(await client.modelItems('wine-broken'), []);
+      // A failed job is paid for too: its account is on the run.
+      const [job] = (await client.registryJson<RunRecord>(`/runs/${run.runId}`)).cost?.jobs ?? [];
+      assert.equal(job?.status, 'Failed');
+      assert.equal(job.instanceType, DEFAULT_TRAINING_INSTANCES.sagemaker);
     } finally {
       delete process.env[ENV.tfBackend];
     }

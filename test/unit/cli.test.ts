@@ -55,6 +55,7 @@ describe('nimbus CLI: targets and signing (no AWS)', () => {
         api: 'http://127.0.0.1:3/',
         stepFunctions: 'http://127.0.0.1:4',
         apiGateway: 'http://127.0.0.1:5',
+        training: 'http://127.0.0.1:6',
         region: 'us-east-1',
         accessKeyId: 'A',
         secretAccessKey: 'S',
