@@ -2,6 +2,7 @@
 // `nimbus` as an installed command (`npm link`, `npm install -g .`), from any folder: the bundle `npm install`
 // built (scripts/build-cli.mjs, in cli/dist/) while it is newer than every project file it was built from;
 // else — a checkout being edited, or no bundle — cli/nimbus.ts through tsx, which compiles on each run.
+import './node-version.mjs';
 import { readFileSync, statSync } from 'node:fs';
 
 function bundleIsFresh() {

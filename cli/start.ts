@@ -3,6 +3,7 @@
  * them to `.nimbus/endpoints.json`), shows each pipeline step as it happens, and by default runs a demo:
  * upload iris.csv, wait for the model, predict over HTTP.
  */
+import './node-version.mjs';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';

@@ -3,7 +3,6 @@
  * AWS: the same Lambda handler, called in-process (./lambda-tasks.ts), and the same training entrypoint, as a
  * child process speaking the Batch (or SageMaker) contract (./training-jobs.ts).
  */
-import './polyfills.ts';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
