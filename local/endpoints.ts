@@ -15,8 +15,11 @@ export interface LocalEndpoints {
   readonly stepFunctions: string;
   /** API Gateway's control plane: the API keys the registry creates (local/api-keys.ts). */
   readonly apiGateway: string;
-  /** SageMaker's and Batch's describe calls for the local training jobs (local/training-api.ts). */
-  readonly training: string;
+  /**
+   * SageMaker's and Batch's describe calls for the local training jobs (local/training-api.ts); absent in an
+   * endpoints file an older version wrote.
+   */
+  readonly training?: string;
   readonly region: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
@@ -81,6 +84,13 @@ export function shellExports(endpoints: LocalEndpoints): string[] {
   return [
     `export AWS_ENDPOINT_URL_S3=${endpoints.s3}`,
     `export AWS_ENDPOINT_URL_DYNAMODB=${endpoints.dynamodb}`,
+    // The local training jobs' accounts: `aws sagemaker describe-training-job`, `aws batch describe-jobs`.
+    ...(endpoints.training
+      ? [
+          `export AWS_ENDPOINT_URL_SAGEMAKER=${endpoints.training}`,
+          `export AWS_ENDPOINT_URL_BATCH=${endpoints.training}`,
+        ]
+      : []),
     `export AWS_REGION=${endpoints.region}`,
     // awscli v1 and boto3 read this one, not AWS_REGION.
     `export AWS_DEFAULT_REGION=${endpoints.region}`,
