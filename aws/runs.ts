@@ -186,6 +186,26 @@ export async function listRuns(filter: { dataset?: string; limit?: number } = {}
   return filter.limit === undefined ? runs : runs.slice(0, filter.limit);
 }
 
+/** The trials of a run's search, in trial order: a scan of the runs table for the items that name it. */
+export async function listTrials(runId: string): Promise<TrialRecord[]> {
+  const trials: TrialRecord[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out = await db().send(
+      new ScanCommand({
+        TableName: tableName('runs'),
+        FilterExpression: '#kind = :trial AND parentRunId = :run',
+        ExpressionAttributeNames: { '#kind': 'kind' },
+        ExpressionAttributeValues: { ':trial': 'trial', ':run': runId },
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
+    trials.push(...((out.Items ?? []) as TrialRecord[]));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  return trials.sort((a, b) => a.trial - b.trial);
+}
+
 export const trialRecordId = (runId: string, trial: number): string =>
   `${runId}#trial-${String(trial).padStart(3, '0')}`;
 

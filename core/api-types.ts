@@ -377,6 +377,11 @@ export interface RunRecord {
   readonly metrics?: Readonly<Record<string, number>>;
   /** The cross-validation of the training split, when the manifest asked for one: each figure's mean and sd. */
   readonly crossValidation?: NonNullable<ModelMetrics['crossValidation']>;
+  /**
+   * The hyperparameters the model trains with, as resolved from the defaults and the manifest (with a search,
+   * the base ones until it ends, then the best trial's). Set when training is planned.
+   */
+  readonly hyperparameters?: Readonly<Record<string, unknown>>;
   /** The hyperparameter search, when the run had one. */
   readonly search?: SearchSummary & { readonly ensemble?: readonly number[] };
   /** How training went: epochs, seconds, and whether the job resumed from a checkpoint or stopped early. */
@@ -424,6 +429,11 @@ export interface TrialRecord {
 
 export interface RunList {
   readonly runs: readonly RunRecord[];
+}
+
+/** The trials of a run's hyperparameter search, in trial order (none for a run without a search). */
+export interface TrialList {
+  readonly trials: readonly TrialRecord[];
 }
 
 /** What a training job writes as it goes (containers/training/entrypoint.ts): its epochs so far. */
@@ -554,6 +564,7 @@ export interface ApiTypes {
   StatusChangeResult: StatusChangeResult;
   StopRun: StopRun;
   StopRunResult: StopRunResult;
+  TrialList: TrialList;
   ValidationReport: ValidationReport;
   VersionList: VersionList;
 }

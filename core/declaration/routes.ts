@@ -243,6 +243,11 @@ export const ROUTES = {
     dataset: 'Only the runs of this dataset',
   }),
   getRun: registryRead('/runs/{runId}', 'One pipeline run', 'RunRecord'),
+  runTrials: registryRead(
+    '/runs/{runId}/trials',
+    "The trials of a run's hyperparameter search: parameters, status and score",
+    'TrialList',
+  ),
   runProgress: registryRead(
     '/runs/{runId}/progress',
     "A run's steps and its training jobs' epochs so far",

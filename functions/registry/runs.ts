@@ -9,7 +9,7 @@ import {
   stopExecution,
 } from '../../aws/executions.ts';
 import { getJson, listObjects, mapLimit } from '../../aws/object-store.ts';
-import { claimRetry, endUnfinishedRun, getRun, listRuns } from '../../aws/runs.ts';
+import { claimRetry, endUnfinishedRun, getRun, listRuns, listTrials } from '../../aws/runs.ts';
 import type { RunRecord, TrainingProgress } from '../../core/api-types.ts';
 import { runsOfVersion } from '../../core/dataset.ts';
 import { ConflictError, InvalidRequestError } from '../../core/errors.ts';
@@ -39,6 +39,10 @@ route('listRuns', async ({ req }) => {
 });
 
 route('getRun', async ({ params }) => requireRun(params.runId));
+
+route('runTrials', async ({ params }) => ({
+  trials: await listTrials((await requireRun(params.runId)).runId),
+}));
 
 /** Where a run is: its steps so far, and each training job's epochs (its learning curve) when it trains. */
 route('runProgress', async ({ params }) => {

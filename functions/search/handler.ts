@@ -117,7 +117,7 @@ async function planTrials(state: PipelineState, { base, input, jobFor }: Planner
   const spec = searchOf(state);
   if (spec === undefined) {
     checkParameterBudget(base.hyperparameters, input, base.budget.parameters);
-    await updateRun(state.runId, { step: 'Train' });
+    await updateRun(state.runId, { step: 'Train', hyperparameters: { ...base.hyperparameters } });
     const only: PlannedTrial = { trial: 0, parameters: {}, modelPrefix: base.modelPrefix, status: 'PLANNED' };
     return { trials: [only], next: [base], done: false };
   }
@@ -130,7 +130,7 @@ async function planTrials(state: PipelineState, { base, input, jobFor }: Planner
     `the search's largest model (${sizeOf(largest.hyperparameters)})`,
   );
   const trials = plan(base, [], suggestTrials(spec, []));
-  await updateRun(state.runId, { step: 'Search' });
+  await updateRun(state.runId, { step: 'Search', hyperparameters: { ...base.hyperparameters } });
   logger.info('search planned', {
     strategy: spec.strategy,
     trials: plannedTrials(spec),
@@ -323,6 +323,7 @@ async function assemble(
   }
   await putJson(artifactsBucket, target + ARTIFACTS.card, { ...card, lineage });
   await updateRun(base.runId, {
+    hyperparameters: card.lineage.hyperparameters,
     search: { ...search, ...(lineage.ensemble ? { ensemble: lineage.ensemble.trials } : {}) },
   });
   logger.info('search finished', { ...search, ensemble: lineage.ensemble });

@@ -1,16 +1,23 @@
 /**
  * The data the dashboard reads: the registry and monitoring APIs on the page's own origin, with the API key
  * in the `x-api-key` header. The page lies at `<stage>/dashboard/`, so the APIs are one level up.
+ * Changes (approve, promote, stop…) are IAM routes: on one machine the admin key stands in for IAM
+ * (`x-nimbus-admin-key`); in AWS only a signing proxy (`nimbus dashboard`) can make them.
  * The types of these APIs' JSON answers are core/api-types.ts', imported as types only.
  */
 import type {
   AlarmList,
   AuditEntry,
+  DatasetVersionRecord,
   DriftReports,
   ModelDetail,
   ModelSummary,
+  ModelVersion,
   RunList,
   RunProgress,
+  RunRecord,
+  TrialList,
+  ValidationReport,
 } from '../../core/api-types.ts';
 import { API } from '../../core/contract.ts';
 import type { ClassMetrics, ModelMetrics } from '../../core/metrics.ts';
@@ -28,14 +35,53 @@ export type {
   ModelSummary,
   ModelVersion,
   RunProgress,
-  RunRecord as Run,
   RunStatus,
+  TrialRecord as Trial,
+  ValidationReport,
 } from '../../core/api-types.ts';
 export type { ClassMetrics, ModelMetrics } from '../../core/metrics.ts';
 export type { ModelStatus } from '../../core/model-registry.ts';
 
+/**
+ * What one training job cost (the main branch's `RunRecord.cost`, being built: declared here until it is in
+ * core/api-types.ts).
+ */
+export interface TrainingJobCost {
+  readonly trial: number;
+  readonly platform: 'batch' | 'sagemaker';
+  readonly jobName: string;
+  readonly instanceType: string;
+  readonly spot: boolean;
+  readonly status: string;
+  readonly trainingSeconds: number;
+  readonly billableSeconds: number;
+  readonly usd: number;
+  readonly onDemandUsd: number;
+  readonly transitions: readonly {
+    readonly status: string;
+    readonly startedAt: string;
+    readonly endedAt?: string;
+  }[];
+}
+
+/** What a run's training cost, at the prices of `pricesAsOf` in `region`. */
+export interface RunCost {
+  readonly usd: number;
+  readonly onDemandUsd: number;
+  readonly spotSavingsUsd: number;
+  readonly currency: 'USD';
+  readonly pricesAsOf: string;
+  readonly region: string;
+  readonly jobs: readonly TrainingJobCost[];
+}
+
+/** A run as the API answers it, with its cost when the platform records one. */
+export type Run = RunRecord & { readonly cost?: RunCost };
+
 /** metrics.json of a version. */
 export interface VersionMetrics {
+  /** Each feature's importance, when the pipeline measured it (absent: not shown). */
+  readonly importance?: Readonly<Record<string, number>>;
   readonly test: ModelMetrics & {
     /** `confusionMatrix[actual][predicted]` counts (classifiers). */
     readonly confusionMatrix?: readonly (readonly number[])[];
@@ -68,6 +114,12 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A change the API refused for want of IAM (403): on one machine, a wrong or missing admin key; in AWS, any
+ * change from the browser, which cannot sign its requests.
+ */
+export class ActionRefusedError extends ApiError {}
+
 const registry = API.registryResource.join('/');
 const monitoring = API.monitoringResource.join('/');
 const segment = encodeURIComponent;
@@ -89,18 +141,29 @@ export class Api {
       cache: 'no-store',
       ...(signal ? { signal } : {}),
     });
-    const text = await response.text();
-    if (!response.ok) {
-      let message = `${response.status} ${response.statusText}`;
-      try {
-        const body = JSON.parse(text) as { error?: string; message?: string };
-        message = body.error ?? body.message ?? message;
-      } catch {
-        // not JSON: keep the status line
+    return answer<T>(response, path);
+  }
+
+  /** A change (an IAM route): POSTs the body as JSON with the admin key, when there is one. */
+  async change<T>(path: string, body: unknown, adminKey: string | undefined): Promise<T> {
+    const response = await fetch(new URL(`${registry}/${path}`, this.base), {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json',
+        ...(adminKey ? { [API.adminKeyHeader]: adminKey } : {}),
+      },
+      body: JSON.stringify(body),
+      cache: 'no-store',
+    });
+    try {
+      return await answer<T>(response, path);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 403) {
+        throw new ActionRefusedError(error.status, error.path, error.message);
       }
-      throw new ApiError(response.status, path, message);
+      throw error;
     }
-    return JSON.parse(text) as T;
   }
 
   /** Like `get`, but a route or item that is not there is `undefined`. */
@@ -114,7 +177,33 @@ export class Api {
   }
 
   runs(limit: number, signal?: AbortSignal) {
-    return this.get<RunList>(`${registry}/runs?limit=${limit}`, signal);
+    return this.get<RunList & { runs: readonly Run[] }>(`${registry}/runs?limit=${limit}`, signal);
+  }
+
+  run(runId: string, signal?: AbortSignal) {
+    return this.optional<Run>(`${registry}/runs/${segment(runId)}`, signal);
+  }
+
+  trials(runId: string, signal?: AbortSignal) {
+    return this.optional<TrialList>(`${registry}/runs/${segment(runId)}/trials`, signal);
+  }
+
+  version(model: string, version: number, signal?: AbortSignal) {
+    return this.optional<ModelVersion>(`${registry}/models/${segment(model)}/versions/${version}`, signal);
+  }
+
+  datasetVersion(name: string, version: string, signal?: AbortSignal) {
+    return this.optional<DatasetVersionRecord>(
+      `${registry}/datasets/${segment(name)}/versions/${segment(version)}`,
+      signal,
+    );
+  }
+
+  datasetReport(name: string, version: string, signal?: AbortSignal) {
+    return this.optional<ValidationReport>(
+      `${registry}/datasets/${segment(name)}/versions/${segment(version)}/report`,
+      signal,
+    );
   }
 
   progress(runId: string, signal?: AbortSignal) {
@@ -147,4 +236,20 @@ export class Api {
   drift(model: string, limit: number, signal?: AbortSignal) {
     return this.optional<DriftReports>(`${monitoring}/models/${segment(model)}/drift?limit=${limit}`, signal);
   }
+}
+
+/** The answer's JSON, or an ApiError with the status and the API's `error` message. */
+async function answer<T>(response: Response, path: string): Promise<T> {
+  const text = await response.text();
+  if (!response.ok) {
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      const body = JSON.parse(text) as { error?: string; message?: string };
+      message = body.error ?? body.message ?? message;
+    } catch {
+      // not JSON: keep the status line
+    }
+    throw new ApiError(response.status, path, message);
+  }
+  return JSON.parse(text) as T;
 }

@@ -1,17 +1,25 @@
 /**
  * The dashboard page: asks for the API key once (or takes it from a `#key=<key>` link, as `npm start`
  * prints one), keeps it in this browser's localStorage, and shows one view at a time from the URL's fragment:
- * `#/runs[/<runId>]`, `#/models[/<model>[/versions/<v>]]`, `#/drift`.
+ * `#/runs[/<runId>]`, `#/compare?runs=<a>,<b>`, `#/models[/<model>[/versions/<v>]]`, `#/drift` — each with
+ * its state (filter, sort, page…) in the fragment's query, so that a link reproduces the view.
  */
 import { Api, ApiError } from './api.ts';
 import { card, empty, h, replace } from './dom.ts';
+import { keys, takeKeysFromFragment } from './keys.ts';
 import { type Route, type View, ViewScope } from './view.ts';
+import { compareView } from './views/compare.ts';
 import { driftView } from './views/drift.ts';
 import { modelsView } from './views/models.ts';
+import { runView } from './views/run.ts';
 import { runsView } from './views/runs.ts';
 
-const KEY_STORAGE = 'nimbus-ml.api-key';
-const VIEWS: Record<Route['view'], View> = { runs: runsView, models: modelsView, drift: driftView };
+const VIEWS: Record<Route['view'], View> = {
+  runs: (scope) => (scope.route.parts[0] ? runView(scope) : runsView(scope)),
+  compare: compareView,
+  models: modelsView,
+  drift: driftView,
+};
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -23,38 +31,20 @@ const main = element<HTMLElement>('main');
 const refreshStatus = element<HTMLElement>('refresh-status');
 const changeKey = element<HTMLButtonElement>('change-key');
 
-/** The key, in localStorage when the browser allows it, else for this page's life only. */
-const keys = {
-  memory: undefined as string | undefined,
-  get(): string | undefined {
-    try {
-      return localStorage.getItem(KEY_STORAGE) ?? this.memory;
-    } catch {
-      return this.memory;
-    }
-  },
-  set(key: string | undefined): void {
-    this.memory = key;
-    try {
-      if (key === undefined) localStorage.removeItem(KEY_STORAGE);
-      else localStorage.setItem(KEY_STORAGE, key);
-    } catch {
-      // storage disabled: the key lasts as long as the page
-    }
-  },
-};
+const notice = h('div', { class: 'notice', role: 'status', 'aria-live': 'polite', hidden: true });
+main.before(notice);
 
-/** `#key=<key>` (what `npm start` prints): keep the key, and take it out of the address bar and history. */
+/** `#key=…` (what `npm start` prints): keep the keys, and take them out of the address bar and history. */
 function takeKeyFromFragment(): void {
-  const match = /^#key=([^&]+)/.exec(location.hash);
-  if (!match?.[1]) return;
-  keys.set(decodeURIComponent(match[1]));
-  history.replaceState(null, '', `${location.pathname}${location.search}#/runs`);
+  if (takeKeysFromFragment(location.hash)) {
+    history.replaceState(null, '', `${location.pathname}${location.search}#/runs`);
+  }
 }
 
 function parseRoute(hash: string): Route {
-  const [view, ...parts] = hash
-    .replace(/^#\/?/, '')
+  const [path = '', search = ''] = hash.replace(/^#\/?/, '').split('?');
+  const query = new URLSearchParams(search);
+  const [view, ...parts] = path
     .split('/')
     .filter((p) => p !== '')
     .map((p) => {
@@ -64,9 +54,9 @@ function parseRoute(hash: string): Route {
         return p;
       }
     });
-  return view === 'models' || view === 'drift'
-    ? { view, parts }
-    : { view: 'runs', parts: view === 'runs' ? parts : [] };
+  return view === 'models' || view === 'drift' || view === 'compare'
+    ? { view, parts, query }
+    : { view: 'runs', parts: view === 'runs' ? parts : [], query };
 }
 
 let current: ViewScope | undefined;
@@ -74,17 +64,25 @@ let current: ViewScope | undefined;
 async function show(): Promise<void> {
   current?.end();
   current = undefined;
-  const key = keys.get();
+  const key = keys.get('api');
   changeKey.hidden = key === undefined;
   if (key === undefined) return askForKey();
   const route = parseRoute(location.hash);
   for (const link of document.querySelectorAll<HTMLAnchorElement>('.tabs a')) {
-    if (link.dataset.view === route.view) link.setAttribute('aria-current', 'page');
+    if (link.dataset.view === (route.view === 'compare' ? 'runs' : route.view))
+      link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
   }
-  const scope = new ViewScope(new Api(key, location.href), main, route, navigate, (text) => {
-    refreshStatus.textContent = text;
-  });
+  const scope = new ViewScope(
+    new Api(key, location.href),
+    main,
+    route,
+    navigate,
+    (text) => {
+      refreshStatus.textContent = text;
+    },
+    notify,
+  );
   current = scope;
   refreshStatus.textContent = '';
   replace(main, h('div', { class: 'loading', role: 'status' }, 'Loading…'));
@@ -96,18 +94,39 @@ async function show(): Promise<void> {
       return askForKey('The API refused this key. Check it and try again.');
     }
     console.error(error);
+    const unreachable = error instanceof TypeError; // fetch's network error: no answer at all
     replace(
       main,
       card(
-        'The dashboard could not load this view',
-        {},
+        unreachable ? 'The API is unreachable' : 'The dashboard could not load this view',
+        { class: 'error-state' },
         empty(
-          (error as Error).message,
-          'The platform may be starting or unreachable; the view tries again when you reload.',
+          unreachable ? 'No answer from the platform' : (error as Error).message,
+          unreachable
+            ? 'It may be starting, stopped or out of reach from this network. Try again in a moment.'
+            : 'The platform may be starting or unreachable; try again in a moment.',
+        ),
+        h(
+          'div',
+          { class: 'empty-actions' },
+          h('button', { type: 'button', class: 'button', onclick: () => void show() }, 'Try again'),
         ),
       ),
     );
   }
+}
+
+let noticeTimer: ReturnType<typeof setTimeout> | undefined;
+
+/** Says how an action went, above the view (which redraws under it). */
+function notify(text: string, tone: 'ok' | 'bad'): void {
+  clearTimeout(noticeTimer);
+  notice.className = `notice ${tone}`;
+  notice.textContent = text;
+  notice.hidden = false;
+  noticeTimer = setTimeout(() => {
+    notice.hidden = true;
+  }, 15_000);
 }
 
 function navigate(hash: string, replaceEntry = false): void {
@@ -140,7 +159,7 @@ function askForKey(problem?: string): void {
         event.preventDefault();
         const key = input.value.trim();
         if (!key) return;
-        keys.set(key);
+        keys.set('api', key);
         void show();
       },
     },
@@ -162,7 +181,8 @@ function askForKey(problem?: string): void {
 }
 
 changeKey.addEventListener('click', () => {
-  keys.set(undefined);
+  keys.set('api', undefined);
+  keys.set('admin', undefined);
   askForKey();
 });
 window.addEventListener('hashchange', () => {

@@ -3,10 +3,15 @@ import type { Chart, ChartType } from 'chart.js';
 import type { Api } from './api.ts';
 
 export interface Route {
-  readonly view: 'runs' | 'models' | 'drift';
+  readonly view: 'runs' | 'compare' | 'models' | 'drift';
   /** The path after the view's name: `#/models/iris/versions/2` → ['iris', 'versions', '2']. */
   readonly parts: readonly string[];
+  /** The fragment's query (`#/runs?sort=metric:accuracy&dir=desc`): what a link to the view reproduces. */
+  readonly query: URLSearchParams;
 }
+
+/** A message over the views (the outcome of an action), which outlives the view that caused it. */
+export type Notify = (text: string, tone: 'ok' | 'bad') => void;
 
 /**
  * One view's lifetime: its requests are aborted, its timers cleared and its charts destroyed when it ends.
@@ -24,7 +29,13 @@ export class ViewScope {
     readonly navigate: (hash: string, replace?: boolean) => void,
     /** Says in the header how fresh the data is. */
     readonly status: (text: string) => void,
+    readonly notify: Notify,
   ) {}
+
+  /** Draws the view again from the API (after an action changed what it shows). */
+  reload(): void {
+    this.navigate(location.hash, true);
+  }
 
   get signal(): AbortSignal {
     return this.controller.signal;

@@ -1,7 +1,7 @@
 /** Drift: each feature's PSI per monitoring window. */
 import type { ChartConfiguration } from 'chart.js';
 import type { DriftHistory } from '../api.ts';
-import { COLORS, line, seriesColor } from './chart.ts';
+import { COLORS, line, seriesColor, seriesDash } from './chart.ts';
 
 /** Each feature's PSI per monitoring window (and the predictions'), with the alarm threshold as a line. */
 export function driftChart(
@@ -21,13 +21,14 @@ export function driftChart(
     data: {
       labels: axisLabels(reports.map((r) => r.windowEnd)),
       datasets: [
-        ...features.map((f, i) =>
-          series(
+        ...features.map((f, i) => ({
+          ...series(
             f,
             reports.map((r) => r.features[f]?.psi ?? null),
             seriesColor(i),
           ),
-        ),
+          borderDash: seriesDash(i),
+        })),
         ...(reports.some((r) => r.predictions)
           ? [
               series(

@@ -3,14 +3,16 @@
  * each alias points), the selected version's confusion matrix (classifiers) and the model's audit history.
  */
 import type { Chart, ChartConfiguration } from 'chart.js';
-import type { Alias, AuditEntry, ModelDetail, ModelVersion, VersionMetrics } from '../api.ts';
+import type { Alias, ModelDetail, ModelVersion, VersionMetrics } from '../api.ts';
 import { mountChart, refreshChart } from '../charts/chart.ts';
 import { confusionMatrixChart } from '../charts/confusion.ts';
 import { metricByVersionChart, primaryMetric } from '../charts/versions.ts';
 import { ago, badge, card, chartBox, empty, h, number, percent, replace, type Tone, when } from '../dom.ts';
 import type { ViewScope } from '../view.ts';
+import { timelineItems } from './audit.ts';
+import { versionView } from './version.ts';
 
-const STATUS_TONE: Record<string, Tone> = {
+export const STATUS_TONE: Record<string, Tone> = {
   registered: 'neutral',
   approved: 'ok',
   rejected: 'bad',
@@ -19,6 +21,7 @@ const STATUS_TONE: Record<string, Tone> = {
 
 export async function modelsView(scope: ViewScope): Promise<void> {
   const { api, root, signal, route } = scope;
+  if (route.parts[0] && route.parts[1] === 'versions') return versionView(scope);
   const { models } = await api.models(signal);
   if (scope.ended) return;
   if (models.length === 0) {
@@ -66,7 +69,7 @@ export async function modelsView(scope: ViewScope): Promise<void> {
   }
   const versions = [...detail.versions].sort((a, b) => a.version - b.version);
   const production = detail.aliases.find((a) => a.alias === 'production');
-  const requested = route.parts[1] === 'versions' ? Number(route.parts[2]) : Number.NaN;
+  const requested = Number(route.query.get('version') ?? Number.NaN);
   let selected =
     versions.find((v) => v.version === requested)?.version ?? production?.version ?? versions.at(-1)?.version;
 
@@ -99,7 +102,7 @@ export async function modelsView(scope: ViewScope): Promise<void> {
 
   const select = (version: number) => {
     selected = version;
-    history.replaceState(null, '', `#/models/${encodeURIComponent(detail.model)}/versions/${version}`);
+    history.replaceState(null, '', `#/models/${encodeURIComponent(detail.model)}?version=${version}`);
     draw();
   };
   let metricChart: Chart<'bar' | 'line'> | undefined;
@@ -124,11 +127,27 @@ export async function modelsView(scope: ViewScope): Promise<void> {
     matrixChart?.destroy();
     matrixChart = undefined;
     const { element, matrix } = versionCard(version, metrics);
+    element
+      .querySelector('.card-header')
+      ?.append(
+        h(
+          'div',
+          { class: 'card-actions' },
+          h(
+            'a',
+            { class: 'button secondary', href: versionHref(detail.model, version.version) },
+            `Open v${version.version}`,
+          ),
+        ),
+      );
     replace(matrixCard, element);
     if (matrix) matrixChart = scope.chart(mountChart(matrix.canvas, 'confusion-matrix', matrix.config));
   };
   draw();
 }
+
+export const versionHref = (model: string, version: number) =>
+  `#/models/${encodeURIComponent(model)}/versions/${version}`;
 
 function header(detail: ModelDetail, versions: readonly ModelVersion[]): HTMLElement {
   const latest = versions.at(-1);
@@ -243,7 +262,7 @@ function versionRow(
 }
 
 /** The selected version's test results: its confusion matrix (classifiers), else its error metrics. */
-function versionCard(
+export function versionCard(
   version: ModelVersion,
   metrics: VersionMetrics | undefined,
 ): { element: HTMLElement; matrix?: { canvas: HTMLCanvasElement; config: ChartConfiguration<'scatter'> } } {
@@ -321,59 +340,4 @@ function classTable(rows: NonNullable<VersionMetrics['test']['perClass']>): HTML
       ),
     ),
   );
-}
-
-/** What an audit entry did, in words. */
-function actionText(e: AuditEntry): string {
-  if (e.kind === 'status') return `v${e.version} ${e.status}`;
-  if (e.action === 'promote') return `${e.alias} → v${e.state.version}`;
-  if (e.action === 'rollback') return `${e.alias} rolled back to v${e.state.version}`;
-  return e.state.canary
-    ? `${e.alias}: canary v${e.state.canary.version} at ${Math.round(e.state.canary.weight * 100)}%`
-    : `${e.alias}: canary ended`;
-}
-
-const ACTION_TONE: Record<string, Tone> = {
-  register: 'neutral',
-  approve: 'ok',
-  reject: 'bad',
-  archive: 'neutral',
-  promote: 'info',
-  canary: 'warn',
-  rollback: 'warn',
-};
-
-function timelineItems(
-  audit: readonly AuditEntry[] | undefined,
-  selected: number | undefined,
-): HTMLElement[] {
-  if (!audit) return [h('li', {}, empty('No audit history', 'This deployment does not serve it yet.'))];
-  if (audit.length === 0) return [h('li', {}, empty('No changes yet'))];
-  return [...audit]
-    .sort((a, b) => b.at.localeCompare(a.at))
-    .map((entry) => {
-      const version = entry.kind === 'status' ? entry.version : entry.state.version;
-      const related =
-        version === selected || (entry.kind === 'alias' && entry.state.canary?.version === selected);
-      const who = entry.who.startsWith('pipeline:')
-        ? `pipeline run ${entry.who.slice(9, 17)}`
-        : entry.who.replace(/^arn:aws:iam::\d+:/, '');
-      return h(
-        'li',
-        { class: `timeline-item ${ACTION_TONE[entry.action] ?? 'neutral'}${related ? ' related' : ''}` },
-        h('span', { class: 'timeline-dot', 'aria-hidden': 'true' }),
-        h(
-          'div',
-          { class: 'timeline-body' },
-          h(
-            'div',
-            { class: 'timeline-head' },
-            h('strong', {}, actionText(entry)),
-            h('time', { datetime: entry.at, title: when(entry.at) }, ago(entry.at)),
-          ),
-          h('p', { class: 'small' }, entry.why),
-          h('p', { class: 'muted small' }, who),
-        ),
-      );
-    });
 }
