@@ -148,7 +148,6 @@ export function actionTests({ local, browser, model, lines }: Context): void {
 
   it('stops a running run from its page, and retries it once it has failed', async () => {
     const { client } = local;
-    const { page } = browser;
     await client.upload(
       'datasets/endless/dataset.json',
       JSON.stringify({ hyperparameters: { epochs: 10_000 } }),

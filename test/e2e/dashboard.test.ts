@@ -206,7 +206,7 @@ describe('web dashboard', () => {
     await browser.shot('compare', 'dashboard-compare');
   });
 
-  it('shows a search run: its steps with their times, hyperparameters, lineage, trials, and cost', async () => {
+  it("shows a search run: its steps with their times, hyperparameters, lineage, trials, and each job's cost", async () => {
     const { page } = browser;
     const { search } = runs;
     assert.ok(search);
@@ -237,7 +237,15 @@ describe('web dashboard', () => {
     assert.match(lineage, /code version/);
     assert.match(lineage, /parent version\s*none/);
     assert.match(lineage, /valid\s*150 rows · 4 features · label species \(classification\)/);
-    await page.getByText('cost not recorded').waitFor();
+    // Each trial's training job, priced from the emulated Batch API's account of it.
+    const { cost } = await local.client.registryJson<RunRecord>(`/runs/${search.runId}`);
+    assert.equal(cost?.jobs.length, 3);
+    const jobs = page.locator('table[aria-label="training jobs"] tbody tr');
+    assert.equal(await jobs.count(), 3);
+    for (const row of await jobs.all()) {
+      assert.match((await row.textContent()) ?? '', /^\d\s*batch\s*g4dn\.xlarge\s*SUCCEEDED\s*\d+\s*\$\d/);
+    }
+    await page.getByText(`prices as of ${cost.pricesAsOf}`).waitFor();
     await browser.shot('run', 'dashboard-run');
   });
 

@@ -34,49 +34,18 @@ export type {
   ModelDetail,
   ModelSummary,
   ModelVersion,
+  RunCost,
   RunProgress,
   RunStatus,
+  TrainingJobCost,
   TrialRecord as Trial,
   ValidationReport,
 } from '../../core/api-types.ts';
 export type { ClassMetrics, ModelMetrics } from '../../core/metrics.ts';
 export type { ModelStatus } from '../../core/model-registry.ts';
 
-/**
- * What one training job cost (the main branch's `RunRecord.cost`, being built: declared here until it is in
- * core/api-types.ts).
- */
-export interface TrainingJobCost {
-  readonly trial: number;
-  readonly platform: 'batch' | 'sagemaker';
-  readonly jobName: string;
-  readonly instanceType: string;
-  readonly spot: boolean;
-  readonly status: string;
-  readonly trainingSeconds: number;
-  readonly billableSeconds: number;
-  readonly usd: number;
-  readonly onDemandUsd: number;
-  readonly transitions: readonly {
-    readonly status: string;
-    readonly startedAt: string;
-    readonly endedAt?: string;
-  }[];
-}
-
-/** What a run's training cost, at the prices of `pricesAsOf` in `region`. */
-export interface RunCost {
-  readonly usd: number;
-  readonly onDemandUsd: number;
-  readonly spotSavingsUsd: number;
-  readonly currency: 'USD';
-  readonly pricesAsOf: string;
-  readonly region: string;
-  readonly jobs: readonly TrainingJobCost[];
-}
-
-/** A run as the API answers it, with its cost when the platform records one. */
-export type Run = RunRecord & { readonly cost?: RunCost };
+/** A run as the API answers it, with its training jobs' cost when RecordTrials read it. */
+export type Run = RunRecord;
 
 /** metrics.json of a version. */
 export interface VersionMetrics {

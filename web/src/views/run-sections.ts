@@ -213,9 +213,16 @@ export function costCard(cost: RunCost | undefined): HTMLElement {
       empty('cost not recorded', 'This platform did not record what the training jobs of this run cost.'),
     );
   }
+  const gaps = [
+    ...(cost.unpriced?.length
+      ? [`No price in the table for ${cost.unpriced.join(', ')}: not in the total.`]
+      : []),
+    ...(cost.unrecorded ?? []).map((why) => `Not read: ${why}`),
+  ];
   return card(
     'Cost',
     { subtitle: `${cost.region}, prices as of ${cost.pricesAsOf}` },
+    ...gaps.map((gap) => h('p', { class: 'muted small' }, gap)),
     h(
       'div',
       { class: 'stats' },
@@ -243,7 +250,7 @@ export function costCard(cost: RunCost | undefined): HTMLElement {
         h(
           'tr',
           {},
-          ...['trial', 'job', 'instance', 'status', 'billable s', 'cost'].map((t) => h('th', {}, t)),
+          ...['trial', 'on', 'instance', 'status', 'billable s', 'cost'].map((t) => h('th', {}, t)),
         ),
       ),
       h(
@@ -254,11 +261,11 @@ export function costCard(cost: RunCost | undefined): HTMLElement {
             'tr',
             {},
             h('td', {}, String(job.trial)),
-            h('td', { class: 'mono small' }, `${job.platform} · ${job.jobName}`),
+            h('td', { class: 'small', title: job.jobName }, job.platform),
             h('td', {}, job.instanceType, job.spot ? badge('spot', 'info') : null),
             h('td', {}, job.status),
             h('td', { class: 'numeric' }, job.billableSeconds.toFixed(0)),
-            h('td', { class: 'numeric' }, usd(job.usd)),
+            h('td', { class: 'numeric' }, job.usd === undefined ? 'unpriced' : usd(job.usd)),
           ),
         ),
       ),
