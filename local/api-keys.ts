@@ -9,8 +9,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { hasValidSignature } from '../aws/signing.ts';
-import { listenLocal, readBody } from './listen.ts';
+import { listenLocal, readSignedJson } from './listen.ts';
 
 /** The local REST API's id and stage, as the proxy events name them. */
 export const LOCAL_API_ID = 'local';
@@ -198,35 +197,18 @@ export async function startApiGatewayControl(
     res.end(JSON.stringify(body));
   };
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const text = await readBody(req, MAX_BODY_BYTES);
-    if (text === undefined) {
-      res.setHeader('Connection', 'close');
-      return answer(res, 413, { message: 'the request is larger than 64 kB' }, 'BadRequestException');
-    }
-    const request = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: text };
-    if (!(await hasValidSignature(request, credentials))) {
-      return answer(
-        res,
-        403,
-        { message: 'the request is not signed with the local platform credentials' },
-        'UnrecognizedClientException',
-      );
-    }
-    let body: unknown = {};
-    try {
-      body = text ? JSON.parse(text) : {};
-    } catch {
-      body = undefined;
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      return answer(res, 400, { message: 'the request body must be a JSON object' }, 'BadRequestException');
+    const request = await readSignedJson(req, MAX_BODY_BYTES, credentials);
+    if ('refused' in request) {
+      if (request.refused === 413) res.setHeader('Connection', 'close');
+      const type = request.refused === 403 ? 'UnrecognizedClientException' : 'BadRequestException';
+      return answer(res, request.refused, { message: request.message }, type);
     }
     try {
       const [status, result] = route(
         keys,
-        request.method,
-        new URL(request.url, 'http://127.0.0.1'),
-        body as Record<string, unknown>,
+        req.method ?? 'GET',
+        new URL(req.url ?? '/', 'http://127.0.0.1'),
+        request.input,
       );
       answer(res, status, result);
     } catch (error) {

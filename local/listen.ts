@@ -2,8 +2,10 @@
  * What the local endpoints share: listening on 127.0.0.1 (a port, or 0 for any free one) and stopping, and
  * reading a control-plane request's body within a bound.
  */
+
 import type { IncomingMessage, Server } from 'node:http';
 import { type AddressInfo, createServer, type Server as NetServer } from 'node:net';
+import { hasValidSignature } from '../aws/signing.ts';
 
 export interface LocalEndpoint {
   readonly url: string;
@@ -67,4 +69,42 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Why a local AWS-style endpoint refused a request before reading it: each answers in its protocol's shape. */
+export type RefusedRequest =
+  | { readonly refused: 413; readonly message: string }
+  | { readonly refused: 403; readonly message: string }
+  | { readonly refused: 400; readonly message: string };
+
+/**
+ * What the local stand-ins for AWS APIs (Step Functions, API Gateway's control plane, SageMaker's and Batch's
+ * describe calls) take: a body of at most `maxBytes`, signed (SigV4) with the platform's local credentials —
+ * as IAM would ask — and a JSON object (an empty body is `{}`). A 413 should close the connection.
+ */
+export async function readSignedJson(
+  req: IncomingMessage,
+  maxBytes: number,
+  credentials: { readonly accessKeyId: string; readonly secretAccessKey: string },
+): Promise<{ readonly input: Record<string, unknown> } | RefusedRequest> {
+  const body = await readBody(req, maxBytes);
+  if (body === undefined) {
+    return { refused: 413, message: `the request is larger than ${Math.round(maxBytes / 1024)} KB` };
+  }
+  const signed = await hasValidSignature(
+    { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
+    credentials,
+  );
+  if (!signed)
+    return { refused: 403, message: 'the request is not signed with the local platform credentials' };
+  let input: unknown;
+  try {
+    input = JSON.parse(body || '{}');
+  } catch {
+    input = undefined;
+  }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { refused: 400, message: 'the request body must be a JSON object' };
+  }
+  return { input: input as Record<string, unknown> };
 }

@@ -6,9 +6,8 @@
  * `.waitForTaskToken`: the local pipeline waits on `TaskTokens.wait` instead.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { hasValidSignature } from '../aws/signing.ts';
 import { RUN_ID_PATTERN } from '../core/names.ts';
-import { listenLocal, readBody } from './listen.ts';
+import { listenLocal, readSignedJson } from './listen.ts';
 
 type Settle = { resolve: (output: unknown) => void; reject: (error: Error) => void };
 
@@ -168,34 +167,18 @@ export async function startStepFunctionsApi(
     res.end(JSON.stringify(body));
   };
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const body = await readBody(req, MAX_BODY_BYTES);
-    if (body === undefined) {
-      res.setHeader('Connection', 'close');
-      return answer(res, 413, { __type: 'ValidationException', message: 'the request is larger than 1 MB' });
+    const request = await readSignedJson(req, MAX_BODY_BYTES, credentials);
+    if ('refused' in request) {
+      if (request.refused === 413) res.setHeader('Connection', 'close');
+      const type = {
+        413: 'ValidationException',
+        403: 'UnrecognizedClientException',
+        400: 'SerializationException',
+      };
+      return answer(res, request.refused, { __type: type[request.refused], message: request.message });
     }
-    const signed = await hasValidSignature(
-      { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
-      credentials,
-    );
-    if (!signed) {
-      return answer(res, 403, {
-        __type: 'UnrecognizedClientException',
-        message: 'the request is not signed with the local platform credentials',
-      });
-    }
-    let input: unknown;
-    try {
-      input = JSON.parse(body || '{}');
-    } catch {
-      input = undefined;
-    }
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      return answer(res, 400, {
-        __type: 'SerializationException',
-        message: 'the request body must be a JSON object',
-      });
-    }
-    const result = tokens.call(String(req.headers['x-amz-target'] ?? ''), input as Record<string, unknown>);
+    const input = request.input;
+    const result = tokens.call(String(req.headers['x-amz-target'] ?? ''), input);
     answer(res, result.status, result.body);
   };
   const server: Server = createServer((req, res) => {

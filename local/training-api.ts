@@ -7,8 +7,7 @@
  * with the platform's local credentials.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { hasValidSignature } from '../aws/signing.ts';
-import { type LocalEndpoint, listenLocal, readBody } from './listen.ts';
+import { type LocalEndpoint, listenLocal, readSignedJson } from './listen.ts';
 import { describeComputeEnvironments, describeJobQueues, type TrainingLedger } from './training-ledger.ts';
 
 /** Describe calls are small: a hundred ids at most (Batch's own limit on DescribeJobs). */
@@ -92,40 +91,18 @@ export async function startTrainingApi(
     res.end(JSON.stringify(result.body));
   };
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const body = await readBody(req, MAX_BODY_BYTES);
-    if (body === undefined) {
-      res.setHeader('Connection', 'close');
+    const request = await readSignedJson(req, MAX_BODY_BYTES, options.credentials);
+    if ('refused' in request) {
+      if (request.refused === 413) res.setHeader('Connection', 'close');
+      const type = {
+        413: 'ValidationException',
+        403: 'UnrecognizedClientException',
+        400: 'SerializationException',
+      };
       return answer(req, res, {
-        status: 413,
-        errorType: 'ClientException',
-        body: { __type: 'ValidationException', message: 'the request is larger than 64 KB' },
-      });
-    }
-    const signed = await hasValidSignature(
-      { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
-      options.credentials,
-    );
-    if (!signed) {
-      return answer(req, res, {
-        status: 403,
-        errorType: 'UnrecognizedClientException',
-        body: {
-          __type: 'UnrecognizedClientException',
-          message: 'the request is not signed with the local platform credentials',
-        },
-      });
-    }
-    let input: unknown;
-    try {
-      input = JSON.parse(body || '{}');
-    } catch {
-      input = undefined;
-    }
-    if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-      return answer(req, res, {
-        status: 400,
-        errorType: 'ClientException',
-        body: { __type: 'SerializationException', message: 'the request body must be a JSON object' },
+        status: request.refused,
+        errorType: request.refused === 403 ? type[403] : 'ClientException',
+        body: { __type: type[request.refused], message: request.message },
       });
     }
     const target = req.headers['x-amz-target'];
@@ -135,7 +112,7 @@ export async function startTrainingApi(
       res,
       answerTrainingCall(
         ledger,
-        { path, target: Array.isArray(target) ? target[0] : target, input: input as Record<string, unknown> },
+        { path, target: Array.isArray(target) ? target[0] : target, input: request.input },
         options,
       ),
     );
