@@ -51,12 +51,13 @@ export function registerRuns(program: Command): void {
   runs
     .command('show')
     .description("one run: its status, steps and their times, metrics, and its training jobs' cost")
-    .argument('<runId>', 'the run')
+    .argument('[runId]', 'the run (default: the newest)')
+    .option('--dataset <name>', "without a run id: this dataset's newest run")
     .action(
-      action(async (ctx, runId: string) => {
-        const run = await (await ctx.api()).get<RunRecord>(registryPath('runs', runId), {
-          notFoundHint: RUNS_HINT,
-        });
+      action(async (ctx, runId: string | undefined, options: { dataset?: string }) => {
+        const api = await ctx.api();
+        const id = runId ?? (await newestRun(api, options.dataset));
+        const run = await api.get<RunRecord>(registryPath('runs', id), { notFoundHint: RUNS_HINT });
         ctx.render(run, showLines);
       }),
     );
@@ -78,22 +79,7 @@ export function registerRuns(program: Command): void {
           options: { dataset?: string; interval: number; timeout: number },
         ) => {
           const api = await ctx.api();
-          let id = runId;
-          if (!id) {
-            const query = new URLSearchParams({
-              ...(options.dataset ? { dataset: options.dataset } : {}),
-              limit: '1',
-            });
-            const { runs: newest } = await api.get<{ runs: RunRecord[] }>(`${registryPath('runs')}?${query}`);
-            id = newest[0]?.runId;
-            if (!id) {
-              throw new CliError(
-                `no runs${options.dataset ? ` of ${options.dataset}` : ''} yet`,
-                EXIT.notFound,
-                'upload a dataset: nimbus datasets upload <file>',
-              );
-            }
-          }
+          const id = runId ?? (await newestRun(api, options.dataset));
           const run = await followRun(api, id, {
             intervalMs: options.interval * 1000,
             timeoutMs: options.timeout * 1000,
@@ -175,6 +161,21 @@ export function registerRuns(program: Command): void {
         finishRun(run);
       }),
     );
+}
+
+/** The newest run (of a dataset), or a not-found error that says how to start one. */
+async function newestRun(api: ApiClient, dataset: string | undefined): Promise<string> {
+  const query = new URLSearchParams({ ...(dataset ? { dataset } : {}), limit: '1' });
+  const { runs: newest } = await api.get<{ runs: RunRecord[] }>(`${registryPath('runs')}?${query}`);
+  const id = newest[0]?.runId;
+  if (!id) {
+    throw new CliError(
+      `no runs${dataset ? ` of ${dataset}` : ''} yet`,
+      EXIT.notFound,
+      'upload a dataset: nimbus datasets upload <file>',
+    );
+  }
+  return id;
 }
 
 /** Watches a run to its end (progress on stderr), then reads its record (metrics, model version, promotion). */
