@@ -8,6 +8,7 @@
  * in commands/<group>.ts; what they share (the context, `render`, option parsers) in context.ts.
  */
 import { Command, CommanderError } from 'commander';
+import { registerDashboard } from './commands/dashboard.ts';
 import { registerDatasets } from './commands/datasets.ts';
 import { registerKeys } from './commands/keys.ts';
 import { registerLocal } from './commands/local.ts';
@@ -75,6 +76,7 @@ Examples:
     registerPredict,
     registerMonitor,
     registerKeys,
+    registerDashboard,
   ]) {
     register(program);
   }
