@@ -24,7 +24,10 @@ const result = await build({
   splitting: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: 'node22',
+  // The ES module builds first (the AWS SDK's dist-es): a dynamic import() of a CommonJS build would answer
+  // only a `default` export, and `sdk.S3Client` would be undefined.
+  mainFields: ['module', 'main'],
   metafile: true,
   logLevel: 'warning',
   // CommonJS dependencies call require(); an ES module has none of its own.
