@@ -1,7 +1,7 @@
 /**
  * AWS Signature Version 4 with @smithy/signature-v4 and node:crypto: signing a request (the CLI's registry
- * changes, for API Gateway's IAM authorization) and checking one (the local Step Functions endpoint, which
- * stands in for IAM there as the admin key does for the API).
+ * changes, for API Gateway's IAM authorization) and checking one (the local Step Functions and API Gateway
+ * endpoints, and the local API's IAM routes, where the local platform's credentials stand in for IAM).
  */
 import { createHash, createHmac, type Hash, type Hmac, timingSafeEqual } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -48,15 +48,23 @@ const AUTHORIZATION =
 /** How far a request's signing time may be from now (AWS's own tolerance). */
 const SKEW_MS = 15 * 60 * 1000;
 
+/** The credential scope a signature must name, when the checker expects one (any, when left out). */
+export interface SignatureScope {
+  readonly service?: string;
+  readonly region?: string;
+}
+
 /**
  * Whether a request carries a valid SigV4 signature by these credentials: the access key it names is theirs,
- * it was signed within 15 minutes of now, and signing the same headers and body again gives the same
- * signature (compared in constant time).
+ * its scope is `scope`'s (a service and region, when given), it was signed within 15 minutes of now, a
+ * payload hash it sends is the body's, and signing the same headers and body again gives the same signature
+ * (compared in constant time).
  */
 export async function hasValidSignature(
   request: ReceivedRequest,
   credentials: { readonly accessKeyId: string; readonly secretAccessKey: string },
   now = Date.now(),
+  scope: SignatureScope = {},
 ): Promise<boolean> {
   const header = (name: string): string | undefined => {
     const value = request.headers[name];
@@ -69,7 +77,14 @@ export async function hasValidSignature(
   const [, accessKeyId, day, region, service, signedHeaders] = match;
   const signingDate = new Date(`${when[1]}-${when[2]}-${when[3]}T${when[4]}:${when[5]}:${when[6]}Z`);
   if (accessKeyId !== credentials.accessKeyId || amzDate.slice(0, 8) !== day) return false;
+  if ((scope.service && service !== scope.service) || (scope.region && region !== scope.region)) return false;
   if (Math.abs(now - signingDate.getTime()) > SKEW_MS) return false;
+  // The signer trusts a payload hash header as the body's hash: it must be this body's, or another body
+  // would pass under the same signature (API Gateway hashes the body it received, whatever the header says).
+  const payloadHash = header('x-amz-content-sha256');
+  if (payloadHash !== undefined && payloadHash !== createHash('sha256').update(request.body).digest('hex')) {
+    return false;
+  }
   const names = (signedHeaders as string).split(';');
   const headers: Record<string, string> = {};
   for (const name of names) {

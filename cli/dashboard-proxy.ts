@@ -1,165 +1,262 @@
 /**
- * `nimbus dashboard`: the web dashboard of a target (the local platform or a deployed stack) on
- * http://127.0.0.1:<port>, through a proxy that gives it the caller's rights. A browser cannot sign requests
- * with AWS credentials, and the deployed API takes registry changes only with IAM: the proxy forwards the
- * page's reads with the target's API key, and its changes (approve, promote, stop…) signed with the CLI's AWS
- * credentials (SigV4) — or, locally, with the admin key that stands in for IAM. The deployed API stays as it
- * is: nothing new is exposed.
+ * `nimbus dashboard`'s server: the web dashboard and its APIs on 127.0.0.1, proxied to a platform with the
+ * CLI's credentials, so that the page's actions (approve, promote, stop a run…) work against a deployed stack,
+ * whose registry changes only IAM may make and a browser cannot sign.
  *
- * The proxy answers only:
- * - requests for 127.0.0.1/localhost at its own port (a DNS-rebound name is refused);
- * - paths and methods of the API's declared routes (core/declaration/routes.ts), else 404;
- * - for an API route, requests carrying the session's token (random, printed once in the page's link, which
- *   keeps it as its key): another page in the browser cannot read it, and a cross-origin request with the
- *   header needs a CORS preflight the proxy never grants. Whatever authorization the browser sent is dropped.
+ * What it forwards, and how:
+ * - Only the API's declared routes (ROUTES in core/declaration/routes.ts), by method and path template;
+ *   anything else is a 404 (a method a path lacks, a 405), answered here and never sent on.
+ * - A route with the API key gets the target's key; an IAM route is signed with SigV4 (service `execute-api`,
+ *   the target's region) by the CLI's AWS credentials — a stack's default credential chain, or the local
+ *   platform's credentials, which its gateway checks as IAM would; the page's own files go as they came.
+ * - The browser's credentials are never forwarded: only `accept`, `content-type` and `if-none-match` are.
+ *
+ * Who may use it: the page of this session and no one else. Every API request carries the session's random
+ * token, which the page holds as its "API key" (the URL printed, `…/dashboard/#key=<token>&admin=<token>`,
+ * gives it), in `x-api-key` or `x-nimbus-admin-key` — a header, not a cookie, so another site cannot make a
+ * browser send it (a cross-origin request with such a header needs a CORS preflight, which this server never
+ * grants). The Host must be this server's (no DNS rebinding), and an Origin or Sec-Fetch-Site, when sent, this
+ * origin's. Bodies are bounded as the API bounds them: a registry change's at 64 KiB, any other at API
+ * Gateway's 10 MB.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { API } from '../core/contract.ts';
-import { ROUTES, type RouteDeclaration } from '../core/declaration/routes.ts';
+import { type HttpMethod, ROUTES, type RouteAuth, type RouteDeclaration } from '../core/declaration.ts';
 import { listenOn, readBody } from '../local/listen.ts';
-import { signRequest } from './api.ts';
-import { apiKeyOf, type Target } from './target.ts';
+import type { SignedRequest } from './api.ts';
 
-/** The dashboard's changes are small JSON bodies; predict bodies are not the dashboard's. */
-const MAX_BODY_BYTES = 64 * 1024;
+/** API Gateway's payload limit: the largest body any route takes (a predict request). */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+/** A registry change is a few fields and a reason (functions/registry/api.ts reads it within such bounds). */
+const MAX_CHANGE_BODY_BYTES = 64 * 1024;
 /** API Gateway gives up on an integration after 29 s. */
 const UPSTREAM_TIMEOUT_MS = 30_000;
-/** What an answer keeps of the upstream's headers (the page's CSP among them). */
-const KEPT_HEADERS = [
-  'content-type',
-  'cache-control',
-  'content-security-policy',
-  'x-content-type-options',
-  'referrer-policy',
-  'x-frame-options',
-  'strict-transport-security',
-];
+/** The request headers a browser's request keeps on its way: never a credential. */
+const FORWARDED_HEADERS = ['accept', 'content-type', 'if-none-match'] as const;
+/** Answer headers that belong to one connection, or that the buffered body no longer matches. */
+const DROPPED_ANSWER_HEADERS = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-encoding',
+  'content-length',
+  'set-cookie',
+]);
 
-interface CompiledRoute {
-  readonly method: string;
-  readonly pattern: RegExp;
-  readonly auth: RouteDeclaration['auth'];
-}
-
-/** Every declared route as a method and a path pattern (a `{param}` is one segment). */
-const COMPILED: readonly CompiledRoute[] = Object.values(ROUTES as Record<string, RouteDeclaration>).map(
-  (route) => ({
-    method: route.method,
-    auth: route.auth,
-    pattern: new RegExp(
-      `^${route.path
-        .split(/(\{[A-Za-z]+\})/)
-        .map((part) => (/^\{[A-Za-z]+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-        .join('')}$`,
-    ),
-  }),
-);
-
-/** The declared route a request is for, if any. */
-export function routeOf(method: string, pathname: string): CompiledRoute | undefined {
-  return COMPILED.find((route) => route.method === method && route.pattern.test(pathname));
+export interface DashboardProxyOptions {
+  /** The API's base URL, without a trailing slash (the stage's, for a stack). */
+  readonly api: string;
+  /** 127.0.0.1's port to listen on (0: any free one). */
+  readonly port: number;
+  /** The API key that the API-key routes are sent with. */
+  readonly apiKey: () => Promise<string>;
+  /** Signs a request to an IAM route: the headers to send it with (Authorization, X-Amz-Date…). */
+  readonly sign: (request: SignedRequest) => Promise<Record<string, string>>;
+  /** The session token; default: 32 random bytes. */
+  readonly token?: string;
 }
 
 export interface DashboardProxy {
-  /** The page's link, with the session's token (the page keeps it as its key, and takes it out of the bar). */
+  /** This server's origin, `http://127.0.0.1:<port>`. */
   readonly url: string;
-  readonly port: number;
+  /** The session token the page sends. */
+  readonly token: string;
+  /** The page's address, with the token in its fragment (never sent to a server, kept out of logs). */
+  readonly dashboardUrl: string;
   stop(): Promise<void>;
 }
 
-export async function startDashboardProxy(
-  target: Target,
-  options: { readonly port: number; readonly token?: string },
-): Promise<DashboardProxy> {
-  const token = options.token ?? randomBytes(24).toString('base64url');
-  const apiKey = await apiKeyOf(target);
-  let port = options.port;
-  const hosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
-
-  const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const refuse = (status: number, error: string) => {
-      res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      res.end(JSON.stringify({ error }));
-    };
-    if (!hosts().has(req.headers.host ?? '')) return refuse(403, 'this proxy answers only for 127.0.0.1');
-    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    const method = req.method ?? 'GET';
-    const route = routeOf(method, url.pathname);
-    if (!route) return refuse(404, `no route for ${method} ${url.pathname}`);
-    const headers: Record<string, string> = {};
-    if (route.auth !== 'none') {
-      // The page sends the session's token as its API key, and (for a change) as its admin key.
-      const sent = route.auth === 'iam' ? req.headers[API.adminKeyHeader] : req.headers[API.apiKeyHeader];
-      if (!sameToken(sent, token)) return refuse(403, 'the dashboard session token is missing or wrong');
-    }
-    const body = method === 'POST' ? await readBody(req, MAX_BODY_BYTES) : undefined;
-    if (method === 'POST' && body === undefined) {
-      res.setHeader('connection', 'close');
-      return refuse(413, `the request is larger than ${MAX_BODY_BYTES / 1024} KB`);
-    }
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const upstream = `${target.api}${url.pathname}${url.search}`;
-    if (route.auth === 'apiKey') headers[API.apiKeyHeader] = apiKey;
-    if (route.auth === 'iam') {
-      if (target.kind === 'local') {
-        if (!target.adminKey) return refuse(403, `${target.source} has no admin key`);
-        headers[API.adminKeyHeader] = target.adminKey;
-      } else {
-        Object.assign(
-          headers,
-          await signRequest({ url: upstream, method, headers, ...(body ? { body } : {}) }, target.region),
-        );
-      }
-    }
-    let answer: Response;
-    try {
-      answer = await fetch(upstream, {
-        method,
-        headers,
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
-      });
-    } catch (error) {
-      return refuse(502, `the platform at ${target.api} did not answer (${(error as Error).message})`);
-    }
-    const kept: Record<string, string> = {};
-    for (const name of KEPT_HEADERS) {
-      const value = answer.headers.get(name);
-      if (value) kept[name] = value;
-    }
-    const location = answer.headers.get('location');
-    if (location)
-      kept.location = location.startsWith(target.api) ? location.slice(target.api.length) || '/' : location;
-    res.writeHead(answer.status, kept);
-    res.end(Buffer.from(await answer.arrayBuffer()));
-  };
-
-  const server: Server = createServer((req, res) => {
-    serve(req, res).catch((error: unknown) => {
-      if (res.headersSent) return res.end();
-      res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: (error as Error).message }));
+export async function startDashboardProxy(options: DashboardProxyOptions): Promise<DashboardProxy> {
+  const token = options.token ?? randomBytes(32).toString('base64url');
+  const state = { port: options.port };
+  const server = createServer({ requestTimeout: UPSTREAM_TIMEOUT_MS * 2 }, (req, res) => {
+    serve(req, res, options, token, state.port).catch((error: unknown) => {
+      answer(res, 502, { error: `the proxy failed: ${(error as Error).message}` });
     });
   });
-  await listenOn(server, port);
-  port = (server.address() as { port: number }).port;
+  await listenOn(server, options.port);
+  state.port = (server.address() as AddressInfo).port;
+  const url = `http://127.0.0.1:${state.port}`;
+  const page = `/${API.dashboardResource.join('/')}/`;
   return {
-    url: `http://127.0.0.1:${port}/${API.dashboardResource.join('/')}/#key=${token}&admin=${token}`,
-    port,
+    url,
+    token,
+    dashboardUrl: `${url}${page}#key=${token}&admin=${token}`,
     stop: () =>
-      new Promise<void>((resolve) => {
+      new Promise((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       }),
   };
 }
 
-function sameToken(sent: string | string[] | undefined, token: string): boolean {
-  const value = Array.isArray(sent) ? sent[0] : sent;
-  if (typeof value !== 'string') return false;
-  const a = Buffer.from(value);
-  const b = Buffer.from(token);
-  return a.length === b.length && timingSafeEqual(a, b);
+async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: DashboardProxyOptions,
+  token: string,
+  port: number,
+): Promise<void> {
+  const refusal = foreignRequest(req, port);
+  if (refusal) return answer(res, 403, { error: refusal });
+  const target = req.url ?? '/';
+  const { path, search } = splitTarget(target);
+  const method = req.method ?? 'GET';
+  const match = path === undefined ? { methods: [] } : matchRoute(method, path);
+  if (!match.route) {
+    if (match.methods.length === 0)
+      return answer(res, 404, { error: `no route for ${method} ${path ?? target}` });
+    return answer(
+      res,
+      405,
+      { error: `no route for ${method} ${path}: it takes ${match.methods.join(', ')}` },
+      { Allow: match.methods.join(', ') },
+    );
+  }
+  const auth: RouteAuth = match.route.auth;
+  if (auth !== 'none' && !carriesToken(req, token)) {
+    return answer(res, 403, {
+      error: 'this proxy answers its own dashboard page only: open the address `nimbus dashboard` printed',
+    });
+  }
+  const limit = auth === 'iam' ? MAX_CHANGE_BODY_BYTES : MAX_BODY_BYTES;
+  const body = method === 'GET' ? '' : await readBody(req, limit);
+  if (body === undefined) {
+    res.setHeader('Connection', 'close');
+    return answer(res, 413, { error: `the request body is larger than ${limit / 1024} KiB` });
+  }
+  const headers: Record<string, string> = {};
+  for (const name of FORWARDED_HEADERS) {
+    const value = req.headers[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+  const url = `${options.api}${path}${search}`;
+  if (auth === 'apiKey') headers[API.apiKeyHeader] = await options.apiKey();
+  if (auth === 'iam') {
+    Object.assign(headers, await options.sign({ url, method, headers: { ...headers }, body }));
+  }
+  let upstream: Response;
+  try {
+    upstream = await fetch(url, {
+      method,
+      headers,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(UPSTREAM_TIMEOUT_MS),
+      ...(method === 'GET' ? {} : { body }),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+    return answer(res, 502, { error: `cannot reach the platform at ${options.api} (${cause})` });
+  }
+  const payload = Buffer.from(await upstream.arrayBuffer());
+  const answered: Record<string, string> = {};
+  upstream.headers.forEach((value, name) => {
+    if (!DROPPED_ANSWER_HEADERS.has(name) && !name.startsWith('access-control-')) answered[name] = value;
+  });
+  answered['content-length'] = String(payload.length);
+  res.writeHead(upstream.status, answered);
+  res.end(payload);
+}
+
+/**
+ * Why a request is not this session's page's, or undefined: a Host that is not this server (a DNS-rebound
+ * name), or an Origin or Sec-Fetch-Site of another site.
+ */
+function foreignRequest(req: IncomingMessage, port: number): string | undefined {
+  const origins = [`127.0.0.1:${port}`, `localhost:${port}`];
+  if (!origins.includes(req.headers.host ?? '')) {
+    return `this proxy answers http://127.0.0.1:${port} only, not ${req.headers.host ?? 'a request without Host'}`;
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined && !origins.some((o) => origin === `http://${o}`)) {
+    return `a request from ${origin} is refused: this proxy answers its own page only`;
+  }
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
+    return `a ${site} request is refused: this proxy answers its own page only`;
+  }
+  return undefined;
+}
+
+/** Whether the request carries the session token (in either header the page sends its keys in). */
+function carriesToken(req: IncomingMessage, token: string): boolean {
+  const expected = Buffer.from(token);
+  const given = [req.headers[API.apiKeyHeader], req.headers[API.adminKeyHeader]].filter(
+    (value) => value !== undefined,
+  );
+  return (
+    given.length > 0 &&
+    given.every((value) => {
+      const got = Buffer.from(typeof value === 'string' ? value : '');
+      return got.length === expected.length && timingSafeEqual(got, expected);
+    })
+  );
+}
+
+/**
+ * A request target's path and query (`?…`, or ''), or no path for one that is not a plain path: a `.` or `..`
+ * segment, an escaped `/`, `\` or `.`, `//`, a backslash, or an absolute URL. Routes are matched on the path as
+ * sent, and it is sent on as it came.
+ */
+function splitTarget(target: string): { path?: string; search: string } {
+  const at = target.indexOf('?');
+  const path = at === -1 ? target : target.slice(0, at);
+  const search = at === -1 ? '' : target.slice(at);
+  const plain =
+    /^(\/[\w\-~:@!$&'()*+,;=%.]*)+$/.test(path) &&
+    !/%(2f|5c|2e)/i.test(path) &&
+    !path.split('/').some((segment) => segment === '.' || segment === '..') &&
+    !path.includes('//') &&
+    /^[\w\-~:@!$&'()*+,;=%./?]*$/.test(search);
+  return plain ? { path, search } : { search };
+}
+
+interface CompiledRoute {
+  readonly route: RouteDeclaration;
+  readonly pattern: RegExp;
+}
+
+/** Each route's path template as a pattern: a `{parameter}` is one path segment. */
+const COMPILED: readonly CompiledRoute[] = Object.values(ROUTES as Record<string, RouteDeclaration>).map(
+  (route) => ({
+    route,
+    pattern: new RegExp(
+      `^${route.path
+        .split(/(\{[^}]+\})/)
+        .map((part) => (/^\{[^}]+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
+        .join('')}$`,
+    ),
+  }),
+);
+
+/** The route of a method and path, or the methods the path takes (none: no route has the path). */
+export function matchRoute(
+  method: string,
+  path: string,
+): { route?: RouteDeclaration; methods: readonly HttpMethod[] } {
+  const matching = COMPILED.filter(({ pattern }) => pattern.test(path));
+  // A path may match a template with a parameter and a more specific one (`{model}` and `{model}:predict`):
+  // the template with the fewest parameters is the route, as API Gateway picks the most specific resource.
+  const route = matching
+    .filter(({ route }) => route.method === method)
+    .sort((a, b) => parameters(a.route.path) - parameters(b.route.path))[0]?.route;
+  return { ...(route ? { route } : {}), methods: [...new Set(matching.map(({ route }) => route.method))] };
+}
+
+const parameters = (path: string): number => path.split('{').length - 1;
+
+function answer(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, { ...headers, 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
 }

@@ -2,7 +2,8 @@
  * The local stand-in for API Gateway: an HTTP server on 127.0.0.1 that routes `/<resource>/{proxy+}` to the
  * same handlers (the most specific resource first), checks each method's authorization as the deployed API
  * does — an API key of the usage plan (local/api-keys.ts: the default key and those the registry created),
- * IAM, for which the admin key stands in here, or none (the dashboard's static page) — and builds the same
+ * IAM — a SigV4 signature (service `execute-api`, this region) by the local platform's credentials, as IAM
+ * checks one, or the admin key, which stands in for it — or none (the dashboard's static page) — and builds the same
  * REST proxy event, the key's id in its identity. What the deployed API answers by itself is answered here in
  * the same words (core/declaration.ts GATEWAY_ERRORS): `{"error": …}`, a 404 for a path no resource serves, a
  * 405 for a method its resource does not take.
@@ -10,6 +11,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { hasValidSignature } from '../aws/signing.ts';
 import { API } from '../core/contract.ts';
 import {
   type ApiResource,
@@ -48,12 +50,21 @@ export interface LocalApiOptions {
   readonly keys: {
     accepted(header: string | string[] | undefined): { id: string; value: string } | undefined;
   };
-  /** What the `x-nimbus-admin-key` header must carry for an IAM-authorized method. */
+  /** What the `x-nimbus-admin-key` header must carry for an IAM-authorized method (or a signature, below). */
   readonly adminKey: string;
+  /**
+   * The credentials whose SigV4 signature (service `execute-api`, `region`) opens an IAM-authorized method, as
+   * IAM would (what `nimbus` signs with against a stack, and `nimbus dashboard` here).
+   */
+  readonly iam: {
+    readonly region: string;
+    readonly accessKeyId: string;
+    readonly secretAccessKey: string;
+  };
   readonly routes: readonly LocalRoute[];
 }
 
-/** The principal an admin-key request acts as (what IAM would name as the caller). */
+/** The principal an admin-key or signed request acts as (what IAM would name as the caller). */
 export const LOCAL_ADMIN_ARN = 'arn:aws:iam::000000000000:user/local-admin';
 
 export interface LocalApi {
@@ -106,7 +117,8 @@ async function handle(
   const resource = url.pathname.startsWith(prefix) ? `${prefix}{proxy+}` : prefix.slice(0, -1);
   const key = authorization === 'apiKey' ? options.keys.accepted(req.headers[API.apiKeyHeader]) : undefined;
   if (authorization === 'apiKey' && !key) return send(res, 403, { error: GATEWAY_ERRORS.forbidden });
-  if (authorization === 'iam' && !sameKey(req.headers[API.adminKeyHeader], adminKey)) {
+  const byAdminKey = authorization === 'iam' && sameKey(req.headers[API.adminKeyHeader], adminKey);
+  if (authorization === 'iam' && !byAdminKey && req.headers.authorization === undefined) {
     // What API Gateway says to an unsigned request on an IAM-authorized method.
     return send(res, 403, { error: GATEWAY_ERRORS.unsigned });
   }
@@ -121,6 +133,10 @@ async function handle(
     return;
   }
   const { body } = read;
+  // A signature covers the body: it is checked once the body is read (and bounded).
+  if (authorization === 'iam' && !byAdminKey && !(await signedByIam(req, body, options.iam))) {
+    return send(res, 403, { error: GATEWAY_ERRORS.badSignature });
+  }
   const headers: Record<string, string> = {};
   for (const name of Object.keys(req.headers)) {
     const value = req.headers[name];
@@ -292,6 +308,20 @@ function routes(options: LocalApiOptions): readonly LocalRoute[] {
 function sameKey(header: string | string[] | undefined, keyDigest: Buffer): boolean {
   if (typeof header !== 'string') return false;
   return timingSafeEqual(digest(header), keyDigest);
+}
+
+/** Whether a request carries a SigV4 signature for `execute-api` in this region by the local credentials. */
+function signedByIam(
+  req: IncomingMessage,
+  body: string | null,
+  iam: LocalApiOptions['iam'],
+): Promise<boolean> {
+  return hasValidSignature(
+    { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body: body ?? '' },
+    iam,
+    Date.now(),
+    { service: 'execute-api', region: iam.region },
+  );
 }
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();

@@ -263,7 +263,7 @@ export async function startLocalPlatform(options: LocalPlatformOptions): Promise
       const { handler } = await loadHandler<{ handler: ApiHandler }>(name);
       routes.push({ resource, methods, handler });
     }
-    api = await startLocalApi({ port: ports.api, keys, adminKey, routes });
+    api = await startLocalApi({ port: ports.api, keys, adminKey, iam: { region, ...credentials }, routes });
     monitoring.start();
   } catch (error) {
     releaseStdout();

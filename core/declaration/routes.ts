@@ -400,6 +400,9 @@ export const GATEWAY_ERRORS = {
   forbidden: 'Forbidden',
   /** An IAM-authorized method called without a SigV4 signature. */
   unsigned: 'Missing Authentication Token',
+  /** A SigV4 signature that does not check out (another key, another body, out of date). */
+  badSignature:
+    'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.',
   tooLarge: 'Request Too Long',
   throttled: 'Too Many Requests',
   internal: 'Internal server error',
