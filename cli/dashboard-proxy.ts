@@ -124,7 +124,6 @@ async function serve(
   const limit = auth === 'iam' ? MAX_CHANGE_BODY_BYTES : MAX_BODY_BYTES;
   const body = method === 'GET' ? '' : await readBody(req, limit);
   if (body === undefined) {
-    res.setHeader('Connection', 'close');
     return answer(res, 413, { error: `the request body is larger than ${limit / 1024} KiB` });
   }
   const headers: Record<string, string> = {};
@@ -257,6 +256,8 @@ function answer(
     res.end();
     return;
   }
-  res.writeHead(status, { ...headers, 'content-type': 'application/json' });
+  // The proxy's own answer may come before the body is read: the connection closes after it, so that a client
+  // does not send its next request on a socket still holding the rest of this body.
+  res.writeHead(status, { ...headers, 'content-type': 'application/json', connection: 'close' });
   res.end(JSON.stringify(body));
 }

@@ -23,6 +23,13 @@ describe('npm start -- --once', () => {
         '0',
         '--api-port',
         '0',
+        // Every port free, or another platform on this machine fails this one.
+        '--step-functions-port',
+        '0',
+        '--api-gateway-port',
+        '0',
+        '--training-port',
+        '0',
       );
       const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       let output = '';
