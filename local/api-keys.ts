@@ -197,9 +197,8 @@ export async function startApiGatewayControl(
     res.end(JSON.stringify(body));
   };
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const request = await readSignedJson(req, MAX_BODY_BYTES, credentials);
+    const request = await readSignedJson(req, res, MAX_BODY_BYTES, credentials);
     if ('refused' in request) {
-      if (request.refused === 413) res.setHeader('Connection', 'close');
       const type = request.refused === 403 ? 'UnrecognizedClientException' : 'BadRequestException';
       return answer(res, request.refused, { message: request.message }, type);
     }

@@ -3,7 +3,7 @@
  * reading a control-plane request's body within a bound.
  */
 
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { type AddressInfo, createServer, type Server as NetServer } from 'node:net';
 import { hasValidSignature } from '../aws/signing.ts';
 
@@ -72,10 +72,12 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
 }
 
 /** Why a local AWS-style endpoint refused a request before reading it: each answers in its protocol's shape. */
-export type RefusedRequest =
-  | { readonly refused: 413; readonly message: string }
-  | { readonly refused: 403; readonly message: string }
-  | { readonly refused: 400; readonly message: string };
+export interface RefusedRequest {
+  readonly refused: 413 | 403 | 400;
+  /** The error's name in AWS's JSON protocols (`__type`). */
+  readonly type: 'ValidationException' | 'UnrecognizedClientException' | 'SerializationException';
+  readonly message: string;
+}
 
 /**
  * What the local stand-ins for AWS APIs (Step Functions, API Gateway's control plane, SageMaker's and Batch's
@@ -84,19 +86,31 @@ export type RefusedRequest =
  */
 export async function readSignedJson(
   req: IncomingMessage,
+  res: ServerResponse,
   maxBytes: number,
   credentials: { readonly accessKeyId: string; readonly secretAccessKey: string },
 ): Promise<{ readonly input: Record<string, unknown> } | RefusedRequest> {
   const body = await readBody(req, maxBytes);
   if (body === undefined) {
-    return { refused: 413, message: `the request is larger than ${Math.round(maxBytes / 1024)} KB` };
+    // The rest of the body is unread: the connection closes after the answer.
+    res.setHeader('Connection', 'close');
+    return {
+      refused: 413,
+      type: 'ValidationException',
+      message: `the request is larger than ${Math.round(maxBytes / 1024)} KB`,
+    };
   }
   const signed = await hasValidSignature(
     { method: req.method ?? 'POST', url: req.url ?? '/', headers: req.headers, body },
     credentials,
   );
-  if (!signed)
-    return { refused: 403, message: 'the request is not signed with the local platform credentials' };
+  if (!signed) {
+    return {
+      refused: 403,
+      type: 'UnrecognizedClientException',
+      message: 'the request is not signed with the local platform credentials',
+    };
+  }
   let input: unknown;
   try {
     input = JSON.parse(body || '{}');
@@ -104,7 +118,11 @@ export async function readSignedJson(
     input = undefined;
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
-    return { refused: 400, message: 'the request body must be a JSON object' };
+    return {
+      refused: 400,
+      type: 'SerializationException',
+      message: 'the request body must be a JSON object',
+    };
   }
   return { input: input as Record<string, unknown> };
 }

@@ -167,15 +167,9 @@ export async function startStepFunctionsApi(
     res.end(JSON.stringify(body));
   };
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const request = await readSignedJson(req, MAX_BODY_BYTES, credentials);
+    const request = await readSignedJson(req, res, MAX_BODY_BYTES, credentials);
     if ('refused' in request) {
-      if (request.refused === 413) res.setHeader('Connection', 'close');
-      const type = {
-        413: 'ValidationException',
-        403: 'UnrecognizedClientException',
-        400: 'SerializationException',
-      };
-      return answer(res, request.refused, { __type: type[request.refused], message: request.message });
+      return answer(res, request.refused, { __type: request.type, message: request.message });
     }
     const input = request.input;
     const result = tokens.call(String(req.headers['x-amz-target'] ?? ''), input);

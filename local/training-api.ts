@@ -91,18 +91,12 @@ export async function startTrainingApi(
     res.end(JSON.stringify(result.body));
   };
   const serve = async (req: IncomingMessage, res: ServerResponse) => {
-    const request = await readSignedJson(req, MAX_BODY_BYTES, options.credentials);
+    const request = await readSignedJson(req, res, MAX_BODY_BYTES, options.credentials);
     if ('refused' in request) {
-      if (request.refused === 413) res.setHeader('Connection', 'close');
-      const type = {
-        413: 'ValidationException',
-        403: 'UnrecognizedClientException',
-        400: 'SerializationException',
-      };
       return answer(req, res, {
         status: request.refused,
-        errorType: request.refused === 403 ? type[403] : 'ClientException',
-        body: { __type: type[request.refused], message: request.message },
+        errorType: request.refused === 403 ? request.type : 'ClientException',
+        body: { __type: request.type, message: request.message },
       });
     }
     const target = req.headers['x-amz-target'];
