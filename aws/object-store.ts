@@ -4,6 +4,7 @@ import {
   DeleteObjectsCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
+  HeadObjectCommand,
   ListObjectsCommand,
   NoSuchKey,
   PutObjectCommand,
@@ -81,6 +82,28 @@ export async function getBytesIfExists(
     return await getBytes(bucket, key, cap);
   } catch (error) {
     if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** An object's size and user metadata (`x-amz-meta-*`, lowercase names), without its body. */
+export async function headObject(
+  bucket: string,
+  key: string,
+): Promise<{ size?: number; metadata?: Record<string, string> }> {
+  try {
+    const head = await s3Client().send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    return {
+      ...(head.ContentLength === undefined ? {} : { size: head.ContentLength }),
+      ...(head.Metadata ? { metadata: head.Metadata } : {}),
+    };
+  } catch (error) {
+    if (
+      (error as { name?: string }).name === 'NotFound' ||
+      (error as { name?: string }).name === 'NoSuchKey'
+    ) {
+      throw new NotFoundError(`s3://${bucket}/${key} does not exist`, { cause: error });
+    }
     throw error;
   }
 }

@@ -41,17 +41,20 @@ export async function createRun(
   run: Pick<RunRecord, 'runId' | 'dataset' | 'datasetVersion' | 'datasetKey' | 'retryOf'> & {
     /** When the run's execution started (the pipeline's `startedAt`). @default now */
     readonly startedAt?: string;
+    /** The step that opens it. @default 'RegisterDataset' */
+    readonly step?: string;
   },
 ) {
   const now = new Date().toISOString();
+  const { step = 'RegisterDataset', ...fields } = run;
   await db().send(
     new PutCommand({
       TableName: tableName('runs'),
       Item: {
-        ...run,
+        ...fields,
         status: 'RUNNING',
-        step: 'RegisterDataset',
-        steps: [{ name: 'RegisterDataset', at: run.startedAt ?? now }],
+        step,
+        steps: [{ name: step, at: run.startedAt ?? now }],
         startedAt: run.startedAt ?? now,
         updatedAt: now,
       },

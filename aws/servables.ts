@@ -11,6 +11,7 @@ import { denseModelForward } from '../core/dense-model.ts';
 import { combinePredictions, type EnsembleManifest } from '../core/ensemble.ts';
 import { ARTIFACTS } from '../core/keys.ts';
 import type { ModelFiles } from '../core/model-files.ts';
+import type { OnnxBinding } from '../core/onnx.ts';
 import type { AnyPreprocessor } from '../core/preprocessor.ts';
 import type { ImageInputSchema, InputSchema } from '../core/serving.ts';
 import { getBytes, getBytesIfExists, getJson } from './object-store.ts';
@@ -23,10 +24,21 @@ async function loadFiles(bucket: string, prefix: string): Promise<ModelFiles> {
   return { modelJson, weights };
 }
 
-type Forward = { predict: (x: Float32Array) => number[][]; dispose: () => void };
+type Forward = { predict: (x: Float32Array) => number[][] | Promise<number[][]>; dispose: () => void };
 
-/** A model folder's forward pass: plain JS for a dense model, else tfjs (loaded now, the first time). */
+/**
+ * A model folder's forward pass: an imported model through onnxruntime (loaded now, the first time), a dense
+ * model in plain JS, any other through tfjs (loaded now, the first time).
+ */
 async function loadForward(bucket: string, prefix: string): Promise<Forward> {
+  const binding = await getBytesIfExists(bucket, prefix + ARTIFACTS.onnxBinding);
+  if (binding) {
+    const { onnxForward } = await import('./onnx-models.ts');
+    return onnxForward(
+      await getBytes(bucket, prefix + ARTIFACTS.onnx),
+      JSON.parse(new TextDecoder().decode(binding)) as OnnxBinding,
+    );
+  }
   const files = await loadFiles(bucket, prefix);
   const dense = denseModelForward(files);
   if (dense) return { predict: dense, dispose: () => {} };
@@ -64,7 +76,7 @@ function tfjsModels(): Promise<typeof import('./tfjs-models.ts')> {
 /** Class probabilities for flat samples: one model, or an ensemble of them combined. */
 export interface Predictor {
   readonly members: number;
-  predict(x: Float32Array): number[][];
+  predict(x: Float32Array): Promise<number[][]>;
   /** Releases what tfjs holds of the model (nothing for a dense model). */
   dispose(): void;
 }
@@ -76,18 +88,18 @@ export interface Predictor {
  */
 export async function loadPredictor(bucket: string, prefix: string): Promise<Predictor> {
   const manifestBytes = await getBytesIfExists(bucket, prefix + ARTIFACTS.ensemble);
-  if (!manifestBytes) return { members: 1, ...(await loadForward(bucket, prefix)) };
+  if (!manifestBytes) {
+    const forward = await loadForward(bucket, prefix);
+    return { members: 1, predict: async (x) => forward.predict(x), dispose: () => forward.dispose() };
+  }
   const manifest = JSON.parse(new TextDecoder().decode(manifestBytes)) as EnsembleManifest;
   const forwards = await Promise.all(
     manifest.members.map((member) => loadForward(bucket, prefix + member.folder)),
   );
   return {
     members: forwards.length,
-    predict: (x) =>
-      combinePredictions(
-        manifest,
-        forwards.map((member) => member.predict(x)),
-      ),
+    predict: async (x) =>
+      combinePredictions(manifest, await Promise.all(forwards.map((member) => member.predict(x)))),
     dispose: () => {
       for (const member of forwards) member.dispose();
     },

@@ -15,7 +15,11 @@
  *   `@aws-sdk/client-dynamodb` and reads one item (the model's registry record) from the same DynamoDB.
  *   Spawn → answer, medians of 5. Target: ratio ≤ 2. (handler.ts through tsx is shown too.)
  * - the predict bundle's zipped size as bench/bundles.ts counts it (arm64). sharp is in a layer of its own,
- *   loaded only by image models (shown apart). Target ≤ 5 MB.
+ *   loaded only by image models (shown apart), as is onnxruntime-node, loaded only by imported models.
+ *   Target ≤ 5 MB.
+ * - an imported ONNX model: the same MLP shape exported by PyTorch (test/fixtures/onnx/iris-mlp.onnx), served
+ *   through onnxruntime-node under the same load, and its cold start through the sources beside ours. No
+ *   target: the figures say what an imported model costs against our plain-JS forward pass.
  * Exits 0 when targets are missed, non-zero when something fails to run.
  *
  *   npm run bench:serving -- [seconds]       (or BENCH_SECONDS; default 30)
@@ -48,6 +52,7 @@ const COLD_RUNS = 5;
 const TARGETS = { ratio: 0.6, p99Ratio: 3, fastapiRatio: 2, coldRatio: 2, bundleMb: 5 } as const;
 
 const MODEL = 'iris';
+const ONNX_MODEL = 'iris-onnx';
 const instance = { sepal_length: 6.1, sepal_width: 2.8, petal_length: 4.7, petal_width: 1.2 };
 const body = JSON.stringify({ instances: [instance] });
 const inferBody = JSON.stringify({
@@ -63,7 +68,7 @@ const wholeMs = (value: number) => `${value.toFixed(0)} ms`;
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 
 /** The predict bundle as `cdk synth` builds it (bench/bundles.ts's way), for Lambda's arm64, and its layer's folder. */
-function buildPredictBundle(outdir: string): { bundle: string; layer?: string } {
+function buildPredictBundle(outdir: string): { bundle: string; layer?: string; onnxLayer?: string } {
   process.env.CDK_VALIDATION = 'false';
   const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
   const stack = new Stack(app, 'Serving');
@@ -74,9 +79,19 @@ function buildPredictBundle(outdir: string): { bundle: string; layer?: string } 
   const logicalId = stack.resolve((fn.function.node.defaultChild as CfnResource).logicalId) as string;
   const asset = template.Resources[logicalId]?.Metadata?.['aws:asset:path'];
   if (!asset) throw new Error('the predict function has no bundled asset');
-  const layer = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::LayerVersion')
-    ?.Metadata?.['aws:asset:path'];
-  return { bundle: join(outdir, asset), ...(layer ? { layer: join(outdir, layer) } : {}) };
+  const layerPath = (kind: string) =>
+    Object.values(template.Resources).find(
+      (r) =>
+        r.Type === 'AWS::Lambda::LayerVersion' &&
+        String((r as { Properties?: { Description?: string } }).Properties?.Description).startsWith(kind),
+    )?.Metadata?.['aws:asset:path'];
+  const layer = layerPath('sharp');
+  const onnxLayer = layerPath('onnxruntime-node');
+  return {
+    bundle: join(outdir, asset),
+    ...(layer ? { layer: join(outdir, layer) } : {}),
+    ...(onnxLayer ? { onnxLayer: join(outdir, onnxLayer) } : {}),
+  };
 }
 
 /** Runs bench/serving-load.ts (autocannon) against `url` and checks that every answer was a 2xx. */
@@ -153,10 +168,15 @@ interface ColdStart {
  * pointed at the platform as a deployed function is (NIMBUS_TF_BACKEND=wasm; no data capture, so that
  * nothing but the answer is timed).
  */
-async function coldStart(args: string[], load: string, endpoints: LocalEndpoints): Promise<ColdStart> {
+async function coldStart(
+  args: string[],
+  load: string,
+  endpoints: LocalEndpoints,
+  model = MODEL,
+): Promise<ColdStart> {
   const event = {
     resource: '/v1/models/{proxy+}',
-    path: API.predictPath(MODEL),
+    path: API.predictPath(model),
     httpMethod: 'POST',
     headers: { 'content-type': 'application/json' },
     body,
@@ -231,9 +251,10 @@ let stopPlatform: (() => Promise<void>) | undefined;
 let stopPeer: (() => Promise<void>) | undefined;
 try {
   // The bundle first: synth blocks the event loop (esbuild, npm install of sharp), the platform is not up yet.
-  const { bundle: bundleDir, layer } = buildPredictBundle(outdir);
+  const { bundle: bundleDir, layer, onnxLayer } = buildPredictBundle(outdir);
   const sizes = bundleSizes(bundleDir);
   const layerSizes = layer ? bundleSizes(layer) : undefined;
+  const onnxLayerSizes = onnxLayer ? bundleSizes(onnxLayer) : undefined;
   const bareDir = join(outdir, 'bare');
   mkdirSync(bareDir);
   writeFileSync(join(bareDir, 'index.js'), BARE_HANDLER);
@@ -262,6 +283,31 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 
+  // The same MLP shape, trained and exported by PyTorch, imported (README, "Bring your own model").
+  const onnxFixtures = join(REPO_ROOT, 'test', 'fixtures', 'onnx');
+  await client.upload(
+    `models/${ONNX_MODEL}/model.json`,
+    JSON.stringify({
+      labels: ['setosa', 'versicolor', 'virginica'],
+      label: 'species',
+      inputs: { features: Object.keys(instance) },
+      evaluation: { key: `models/${ONNX_MODEL}/eval.csv` },
+    }),
+  );
+  await client.upload(`models/${ONNX_MODEL}/eval.csv`, readFileSync(join(REPO_ROOT, 'examples', 'iris.csv')));
+  await client.upload(
+    `models/${ONNX_MODEL}/iris-mlp.onnx`,
+    readFileSync(join(onnxFixtures, 'iris-mlp.onnx')),
+  );
+  const [imported] = await client.waitForRuns(ONNX_MODEL, 1, 180_000);
+  if (imported?.status !== 'SUCCEEDED') throw new Error(`the import did not succeed: ${imported?.reason}`);
+  const onnxUrl = `${endpoints.api}${API.predictPath(ONNX_MODEL)}`;
+  const firstOnnx = performance.now();
+  const onnxAnswer = await fetch(onnxUrl, { method: 'POST', headers, body });
+  if (onnxAnswer.status !== 200)
+    throw new Error(`the ONNX model answers ${onnxAnswer.status} ${await onnxAnswer.text()}`);
+  const onnxFirstMs = performance.now() - firstOnnx;
+
   // Cold starts while the machine is otherwise quiet, the peer's and ours alternating.
   const variants = [
     {
@@ -280,10 +326,18 @@ try {
       load: `import(${JSON.stringify(pathToFileURL(join(REPO_ROOT, 'functions', 'predict', 'handler.ts')).href)})`,
     },
   ];
+  variants.push({
+    name: 'predict handler.ts via tsx, ONNX version',
+    args: ['--import', 'tsx'],
+    load: variants[2]?.load as string,
+    model: ONNX_MODEL,
+  } as (typeof variants)[number]);
   const runs = new Map<string, ColdStart[]>(variants.map((v) => [v.name, []]));
   for (let i = 0; i < COLD_RUNS; i++) {
     for (const variant of variants)
-      runs.get(variant.name)?.push(await coldStart(variant.args, variant.load, endpoints));
+      runs
+        .get(variant.name)
+        ?.push(await coldStart(variant.args, variant.load, endpoints, (variant as { model?: string }).model));
   }
   const cold = variants.map(({ name }) => {
     const of = runs.get(name) ?? [];
@@ -300,6 +354,7 @@ try {
   const load1 = loadavg()[0] ?? 0;
   const ours = await load('platform', predictUrl, headers);
   const oursV2 = await load('platform v2', `${endpoints.api}${API.inferPath(MODEL)}`, headers, inferBody);
+  const onnx = await load('platform, ONNX', onnxUrl, headers);
   const peer = await startPeer();
   stopPeer = peer.stop;
   const theirs = await load('peer', peer.url, headers);
@@ -333,6 +388,7 @@ try {
   const rows: [string, LoadResult | undefined][] = [
     [`platform: POST ${API.predictPath(MODEL)}`, ours],
     [`platform: POST ${API.inferPath(MODEL)} (v2)`, oursV2],
+    ['platform: the PyTorch MLP as ONNX (onnxruntime)', onnx],
     ['peer: bare node:http, fixed JSON (own process)', theirs],
     ['peer: FastAPI + uvicorn, PyTorch MLP (own process)', fastapi],
   ];
@@ -349,7 +405,12 @@ try {
   console.log(
     `  ratios: platform/peer req/s ${ratio.toFixed(2)}, p99 ${p99Ratio.toFixed(1)}×; platform/FastAPI req/s ${
       fastapi ? fastapiRatio.toFixed(2) : 'n/a'
-    }; v2/v1 req/s ${(oursV2.requestsPerSecond / ours.requestsPerSecond).toFixed(2)}`,
+    }; v2/v1 req/s ${(oursV2.requestsPerSecond / ours.requestsPerSecond).toFixed(2)}; ONNX/ours req/s ${(
+      onnx.requestsPerSecond / ours.requestsPerSecond
+    ).toFixed(2)}`,
+  );
+  console.log(
+    `  the ONNX version's first request in the running platform (session load + answer): ${ms(onnxFirstMs)}`,
   );
   console.log(
     `Cold start: fresh process → first answer (medians of ${COLD_RUNS}, alternating; model from local S3)`,
@@ -368,7 +429,10 @@ try {
   console.log(
     `Predict bundle (arm64): ${mb(sizes.zipped)} zipped, ${mb(sizes.code)} zipped code only ` +
       `(no source maps), ${mb(sizes.unzipped)} unzipped` +
-      (layerSizes ? `; its sharp layer (image models only): ${mb(layerSizes.zipped)} zipped` : ''),
+      (layerSizes ? `; its sharp layer (image models only): ${mb(layerSizes.zipped)} zipped` : '') +
+      (onnxLayerSizes
+        ? `; its onnxruntime layer (imported models only): ${mb(onnxLayerSizes.zipped)} zipped`
+        : ''),
   );
   console.log('Targets');
   const targets: [string, string, boolean][] = [

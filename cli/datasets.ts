@@ -7,6 +7,7 @@
 
 import { createHash } from 'node:crypto';
 import { accessSync, constants, createReadStream, statSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DatasetSummary, DatasetVersionRecord, RunRecord } from '../core/api-types.ts';
@@ -71,23 +72,10 @@ export class DatasetStore {
 
   /** Uploads a file to `datasets/<name>/<file>`: the pipeline starts on it as on any upload. */
   async upload(file: string, name: string): Promise<Upload> {
-    let bytes: number;
-    try {
-      const stat = statSync(file);
-      if (!stat.isFile()) {
-        throw new CliError(
-          `${file} is not a file`,
-          EXIT.usage,
-          'upload one .csv, .jsonl or .zip file; for a folder of images, `aws s3 cp --recursive` it, then its _SUCCESS marker',
-        );
-      }
-      accessSync(file, constants.R_OK);
-      bytes = stat.size;
-    } catch (error) {
-      if (error instanceof CliError) throw error;
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new CliError(`cannot read ${file}: ${code}`, code === 'ENOENT' ? EXIT.notFound : EXIT.forbidden);
-    }
+    const bytes = readableSize(
+      file,
+      'upload one .csv, .jsonl or .zip file; for a folder of images, `aws s3 cp --recursive` it, then its _SUCCESS marker',
+    );
     const problem = nameProblem('dataset', name, (valid) => `--name ${valid}`);
     if (problem) throw new CliError(problem, EXIT.usage);
     const key = `${KEYS.datasetPrefix(name)}${basename(file)}`;
@@ -114,6 +102,35 @@ export class DatasetStore {
       ...(version ? { version } : {}),
       ...(existing ? { existing } : {}),
     };
+  }
+
+  /**
+   * Uploads a model trained elsewhere: its manifest first (`models/<name>/model.json`, when given), then the
+   * `.onnx` file, whose arrival starts the import (the uploader in its `uploaded-by` metadata).
+   */
+  async importModel(name: string, file: string, manifest?: string): Promise<{ key: string; bytes: number }> {
+    const bytes = readableSize(file, 'import one .onnx file');
+    if (!/\.onnx$/i.test(file)) throw new CliError(`${file} is not an .onnx file`, EXIT.usage);
+    const problem = nameProblem('model', name);
+    if (problem) throw new CliError(problem, EXIT.usage);
+    const { s3, sdk } = await this.client();
+    const put = (key: string, path: string, size: number, metadata?: Record<string, string>) =>
+      this.aws(`cannot upload to s3://${this.target.datasetsBucket}/${key}`, () =>
+        s3.send(
+          new sdk.PutObjectCommand({
+            Bucket: this.target.datasetsBucket,
+            Key: key,
+            Body: createReadStream(path),
+            ContentLength: size,
+            ...(metadata ? { Metadata: metadata } : {}),
+          }),
+        ),
+      );
+    if (manifest)
+      await put(KEYS.modelManifest(name), manifest, readableSize(manifest, 'a model.json manifest'));
+    const key = `${KEYS.modelsPrefix}${name}/${basename(file)}`;
+    await put(key, file, bytes, { 'uploaded-by': `nimbus CLI (${userInfo().username})` });
+    return { key, bytes };
   }
 
   /** Waits (bounded) until RegisterDataset claims the version; its first run is the one the upload started. */
@@ -243,4 +260,18 @@ async function sha256(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/** The size of a readable regular file, or the CLI's error for it. */
+function readableSize(file: string, hint: string): number {
+  try {
+    const stat = statSync(file);
+    if (!stat.isFile()) throw new CliError(`${file} is not a file`, EXIT.usage, hint);
+    accessSync(file, constants.R_OK);
+    return stat.size;
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(`cannot read ${file}: ${code}`, code === 'ENOENT' ? EXIT.notFound : EXIT.forbidden);
+  }
 }

@@ -38,6 +38,10 @@ export function batchRow(
   for (const feature of schema.features) {
     const raw = (cells[header.indexOf(feature.name)] ?? '').trim();
     if (raw === '') {
+      // An imported model has no value for a missing cell (core/serving.ts InputFeature `nullable`).
+      if (feature.type === 'numeric' && feature.nullable === false) {
+        return { error: `${feature.name} is empty, and this model has no value for a missing one` };
+      }
       row[feature.name] = null;
       continue;
     }

@@ -119,6 +119,7 @@ export const SUBSTITUTIONS = {
   deployFunction: 'DeployFunctionArn',
   gateFunction: 'GateFunctionArn',
   markFailedFunction: 'MarkFailedFunctionArn',
+  importModelFunction: 'ImportModelFunctionArn',
   trainingPlatform: 'TrainingPlatform',
   batchJobQueue: 'TrainingJobQueueArn',
   batchJobDefinition: 'TrainingJobDefinitionArn',

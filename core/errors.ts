@@ -56,3 +56,6 @@ export class ConflictError extends NimbusError {}
 
 /** Configuration a process needs at start-up is missing or wrong. */
 export class ConfigurationError extends NimbusError {}
+
+/** A model file uploaded to be imported (an ONNX file, its manifest) cannot be used: the message says why. */
+export class ModelImportError extends NimbusError {}

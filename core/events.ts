@@ -31,6 +31,22 @@ export function uploadEventPattern(datasetsBucket: string) {
   };
 }
 
+/**
+ * The EventBridge pattern that starts an import: an `.onnx` file created under `models/` in the datasets
+ * bucket (the pipeline's ImportModel reads `models/<name>/model.json` beside it, which must be there first).
+ */
+export function modelImportEventPattern(datasetsBucket: string) {
+  const p = KEYS.modelsPrefix;
+  return {
+    source: ['aws.s3'],
+    'detail-type': ['Object Created'],
+    detail: {
+      bucket: { name: [datasetsBucket] },
+      object: { key: [{ wildcard: `${p}*.onnx` }, { wildcard: `${p}*.ONNX` }] },
+    },
+  };
+}
+
 /** The rule that starts a batch prediction: a CSV under `batch/` in the datasets bucket. */
 export function batchEventPattern(datasetsBucket: string) {
   return {

@@ -60,6 +60,14 @@ export const KEYS = {
     if (!match?.[1] || !match[2]) return undefined;
     return { dataset: match[1], file: match[2] };
   },
+  /** Models trained elsewhere, imported (core/onnx.ts): `models/<name>/<file>.onnx` and `model.json`. */
+  modelsPrefix: 'models/',
+  modelManifest: (model: string): string => `models/${model}/model.json`,
+  /** `models/<name>/<file>` → its parts; undefined for keys outside the layout. */
+  parseModelKey(key: string): { model: string; file: string } | undefined {
+    const match = /^models\/([^/]+)\/([^/]+)$/.exec(key);
+    return match?.[1] && match[2] ? { model: match[1], file: match[2] } : undefined;
+  },
   runPrefix: (model: string, runId: string): string => `artifacts/${model}/runs/${runId}/`,
   /** Processed splits and the raw held-out rows of a run. */
   data: (model: string, runId: string, file: DataFile): string =>
@@ -104,6 +112,10 @@ export const ARTIFACTS = {
   card: 'card.json',
   /** Present in an ensemble's folder: its members and how they combine (core/ensemble.ts). */
   ensemble: 'ensemble.json',
+  /** An imported model's file, as uploaded (core/onnx.ts). */
+  onnx: 'model.onnx',
+  /** Present in an imported model's folder: how requests map onto its input tensors (core/onnx.ts OnnxBinding). */
+  onnxBinding: 'onnx.json',
 } as const;
 
 /**

@@ -276,3 +276,18 @@ export function argmax(values: readonly number[]): number {
   for (let i = 1; i < values.length; i++) if ((values[i] as number) > (values[best] as number)) best = i;
   return best;
 }
+
+/** A classifier's figures as the registry keeps them (ModelMetrics): the matrix and per-class figures left out. */
+export function classificationFigures(metrics: ClassificationMetrics): ModelMetrics {
+  return {
+    count: metrics.count,
+    accuracy: metrics.accuracy,
+    macroF1: metrics.macroF1,
+    macroPrecision: metrics.macroPrecision,
+    macroRecall: metrics.macroRecall,
+    weightedF1: metrics.weightedF1,
+    ...(metrics.rocAuc === undefined ? {} : { rocAuc: metrics.rocAuc }),
+    ...(metrics.prAuc === undefined ? {} : { prAuc: metrics.prAuc }),
+    ...(metrics.logLoss === undefined ? {} : { logLoss: metrics.logLoss }),
+  };
+}

@@ -27,6 +27,27 @@ export interface Lineage {
   readonly preprocessing?: PreprocessingOptions;
   /** A warm-started version: the version whose weights its training began from (core/warm-start.ts). */
   readonly parentVersion?: number;
+  /**
+   * A model trained elsewhere and imported (core/onnx.ts): its file, and what the file says made it. The
+   * dataset fields then name its evaluation dataset (empty without one).
+   */
+  readonly external?: ExternalLineage;
+}
+
+/** Where an imported model came from: the exact file, its exporter, who uploaded it. */
+export interface ExternalLineage {
+  readonly format: 'onnx';
+  /** The uploaded object (datasets bucket). */
+  readonly key: string;
+  /** SHA-256 of the file. */
+  readonly sha256: string;
+  readonly bytes: number;
+  readonly irVersion: number;
+  readonly opsets: Readonly<Record<string, number>>;
+  readonly producerName?: string;
+  readonly producerVersion?: string;
+  /** Who uploaded it: the S3 event's requester, or the `uploaded-by` metadata the CLI sets. */
+  readonly uploadedBy?: string;
 }
 
 /** A finished search: strategy, trials run, the metric, the winning trial and its validation score. */

@@ -15,7 +15,7 @@ import type { ObjectCreatedEvent } from './events.ts';
 import type { ModelHyperparameters } from './hyperparameters.ts';
 import type { ImageDatasetSchema } from './image-dataset.ts';
 import type { ModelMetrics } from './metrics.ts';
-import type { Lineage } from './model-registry.ts';
+import type { GateSpec, Lineage } from './model-registry.ts';
 import type { PreprocessingOptions } from './preprocessor.ts';
 import type { Parameters, SearchSpec } from './search-spec.ts';
 import type { TableFormat } from './table-reader.ts';
@@ -30,6 +30,10 @@ export interface PipelineState {
   readonly trainingPlatform: TrainingPlatform;
   /** Present when the run trains again on content seen before: an alarm action asked for it, and why. */
   readonly retrain?: RetrainRequest;
+  /** An import (an ONNX file under `models/<name>/`): the S3 event's detail, as InitImport passed it. */
+  readonly detail?: { readonly requester?: string };
+  /** ImportModel: the imported model's folder, lineage and evaluation, or why the upload starts nothing. */
+  readonly import?: ImportResult;
   readonly dataset?: RegisterDatasetResult;
   readonly preprocess?: PreprocessResult;
   /** PlanTrials / RecordTrials: the search so far and the next round of trials. */
@@ -251,6 +255,23 @@ export interface BudgetStop {
 }
 
 export type EvaluationResult = ModelMetrics;
+
+/**
+ * `ImportModel`: a servable folder made from an uploaded ONNX file, its lineage, and its evaluation on the
+ * manifest's evaluation dataset (`evaluated: false` and `count: 0` without one: such a version is registered
+ * but takes no alias by itself). `skip`: the same file was imported before.
+ */
+export type ImportResult =
+  | { readonly skip: true; readonly reason: string; readonly model: string }
+  | {
+      readonly skip?: false;
+      readonly model: string;
+      readonly modelPrefix: string;
+      readonly evaluated: boolean;
+      readonly evaluation: EvaluationResult;
+      readonly lineage: Lineage;
+      readonly gate?: GateSpec;
+    };
 
 export interface RegisterModelResult {
   readonly model: string;

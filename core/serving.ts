@@ -24,7 +24,12 @@ export interface InputSchema {
 }
 
 export type InputFeature =
-  | { readonly name: string; readonly type: 'numeric' }
+  | {
+      readonly name: string;
+      readonly type: 'numeric';
+      /** `false`: the model has no value for an unknown input (an imported model), so `null` is refused. */
+      readonly nullable?: false;
+    }
   | {
       readonly name: string;
       readonly type: 'categorical';
@@ -153,6 +158,12 @@ export function typedRows(
       const at = where(index, feature.name);
       if (value === undefined) {
         problem(`${at} is missing (send null for an unknown value)`, index, feature.name);
+      } else if (value === null && feature.type === 'numeric' && feature.nullable === false) {
+        problem(
+          `${at} is null, and this model has no value for an unknown input: send a number`,
+          index,
+          feature.name,
+        );
       } else if (value === null) {
         // An unknown value, as an empty cell in training: imputed by the same transform.
         row[feature.name] = null;

@@ -44,6 +44,11 @@ export interface NimbusFunctionProps {
    * dashboard handler reads it. @default false
    */
   readonly dashboardPage?: boolean;
+  /**
+   * onnxruntime-node for the function's architecture, in a Lambda layer of the stack's (`onnxRuntimeLayer`):
+   * the bundle leaves it out, and only an imported ONNX model loads it. @default false
+   */
+  readonly onnx?: boolean;
   /** @default ARM_64 */
   readonly architecture?: lambda.Architecture;
   /** @default one month */
@@ -100,6 +105,7 @@ export class NimbusFunction extends Construct {
           '@tensorflow/tfjs-node',
           '@tensorflow/tfjs-node-gpu',
           ...(props.images ? ['sharp'] : []),
+          ...(props.onnx ? ['onnxruntime-node'] : []),
           // The dashboard builds its page with esbuild only from the sources; its bundle has the page built.
           ...(props.dashboardPage ? ['esbuild'] : []),
         ],
@@ -113,7 +119,14 @@ export class NimbusFunction extends Construct {
             }
           : {}),
       },
-      ...(props.images ? { layers: [sharpLayer(this, architecture)] } : {}),
+      ...(props.images || props.onnx
+        ? {
+            layers: [
+              ...(props.images ? [sharpLayer(this, architecture)] : []),
+              ...(props.onnx ? [onnxRuntimeLayer(this, architecture)] : []),
+            ],
+          }
+        : {}),
     });
     acknowledgeManagedPolicy(
       this,
@@ -220,6 +233,51 @@ export function sharpLayer(scope: Construct, architecture: lambda.Architecture):
     code: lambda.Code.fromAsset(join(REPO_ROOT, 'infra'), {
       assetHashType: AssetHashType.CUSTOM,
       assetHash: `sharp-${version}-linux-${cpu}-glibc`,
+      bundling: {
+        image: lambda.Runtime.NODEJS_24_X.bundlingImage,
+        command: ['bash', '-c', install('/asset-output')],
+        local: {
+          tryBundle(outputDir: string): boolean {
+            execSync(install(outputDir), { stdio: ['ignore', 'ignore', 'inherit'] });
+            return true;
+          },
+        },
+      },
+    }),
+  });
+}
+
+/**
+ * The stack's layer of onnxruntime-node for an architecture (one per stack and architecture): the npm
+ * package at the version this repository locks, installed for Linux on that CPU with its install script
+ * skipped (it would fetch GPU binaries; the CPU runtime ships inside the package), and the other platforms'
+ * binaries removed (arm64 ≈ 25 MB, x64 ≈ 45 MB left), under `nodejs/node_modules` on Lambda's NODE_PATH.
+ */
+export function onnxRuntimeLayer(scope: Construct, architecture: lambda.Architecture): lambda.ILayerVersion {
+  const stack = Stack.of(scope);
+  const cpu = architecture === lambda.Architecture.ARM_64 ? 'arm64' : 'x64';
+  const id = `OnnxRuntimeLayer-${cpu}`;
+  const existing = stack.node.tryFindChild(id) as lambda.LayerVersion | undefined;
+  if (existing) return existing;
+  const version = lockedVersion('onnxruntime-node');
+  const install = (outputDir: string) => {
+    const modules = join(outputDir, 'nodejs');
+    const bin = join(modules, 'node_modules', 'onnxruntime-node', 'bin', 'napi-v6');
+    return (
+      `npm install --prefix ${modules} --no-save --no-package-lock --no-audit --no-fund --ignore-scripts ` +
+      `--os=linux --cpu=${cpu} onnxruntime-node@${version} && ` +
+      `find ${bin} -mindepth 1 -maxdepth 1 ! -name linux -exec rm -rf {} + && ` +
+      `find ${join(bin, 'linux')} -mindepth 1 -maxdepth 1 ! -name ${cpu} -exec rm -rf {} +`
+    );
+  };
+  return new lambda.LayerVersion(stack, id, {
+    description: `onnxruntime-node ${version} (linux ${cpu}, CPU): runs imported ONNX models`,
+    compatibleArchitectures: [architecture],
+    compatibleRuntimes: [lambda.Runtime.NODEJS_24_X],
+    removalPolicy: RemovalPolicy.DESTROY,
+    code: lambda.Code.fromAsset(join(REPO_ROOT, 'infra'), {
+      assetHashType: AssetHashType.CUSTOM,
+      assetHash: `onnxruntime-node-${version}-linux-${cpu}`,
       bundling: {
         image: lambda.Runtime.NODEJS_24_X.bundlingImage,
         command: ['bash', '-c', install('/asset-output')],

@@ -87,6 +87,28 @@ export function registerModels(program: Command): void {
     );
 
   models
+    .command('import')
+    .description(
+      'import a model trained elsewhere (an ONNX file): the pipeline checks, evaluates and gates it',
+    )
+    .argument('<model>', 'model name (a new model, or a new version of one)')
+    .argument('<file>', 'the .onnx file')
+    .option(
+      '--manifest <model.json>',
+      'labels, input names, output kind, evaluation table, gate (docs: README)',
+    )
+    .action(
+      action(async (ctx, model: string, file: string, options: { manifest?: string }) => {
+        const store = await ctx.datasets();
+        const uploaded = await store.importModel(model, file, options.manifest);
+        ctx.render({ model, ...uploaded }, () => [
+          `uploaded ${uploaded.key} (${uploaded.bytes} bytes): the pipeline imports it as a new version of ${model}`,
+          `follow it with: nimbus runs list --dataset ${model}`,
+        ]);
+      }),
+    );
+
+  models
     .command('promote')
     .description('point an alias (production by default) at a version: it serves within a second')
     .argument('<model>', 'model name')

@@ -56,6 +56,11 @@ export interface BundleExtras {
   readonly images?: boolean;
   /** The web dashboard's built page, in the bundle's `page/` folder. */
   readonly dashboardPage?: boolean;
+  /**
+   * onnxruntime-node (its CPU build for the function's architecture), in a layer of the stack's: loaded only
+   * for an imported ONNX model (aws/onnx-models.ts), so a function serving our own models never loads it.
+   */
+  readonly onnx?: boolean;
 }
 
 /** One resource of the REST API that proxies to a function: `/<path>` itself and/or `/<path>/{proxy+}`. */
@@ -180,6 +185,22 @@ export const FUNCTIONS = {
     buckets: { artifacts: readWrite },
     tables: { runs: 'readWrite' },
   },
+  importModel: {
+    dir: 'import-model',
+    summary:
+      'Checks, probes and evaluates an ONNX file uploaded under models/<name>/ and writes its model folder',
+    trigger: { kind: 'states', states: ['ImportModel'], substitution: SUBSTITUTIONS.importModelFunction },
+    // The file (up to 100 MiB) read whole, its session, and an evaluation table of up to 64 MiB.
+    memorySize: 2048,
+    timeoutSeconds: 900,
+    bundle: { onnx: true },
+    buckets: {
+      datasets: read,
+      artifacts: { access: 'readWrite', writeKeys: 'artifacts/*/runs/*/model/*' },
+    },
+    // The model's versions (the same file imported again starts nothing); its run.
+    tables: { models: 'read', runs: 'readWrite' },
+  },
   registerModel: {
     dir: 'register-model',
     summary: 'Records the trained model as a new version',
@@ -240,7 +261,7 @@ export const FUNCTIONS = {
     },
     memorySize: 1024,
     timeoutSeconds: 29,
-    bundle: { tfjs: true, tfjsApart: true, images: true },
+    bundle: { tfjs: true, tfjsApart: true, images: true, onnx: true },
     buckets: { artifacts: { access: 'readWrite', writeKeys: `${KEYS.capturePrefix}*` } },
     tables: { models: 'read' },
     settings: ['captureRate'],
@@ -293,7 +314,7 @@ export const FUNCTIONS = {
     trigger: { kind: 'rule' },
     memorySize: 2048,
     timeoutSeconds: 900,
-    bundle: { tfjs: true },
+    bundle: { tfjs: true, onnx: true },
     buckets: { datasets: read, artifacts: { access: 'readWrite', writeKeys: `${KEYS.batchPrefix}*` } },
     tables: { models: 'read' },
   },

@@ -3,7 +3,12 @@
  * platform's declaration, core/declaration.ts.
  */
 import { alarmEventPattern } from '../alarms.ts';
-import { batchEventPattern, executionEndedEventPattern, uploadEventPattern } from '../events.ts';
+import {
+  batchEventPattern,
+  executionEndedEventPattern,
+  modelImportEventPattern,
+  uploadEventPattern,
+} from '../events.ts';
 import type { FunctionName } from './functions.ts';
 
 type PatternValue =
@@ -47,6 +52,13 @@ export const RULES = {
   upload: {
     description: 'A dataset uploaded under datasets/ starts the training pipeline',
     source: { pattern: ({ datasetsBucket }) => uploadEventPattern(datasetsBucket) },
+    target: 'pipeline',
+    retryAttempts: 185,
+    maxEventAgeHours: 24,
+  },
+  modelImport: {
+    description: 'An ONNX file uploaded under models/<name>/ starts the pipeline (its import branch)',
+    source: { pattern: ({ datasetsBucket }) => modelImportEventPattern(datasetsBucket) },
     target: 'pipeline',
     retryAttempts: 185,
     maxEventAgeHours: 24,

@@ -107,7 +107,7 @@ export async function handler(event: ObjectCreatedEvent): Promise<BatchSummary> 
     const valid = pending.filter((p) => p.row);
     const outputs =
       valid.length > 0
-        ? servable.model.predict(flatten(valid.map((p) => transformRow(pre, p.row as TypedRow))))
+        ? await servable.model.predict(flatten(valid.map((p) => transformRow(pre, p.row as TypedRow))))
         : [];
     const predictions =
       pre.task === 'regression' ? toValuePredictions(pre, outputs) : toPredictions(pre.classes, outputs);

@@ -10,7 +10,12 @@ import { updateRun } from '../../aws/runs.ts';
 import { loadPredictor, useBundledTfjs } from '../../aws/servables.ts';
 import * as tfjsModels from '../../aws/tfjs-models.ts';
 import { ARTIFACTS, KEYS } from '../../core/keys.ts';
-import { argmax, classificationMetrics, regressionMetrics } from '../../core/metrics.ts';
+import {
+  argmax,
+  classificationFigures,
+  classificationMetrics,
+  regressionMetrics,
+} from '../../core/metrics.ts';
 import { splitData } from '../../core/model-data.ts';
 import type { EvaluationResult, PipelineState, ProcessedSplit, TrainingCard } from '../../core/pipeline.ts';
 import { type AnyPreprocessor, decodeTarget, isImagePreprocessor } from '../../core/preprocessor.ts';
@@ -41,7 +46,7 @@ export async function handler(state: PipelineState): Promise<EvaluationResult> {
   const crossValidation = cv ? { folds: cv.folds, mean: cv.mean, sd: cv.sd } : undefined;
   const written = (test: object) => ({ test, ...(cv ? { crossValidation: cv } : {}) });
   const data = await splitData(test, (key) => getBytes(artifactsBucket, key));
-  const outputs = model.predict(data.x);
+  const outputs = await model.predict(data.x);
   model.dispose();
   if (!isImagePreprocessor(pre) && pre.task === 'regression') {
     // In the target's own units: the model predicts standardized targets.
@@ -62,16 +67,5 @@ export async function handler(state: PipelineState): Promise<EvaluationResult> {
     count: metrics.count,
     ...(crossValidation ? { crossValidation: crossValidation.mean } : {}),
   });
-  return {
-    count: metrics.count,
-    accuracy: metrics.accuracy,
-    macroF1: metrics.macroF1,
-    macroPrecision: metrics.macroPrecision,
-    macroRecall: metrics.macroRecall,
-    weightedF1: metrics.weightedF1,
-    ...(metrics.rocAuc === undefined ? {} : { rocAuc: metrics.rocAuc }),
-    ...(metrics.prAuc === undefined ? {} : { prAuc: metrics.prAuc }),
-    ...(metrics.logLoss === undefined ? {} : { logLoss: metrics.logLoss }),
-    ...(crossValidation ? { crossValidation } : {}),
-  };
+  return { ...classificationFigures(metrics), ...(crossValidation ? { crossValidation } : {}) };
 }

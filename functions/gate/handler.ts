@@ -2,7 +2,7 @@
  * Gate and WaitForApproval.
  *
  * - Gate (after RegisterModel): the challenger against the version that holds `production`, by the gate of
- *   the dataset's manifest or else the platform's (`NIMBUS_GATE`): not worse than the champion by more than
+ *   the dataset's manifest (an import's model.json) or else the platform's (`NIMBUS_GATE`): not worse than the champion by more than
  *   `maxRegression` on `metric`. Says whether a person must approve (`approval: 'manual'`).
  * - WaitForApproval (a `.waitForTaskToken` task): records the task token on the version, so that the registry
  *   API's approve or reject resumes the pipeline. The pipeline waits until then (or its timeout).
@@ -30,16 +30,31 @@ export async function handler(input: PipelineState | ApprovalRequest): Promise<G
 }
 
 async function gate(state: PipelineState): Promise<GateResult> {
-  const { model, evaluation, dataset } = state;
-  if (!model || !evaluation || !dataset || dataset.skip) {
-    throw new Error('Gate needs $.dataset, $.model and $.evaluation');
+  const { model, evaluation } = state;
+  const dataset = state.dataset && !state.dataset.skip ? state.dataset : undefined;
+  const imported = state.import && !state.import.skip ? state.import : undefined;
+  if (!model || !evaluation || !(dataset || imported)) {
+    throw new Error('Gate needs $.dataset (or $.import), $.model and $.evaluation');
   }
   logger.appendKeys({ runId: state.runId });
-  const spec = dataset.manifest?.gate ?? platformGate();
+  const spec = (imported ? imported.gate : dataset?.manifest?.gate) ?? platformGate();
+  await updateRun(state.runId, { step: 'Gate' });
+  if (imported && !imported.evaluated) {
+    // Nothing to judge it by: an imported version without an evaluation table takes no alias by itself.
+    publishModelMetrics(metrics, model.model, [[METRICS.gatePassed, MetricUnit.Count, 0]]);
+    const reason = `v${model.version} was imported without an evaluation table (model.json "evaluation"), so it takes no alias by itself: promote it, or try it in a canary`;
+    logger.info('gate decided', { passed: false, reason });
+    return {
+      passed: false,
+      metric: spec.metric ?? 'macroF1',
+      reason,
+      approval: spec.approval,
+      maxRegression: spec.maxRegression,
+    };
+  }
   const alias = await currentAlias(model.model, PRODUCTION_ALIAS);
   const champion = alias ? await getModelVersion(model.model, alias.state.version) : undefined;
   const decision = decideGate({ version: model.version, metrics: evaluation }, champion, spec);
-  await updateRun(state.runId, { step: 'Gate' });
   publishModelMetrics(metrics, model.model, [
     [METRICS.gatePassed, MetricUnit.Count, decision.passed ? 1 : 0],
   ]);

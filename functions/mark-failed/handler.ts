@@ -18,7 +18,7 @@ const metrics = createMetrics();
 export async function handler(state: PipelineState): Promise<{ runId: string; reason: string }> {
   const reason = failureReason(state.error);
   const now = new Date().toISOString();
-  const dataset = KEYS.parseDatasetKey(state.key)?.dataset ?? '';
+  const dataset = KEYS.parseDatasetKey(state.key)?.dataset ?? KEYS.parseModelKey(state.key)?.model ?? '';
   // The model is named after its dataset; a key outside the layout, or a refused name, counts for all models
   // only (a name a user typed is no metric dimension until it is a valid one).
   publishModelMetrics(metrics, NAME_PATTERN.test(dataset) ? dataset : undefined, [

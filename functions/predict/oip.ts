@@ -100,7 +100,7 @@ export async function answerOip({
     instances = parsed.rows;
     x = flatten(parsed.rows.map((row) => transformRow(pre, row)));
   }
-  const predictions = score(servable, x, outcome);
+  const predictions = await score(servable, x, outcome);
   if (keep) await captureRecord(event, route, resolved, { format: 'rows', instances, predictions }, outcome);
   const classes = isImagePreprocessor(pre) || pre.task !== 'regression' ? pre.classes : undefined;
   const outputs = outputTensors(predictions, classes).filter(

@@ -114,8 +114,12 @@ export function servableOf(version: ModelVersion): Promise<ServableModel> {
 }
 
 /** The model's answers for input `x`: labels and probabilities, or a regressor's values. */
-export function score(servable: ServableModel, x: Float32Array, outcome: Outcome): readonly Prediction[] {
-  const outputs = servable.model.predict(x);
+export async function score(
+  servable: ServableModel,
+  x: Float32Array,
+  outcome: Outcome,
+): Promise<readonly Prediction[]> {
+  const outputs = await servable.model.predict(x);
   const overflow = outputs.findIndex((row) => row.some((v) => !Number.isFinite(v)));
   if (overflow >= 0) {
     throw new InvalidRequestError(

@@ -102,7 +102,7 @@ export async function answerTfServing({
     if (otherType && error instanceof JsonSyntaxError) throw otherType;
     throw pointingToInputs(error, event.path.replace(/:(predict|classify|regress)$/, '/metadata'));
   }
-  const predictions = score(servable, x, outcome);
+  const predictions = await score(servable, x, outcome);
   if (keep) await captureRecord(event, route, resolved, { format, instances, predictions }, outcome);
   if (verb === 'classify') {
     const classified: ClassifyResponse = {

@@ -18,6 +18,7 @@ const logger = createLogger('register-model');
 const artifactsBucket = bucketName('artifacts');
 
 export async function handler(state: PipelineState): Promise<RegisterModelResult> {
+  if (state.import) return registerImport(state);
   const { dataset, preprocess, evaluation } = state;
   if (!dataset || dataset.skip || !preprocess || !evaluation) {
     throw new Error('RegisterModel needs $.dataset, $.preprocess and $.evaluation');
@@ -56,5 +57,38 @@ export async function handler(state: PipelineState): Promise<RegisterModelResult
     },
   );
   logger.info('model version registered', { model, version });
+  return { model, version };
+}
+
+/** An imported model's version: its folder, evaluation and lineage as ImportModel made them. */
+async function registerImport(state: PipelineState): Promise<RegisterModelResult> {
+  const imported = state.import;
+  if (!imported || imported.skip) throw new Error('RegisterModel needs $.import');
+  logger.appendKeys({ runId: state.runId });
+  await updateRun(state.runId, { step: 'RegisterModel' });
+  const { model } = imported;
+  const version = await allocateModelVersion(model);
+  await putModelVersion(
+    {
+      model,
+      version,
+      artifactPrefix: imported.modelPrefix,
+      metrics: imported.evaluation,
+      lineage: imported.lineage,
+      createdAt: new Date().toISOString(),
+    },
+    {
+      who: pipelineActor(state.runId),
+      why: `imported from s3://${state.bucket}/${state.key}${
+        imported.lineage.external?.producerName
+          ? ` (made by ${imported.lineage.external.producerName} ${imported.lineage.external.producerVersion ?? ''})`.replace(
+              ' )',
+              ')',
+            )
+          : ''
+      } by run ${state.runId}`,
+    },
+  );
+  logger.info('model version registered', { model, version, imported: true });
   return { model, version };
 }

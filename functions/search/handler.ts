@@ -354,7 +354,7 @@ async function fitMetaModel(
   for (const member of members) {
     const predictor = await loadPredictor(artifactsBucket, member.modelPrefix);
     try {
-      predictions.push(predictor.predict(data.x));
+      predictions.push(await predictor.predict(data.x));
     } finally {
       predictor.dispose();
     }

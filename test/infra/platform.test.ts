@@ -112,6 +112,41 @@ describe('NimbusPlatform', () => {
     });
   });
 
+  it('imports an ONNX file created under models/ through the pipeline, with onnxruntime in a layer of its own', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.s3'],
+        'detail-type': ['Object Created'],
+        detail: {
+          bucket: { name: [Match.anyValue()] },
+          object: { key: [{ wildcard: 'models/*.onnx' }, { wildcard: 'models/*.ONNX' }] },
+        },
+      },
+      Targets: [Match.objectLike({ Arn: { Ref: Match.stringLikeRegexp('StateMachine') } })],
+    });
+    const layers = template.findResources('AWS::Lambda::LayerVersion', {
+      Properties: { Description: Match.stringLikeRegexp('^onnxruntime-node .* \\(linux arm64, CPU\\)') },
+    });
+    const [layer, ...more] = Object.keys(layers);
+    assert.ok(layer, 'an onnxruntime-node layer');
+    assert.equal(more.length, 0, 'one layer per architecture, shared');
+    // ImportModel, predict and batch prediction load it; no other function carries it.
+    const carriers = Object.values(template.findResources('AWS::Lambda::Function')).filter((fn) =>
+      JSON.stringify(fn.Properties?.Layers ?? []).includes(layer),
+    );
+    assert.equal(carriers.length, 3);
+    const importModel = Object.values(template.findResources('AWS::Lambda::Function')).find(
+      (fn) =>
+        JSON.stringify(fn.Properties?.Layers ?? []).includes(layer) &&
+        fn.Properties?.MemorySize === FUNCTIONS.importModel.memorySize &&
+        fn.Properties?.Timeout === FUNCTIONS.importModel.timeoutSeconds,
+    );
+    assert.ok(importModel, 'the ImportModel function');
+    // It writes only model folders of runs in the artifacts bucket.
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    assert.match(policies, /artifacts\/\*\/runs\/\*\/model\/\*/);
+  });
+
   it('trains on a GPU Batch queue that scales from zero', () => {
     template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
       Type: 'managed',
