@@ -3,16 +3,20 @@
  * function that serves our own models never loads the runtime. In Lambda the runtime comes from a layer of
  * the stack's (infra/function.ts onnxRuntimeLayer); the session is made once per model folder and process.
  */
+import { createRequire } from 'node:module';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { type OnnxBinding, softmaxRows } from '../core/onnx.ts';
 
 type Runtime = typeof import('onnxruntime-node');
 let runtime: Promise<Runtime> | undefined;
 
-/** onnxruntime-node, on first need (its native library is loaded then). */
+/**
+ * onnxruntime-node, on first need (its native library is loaded then). Required (not imported) so that
+ * NODE_PATH finds it where Lambda mounts its layer, /opt/nodejs/node_modules (ES module resolution reads no
+ * NODE_PATH), as core/image.ts does for sharp.
+ */
 function onnxRuntime(): Promise<Runtime> {
-  const name = 'onnxruntime-node';
-  runtime ??= import(name) as Promise<Runtime>;
+  runtime ??= Promise.resolve().then(() => createRequire(import.meta.url)('onnxruntime-node') as Runtime);
   return runtime;
 }
 
@@ -27,7 +31,15 @@ export interface OnnxForward {
 /** A session over the file's bytes (it loads and checks the graph: an unknown operator fails here). */
 export async function onnxSession(bytes: Uint8Array): Promise<InferenceSession> {
   const ort = await onnxRuntime();
-  return ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', logSeverityLevel: 3 });
+  // One thread per session: a request's instances are few, and a pool of spinning threads would take the CPU
+  // from the event loop that serves every other request (p99 under load was 4× our own models' with the pool).
+  return ort.InferenceSession.create(bytes, {
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3,
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+  });
 }
 
 /** The forward pass of an imported model through its binding (core/onnx.ts bindOnnx). */
