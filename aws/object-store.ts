@@ -9,6 +9,7 @@ import {
   NoSuchKey,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { NotFoundError } from '../core/errors.ts';
 import type { ObjectCap } from '../core/limits.ts';
 import { s3Client } from './clients.ts';
@@ -117,11 +118,34 @@ export async function putBytes(
   key: string,
   body: Uint8Array,
   contentType: string,
-  options: { readonly abortSignal?: AbortSignal } = {},
+  options: { readonly abortSignal?: AbortSignal; readonly metadata?: Record<string, string> } = {},
 ): Promise<void> {
   await s3Client().send(
-    new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ContentType: contentType,
+      ...(options.metadata ? { Metadata: options.metadata } : {}),
+    }),
     options.abortSignal ? { abortSignal: options.abortSignal } : {},
+  );
+}
+
+/**
+ * A link that downloads an object without credentials for `seconds` (a presigned GET, signed with the
+ * caller's: it opens no more than the caller may read, and never longer than their session), saved as
+ * `filename`.
+ */
+export function downloadUrl(bucket: string, key: string, filename: string, seconds: number): Promise<string> {
+  return getSignedUrl(
+    s3Client(),
+    new GetObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      ResponseContentDisposition: `attachment; filename="${filename.replace(/["\\\r\n]/g, '_')}"`,
+    }),
+    { expiresIn: seconds },
   );
 }
 

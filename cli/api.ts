@@ -96,7 +96,36 @@ export class ApiClient {
     return this.request<T>('POST', path, JSON.stringify(body), { auth: 'admin', ...init });
   }
 
-  private async request<T>(method: string, path: string, body: string | undefined, init: RequestInit) {
+  /**
+   * A GET with the API key that the platform answers with a 303 to a short-lived link (a download): the
+   * link, to fetch without the key (it goes to S3, which needs none and should not see it).
+   */
+  async downloadLink(path: string, init: RequestInit = {}): Promise<string> {
+    const response = await this.send('GET', path, undefined, { auth: 'apiKey', ...init }, 'manual');
+    const location = response.headers.get('location');
+    if (response.status === 303 && location) {
+      await response.body?.cancel();
+      return new URL(location, this.target.api).toString();
+    }
+    const text = await response.text();
+    const json = jsonOf(text);
+    if (response.ok) {
+      throw new CliError(
+        `${this.target.api} answered GET ${path} with HTTP ${response.status}, not a link to the file`,
+        EXIT.unreachable,
+        'the platform is older than this CLI: restart it (`nimbus local up`) or redeploy the stack',
+      );
+    }
+    throw this.refusal('GET', path, response.status, json, text, init);
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body: string | undefined,
+    init: RequestInit,
+    redirect: 'follow' | 'manual' = 'follow',
+  ): Promise<Response> {
     const url = `${this.target.api}${path}`;
     const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
     if (init.auth === 'admin') {
@@ -105,24 +134,23 @@ export class ApiClient {
       this.key ??= apiKeyOf(this.target);
       headers[API.apiKeyHeader] = await this.key;
     }
-    let response: Response;
     try {
-      response = await fetch(url, {
+      return await fetch(url, {
         method,
         headers,
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
         body,
+        redirect,
       });
     } catch (error) {
       throw this.unreachable(error);
     }
+  }
+
+  private async request<T>(method: string, path: string, body: string | undefined, init: RequestInit) {
+    const response = await this.send(method, path, body, init);
     const text = await response.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
+    const json = jsonOf(text);
     if (response.ok) {
       if (text && json === undefined) {
         throw new CliError(
@@ -235,6 +263,15 @@ export class ApiClient {
     }
     const field = typeof body.field === 'string' ? ` (field ${body.field})` : '';
     return new HttpError(`${said}${field}`, EXIT.failed, status);
+  }
+}
+
+/** An answer's JSON, or undefined when it is empty or not JSON. */
+function jsonOf(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

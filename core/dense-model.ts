@@ -27,6 +27,15 @@ interface WeightSpec {
 
 /** The model's forward pass, or undefined when it is not a dense Sequential model of float32 weights. */
 export function denseModelForward(files: ModelFiles): ((x: Float32Array) => number[][]) | undefined {
+  const steps = denseModelSteps(files);
+  return steps ? forwardPass(steps) : undefined;
+}
+
+/**
+ * The model's Dense layers, weights read, or undefined when it is not a dense Sequential model of float32
+ * weights: what the forward pass runs, and what an ONNX export writes (core/onnx-export.ts).
+ */
+export function denseModelSteps(files: ModelFiles): DenseStep[] | undefined {
   const topology = files.modelJson.modelTopology as
     | { class_name?: string; config?: { layers?: LayerJson[] } | LayerJson[] }
     | undefined;
@@ -69,5 +78,5 @@ export function denseModelForward(files: ModelFiles): ((x: Float32Array) => numb
     inputs = units;
   }
   if (steps.length === 0 || next !== specs.length || offset !== buffer.byteLength) return undefined;
-  return forwardPass(steps);
+  return steps;
 }

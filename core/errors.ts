@@ -59,3 +59,6 @@ export class ConfigurationError extends NimbusError {}
 
 /** A model file uploaded to be imported (an ONNX file, its manifest) cannot be used: the message says why. */
 export class ModelImportError extends NimbusError {}
+
+/** A version that cannot be written as ONNX (an image model, a model that is not dense): HTTP 409. */
+export class ModelExportError extends ConflictError {}

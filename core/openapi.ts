@@ -150,10 +150,20 @@ function responses(route: RouteDeclaration, schemas: Readonly<Record<string, Sch
     };
   }
   return {
-    '200': {
-      description: route.summary,
-      content: { 'application/json': { schema: known(route.response, schemas) } },
-    },
+    ...(route.response === 'download'
+      ? {
+          '303': {
+            description: `${route.summary}. The link needs no key: fetch it without one`,
+            headers: { Location: { schema: { type: 'string', format: 'uri' } } },
+          },
+          '409': errorAnswer('The version cannot be had as this file (the error says why)'),
+        }
+      : {
+          '200': {
+            description: route.summary,
+            content: { 'application/json': { schema: known(route.response, schemas) } },
+          },
+        }),
     ...(route.auth === 'none'
       ? {}
       : {

@@ -128,7 +128,10 @@ export function declaredApi(
       if (route.function !== fn) throw new Error(`route ${name} is answered by ${route.function}, not ${fn}`);
       const path = route.path.slice(prefix.length).replace(/\{(\w+)\}/g, ':$1') as `/${string}`;
       const guarded = route.auth === 'apiKey' && keyScope ? scoped(route, keyScope, answer) : answer;
-      if (route.method === 'GET') api.get(path, guarded);
+      // A download answers its redirect as the route makes it; any other route, its value as JSON.
+      if (route.response === 'download')
+        api.router.get(path, async (ctx) => (await guarded(ctx)) as Response);
+      else if (route.method === 'GET') api.get(path, guarded);
       else api.post(path, guarded);
       registered.add(name);
     },

@@ -1,11 +1,17 @@
 /** `nimbus models`: the model registry — versions, aliases (promote, roll back), statuses and their history. */
+import { createWriteStream } from 'node:fs';
+import { rename, rm, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { type Command, Option } from 'commander';
 import type { AliasView, ModelDetail, ModelSummary, StatusChangeResult } from '../../core/api-types.ts';
 import { PRODUCTION_ALIAS } from '../../core/contract.ts';
+import { formatBytes } from '../../core/limits.ts';
 import type { AliasEntry, AliasState, AuditEntry, ModelVersion } from '../../core/model-registry.ts';
 import { registryPath } from '../api.ts';
 import { action, type Context, MODELS_HINT, positiveInt, required } from '../context.ts';
-import { type Column, metric, table, time } from '../output.ts';
+import { CliError, type Column, EXIT, metric, table, time } from '../output.ts';
 
 const stateText = (state: AliasState | undefined): string | undefined =>
   state
@@ -104,6 +110,31 @@ export function registerModels(program: Command): void {
         ctx.render({ model, ...uploaded }, () => [
           `uploaded ${uploaded.key} (${uploaded.bytes} bytes): the pipeline imports it as a new version of ${model}`,
           `follow it with: nimbus runs list --dataset ${model}`,
+        ]);
+      }),
+    );
+
+  models
+    .command('export')
+    .description(
+      'download a version as one ONNX file, its preprocessing included, to run in any ONNX runtime (README: bring your own model)',
+    )
+    .argument('<model>', 'model name')
+    .argument('<version>', 'version number', positiveInt('version'))
+    .option('-o, --output <file>', 'where to write it (default: <model>-v<version>.onnx here)')
+    .action(
+      action(async (ctx, model: string, version: number, options: { output?: string }) => {
+        const api = await ctx.api();
+        const link = await api.downloadLink(
+          registryPath('models', model, 'versions', version, 'model.onnx'),
+          {
+            notFoundHint: MODELS_HINT,
+          },
+        );
+        const file = options.output ?? `${model}-v${version}.onnx`;
+        const bytes = await download(link, file);
+        ctx.render({ model, version, file, bytes }, () => [
+          `wrote ${file} (${formatBytes(bytes)}): ${model} v${version} as ONNX, its preprocessing included`,
         ]);
       }),
     );
@@ -214,6 +245,35 @@ export function registerModels(program: Command): void {
         );
       }),
     );
+}
+
+/**
+ * A link's file written to `file` as it arrives (a model of any size in constant memory), through a file beside
+ * it that is renamed when complete: a failed download leaves no half file under the name. Its size.
+ */
+async function download(link: string, file: string): Promise<number> {
+  let response: Response;
+  try {
+    response = await fetch(link);
+  } catch (error) {
+    throw new CliError(`cannot download the file (${(error as Error).message})`, EXIT.unreachable);
+  }
+  if (!response.ok || !response.body) {
+    throw new CliError(
+      `the download link answered HTTP ${response.status}`,
+      EXIT.failed,
+      'ask for it again: a link opens the file for 5 minutes',
+    );
+  }
+  const partial = `${file}.part`;
+  try {
+    await pipeline(Readable.fromWeb(response.body as WebReadableStream), createWriteStream(partial));
+    await rename(partial, file);
+  } catch (error) {
+    await rm(partial, { force: true });
+    throw new CliError(`cannot write ${file} (${(error as Error).message})`, EXIT.failed);
+  }
+  return (await stat(file)).size;
 }
 
 /** `models show` for people: the versions (with the metrics any of them has), then the aliases. */

@@ -278,8 +278,11 @@ export const FUNCTIONS = {
     memorySize: 512,
     timeoutSeconds: 29,
     // Version artifacts (metrics, card, baseline, schema) and training progress; dataset versions and their
-    // validation reports.
-    buckets: { artifacts: read, datasets: { access: 'read', readKeys: `${KEYS.datasetVersionsPrefix}*` } },
+    // validation reports. It writes one file: a version's ONNX export, kept in its folder.
+    buckets: {
+      artifacts: { access: 'readWrite', writeKeys: 'artifacts/*/runs/*/model/model.onnx' },
+      datasets: { access: 'read', readKeys: `${KEYS.datasetVersionsPrefix}*` },
+    },
     // Runs: `retriedBy` on a run it retries, one conditional update.
     tables: { models: 'readWrite', runs: 'readUpdate', datasets: 'read' },
     // Approvals answer the pipeline's tasks; `runs/<id>/stop` describes and stops, `…/retry` starts.

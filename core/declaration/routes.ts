@@ -21,8 +21,11 @@ export interface RouteDeclaration {
   readonly auth: RouteAuth;
   readonly function: FunctionName;
   readonly summary: string;
-  /** The type (core/api-types.ts) of a 200 answer's body; the dashboard's files name what they are. */
-  readonly response: ApiTypeName | 'redirect' | 'text/html' | 'file';
+  /**
+   * The type (core/api-types.ts) of a 200 answer's body; the dashboard's files name what they are; a
+   * `download` answers a 303 to a short-lived link to the file (an S3 presigned URL).
+   */
+  readonly response: ApiTypeName | 'redirect' | 'text/html' | 'file' | 'download';
   /** The type of the request body, for routes that take one. */
   readonly body?: ApiTypeName;
   /** Query parameters: name → what it means. */
@@ -213,6 +216,15 @@ export const ROUTES = {
     "A JSON file of a version's folder: metrics, card, baseline or schema",
     'JsonDocument',
   ),
+  getVersionOnnx: {
+    method: 'GET',
+    path: '/v1/registry/models/{model}/versions/{version}/model.onnx',
+    auth: 'apiKey',
+    function: 'registry',
+    summary:
+      'The version as one ONNX file, its preprocessing included (an imported version: its own file): a redirect to a link valid for 5 minutes',
+    response: 'download',
+  },
   listAliases: registryRead('/models/{model}/aliases', "A model's aliases", 'AliasList'),
   getAlias: registryRead(
     '/models/{model}/aliases/{alias}',
@@ -335,11 +347,13 @@ export const ROUTES = {
 
 export type RouteName = keyof typeof ROUTES;
 
-/** What a route answers (200), as its declaration names it. */
+/** What a route answers (200), as its declaration names it; a download's answer is the redirect itself. */
 export type ResponseOf<N extends RouteName> = (typeof ROUTES)[N]['response'] extends infer R extends
   ApiTypeName
   ? ApiTypes[R]
-  : never;
+  : (typeof ROUTES)[N]['response'] extends 'download'
+    ? Response
+    : never;
 
 /** The routes a function answers, by name. */
 export function routesOf(fn: FunctionName): readonly (RouteDeclaration & { readonly name: RouteName })[] {

@@ -6,7 +6,7 @@
  * resumes it (Step Functions SendTaskSuccess with the decision).
  *
  * Its routes are those core/declaration.ts declares for it (docs/openapi.json describes them): model reads
- * and changes in models.ts, datasets in datasets.ts, runs in runs.ts, scoped API keys in keys.ts; what they
+ * and changes in models.ts, a version as an ONNX file in export.ts, datasets in datasets.ts, runs in runs.ts, scoped API keys in keys.ts; what they
  * share in api.ts. It answers
  * exactly those: a declared route without an answer fails at load.
  * Input: API Gateway REST proxy event. Output: proxy result.
@@ -14,6 +14,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { api } from './api.ts';
 import './models.ts';
+import './export.ts';
 import './datasets.ts';
 import './runs.ts';
 import './keys.ts';

@@ -2,22 +2,28 @@
  * Bring your own model, on the local platform over real HTTP: ONNX files exported by PyTorch's own exporter
  * (test/fixtures/onnx/make.py) go upload → ImportModel → registry (lineage `external`) → gate → production
  * beside a version we trained, a canary between ours and theirs, predictions equal to PyTorch's own outputs,
- * the capture, and a drift report; and files the platform refuses fail their run with the reason.
+ * the capture, and a drift report; our own version exported as ONNX (HTTP and CLI) that onnxruntime-node runs
+ * to the predict API's answers; and files the platform refuses fail their run with the reason.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
 import onnxProto from 'onnx-proto';
+import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
+import { EXIT } from '../../cli/output.ts';
 import type { RunRecord } from '../../core/api-types.ts';
 import { API, ENV } from '../../core/contract.ts';
 import type { DriftReport } from '../../core/drift.ts';
 import { KEYS } from '../../core/keys.ts';
 import type { ModelVersion } from '../../core/model-registry.ts';
 import { REPO_ROOT } from '../../core/repo.ts';
+import { writeEndpointsFile } from '../../local/endpoints.ts';
 import { localPlatformFixture } from '../helpers.ts';
+import { expectError, expectExit, nimbus } from '../nimbus-cli.ts';
 
 process.env[ENV.aliasCacheMs] = '0';
 
@@ -130,6 +136,76 @@ describe('bring your own model (ONNX)', () => {
     const extra = await client.predict(MODEL, { instances: [{ ...instance([5, 3, 1, 0.2]), colour: 1 }] });
     assert.equal(extra.status, 400);
     assert.doesNotMatch(await extra.text(), /at .*\.ts|onnxruntime/);
+  });
+
+  it('exports our version as an ONNX file that answers as the predict API does, and an imported one as it came', async () => {
+    const { client } = local;
+    const { api, apiKey } = local.platform.endpoints;
+    // Over HTTP: a 303 to a link that needs no key.
+    const answer = await fetch(`${api}/v1/registry/models/${MODEL}/versions/1/model.onnx`, {
+      headers: { [API.apiKeyHeader]: apiKey },
+      redirect: 'manual',
+    });
+    assert.equal(answer.status, 303, await answer.text());
+    const link = answer.headers.get('location') ?? '';
+    const file = await fetch(link);
+    assert.equal(file.status, 200);
+    assert.match(file.headers.get('content-disposition') ?? '', /filename="blooms-v1.onnx"/);
+    const bytes = new Uint8Array(await file.arrayBuffer());
+
+    // onnxruntime-node runs it on every flower: the predict API's probabilities and labels, within 1e-5.
+    const rows = LINES.map((line) => line.split(',').slice(0, 4).map(Number));
+    const predicted = await client.predict(
+      MODEL,
+      { instances: rows.map(instance) },
+      { target: '/versions/1' },
+    );
+    const { predictions } = (await predicted.json()) as {
+      predictions: { label: string; probabilities: Record<string, number> }[];
+    };
+    assert.equal(predicted.status, 200);
+    const session = await ort.InferenceSession.create(bytes);
+    const feeds = Object.fromEntries(
+      FEATURES.map((f, j) => [
+        f,
+        new ort.Tensor(
+          'float64',
+          Float64Array.from(rows, (row) => row[j] as number),
+          [rows.length, 1],
+        ),
+      ]),
+    );
+    const out = await session.run(feeds);
+    await session.release();
+    const probabilities = out.probabilities?.data as Float32Array;
+    predictions.forEach((p, i) => {
+      CLASSES.forEach((c, j) => {
+        const theirs = probabilities[i * CLASSES.length + j] as number;
+        assert.ok(Math.abs(theirs - (p.probabilities[c] as number)) < 1e-5, `row ${i} ${c}: ${theirs}`);
+      });
+    });
+    assert.deepEqual(
+      out.label?.data,
+      predictions.map((p) => p.label),
+    );
+
+    // The CLI writes the same file (kept since the first export), and the imported version is its own file.
+    const dir = mkdtempSync(join(tmpdir(), 'nimbus-export-'));
+    try {
+      const endpoints = join(dir, 'endpoints.json');
+      writeEndpointsFile(endpoints, local.platform.endpoints);
+      const cli = (...args: string[]) => nimbus(['--endpoints-file', endpoints, ...args]);
+      const ours = expectExit(await cli('models', 'export', MODEL, '1', '-o', join(dir, 'ours.onnx')), 0);
+      assert.match(ours.stdout, /wrote .*ours\.onnx/);
+      assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'ours.onnx'))), bytes);
+      expectExit(await cli('models', 'export', MODEL, '2', '-o', join(dir, 'theirs.onnx')), 0);
+      assert.deepEqual(readFileSync(join(dir, 'theirs.onnx')), readFileSync(join(FIXTURES, 'iris-mlp.onnx')));
+      const none = await cli('models', 'export', MODEL, '99', '-o', join(dir, 'none.onnx'));
+      expectError(none, EXIT.notFound, /no version 99|version 99/);
+      assert.equal(existsSync(join(dir, 'none.onnx')), false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('splits production between our version and the imported one, and captures both', async () => {

@@ -147,6 +147,18 @@ describe('NimbusPlatform', () => {
     assert.match(policies, /artifacts\/\*\/runs\/\*\/model\/\*/);
   });
 
+  it("lets the registry write one kind of object: a version's ONNX export, in the version's folder", () => {
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) =>
+      id.includes('RegistryFunction'),
+    );
+    assert.equal(policies.length, 1);
+    const writes = policies[0]?.[1].Properties.PolicyDocument.Statement.filter((s: { Action: unknown }) =>
+      JSON.stringify(s.Action).includes('s3:PutObject'),
+    );
+    assert.equal(writes.length, 1);
+    assert.match(JSON.stringify(writes[0].Resource), /"\/artifacts\/\*\/runs\/\*\/model\/model\.onnx"/);
+  });
+
   it('trains on a GPU Batch queue that scales from zero', () => {
     template.hasResourceProperties('AWS::Batch::ComputeEnvironment', {
       Type: 'managed',

@@ -1,0 +1,107 @@
+/**
+ * A version as one ONNX file (`GET …/versions/{version}/model.onnx`): one of ours is written by
+ * core/onnx-export.ts from its folder (preprocessing, dense layers, an ensemble's members and combination) the
+ * first time it is asked for, and kept beside them as `model.onnx`; an imported one is its own file, as it
+ * was uploaded. The answer is a 303 to a link valid for a few minutes: a file of any size, not through the
+ * API's 6 MB answers.
+ */
+import { requireModelVersion } from '../../aws/model-registry.ts';
+import {
+  downloadUrl,
+  getBytes,
+  getBytesIfExists,
+  getJson,
+  headObject,
+  putBytes,
+} from '../../aws/object-store.ts';
+import { denseModelSteps } from '../../core/dense-model.ts';
+import type { EnsembleManifest } from '../../core/ensemble.ts';
+import { ModelExportError, NotFoundError } from '../../core/errors.ts';
+import { ARTIFACTS } from '../../core/keys.ts';
+import { formatBytes } from '../../core/limits.ts';
+import type { ModelFiles } from '../../core/model-files.ts';
+import { ONNX_LIMITS } from '../../core/onnx.ts';
+import { exportOnnx, ONNX_EXPORT_FORMAT } from '../../core/onnx-export.ts';
+import type { AnyPreprocessor } from '../../core/preprocessor.ts';
+import { artifactsBucket, logger, modelParam, route, versionParam } from './api.ts';
+
+/** How long a download link opens the file. */
+export const DOWNLOAD_SECONDS = 300;
+
+/** The user metadata that marks a `model.onnx` as an export, and of which format. */
+const EXPORT_METADATA = 'nimbus-export';
+
+route('getVersionOnnx', async ({ params }) => {
+  const version = await requireModelVersion(modelParam(params), versionParam(params));
+  const prefix = version.artifactPrefix;
+  const key = prefix + ARTIFACTS.onnx;
+  const imported = (await getBytesIfExists(artifactsBucket, prefix + ARTIFACTS.onnxBinding)) !== undefined;
+  if (!imported && (await exportFormat(key)) !== ONNX_EXPORT_FORMAT) {
+    const started = performance.now();
+    const bytes = exportOnnx({
+      model: version.model,
+      version: version.version,
+      ...(await exportSource(prefix)),
+    });
+    await putBytes(artifactsBucket, key, bytes, 'application/octet-stream', {
+      metadata: { [EXPORT_METADATA]: ONNX_EXPORT_FORMAT },
+    });
+    logger.info('exported a version as ONNX', {
+      model: version.model,
+      version: version.version,
+      bytes: bytes.byteLength,
+      ms: Math.round(performance.now() - started),
+    });
+  }
+  const location = await downloadUrl(
+    artifactsBucket,
+    key,
+    `${version.model}-v${version.version}.onnx`,
+    DOWNLOAD_SECONDS,
+  );
+  return new Response(null, { status: 303, headers: { Location: location, 'Cache-Control': 'no-store' } });
+});
+
+/** The export format of the folder's `model.onnx`, or undefined for none (or a file this did not write). */
+async function exportFormat(key: string): Promise<string | undefined> {
+  try {
+    return (await headObject(artifactsBucket, key)).metadata?.[EXPORT_METADATA];
+  } catch (error) {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** What an export reads of a version's folder: its preprocessor, its members' layers, their combination. */
+async function exportSource(prefix: string) {
+  const [preprocessor, ensembleBytes] = await Promise.all([
+    getJson<AnyPreprocessor>(artifactsBucket, prefix + ARTIFACTS.preprocessor),
+    getBytesIfExists(artifactsBucket, prefix + ARTIFACTS.ensemble),
+  ]);
+  const ensemble = ensembleBytes
+    ? (JSON.parse(new TextDecoder().decode(ensembleBytes)) as EnsembleManifest)
+    : undefined;
+  const folders = ensemble ? ensemble.members.map((member) => prefix + member.folder) : [prefix];
+  // An image model is refused by its preprocessor, and weights past the limit by their size, before any
+  // weights are read.
+  if (preprocessor.kind !== 'tabular') return { preprocessor, members: [undefined] };
+  const sizes = await Promise.all(
+    folders.map(async (folder) => (await headObject(artifactsBucket, folder + ARTIFACTS.weights)).size ?? 0),
+  );
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (total > ONNX_LIMITS.maxBytes) {
+    throw new ModelExportError(
+      `this version holds ${formatBytes(total)} of weights, above the ${formatBytes(ONNX_LIMITS.maxBytes)} an ONNX export may`,
+    );
+  }
+  const members = await Promise.all(folders.map(async (folder) => denseModelSteps(await modelFiles(folder))));
+  return { preprocessor, members, ...(ensemble ? { ensemble } : {}) };
+}
+
+async function modelFiles(folder: string): Promise<ModelFiles> {
+  const [modelJson, weights] = await Promise.all([
+    getJson<ModelFiles['modelJson']>(artifactsBucket, folder + ARTIFACTS.modelJson),
+    getBytes(artifactsBucket, folder + ARTIFACTS.weights),
+  ]);
+  return { modelJson, weights };
+}
