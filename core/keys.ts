@@ -116,6 +116,11 @@ export const ARTIFACTS = {
   onnx: 'model.onnx',
   /** Present in an imported model's folder: how requests map onto its input tensors (core/onnx.ts OnnxBinding). */
   onnxBinding: 'onnx.json',
+  /**
+   * One of our versions written as ONNX (core/onnx-export.ts), on its first download: a file of its own, so
+   * that what writes it can never touch an imported version's `model.onnx`.
+   */
+  onnxExport: 'export.onnx',
 } as const;
 
 /**

@@ -1,6 +1,7 @@
 /** `nimbus models`: the model registry — versions, aliases (promote, roll back), statuses and their history. */
 import { createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
@@ -120,23 +121,38 @@ export function registerModels(program: Command): void {
       'download a version as one ONNX file, its preprocessing included, to run in any ONNX runtime (README: bring your own model)',
     )
     .argument('<model>', 'model name')
-    .argument('<version>', 'version number', positiveInt('version'))
-    .option('-o, --output <file>', 'where to write it (default: <model>-v<version>.onnx here)')
+    .argument('[version]', 'version number (default: the one --alias names)', positiveInt('version'))
+    .option('--alias <alias>', 'the version this alias names, when no version is given', PRODUCTION_ALIAS)
+    .option('-o, --output <path>', 'the file, or a folder for <model>-v<version>.onnx (default: here)')
     .action(
-      action(async (ctx, model: string, version: number, options: { output?: string }) => {
-        const api = await ctx.api();
-        const link = await api.downloadLink(
-          registryPath('models', model, 'versions', version, 'model.onnx'),
-          {
-            notFoundHint: MODELS_HINT,
-          },
-        );
-        const file = options.output ?? `${model}-v${version}.onnx`;
-        const bytes = await download(link, file);
-        ctx.render({ model, version, file, bytes }, () => [
-          `wrote ${file} (${formatBytes(bytes)}): ${model} v${version} as ONNX, its preprocessing included`,
-        ]);
-      }),
+      action(
+        async (
+          ctx,
+          model: string,
+          given: number | undefined,
+          options: { alias: string; output?: string },
+        ) => {
+          const api = await ctx.api();
+          const version =
+            given ??
+            (
+              await api.get<AliasView>(registryPath('models', model, 'aliases', options.alias), {
+                notFoundHint: MODELS_HINT,
+              })
+            ).version;
+          const link = await api.downloadLink(
+            registryPath('models', model, 'versions', version, 'model.onnx'),
+            { notFoundHint: MODELS_HINT },
+          );
+          const name = `${model}-v${version}.onnx`;
+          const output = options.output ?? name;
+          const file = (await isFolder(output)) ? join(output, name) : output;
+          const bytes = await download(link, file);
+          ctx.render({ model, version, file, bytes }, () => [
+            `wrote ${file} (${formatBytes(bytes)}): ${model} v${version} as ONNX, its preprocessing included`,
+          ]);
+        },
+      ),
     );
 
   models
@@ -247,33 +263,84 @@ export function registerModels(program: Command): void {
     );
 }
 
+/** No byte for this long and a download is given up. */
+const DOWNLOAD_IDLE_MS = 60_000;
+
+const isFolder = (path: string) =>
+  stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+
 /**
  * A link's file written to `file` as it arrives (a model of any size in constant memory), through a file beside
- * it that is renamed when complete: a failed download leaves no half file under the name. Its size.
+ * it that is renamed when complete: a failed or interrupted download leaves no half file under the name (nor
+ * beside it, but for a kill). Given up after DOWNLOAD_IDLE_MS without a byte. Its size.
  */
 async function download(link: string, file: string): Promise<number> {
-  let response: Response;
-  try {
-    response = await fetch(link);
-  } catch (error) {
-    throw new CliError(`cannot download the file (${(error as Error).message})`, EXIT.unreachable);
-  }
-  if (!response.ok || !response.body) {
-    throw new CliError(
-      `the download link answered HTTP ${response.status}`,
-      EXIT.failed,
-      'ask for it again: a link opens the file for 5 minutes',
+  const idle = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const touch = () => {
+    clearTimeout(timer);
+    timer = setTimeout(
+      () => idle.abort(new Error(`no data for ${DOWNLOAD_IDLE_MS / 1000} s`)),
+      DOWNLOAD_IDLE_MS,
     );
-  }
+  };
   const partial = `${file}.part`;
+  const interrupted = () => {
+    clearTimeout(timer);
+    void rm(partial, { force: true }).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
   try {
-    await pipeline(Readable.fromWeb(response.body as WebReadableStream), createWriteStream(partial));
-    await rename(partial, file);
-  } catch (error) {
-    await rm(partial, { force: true });
-    throw new CliError(`cannot write ${file} (${(error as Error).message})`, EXIT.failed);
+    touch();
+    let response: Response;
+    try {
+      response = await fetch(link, { signal: idle.signal });
+    } catch (error) {
+      throw downloadFailed(error, idle.signal);
+    }
+    if (!response.ok || !response.body) {
+      throw new CliError(
+        `the download link answered HTTP ${response.status}`,
+        EXIT.failed,
+        'ask for it again: a link opens the file for 5 minutes',
+      );
+    }
+    const body = Readable.fromWeb(response.body as WebReadableStream);
+    body.on('data', touch);
+    const sink = createWriteStream(partial);
+    try {
+      await pipeline(body, sink);
+    } catch (error) {
+      await rm(partial, { force: true });
+      // A failure of the file's own (no space, no permission) is the file's; any other, the download's.
+      if (sink.errored) {
+        throw new CliError(`cannot write ${partial} (${(error as Error).message})`, EXIT.failed);
+      }
+      throw downloadFailed(error, idle.signal);
+    }
+    await rename(partial, file).catch(async (error: Error) => {
+      await rm(partial, { force: true });
+      throw new CliError(`cannot write ${file} (${error.message})`, EXIT.failed);
+    });
+    return (await stat(file)).size;
+  } finally {
+    clearTimeout(timer);
+    process.removeListener('SIGINT', interrupted);
   }
-  return (await stat(file)).size;
+}
+
+function downloadFailed(error: unknown, idle: AbortSignal): CliError {
+  const why = idle.aborted
+    ? (idle.reason as Error).message
+    : ((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message);
+  return new CliError(
+    `the download was interrupted (${why})`,
+    EXIT.unreachable,
+    'run the command again: it asks for a new link',
+  );
 }
 
 /** `models show` for people: the versions (with the metrics any of them has), then the aliases. */

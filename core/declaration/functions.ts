@@ -275,12 +275,13 @@ export const FUNCTIONS = {
       resources: [{ path: API.registryResource }, { path: API.keysResource, exact: true }],
     },
     apiKeys: 'manage',
-    memorySize: 512,
+    // An ONNX export holds a version's weights (up to 100 MiB) about three times over while it is written.
+    memorySize: 1024,
     timeoutSeconds: 29,
     // Version artifacts (metrics, card, baseline, schema) and training progress; dataset versions and their
-    // validation reports. It writes one file: a version's ONNX export, kept in its folder.
+    // validation reports. It writes one file: a version's ONNX export, kept in its folder (ARTIFACTS.onnxExport).
     buckets: {
-      artifacts: { access: 'readWrite', writeKeys: 'artifacts/*/runs/*/model/model.onnx' },
+      artifacts: { access: 'readWrite', writeKeys: 'artifacts/*/runs/*/model/export.onnx' },
       datasets: { access: 'read', readKeys: `${KEYS.datasetVersionsPrefix}*` },
     },
     // Runs: `retriedBy` on a run it retries, one conditional update.

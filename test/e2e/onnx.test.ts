@@ -10,20 +10,27 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { GetObjectCommand, ListObjectsCommand } from '@aws-sdk/client-s3';
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsCommand,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import onnxProto from 'onnx-proto';
-import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { EXIT } from '../../cli/output.ts';
 import type { RunRecord } from '../../core/api-types.ts';
 import { API, ENV } from '../../core/contract.ts';
+import type { TypedRow } from '../../core/dataset.ts';
 import type { DriftReport } from '../../core/drift.ts';
 import { KEYS } from '../../core/keys.ts';
 import type { ModelVersion } from '../../core/model-registry.ts';
+import { ONNX_EXPORT_FORMAT } from '../../core/onnx-export.ts';
 import { REPO_ROOT } from '../../core/repo.ts';
 import { writeEndpointsFile } from '../../local/endpoints.ts';
 import { localPlatformFixture } from '../helpers.ts';
 import { expectError, expectExit, nimbus } from '../nimbus-cli.ts';
+import { assertSameAsPredict, downloadExport, runExport } from '../onnx-exports.ts';
 
 process.env[ENV.aliasCacheMs] = '0';
 
@@ -140,54 +147,27 @@ describe('bring your own model (ONNX)', () => {
 
   it('exports our version as an ONNX file that answers as the predict API does, and an imported one as it came', async () => {
     const { client } = local;
-    const { api, apiKey } = local.platform.endpoints;
-    // Over HTTP: a 303 to a link that needs no key.
-    const answer = await fetch(`${api}/v1/registry/models/${MODEL}/versions/1/model.onnx`, {
-      headers: { [API.apiKeyHeader]: apiKey },
-      redirect: 'manual',
-    });
-    assert.equal(answer.status, 303, await answer.text());
-    const link = answer.headers.get('location') ?? '';
-    const file = await fetch(link);
-    assert.equal(file.status, 200);
-    assert.match(file.headers.get('content-disposition') ?? '', /filename="blooms-v1.onnx"/);
-    const bytes = new Uint8Array(await file.arrayBuffer());
-
+    const bytes = await downloadExport(local.platform.endpoints, MODEL, 1);
     // onnxruntime-node runs it on every flower: the predict API's probabilities and labels, within 1e-5.
-    const rows = LINES.map((line) => line.split(',').slice(0, 4).map(Number));
-    const predicted = await client.predict(
-      MODEL,
-      { instances: rows.map(instance) },
-      { target: '/versions/1' },
-    );
+    const rows = LINES.map((line) => instance(line.split(',').slice(0, 4).map(Number)) as TypedRow);
+    const predicted = await client.predict(MODEL, { instances: rows }, { target: '/versions/1' });
     const { predictions } = (await predicted.json()) as {
       predictions: { label: string; probabilities: Record<string, number> }[];
     };
     assert.equal(predicted.status, 200);
-    const session = await ort.InferenceSession.create(bytes);
-    const feeds = Object.fromEntries(
-      FEATURES.map((f, j) => [
-        f,
-        new ort.Tensor(
-          'float64',
-          Float64Array.from(rows, (row) => row[j] as number),
-          [rows.length, 1],
-        ),
-      ]),
+    assertSameAsPredict(await runExport(bytes, rows), predictions, CLASSES);
+
+    // Kept in the version's folder: asked again, the same object; an export of another format is written anew.
+    const v1 = await version(MODEL, 1);
+    const exported = { Bucket: client.endpoints.artifactsBucket, Key: `${v1.artifactPrefix}export.onnx` };
+    const kept = await client.s3.send(new HeadObjectCommand(exported));
+    assert.equal(kept.Metadata?.['nimbus-export'], ONNX_EXPORT_FORMAT);
+    await downloadExport(local.platform.endpoints, MODEL, 1);
+    assert.equal((await client.s3.send(new HeadObjectCommand(exported))).ETag, kept.ETag);
+    await client.s3.send(
+      new PutObjectCommand({ ...exported, Body: 'an older format', Metadata: { 'nimbus-export': '0' } }),
     );
-    const out = await session.run(feeds);
-    await session.release();
-    const probabilities = out.probabilities?.data as Float32Array;
-    predictions.forEach((p, i) => {
-      CLASSES.forEach((c, j) => {
-        const theirs = probabilities[i * CLASSES.length + j] as number;
-        assert.ok(Math.abs(theirs - (p.probabilities[c] as number)) < 1e-5, `row ${i} ${c}: ${theirs}`);
-      });
-    });
-    assert.deepEqual(
-      out.label?.data,
-      predictions.map((p) => p.label),
-    );
+    assert.deepEqual(await downloadExport(local.platform.endpoints, MODEL, 1), bytes);
 
     // The CLI writes the same file (kept since the first export), and the imported version is its own file.
     const dir = mkdtempSync(join(tmpdir(), 'nimbus-export-'));
@@ -198,6 +178,11 @@ describe('bring your own model (ONNX)', () => {
       const ours = expectExit(await cli('models', 'export', MODEL, '1', '-o', join(dir, 'ours.onnx')), 0);
       assert.match(ours.stdout, /wrote .*ours\.onnx/);
       assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'ours.onnx'))), bytes);
+      // Into a folder, under the version's name; without a version, the one production serves (the import).
+      expectExit(await cli('models', 'export', MODEL, '1', '-o', dir), 0);
+      assert.deepEqual(new Uint8Array(readFileSync(join(dir, `${MODEL}-v1.onnx`))), bytes);
+      const production = expectExit(await cli('models', 'export', MODEL, '-o', dir), 0);
+      assert.match(production.stdout, /blooms v2 as ONNX/);
       expectExit(await cli('models', 'export', MODEL, '2', '-o', join(dir, 'theirs.onnx')), 0);
       assert.deepEqual(readFileSync(join(dir, 'theirs.onnx')), readFileSync(join(FIXTURES, 'iris-mlp.onnx')));
       const none = await cli('models', 'export', MODEL, '99', '-o', join(dir, 'none.onnx'));

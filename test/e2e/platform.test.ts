@@ -17,6 +17,7 @@ import type { TypedRow } from '../../core/dataset.ts';
 import { KEYS } from '../../core/keys.ts';
 import { REPO_ROOT } from '../../core/repo.ts';
 import { bundleFunction, invokeBundle, localPlatformFixture } from '../helpers.ts';
+import { downloadExport, runExport } from '../onnx-exports.ts';
 import { keyTests, protocolTests } from './protocols.ts';
 
 const IRIS = join(REPO_ROOT, 'examples', 'iris.csv');
@@ -398,6 +399,12 @@ describe('the local platform, end to end', () => {
       outputs.map((o) => [o.name, o.datatype, o.shape, o.data]),
       [['value', 'FP32', [20], regressed.result]],
     );
+    // Exported as ONNX, the same values in the target's units (within 1e-5 of the target's spread).
+    const exported = await runExport(await downloadExport(local.platform.endpoints, 'diabetes', 1), rows);
+    const values = exported.value?.data as Float64Array;
+    body.predictions.forEach((p, i) => {
+      assert.ok(Math.abs((values[i] as number) - p.value) < 1e-3, `row ${i}: ${values[i]} vs ${p.value}`);
+    });
     const wrongTask = await client.post('/v1/models/diabetes:classify', { examples: heldOut.slice(0, 1) });
     assert.equal(wrongTask.status, 400);
     assert.match(await wrongTask.text(), /the model is a regressor: use :regress/);

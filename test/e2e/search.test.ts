@@ -1,7 +1,8 @@
 /**
  * Hyperparameter search through the local pipeline: a Bayesian search of 8 trials, 2 at a time (rounds of
  * the Map state), every trial recorded, the best one registered, and the top 3 served as one ensemble; a
- * genetic search in generations whose best two are served as a stack.
+ * genetic search in generations whose best two are served as a stack; each exported as ONNX answers as the
+ * API does.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -15,8 +16,11 @@ import type { ProcessedSplit } from '../../core/pipeline.ts';
 import { REPO_ROOT } from '../../core/repo.ts';
 import type { StackModel } from '../../core/stacking.ts';
 import { localPlatformFixture } from '../helpers.ts';
+import { assertSameAsPredict, downloadExport, runExport } from '../onnx-exports.ts';
 
 const IRIS = readFileSync(join(REPO_ROOT, 'examples', 'iris.csv'));
+const CLASSES = ['setosa', 'versicolor', 'virginica'];
+type Classified = { label: string; probabilities: Record<string, number> };
 
 describe('hyperparameter search, end to end', () => {
   const local = localPlatformFixture();
@@ -86,9 +90,12 @@ describe('hyperparameter search, end to end', () => {
     const heldOut = await client.artifactJson<TypedRow[]>(KEYS.data('irises', run.runId, 'test-rows.json'));
     const response = await client.predict('irises', { instances: heldOut });
     assert.equal(response.status, 200);
-    const body = (await response.json()) as { predictions: { label: string }[] };
+    const body = (await response.json()) as { predictions: Classified[] };
     const correct = body.predictions.filter((p, i) => p.label === heldOut[i]?.species).length;
     assert.ok(correct / heldOut.length >= 0.9, `ensemble accuracy ${correct}/${heldOut.length}`);
+    // Exported as ONNX, the three members and their average answer as the API does.
+    const exported = await downloadExport(local.platform.endpoints, 'irises', 1);
+    assertSameAsPredict(await runExport(exported, heldOut), body.predictions, CLASSES);
   });
 
   it('breeds a genetic search in generations and serves a stack of the best with its fitted meta-model', async () => {
@@ -150,9 +157,12 @@ describe('hyperparameter search, end to end', () => {
     const heldOut = await client.artifactJson<TypedRow[]>(KEYS.data('stacked', run.runId, 'test-rows.json'));
     const response = await client.predict('stacked', { instances: heldOut });
     assert.equal(response.status, 200);
-    const body = (await response.json()) as { predictions: { label: string }[] };
+    const body = (await response.json()) as { predictions: Classified[] };
     const correct = body.predictions.filter((p, i) => p.label === heldOut[i]?.species).length;
     assert.ok(correct / heldOut.length >= 0.85, `stack accuracy ${correct}/${heldOut.length}`);
+    // Exported as ONNX, the members and the meta-model answer as the API does.
+    const exported = await downloadExport(local.platform.endpoints, 'stacked', 1);
+    assertSameAsPredict(await runExport(exported, heldOut), body.predictions, CLASSES);
   });
 
   it('fails the run before training, naming the field, for a search over an unknown hyperparameter', async () => {

@@ -156,7 +156,7 @@ describe('NimbusPlatform', () => {
       JSON.stringify(s.Action).includes('s3:PutObject'),
     );
     assert.equal(writes.length, 1);
-    assert.match(JSON.stringify(writes[0].Resource), /"\/artifacts\/\*\/runs\/\*\/model\/model\.onnx"/);
+    assert.match(JSON.stringify(writes[0].Resource), /"\/artifacts\/\*\/runs\/\*\/model\/export\.onnx"/);
   });
 
   it('trains on a GPU Batch queue that scales from zero', () => {
