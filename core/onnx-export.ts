@@ -187,8 +187,8 @@ function numericColumn(graph: GraphBuilder, feature: NumericFeature): string {
 
 /**
  * A categorical column one-hot, as float [N, categories]: the encoder's columns are the categories and `""`
- * (unknown); a product with a matrix keeps the categories' columns and turns the unknown one into the
- * imputed category's (or into nothing, when the feature imputes none).
+ * (unknown); the categories' columns are kept, and the unknown one becomes the imputed category's (or
+ * nothing, when the feature imputes none). Constants in proportion to the categories, not their square.
  */
 function categoricalColumn(graph: GraphBuilder, feature: CategoricalFeature): string {
   const count = feature.categories.length;
@@ -202,11 +202,15 @@ function categoricalColumn(graph: GraphBuilder, feature: CategoricalFeature): st
     `${feature.name}/one_hot`,
   );
   const rows = graph.op('Reshape', [encoded, graph.int64('one_hot_shape', [-1, count + 1])]);
-  const select = new Float32Array((count + 1) * count);
-  for (let i = 0; i < count; i++) select[i * count + i] = 1;
+  const columns = (from: number, to: number) =>
+    graph.op('Slice', [rows, graph.int64('from', [from]), graph.int64('to', [to]), graph.int64('axis', [1])]);
+  const known = columns(0, count);
   const impute = feature.impute === undefined ? -1 : feature.categories.indexOf(feature.impute);
-  if (impute >= 0) select[count * count + impute] = 1;
-  return graph.op('MatMul', [rows, graph.float('one_hot_select', select, [count + 1, count])]);
+  if (impute < 0) return known;
+  const imputed = new Float32Array(count);
+  imputed[impute] = 1;
+  const unknown = graph.op('Mul', [columns(count, count + 1), graph.float('imputed', imputed)]);
+  return graph.op('Add', [known, unknown]);
 }
 
 const ACTIVATIONS: Readonly<Record<DenseStep['activation'], string | undefined>> = {

@@ -221,6 +221,31 @@ describe('ONNX export', () => {
     assert.equal(out.output_output_label?.dims[0], 10);
   });
 
+  it('grows with the categories, not their square: a feature of 1,000 categories', async () => {
+    const random = createRandom(8);
+    const cities = Array.from({ length: 1000 }, (_, i) => `city-${i}`);
+    const wide = {
+      ...schema('classification'),
+      features: [
+        { name: 'width', type: 'numeric' },
+        { name: 'city', type: 'categorical' },
+      ],
+    } as DatasetSchema;
+    const train = cities.map((city, i) => ({ width: i, city, target: 'a' }));
+    const pre = fitPreprocessor(wide, train, { impute: 'most-frequent' });
+    assert.equal(pre.width, 1001);
+    const steps = layers(random, [pre.width, 3], ['softmax']);
+    const bytes = exportOnnx({ model: 'cities', version: 1, preprocessor: pre, members: [steps] });
+    // The kernel is 12 KB and the names 9 KB; a one-hot matrix of the categories' square would be 4 MB.
+    assert.ok(bytes.byteLength < 64 * 1024, `${bytes.byteLength} bytes`);
+    const test = [
+      { width: 3, city: 'city-17' },
+      { width: null, city: null },
+      { width: 999, city: 'city-999' },
+    ];
+    assertClose((await runExport(bytes, test)).probabilities?.data as Float32Array, ours(pre, [steps], test));
+  });
+
   it('refuses an image model and a model that is not dense, saying so', () => {
     const image = imagePreprocessor(['0', '1'], { width: 8, height: 8, channels: 1 });
     assert.throws(
