@@ -25,7 +25,7 @@ import type { Combiner } from './ensemble.ts';
 import { ModelExportError } from './errors.ts';
 import { formatBytes } from './limits.ts';
 import { ONNX_LIMITS } from './onnx.ts';
-import type { AnyPreprocessor, CategoricalFeature, NumericFeature } from './preprocessor.ts';
+import type { AnyPreprocessor, CategoricalFeature, NumericFeature, Preprocessor } from './preprocessor.ts';
 
 const { onnx } = onnxProto;
 const DataType = onnx.TensorProto.DataType;
@@ -49,15 +49,36 @@ export interface ExportSource {
   readonly ensemble?: Combiner;
 }
 
-/** The ONNX file of a tabular version (ModelProto bytes); a ModelExportError says why one cannot be made. */
-export function exportOnnx(source: ExportSource): Uint8Array {
-  const { preprocessor: pre } = source;
-  const what = `version ${source.version} of ${source.model}`;
-  if (pre.kind !== 'tabular') {
+/**
+ * Refuses, with a ModelExportError saying why, a version no export is made of: an image model, or one of more
+ * than ONNX_LIMITS.maxBytes of weights. Known from the preprocessor and the weights' size, before any weight is
+ * read (the registry checks so first); exportOnnx checks again.
+ */
+export function checkExportable(
+  what: string,
+  preprocessor: AnyPreprocessor,
+  weightBytes: number,
+): asserts preprocessor is Preprocessor {
+  if (preprocessor.kind !== 'tabular') {
     throw new ModelExportError(
       `${what} is an image model (a CNN): ONNX export covers tabular models (their preprocessing and dense layers)`,
     );
   }
+  if (weightBytes > ONNX_LIMITS.maxBytes) {
+    throw new ModelExportError(
+      `${what} holds ${formatBytes(weightBytes)} of weights, above the ${formatBytes(ONNX_LIMITS.maxBytes)} an export may`,
+    );
+  }
+}
+
+/** The ONNX file of a tabular version (ModelProto bytes); a ModelExportError says why one cannot be made. */
+export function exportOnnx(source: ExportSource): Uint8Array {
+  const { preprocessor: pre } = source;
+  const what = `version ${source.version} of ${source.model}`;
+  const weightBytes = source.members
+    .flat()
+    .reduce((sum, s) => sum + (s ? s.kernel.byteLength + (s.bias?.byteLength ?? 0) : 0), 0);
+  checkExportable(what, pre, weightBytes);
   const members = source.members.map((steps) => {
     if (!steps) {
       throw new ModelExportError(
@@ -67,12 +88,6 @@ export function exportOnnx(source: ExportSource): Uint8Array {
     return steps;
   });
   if (members.length === 0) throw new ModelExportError(`${what} has no model files`);
-  const bytes = members.flat().reduce((sum, s) => sum + s.kernel.byteLength + (s.bias?.byteLength ?? 0), 0);
-  if (bytes > ONNX_LIMITS.maxBytes) {
-    throw new ModelExportError(
-      `${what} holds ${formatBytes(bytes)} of weights, above the ${formatBytes(ONNX_LIMITS.maxBytes)} an export may`,
-    );
-  }
   const outputWidth = members[0]?.at(-1)?.units ?? 0;
   for (const steps of members) {
     if (steps[0]?.inputs !== pre.width || steps.at(-1)?.units !== outputWidth) {

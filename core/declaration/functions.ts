@@ -10,7 +10,7 @@ import {
   type SubstitutionKey,
   type TableRole,
 } from '../contract.ts';
-import { KEYS } from '../keys.ts';
+import { ARTIFACTS, KEYS } from '../keys.ts';
 
 /** Object access to one bucket: `name` only sets its variable (the function names objects, reads none). */
 export type BucketAccess =
@@ -279,9 +279,9 @@ export const FUNCTIONS = {
     memorySize: 1024,
     timeoutSeconds: 29,
     // Version artifacts (metrics, card, baseline, schema) and training progress; dataset versions and their
-    // validation reports. It writes one file: a version's ONNX export, kept in its folder (ARTIFACTS.onnxExport).
+    // validation reports. It writes one file: a version's ONNX export, kept in its folder.
     buckets: {
-      artifacts: { access: 'readWrite', writeKeys: 'artifacts/*/runs/*/model/export.onnx' },
+      artifacts: { access: 'readWrite', writeKeys: `artifacts/*/runs/*/model/${ARTIFACTS.onnxExport}` },
       datasets: { access: 'read', readKeys: `${KEYS.datasetVersionsPrefix}*` },
     },
     // Runs: `retriedBy` on a run it retries, one conditional update.

@@ -18,11 +18,9 @@ import { denseModelSteps } from '../../core/dense-model.ts';
 import type { EnsembleManifest } from '../../core/ensemble.ts';
 import { ModelExportError, NotFoundError } from '../../core/errors.ts';
 import { ARTIFACTS } from '../../core/keys.ts';
-import { formatBytes } from '../../core/limits.ts';
 import type { ModelFiles } from '../../core/model-files.ts';
 import type { ModelVersion } from '../../core/model-registry.ts';
-import { ONNX_LIMITS } from '../../core/onnx.ts';
-import { exportOnnx, ONNX_EXPORT_FORMAT } from '../../core/onnx-export.ts';
+import { checkExportable, exportOnnx, ONNX_EXPORT_FORMAT } from '../../core/onnx-export.ts';
 import type { AnyPreprocessor } from '../../core/preprocessor.ts';
 import { artifactsBucket, logger, modelParam, route, versionParam } from './api.ts';
 
@@ -96,24 +94,25 @@ async function exportSource(version: ModelVersion) {
     ? (JSON.parse(new TextDecoder().decode(ensembleBytes)) as EnsembleManifest)
     : undefined;
   const folders = ensemble ? ensemble.members.map((member) => member.folder) : [''];
+  const weightsFile = (folder: string) => `${folder}${ARTIFACTS.weights}`;
   // An image model is refused by its preprocessor, and weights past the limit by their size, before any
   // weights are read.
-  if (preprocessor.kind !== 'tabular') return { preprocessor, members: [undefined] };
-  const weightsFile = (folder: string) => `${folder}${ARTIFACTS.weights}`;
-  const sizes = await Promise.all(
-    folders.map(async (folder) =>
-      headObject(artifactsBucket, prefix + weightsFile(folder)).then(
-        (head) => head.size ?? 0,
-        missing(weightsFile(folder)),
-      ),
-    ),
+  const sizes =
+    preprocessor.kind === 'tabular'
+      ? await Promise.all(
+          folders.map(async (folder) =>
+            headObject(artifactsBucket, prefix + weightsFile(folder)).then(
+              (head) => head.size ?? 0,
+              missing(weightsFile(folder)),
+            ),
+          ),
+        )
+      : [];
+  checkExportable(
+    `version ${version.version} of ${version.model}`,
+    preprocessor,
+    sizes.reduce((a, b) => a + b, 0),
   );
-  const total = sizes.reduce((a, b) => a + b, 0);
-  if (total > ONNX_LIMITS.maxBytes) {
-    throw new ModelExportError(
-      `version ${version.version} of ${version.model} holds ${formatBytes(total)} of weights, above the ${formatBytes(ONNX_LIMITS.maxBytes)} an ONNX export may`,
-    );
-  }
   const members = await Promise.all(
     folders.map(async (folder) => {
       const [modelJson, weights] = await Promise.all([

@@ -6,9 +6,9 @@
  * resumes it (Step Functions SendTaskSuccess with the decision).
  *
  * Its routes are those core/declaration.ts declares for it (docs/openapi.json describes them): model reads
- * and changes in models.ts, a version as an ONNX file in export.ts, datasets in datasets.ts, runs in runs.ts, scoped API keys in keys.ts; what they
- * share in api.ts. It answers
- * exactly those: a declared route without an answer fails at load.
+ * and changes in models.ts, a version as an ONNX file in export.ts, datasets in datasets.ts, runs in runs.ts,
+ * scoped API keys in keys.ts; what they share in api.ts. It answers exactly those: a declared route without an
+ * answer fails at load.
  * Input: API Gateway REST proxy event. Output: proxy result.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
